@@ -1,0 +1,168 @@
+"""``ovntrace`` command line: argument parsing, wiring, exit codes. Thin on purpose.
+
+Exit codes (documented in README and ``--help``):
+  0  parsed (warnings, if any, go to stderr)
+  1  any other failure, with a one-line message (a traceback only with ``--debug``)
+  2  the input holds no trace (the message says what was expected and quotes the first lines seen),
+     or the command line is wrong
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import TextIO
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    NO_TRACE = 2
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, mapped to an exit status."""
+
+    def __init__(self, message: str, status: ExitStatus = ExitStatus.ERROR) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+EPILOG = """exit status: 0 parsed (warnings on stderr), 1 error (one-line message; --debug for a traceback),
+2 no trace in the input / bad usage"""
+
+
+def _read_input(path: str, stdin: TextIO) -> str:
+    if path == "-":
+        return stdin.read()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+def _no_trace_message(text: str) -> str:
+    seen = [ln for ln in text.splitlines() if ln.strip()][:3]
+    quoted = " | ".join(ln.strip()[:60] for ln in seen) if seen else "(empty input)"
+    return (
+        "no ofproto/trace output found: expected a 'Flow: ...' line, a 'bridge(\"br-int\")' header "
+        f"or an old-format 'Bridge:/Rule:' block; first lines seen: {quoted}"
+    )
+
+
+def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
+    from ovntrace.parser import parse
+
+    text = _read_input(args.file, stdin)
+    result = parse(text)
+    if not result.traces:
+        raise CliError(_no_trace_message(text), ExitStatus.NO_TRACE)
+    if args.format == "json":
+        from ovntrace.render import json as json_render
+
+        stdout.write(json_render.render(result))
+    elif args.format == "markdown":
+        from ovntrace.render import markdown
+
+        stdout.write(markdown.render(result, full=args.full))
+    else:
+        from ovntrace.render import text as text_render
+
+        color: bool | None = None
+        if os.environ.get("NO_COLOR") or args.color == "never":
+            color = False
+        elif args.color == "always":
+            color = True
+        text_render.render(result, stdout, full=args.full, color=color)
+    if result.warnings and not args.quiet:
+        for w in result.warnings:
+            stderr.write(f"ovntrace: line {w.line}: {w.message}\n")
+    return ExitStatus.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ovntrace",
+        description="Make Open vSwitch / OVN ofproto/trace output readable.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    from ovntrace import __version__
+
+    parser.add_argument("--version", action="version", version=f"ovntrace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ex = sub.add_parser(
+        "explain",
+        help="explain a pasted ofproto/trace (file or stdin)",
+        description="Parse ovs-appctl ofproto/trace output (as pasted: prompts, quoting, elisions, "
+        "several traces) and explain it: tree, register state, verdict.",
+        epilog=EPILOG,
+    )
+    ex.add_argument("file", nargs="?", default="-", metavar="FILE", help="trace file, or - for stdin (default)")
+    ex.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                    help="text (default, Rich), json (ovntrace.explain/1), or markdown")
+    ex.add_argument("--full", action="store_true", help="show every table (do not fold no-op runs)")
+    ex.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                    help="colours (auto: only on a terminal; NO_COLOR is honoured)")
+    ex.add_argument("-q", "--quiet", action="store_true", help="do not print parser warnings on stderr")
+    ex.set_defaults(func=cmd_explain)
+
+    try:
+        from ovntrace.lab import cli as lab_cli
+    except ImportError:
+        lab_cli = None  # type: ignore[assignment]
+    if lab_cli is not None and hasattr(lab_cli, "register"):
+        lab_cli.register(sub)
+    return parser
+
+
+def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """Run the CLI with injected streams (tests call this; ``main`` wires the real ones)."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if not getattr(args, "command", None):
+        parser.print_help(stderr)
+        return ExitStatus.NO_TRACE
+    try:
+        func = args.func
+        if func is cmd_explain:
+            return int(cmd_explain(args, stdin, stdout, stderr))
+        return int(func(args))
+    except CliError as e:
+        if args.debug:
+            raise
+        stderr.write(f"ovntrace: {e}\n")
+        return int(e.status)
+    except KeyboardInterrupt:
+        stderr.write("ovntrace: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return int(ExitStatus.OK)
+    except Exception as e:  # noqa: BLE001 - the one place that maps everything to an exit status
+        if args.debug:
+            raise
+        status = getattr(e, "exit_code", ExitStatus.ERROR)
+        stderr.write(f"ovntrace: {type(e).__name__}: {e} (run with --debug for details)\n")
+        return int(status)
+
+
+def main() -> None:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
+    try:
+        code = run(sys.argv[1:], sys.stdin, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""argparse wiring of ``ovntrace provision`` and ``ovntrace lab``.
+
+``register(subparsers)`` adds both commands; each handler takes the parsed namespace and returns
+an exit code; expected failures raise :class:`~ovntrace.lab.errors.LabError`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from ovntrace.lab import inventory as inv_mod
+from ovntrace.lab import runbook
+from ovntrace.lab.errors import LabError
+from ovntrace.lab.lab import Lab, apt_line, install_packages, missing_packages
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+
+
+def _dir(args: argparse.Namespace) -> Path | None:
+    d: str | None = getattr(args, "dir", None)
+    return Path(d) if d else None
+
+
+# -- provision ------------------------------------------------------------------------------------
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    inv = inv_mod.load(args.inventory)
+    _out(runbook.render(inv, node=args.node, checks=args.checks))
+    return 0
+
+
+# -- lab ------------------------------------------------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    if missing_packages():
+        if not args.install:
+            raise LabError(
+                f"missing packages {', '.join(missing_packages())}: run `{apt_line()}` "
+                "(or `ovntrace lab up --install`)",
+                exit_code=4,
+            )
+        install_packages()
+    inv = inv_mod.load(args.inventory) if args.inventory else None
+    t0 = time.monotonic()
+    lab = Lab.up(inv, _dir(args))
+    took = time.monotonic() - t0
+    _out(f"lab up in {took:.1f}s: {len(lab.procs)} processes, nodes {', '.join(lab.inventory.node_names)}")
+    _out(f"  dir:        {lab.dir}")
+    _out(f"  inventory:  {lab.inventory_path}")
+    first = lab.inventory.node_names[0]
+    _out(f"  ssh:        ssh -F {shlex.quote(str(lab.ssh_config))} {first} ovs-vsctl show")
+    _out(f'  by hand:    eval "$(ovntrace lab env {first} --dir {shlex.quote(str(lab.dir))})"')
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    st = lab.status()
+    alive = sum(1 for p in st["processes"] if p["alive"])
+    state = "running" if st["running"] else "DEGRADED"
+    _out(f"lab {st['dir']}: {state} ({alive}/{len(st['processes'])} processes)")
+    for p in st["processes"]:
+        _out(f"  {p['node']:<14} {p['name']:<16} pid {p['pid']:<8} {'up' if p['alive'] else 'DOWN'}")
+    _out(f"chassis in SB: {len(st['chassis'])}")
+    for c in st["chassis"]:
+        _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}")
+    _out("tunnels:")
+    for node, tuns in st["tunnels"].items():
+        desc = ", ".join(f"{t['name']} ({t['type']} {t['options']})" for t in tuns) or "none"
+        _out(f"  {node:<14} {desc}")
+    _out(f"ssh: ssh -F {shlex.quote(st['ssh_config'])} NODE COMMAND")
+    for e in st["errors"]:
+        _out(f"error: {e}")
+    return 0 if st["running"] and not st["errors"] else 1
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    _out(lab.trace(args.node, args.flow, bridge=args.bridge, ct_next=args.ct_next or ()))
+    return 0
+
+
+def cmd_flow(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    for dst in args.dst:
+        _out(
+            lab.microflow(
+                args.node,
+                args.pod,
+                dst,
+                proto=args.proto,
+                dport=args.dport,
+                sport=args.sport,
+                src_ip=args.src_ip,
+                ttl=args.ttl,
+            )
+        )
+    return 0
+
+
+def cmd_pod_add(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    pod = lab.pod_add(args.node, args.pod, ip=args.ip, mac=args.mac)
+    _out(f"pod {pod.ref} on {pod.node}: {pod.mac} {pod.ip}, port {pod.lsp}, interface {pod.iface}")
+    return 0
+
+
+def cmd_pod_del(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    pod = lab.pod_del(args.pod)
+    _out(f"pod {pod.ref} deleted from {pod.node}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    for k, v in lab.env(args.node).items():
+        _out(f"export {k}={shlex.quote(v)}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    lab = Lab.load(_dir(args))
+    t0 = time.monotonic()
+    left = lab.down()
+    if left:
+        raise LabError("could not stop: " + ", ".join(f"{p.node}/{p.name} pid {p.pid}" for p in left))
+    _out(f"lab down in {time.monotonic() - t0:.2f}s: stopped {len(lab.procs)} processes, removed {lab.dir}")
+    return 0
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+
+
+def _add_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", help="lab directory (default: $OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID)")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``provision`` and ``lab`` commands."""
+    prov = subparsers.add_parser("provision", help="the bundled provisioning runbook (the seed's steps)")
+    psub = prov.add_subparsers(dest="provision_command", required=True, metavar="COMMAND")
+    plan = psub.add_parser("plan", help="print the commands per node, in order, with what each is for")
+    plan.add_argument("--inventory", help="inventory TOML (default: the bundled seed cluster)")
+    plan.add_argument("--node", help="only this node's commands")
+    plan.add_argument("--checks", action="store_true", help="also print each step's 'done when' check")
+    plan.set_defaults(func=cmd_plan)
+
+    lab = subparsers.add_parser("lab", help="a real OVN cluster on this machine (loopback only)")
+    lsub = lab.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
+
+    up = lsub.add_parser("up", help="start the lab and apply the runbook")
+    up.add_argument("--inventory", help="inventory TOML (default: the bundled seed cluster)")
+    up.add_argument("--install", action="store_true", help="apt-get install the missing packages first")
+    _add_dir(up)
+    up.set_defaults(func=cmd_up)
+
+    st = lsub.add_parser("status", help="processes, chassis in SB, tunnels per node")
+    _add_dir(st)
+    st.set_defaults(func=cmd_status)
+
+    tr = lsub.add_parser("trace", help="ovs-appctl ofproto/trace on a node's ovs-vswitchd (raw output)")
+    tr.add_argument("node")
+    tr.add_argument("flow", help="microflow, e.g. from `ovntrace lab flow`")
+    tr.add_argument("--bridge", default="br-int")
+    tr.add_argument("--ct-next", action="append", metavar="FLAGS", help="e.g. trk,est (repeatable)")
+    _add_dir(tr)
+    tr.set_defaults(func=cmd_trace)
+
+    fl = lsub.add_parser("flow", help="print the microflow of a pod's packet (for lab trace)")
+    fl.add_argument("node")
+    fl.add_argument("pod", help="namespace/name, namespace_name or name")
+    fl.add_argument("dst", nargs="+", help="destination IPv4 address(es)")
+    fl.add_argument("--proto", default="icmp", choices=["icmp", "tcp", "udp", "ip", "arp"])
+    fl.add_argument("--dport", type=int)
+    fl.add_argument("--sport", type=int)
+    fl.add_argument("--src-ip", help="spoofed source address (port-security tests)")
+    fl.add_argument("--ttl", type=int, default=64)
+    _add_dir(fl)
+    fl.set_defaults(func=cmd_flow)
+
+    pod = lsub.add_parser("pod", help="add or delete a pod")
+    podsub = pod.add_subparsers(dest="pod_command", required=True, metavar="COMMAND")
+    pa = podsub.add_parser("add", help="add a pod on a node")
+    pa.add_argument("node")
+    pa.add_argument("pod", help="namespace/name")
+    pa.add_argument("--ip", help="default: the next free address of the node's subnet")
+    pa.add_argument("--mac", help="default: 0a:58 and the IP's bytes")
+    _add_dir(pa)
+    pa.set_defaults(func=cmd_pod_add)
+    pd = podsub.add_parser("del", help="delete a pod")
+    pd.add_argument("pod")
+    _add_dir(pd)
+    pd.set_defaults(func=cmd_pod_del)
+
+    env = lsub.add_parser("env", help="print `export` lines that make OVS/OVN tools target a node")
+    env.add_argument("node")
+    _add_dir(env)
+    env.set_defaults(func=cmd_env)
+
+    down = lsub.add_parser("down", help="stop the lab's processes (by pid) and remove its dir")
+    _add_dir(down)
+    down.set_defaults(func=cmd_down)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m ovntrace.lab``) until the main CLI wires ``register``."""
+    parser = argparse.ArgumentParser(prog="ovntrace")
+    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LabError as e:
+        print(f"ovntrace: {e}", file=sys.stderr)
+        return e.exit_code
+    except BrokenPipeError:  # e.g. `| head`
+        sys.stderr.close()
+        return 0

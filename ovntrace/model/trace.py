@@ -1,0 +1,173 @@
+"""The trace model: what ``ofproto/trace`` printed, as typed, frozen data.
+
+Every node keeps the 1-based line number of the input it came from, so renderers can point back at the
+paste and nothing is ever silently dropped: lines that are not understood become ``unparsed`` steps or
+``warnings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from ovntrace.model.actions import Action
+from ovntrace.model.odp import DatapathAction
+
+EMPTY_MAP: Mapping[str, Any] = MappingProxyType({})
+
+
+_EMPTY_SHARED: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY_SHARED
+
+
+class StepKind(StrEnum):
+    """Kinds of nodes in the trace tree (the JSON ``kind`` values)."""
+
+    BRIDGE = "bridge"
+    TABLE = "table"
+    ACTION = "action"
+    DETAIL = "detail"
+    THAW = "thaw"
+    BUCKET = "bucket"
+    WARNING = "warning"
+    ERROR = "error"
+    ELIDED = "elided"
+    ANNOTATION = "annotation"
+    UNPARSED = "unparsed"
+
+
+class VerdictKind(StrEnum):
+    OUTPUT = "output"
+    TUNNEL = "tunnel"
+    DROP = "drop"
+    CONTROLLER = "controller"
+    RECIRC = "recirc"
+    INCOMPLETE = "incomplete"
+
+
+class TraceFormat(StrEnum):
+    OFPROTO = "ofproto"  # OVS >= 2.7 tree format
+    LEGACY = "ofproto-legacy"  # OVS <= 2.6 "Bridge:/Rule:/OpenFlow actions=" format
+    OVN_TRACE = "ovn-trace"  # ovn-trace (logical simulation): recognised, not explained yet
+
+
+@dataclass(frozen=True, slots=True)
+class ParseWarning:
+    """A line the parser could not place, or a repair it made. Never fatal."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One node of the trace tree.
+
+    ``text`` is the line as printed (indentation and paste prefixes removed). Table steps carry the
+    lookup (table id, match, priority, cookie) and ``state``: the register/field values known when the
+    packet entered the table. Action steps carry the parsed ``action``.
+    """
+
+    kind: StepKind
+    line: int
+    text: str
+    children: tuple[Step, ...] = ()
+    # table steps
+    table: int | None = None
+    match: str | None = None
+    priority: int | None = None
+    cookie: str | None = None
+    miss: bool = False
+    bridge: str | None = None
+    state: Mapping[str, str] = field(default_factory=_empty)
+    # action steps
+    action: Action | None = None
+    # True for OVS's own artefacts: the ``drop`` printed for an empty nested action list (after
+    # ``ct(...)``/``clone()``), and the second copy of the remainder after ``check_pkt_larger``.
+    spurious: bool = False
+    # True for action lines that OVS printed flattened after a container action (``clone(...)``,
+    # ``ct(...,exec(...))``): they are the container's inner actions, not new siblings.
+    nested_in: int | None = None
+    # table steps: the line of the ``resubmit``/``goto_table`` action that entered this table
+    via: int | None = None
+
+    def walk(self) -> Iterator[Step]:
+        """Depth-first, iterative (traces nest hundreds deep)."""
+        stack: list[Step] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What happened to the packet, decided from what it did (not from grepping ``drop``)."""
+
+    kind: VerdictKind
+    line: int | None
+    reason: str
+    ports: tuple[str, ...] = ()
+    # tunnel verdicts: decoded from ``set(tunnel(...))`` in the datapath actions
+    tunnel: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """One translation: the first ``Flow:`` section, or one recirculation section."""
+
+    first_line: int
+    recirc_id: str | None
+    ct_state: str | None
+    flow: str | None
+    fields: Mapping[str, str]
+    steps: tuple[Step, ...]
+    final_flow: str | None = None
+    megaflow: str | None = None
+    datapath_actions: str | None = None
+    datapath_actions_parsed: tuple[DatapathAction, ...] | None = None
+    flow_line: int | None = None
+    datapath_actions_line: int | None = None
+    nat: Mapping[str, str] = field(default_factory=_empty)
+    translation_error: str | None = None
+    slow_path: tuple[str, ...] = ()
+    notes: tuple[Step, ...] = ()  # trailer lines (slow path, execution failure, limits)
+
+    def walk(self) -> Iterator[Step]:
+        for step in self.steps:
+            yield from step.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    format: TraceFormat
+    first_line: int
+    last_line: int
+    passes: tuple[Pass, ...]
+    verdict: Verdict
+    command: str | None = None  # the ofproto/trace command line, when it was pasted
+    bridge: str | None = None
+    raw: tuple[Step, ...] = ()  # ovn-trace: lines kept verbatim
+
+    def walk(self) -> Iterator[Step]:
+        for p in self.passes:
+            yield from p.walk()
+
+    def tables(self) -> Iterator[Step]:
+        return (s for s in self.walk() if s.kind is StepKind.TABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """Everything found in one input: zero or more traces, plus warnings with line numbers."""
+
+    traces: tuple[Trace, ...]
+    warnings: tuple[ParseWarning, ...] = ()
+    line_count: int = 0
+    prose_lines: tuple[int, ...] = field(default=())  # lines outside any trace (prompts, prose)

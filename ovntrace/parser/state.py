@@ -1,0 +1,463 @@
+"""Register and field state at every table step, replayed from the actions OVS printed.
+
+Starting from a pass's ``Flow:`` line, ``set_field``, ``load``, ``move``, ``push``/``pop`` and the
+``-> X is now Y`` details are applied in order. Integer fields are tracked bit by bit as
+(value, known-mask), so a partial write to an unknown register leaves the other bits unknown:
+nothing is invented. What OVS restores, we restore: state after ``clone(...)``, after a patch-port
+bridge (OVS ``patch_port_output`` saves and restores the flow), and ``pop`` restores what ``push``
+saved. A table's exact match also tells us what the packet carried when it matched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from ovntrace.model.actions import Action, Subfield
+from ovntrace.model.trace import StepKind
+from ovntrace.parser.fields import INT_WIDTHS, canonical, field_width, parse_subfield
+from ovntrace.parser.tree import Node
+
+_IS_NOW_RE = re.compile(r"^(\S+) is now (\S+)$")
+# fields a Flow: line omits when they are zero (OVS lib/flow.c flow_format): absent means known 0
+_ZERO_WHEN_ABSENT = (
+    "metadata", "tun_id", "pkt_mark", "ct_mark", "ct_label", "ct_zone", "recirc_id", "dp_hash",
+    *(f"reg{i}" for i in range(16)),
+)
+_STR_ZERO_WHEN_ABSENT = {"ct_state": "0"}
+
+
+def _parse_int(text: str) -> int | None:
+    try:
+        return int(text, 0)
+    except ValueError:
+        try:
+            return int(text, 16) if re.fullmatch(r"[0-9a-fA-F]+", text) else None
+        except ValueError:
+            return None
+
+
+def _fmt(value: int, known: int, width: int) -> str:
+    full = (1 << width) - 1
+    v = f"{value:#x}" if value else "0"
+    if known & full == full:
+        return v
+    return f"{v}/{known:#x}"
+
+
+class FieldState:
+    """Known field values at one point of a pass (mutable; snapshots are shared when unchanged)."""
+
+    __slots__ = ("_dirty", "_ints", "_last", "_stack", "_strs", "_views")
+
+    def __init__(self) -> None:
+        self._ints: dict[str, tuple[int, int]] = {}
+        self._strs: dict[str, str] = {}
+        self._stack: list[tuple[int, int] | str | None] = []
+        self._last: Mapping[str, str] | None = None
+        self._dirty: set[str] | None = None  # None: everything
+        self._views: set[str] = set()  # xreg/xxreg views the trace itself used: shown in snapshots
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_flow(cls, fields: Mapping[str, str] | None, complete: bool) -> FieldState:
+        """State from a ``Flow:`` line. ``complete``: the line was whole, so absent context fields are 0."""
+        st = cls()
+        if fields is None:
+            return st
+        if complete:
+            for name in _ZERO_WHEN_ABSENT:
+                st._ints[name] = (0, (1 << INT_WIDTHS[name]) - 1)
+            st._strs.update(_STR_ZERO_WHEN_ABSENT)
+        for key, value in fields.items():
+            if value != "":  # bare keywords (ip, tcp, eth) are not fields
+                st.assign(key, value)
+        return st
+
+    def copy(self) -> FieldState:
+        st = FieldState()
+        st._ints = dict(self._ints)
+        st._strs = dict(self._strs)
+        st._stack = list(self._stack)
+        st._views = set(self._views)
+        return st
+
+    # -- writes -----------------------------------------------------------------------------------
+    def _touch(self, name: str) -> None:
+        if self._dirty is not None:
+            self._dirty.add(name)
+        if name.startswith("reg"):
+            # a register change also changes its xreg/xxreg view
+            idx = int(name[3:]) if name[3:].isdigit() else None
+            if idx is not None and self._dirty is not None:
+                for view in (f"xreg{idx // 2}", f"xxreg{idx // 4}"):
+                    if view in self._views:
+                        self._dirty.add(view)
+
+    def assign(self, name: str, text: str) -> None:
+        """Whole-field (or ``value/mask``) assignment from flow text or ``set_field``."""
+        name = canonical(name)
+        width = field_width(name)
+        if width is None:
+            self._strs[name] = text
+            self._touch(name)
+            return
+        value_text, _, mask_text = text.partition("/")
+        value = _parse_int(value_text)
+        if value is None:
+            return
+        mask = _parse_int(mask_text) if mask_text else (1 << width) - 1
+        if mask is None:
+            return
+        self.write_bits(name, 0, width - 1, value, mask)
+
+    def write_bits(self, name: str, start: int, end: int, value: int, mask: int | None = None) -> None:
+        """Write ``value`` into bits ``start..end`` of ``name`` (only the bits in ``mask``, relative)."""
+        n = end - start + 1
+        rel_mask = ((1 << n) - 1) if mask is None else (mask & ((1 << n) - 1))
+        value &= rel_mask
+        if name.startswith("xxreg") or name.startswith("xreg"):
+            if name not in self._views:
+                self._views.add(name)
+                self._touch(name)
+            self._write_view(name, start, value, rel_mask)
+            return
+        width = field_width(name)
+        if width is None:
+            return
+        old_v, old_k = self._ints.get(name, (0, 0))
+        abs_mask = rel_mask << start
+        self._ints[name] = ((old_v & ~abs_mask) | (value << start), old_k | abs_mask)
+        self._touch(name)
+
+    def forget_bits(self, name: str, start: int, end: int) -> None:
+        n = end - start + 1
+        if name.startswith("xxreg") or name.startswith("xreg"):
+            for reg, lo, hi, shift in _view_parts(name, start, end):
+                self.forget_bits(reg, lo, hi)
+                del shift
+            return
+        if name not in self._ints:
+            return
+        v, k = self._ints[name]
+        m = ((1 << n) - 1) << start
+        self._ints[name] = (v & ~m, k & ~m)
+        self._touch(name)
+
+    def _write_view(self, name: str, start: int, value: int, rel_mask: int) -> None:
+        width = rel_mask.bit_length()
+        end = start + max(width, 1) - 1
+        for reg, lo, hi, shift in _view_parts(name, start, end):
+            # bits lo..hi of reg correspond to bits (lo+shift)..(hi+shift) of the view
+            vstart = lo + shift - start
+            nbits = hi - lo + 1
+            part_v = (value >> vstart) & ((1 << nbits) - 1)
+            part_m = (rel_mask >> vstart) & ((1 << nbits) - 1)
+            if part_m:
+                self.write_bits(reg, lo, hi, part_v, part_m)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def read_bits(self, name: str, start: int, end: int) -> tuple[int, int] | None:
+        """(value, known-mask) of bits ``start..end`` of ``name``, relative to ``start``."""
+        n = end - start + 1
+        if name.startswith("xxreg") or name.startswith("xreg"):
+            value = known = 0
+            for reg, lo, hi, shift in _view_parts(name, start, end):
+                got = self.read_bits(reg, lo, hi)
+                if got is None:
+                    continue
+                off = lo + shift - start
+                value |= got[0] << off
+                known |= got[1] << off
+            return value, known
+        if name not in self._ints:
+            return None
+        v, k = self._ints[name]
+        m = (1 << n) - 1
+        return (v >> start) & m, (k >> start) & m
+
+    def value(self, name: str) -> str | None:
+        """Formatted known value of a field (``"0x5"``, ``"0x5/0xffff"`` partially known) or None."""
+        name = canonical(name)
+        if name in self._strs:
+            return self._strs[name]
+        width = field_width(name)
+        if width is None:
+            return None
+        got = self.read_bits(name, 0, width - 1)
+        if got is None or got[1] == 0:
+            return None
+        return _fmt(got[0], got[1], width)
+
+    def snapshot(self) -> Mapping[str, str]:
+        """Immutable view of everything known, shared with the previous snapshot when nothing changed."""
+        if self._last is not None and self._dirty is not None and not self._dirty:
+            return self._last
+        if self._last is None or self._dirty is None:
+            out: dict[str, str] = {}
+            names: Iterator[str] = iter(list(self._strs) + list(self._ints) + sorted(self._views))
+        else:
+            out = dict(self._last)
+            names = iter(sorted(self._dirty))
+        for name in names:
+            val = self.value(name)
+            if name in _VIEWS_SET and (val is None or name not in self._views):
+                out.pop(name, None)
+                continue
+            if val is None:
+                out.pop(name, None)
+            else:
+                out[name] = val
+        self._last = MappingProxyType(out)
+        self._dirty = set()
+        return self._last
+
+    # -- actions ----------------------------------------------------------------------------------
+    def apply(self, action: Action) -> None:
+        a = action.args
+        name = action.name
+        if name in ("set_field", "write_metadata"):
+            value = a.get("value", "")
+            mask = a.get("mask")
+            self.assign(a["field"], f"{value}/{mask}" if mask else value)
+        elif name in ("set_tunnel", "set_tunnel64") or name.startswith("mod_") or name.startswith("set_vlan"):
+            self.assign(a["field"], a.get("value", ""))
+        elif name == "load":
+            dst: Subfield = a["dst"]
+            value = _parse_int(str(a.get("value", "")))
+            lo, hi = self._range(dst)
+            if value is not None and hi is not None:
+                self.write_bits(dst.field, lo, hi, value)
+        elif name == "move":
+            src: Subfield = a["src"]
+            dst = a["dst"]
+            slo, shi = self._range(src)
+            dlo, dhi = self._range(dst)
+            if shi is None or dhi is None:
+                return
+            got = self.read_bits(src.field, slo, shi) if field_width(src.field) else None
+            self.forget_bits(dst.field, dlo, dhi)
+            if got is not None and got[1]:
+                self.write_bits(dst.field, dlo, dhi, got[0], got[1])
+        elif name == "push":
+            f: Subfield = a["field"]
+            lo, hi = self._range(f)
+            if hi is not None:
+                self._stack.append(self.read_bits(f.field, lo, hi))
+            else:
+                self._stack.append(self._strs.get(f.field))
+        elif name == "pop":
+            f = a["field"]
+            lo, hi = self._range(f)
+            saved = self._stack.pop() if self._stack else None
+            if hi is not None:
+                self.forget_bits(f.field, lo, hi)
+                if isinstance(saved, tuple) and saved[1]:
+                    self.write_bits(f.field, lo, hi, saved[0], saved[1])
+            elif isinstance(saved, str):
+                self._strs[f.field] = saved
+                self._touch(f.field)
+            else:
+                self._strs.pop(f.field, None)
+                self._touch(f.field)
+        elif name == "ct_clear":
+            self.clear_conntrack()
+        elif name == "dec_ttl" and "nw_ttl" in self._strs:
+            ttl = _parse_int(self._strs["nw_ttl"])
+            if ttl is not None and ttl > 0:
+                self._strs["nw_ttl"] = str(ttl - 1)
+                self._touch("nw_ttl")
+
+    def clear_conntrack(self) -> None:
+        """OVS ``clear_conntrack``: after ``ct(...)`` and ``ct_clear`` the packet is untracked."""
+        for name in ("ct_zone", "ct_mark", "ct_label"):
+            self._ints[name] = (0, (1 << INT_WIDTHS[name]) - 1)
+            self._touch(name)
+        self._strs["ct_state"] = "0"
+        self._touch("ct_state")
+
+    def enter_patch_peer(self, in_port: str | None) -> None:
+        """OVS ``patch_port_output``: the peer bridge sees cleared metadata, registers and tunnel."""
+        for name in ("metadata", "tun_id", *(f"reg{i}" for i in range(16))):
+            self._ints[name] = (0, (1 << INT_WIDTHS[name]) - 1)
+            self._touch(name)
+        for name in [n for n in self._ints if n.startswith("tun_metadata") or n.startswith("reg")]:
+            if name.startswith("tun_metadata") or int(name[3:]) >= 16:
+                del self._ints[name]
+                self._touch(name)
+        for name in ("tun_src", "tun_dst", "tun_flags"):
+            self._strs.pop(name, None)
+        self.clear_conntrack()
+        if in_port is not None:
+            self._strs["in_port"] = in_port
+        else:
+            self._strs.pop("in_port", None)
+        self._touch("in_port")
+
+    def apply_detail(self, text: str) -> None:
+        """``NXM_NX_REG14[0..14] is now 0x1`` (after move/pop/multipath/bundle_load)."""
+        m = _IS_NOW_RE.match(text)
+        if not m:
+            return
+        sf = parse_subfield(m.group(1))
+        value = _parse_int(m.group(2))
+        if sf is None or value is None:
+            return
+        lo, hi = self._range(sf)
+        if hi is not None:
+            self.write_bits(sf.field, lo, hi, value)
+
+    def apply_match(self, match: str | None, parse: Any) -> None:
+        """Exact-match fields of a table the packet matched were its values at that point."""
+        if not match:
+            return
+        fields = parse(match)
+        if not fields:
+            return
+        for key, value in fields.items():
+            name = canonical(key)
+            if value == "" or "/" in value:
+                continue
+            if name in INT_WIDTHS:
+                cur = self._ints.get(name)
+                if cur is None or cur[1] != (1 << INT_WIDTHS[name]) - 1:
+                    self.assign(name, value)
+            elif name == "in_port" and "in_port" not in self._strs:
+                self.assign(name, value)
+
+    @staticmethod
+    def _range(sf: Subfield) -> tuple[int, int | None]:
+        if sf.start is not None and sf.end is not None:
+            return sf.start, sf.end
+        width = field_width(sf.field)
+        return 0, (width - 1 if width else None)
+
+
+_VIEWS = [f"xreg{i}" for i in range(8)] + [f"xxreg{i}" for i in range(4)]
+_VIEWS_SET = frozenset(_VIEWS)
+
+
+def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, int]]:
+    """Split bits start..end of an xreg/xxreg view into (register, lo, hi, shift) parts.
+
+    OVS include/openvswitch/meta-flow.h: ``xregN`` is reg(2N) in its upper 32 bits and reg(2N+1) in
+    the lower; ``xxregN`` is reg(4N) (bits 96..127) down to reg(4N+3) (bits 0..31). ``shift`` is the
+    view bit of the register's bit 0.
+    """
+    if name.startswith("xxreg"):
+        n, count = int(name[5:]), 4
+    else:
+        n, count = int(name[4:]), 2
+    parts = []
+    for j in range(count):
+        reg = f"reg{n * count + j}"
+        shift = 32 * (count - 1 - j)
+        lo = max(start, shift)
+        hi = min(end, shift + 31)
+        if lo <= hi:
+            parts.append((reg, lo - shift, hi - shift, shift))
+    return parts
+
+
+def replay(root: Node, initial: FieldState, parse_match: Any) -> None:
+    """Set ``node.state`` on every table node under ``root``: the state at entry.
+
+    Iterative (traces nest hundreds deep). Scopes whose effects OVS undoes get their state restored
+    on exit: ``clone(...)`` and patch-port bridges; after ``ct(...)`` the packet is untracked.
+    """
+    holder = [initial]
+    frames: list[tuple[Iterator[tuple[str, Any]], Any]] = [(_events(root.children, top=True), None)]
+    while frames:
+        it, on_exit = frames[-1]
+        event = next(it, None)
+        if event is None:
+            frames.pop()
+            if on_exit is not None:
+                on_exit()
+            continue
+        kind, payload = event
+        state = holder[0]
+        if kind == "node":
+            node: Node = payload
+            if node.kind is StepKind.TABLE:
+                state.apply_match(node.match, parse_match)
+                node.state = state.snapshot()
+            elif node.kind is StepKind.ACTION and node.action is not None and not node.spurious:
+                state.apply(node.action)
+            elif node.kind is StepKind.DETAIL:
+                state.apply_detail(node.text)
+            if node.children:
+                frames.append((_events(node.children), None))
+        elif kind == "patch":
+            bridge: Node = payload
+            saved = state.copy()
+            peer = state.copy()
+            peer.enter_patch_peer(_first_in_port(bridge, parse_match))
+            holder[0] = peer
+            frames.append((_events(bridge.children), _restorer(holder, saved)))
+        elif kind == "clone":
+            container, inner = payload
+            saved = state.copy()
+            frames.append((_events(inner), _restorer(holder, saved)))
+        elif kind == "ct":
+            container, inner = payload
+            frames.append((_events(inner), _ct_done(holder)))
+
+
+def _restorer(holder: list[FieldState], saved: FieldState) -> Any:
+    def restore() -> None:
+        holder[0] = saved
+
+    return restore
+
+
+def _ct_done(holder: list[FieldState]) -> Any:
+    def done() -> None:
+        holder[0].clear_conntrack()
+
+    return done
+
+
+def _events(kids: list[Node], top: bool = False) -> Iterator[tuple[str, Any]]:
+    """What to do with each child, in order: visit it, or open a scope (bridge, clone, ct)."""
+    i = 0
+    while i < len(kids):
+        child = kids[i]
+        if child.kind is StepKind.BRIDGE and not top:
+            yield "patch", child
+            i += 1
+            continue
+        action = child.action if child.kind is StepKind.ACTION else None
+        if action is not None and action.name in ("clone", "ct") and not child.spurious:
+            end = _scope_end(kids, i, child.line)
+            yield "node", child
+            yield action.name, (child, kids[i + 1 : end])
+            i = end
+            continue
+        yield "node", child
+        i += 1
+
+
+def _scope_end(kids: list[Node], index: int, line: int) -> int:
+    """Index after the last sibling that belongs to the container at ``index`` (its nested lines
+    and whatever those produced: tables entered by a nested ``resubmit``, details)."""
+    end = index + 1
+    j = index + 1
+    while j < len(kids):
+        k = kids[j]
+        if k.kind is StepKind.ACTION and k.nested_in != line:
+            break
+        end = j + 1
+        j += 1
+    return end
+
+
+def _first_in_port(bridge: Node, parse_match: Any) -> str | None:
+    for child in bridge.children:
+        if child.kind is StepKind.TABLE:
+            fields = parse_match(child.match) if child.match else None
+            value = fields.get("in_port") if fields else None
+            return value if value else None
+    return None

@@ -1,0 +1,306 @@
+"""Rebuild the tree OVS printed (bridges, tables, actions) from indentation, or without it.
+
+OVS prints its trace tree with ``oftrace_node_print_details`` (ofproto/ofproto-dpif-trace.c, 2.7 to
+4.0): a node is indented ``4 * (level + more)`` where ``more`` is 0 only for a bridge/table/thaw that
+is the *last* node of its parent's list. That is why a long ``resubmit(,N)`` chain prints at column
+0 (a tail call) and why a non-last nested table prints 4 columns deeper with its actions 8 deeper.
+Inverting it: a line at column ``4k`` with ``k`` odd is a "more" node of the list at level ``k - 1``;
+with ``k`` even it is the tail of the list at level ``k``, and its children continue at that level.
+
+When indentation is gone (ovn-detrace before 25.09 strips it; Markdown renderers too), the flat
+fallback nests from meaning instead: a table ``N.`` is entered by the most recent open
+``resubmit(,N)``/``goto_table:N``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovntrace.model.actions import Action
+from ovntrace.model.trace import StepKind
+from ovntrace.parser.actions import parse_action
+from ovntrace.parser.preprocess import Line
+
+_TABLE_RE = re.compile(r"^(?P<id>\d{1,3}|--)\.\s+(?P<rest>.*)$")
+_PRIO_RE = re.compile(r"^(?:(?P<match>.*?),\s*)?priority (?P<prio>-?\d+)(?:,\s*cookie (?P<cookie>0x[0-9a-fA-F]+))?\s*$")
+# a table line whose "N. " was eaten by a Markdown ordered list
+_NUMBERLESS_TABLE_RE = re.compile(r"^(?:\S.*,\s*)?priority \d+(?:,\s*cookie 0x[0-9a-fA-F]+)?$")
+_BRIDGE_RE = re.compile(r'^bridge\("(?P<name>.*)"\)$')
+_RESUMING_RE = re.compile(r"^Resuming from table (\d+)$")
+MISS_TEXTS = (
+    "No match.",
+    'No match, and a "packet-in" is called for.',
+    'Packets are IP fragments and the fragment handling mode is "drop".',
+)
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """Mutable while the tree is built; frozen into :class:`~ovntrace.model.trace.Step` afterwards."""
+
+    kind: StepKind
+    line: int
+    text: str
+    children: list[Node] = field(default_factory=list)
+    table: int | None = None
+    match: str | None = None
+    priority: int | None = None
+    cookie: str | None = None
+    miss: bool = False
+    bridge: str | None = None
+    state: Any = None
+    action: Action | None = None
+    spurious: bool = False
+    nested_in: int | None = None
+    via: int | None = None
+
+
+def parse_table_line(body: str) -> tuple[int | None, str | None, int | None, str | None, bool]:
+    """``" 8. metadata=0x1, priority 50, cookie 0x5db9da72"`` -> (8, "metadata=0x1", 50, "0x5db9da72", False)."""
+    m = _TABLE_RE.match(body)
+    table: int | None = None
+    rest = body
+    if m:
+        table = None if m.group("id") == "--" else int(m.group("id"))
+        rest = m.group("rest")
+    if rest in MISS_TEXTS or rest.startswith("No match"):
+        return table, None, None, None, True
+    p = _PRIO_RE.match(rest)
+    if p:
+        return table, p.group("match") or "", int(p.group("prio")), p.group("cookie"), False
+    return table, rest, None, None, False
+
+
+def is_numberless_table(body: str) -> bool:
+    return bool(_NUMBERLESS_TABLE_RE.match(body))
+
+
+def make_node(line: Line, kind: str, bridge: str | None) -> Node:
+    body = line.body
+    if kind == "BRIDGE_LINE":
+        m = _BRIDGE_RE.match(body)
+        return Node(StepKind.BRIDGE, line.no, body, bridge=m.group("name") if m else body)
+    if kind == "TABLE_LINE" or kind == "NUMBERLESS_TABLE":
+        table, match, prio, cookie, miss = parse_table_line(body)
+        return Node(StepKind.TABLE, line.no, body, table=table, match=match, priority=prio, cookie=cookie,
+                    miss=miss, bridge=bridge)
+    if kind == "THAW_LINE":
+        return Node(StepKind.THAW, line.no, body)
+    if kind == "BUCKET_LINE":
+        return Node(StepKind.BUCKET, line.no, body)
+    if kind == "DETAIL_LINE":
+        return Node(StepKind.DETAIL, line.no, body[2:].strip() if body.startswith("->") else body)
+    if kind == "WARN_LINE":
+        return Node(StepKind.WARNING, line.no, body[2:].strip())
+    if kind == "ERROR_LINE":
+        text = body[4:].strip()
+        if text.endswith("<<<<"):
+            text = text[:-4].strip()
+        return Node(StepKind.ERROR, line.no, text)
+    if kind == "ELISION_LINE":
+        return Node(StepKind.ELIDED, line.no, body)
+    if kind == "ANNOTATION_LINE":
+        return Node(StepKind.ANNOTATION, line.no, body)
+    action = parse_action(body)
+    if action.known or _looks_like_action(body):
+        return Node(StepKind.ACTION, line.no, body, action=action)
+    if body.startswith("Dropping packet"):  # OFT_ACTION debug texts of encap/decap (OVS 2.8+)
+        return Node(StepKind.ACTION, line.no, body, action=Action("drop", body, {"reason": body}))
+    return Node(StepKind.UNPARSED, line.no, body)
+
+
+_ACTION_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\)|:\S+)?(->\S+)?$")
+
+
+def _looks_like_action(body: str) -> bool:
+    return bool(_ACTION_SHAPE.match(body))
+
+
+_CONTAINER_KINDS = (StepKind.BRIDGE, StepKind.TABLE, StepKind.THAW)
+
+
+def indentation_reliable(lines: list[tuple[Line, str]]) -> bool:
+    """False when the paste lost OVS's indentation (then nest by meaning, see :func:`build_flat`).
+
+    Raw output never prints an action/detail/warning below column 4, and always prints table ids
+    below 10 with one leading space (``" 0."``).
+    """
+    saw_table = False
+    for line, kind in lines:
+        if kind in ("TABLE_LINE",):
+            saw_table = True
+            tid = line.body.split(".", 1)[0]
+            if tid.isdigit() and len(tid) == 1 and line.indent % 4 == 0:
+                return False
+        elif kind in ("OTHER_LINE", "DETAIL_LINE", "WARN_LINE", "ERROR_LINE") and line.indent < 4:
+            return False
+        elif kind == "NUMBERLESS_TABLE":
+            return False
+    return saw_table or bool(lines)
+
+
+def build_modern(lines: list[tuple[Line, str]], root: Node) -> None:
+    """Attach ``lines`` (one bridge section's tree lines, blanks removed) under ``root`` by column."""
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    current_bridge = root.bridge
+    for line, kind in lines:
+        if kind == "DASHES_LINE":
+            continue
+        k = line.indent // 4
+        node = make_node(line, kind, current_bridge)
+        if node.kind is StepKind.BRIDGE:
+            current_bridge = node.bridge
+        nonterminal = node.kind in _CONTAINER_KINDS
+        if node.kind in (StepKind.ELIDED, StepKind.ANNOTATION):
+            # human or tool additions: attach where we are, change nothing
+            stack[-1][0].children.append(node)
+            continue
+        if k % 2 == 1:
+            level, tail = k - 1, False
+        else:
+            level, tail = k, True
+        if not nonterminal and node.kind is not StepKind.BUCKET:
+            tail = False
+            if k % 2 == 0:  # a terminal line at an even column: pasted with damage; keep it where we are
+                level = stack[-1][1]
+        while len(stack) > 1 and stack[-1][1] > level:
+            stack.pop()
+        parent = stack[-1][0]
+        parent.children.append(node)
+        if nonterminal:
+            if tail:
+                stack.pop()
+                stack.append((node, level))
+                if len(stack) == 0:
+                    stack.append((node, level))
+            else:
+                stack.append((node, level + 2))
+        elif node.kind is StepKind.BUCKET:
+            stack.append((node, level + 2))
+
+
+def _pending_target(node: Node) -> int | None:
+    """The table the last action of ``node`` sends the packet to, if it is a resubmit/goto_table."""
+    for child in reversed(node.children):
+        if child.kind is StepKind.ACTION and child.action is not None:
+            a = child.action
+            if a.name == "resubmit":
+                t = a.args.get("table")
+                return t if t is not None else node.table
+            if a.name == "goto_table":
+                t = a.args.get("table")
+                return t if isinstance(t, int) else None
+            return None
+        if child.kind is StepKind.THAW:
+            m = _RESUMING_RE.match(child.text) or next(
+                (_RESUMING_RE.match(g.text) for g in child.children if _RESUMING_RE.match(g.text)), None)
+            return int(m.group(1)) if m else None
+        if child.kind in (StepKind.TABLE, StepKind.BRIDGE):
+            return None
+    return None
+
+
+def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
+    """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line."""
+    stack: list[Node] = [root]
+    current_bridge = root.bridge
+    for line, kind in lines:
+        if kind == "DASHES_LINE":
+            continue
+        node = make_node(line, kind, current_bridge)
+        if node.kind is StepKind.BRIDGE:
+            current_bridge = node.bridge
+            # a nested bridge follows the output action that caused it
+            stack[-1].children.append(node)
+            stack.append(node)
+            continue
+        if node.kind is StepKind.TABLE:
+            placed = False
+            for i in range(len(stack) - 1, -1, -1):
+                target = _pending_target(stack[i])
+                if target is not None and (node.table is None or target == node.table):
+                    del stack[i + 1 :]
+                    stack[-1].children.append(node)
+                    placed = True
+                    break
+                if stack[i].kind is StepKind.BRIDGE:
+                    break
+            if not placed:
+                stack[-1].children.append(node)
+            stack.append(node)
+            continue
+        if node.kind is StepKind.THAW and stack[-1].kind is StepKind.THAW:
+            stack[-1].children.append(node)
+            continue
+        stack[-1].children.append(node)
+        if node.kind in (StepKind.THAW, StepKind.BUCKET):
+            stack.append(node)
+
+
+def annotate_semantics(root: Node) -> None:
+    """Mark what OVS printed twice or flattened, and link tables to the action that entered them.
+
+    * ``clone(a,b)`` / ``ct(...,nat(..),exec(x))`` print their inner actions again as siblings:
+      mark those with ``nested_in`` = the container's line; an empty inner list prints a ``drop``
+      that does nothing (``spurious``).
+    * after ``check_pkt_larger(N)->F`` the rest of the list is printed twice: the second copy is
+      ``spurious``.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kids = node.children
+        stack.extend(kids)
+        last_action: Node | None = None
+        i = 0
+        while i < len(kids):
+            child = kids[i]
+            if child.kind is StepKind.TABLE:
+                if last_action is not None and last_action.action is not None:
+                    a = last_action.action
+                    target = a.args.get("table") if a.name in ("resubmit", "goto_table") else None
+                    if a.name == "resubmit" and target is None:
+                        target = node.table
+                    if target is not None and (child.table is None or target == child.table):
+                        child.via = last_action.line
+            elif child.kind is StepKind.ACTION and child.action is not None:
+                last_action = child
+                a = child.action
+                if a.name in ("clone", "ct") and not child.nested_in:
+                    _mark_nested(kids, i, a.flat_count(), child.line)
+                elif a.name == "check_pkt_larger":
+                    _mark_cpl(kids, i)
+            i += 1
+
+
+def _mark_nested(kids: list[Node], index: int, count: int, line: int) -> None:
+    j = index + 1
+    if count == 0:
+        while j < len(kids) and kids[j].kind is not StepKind.ACTION:
+            j += 1
+        if j < len(kids) and kids[j].text == "drop":
+            kids[j].spurious = True
+            kids[j].nested_in = line
+        return
+    seen = 0
+    while j < len(kids) and seen < count:
+        if kids[j].kind is StepKind.ACTION:
+            kids[j].nested_in = line
+            seen += 1
+        j += 1
+
+
+def _mark_cpl(kids: list[Node], index: int) -> None:
+    rest = kids[index + 1 :]
+    n = len(rest)
+    if n == 2 and all(r.text == "drop" for r in rest):
+        for r in rest:
+            r.spurious = True
+        return
+    if n >= 2 and n % 2 == 0:
+        half = n // 2
+        if [r.text for r in rest[:half]] == [r.text for r in rest[half:]]:
+            for r in rest[half:]:
+                r.spurious = True

@@ -1,0 +1,1 @@
+"""Renderers (Rich text, Markdown, JSON). They return or write text; they never decide anything."""

@@ -1,0 +1,230 @@
+"""What an explanation shows, as rows: shared by the terminal (Rich) and Markdown renderers.
+
+The tree is shown the way OVS meant it: a table entered by a tail ``resubmit`` is printed at its
+caller's level (a ``resubmit(,N)`` chain reads top to bottom), the actions OVS repeated after
+``clone(...)``/``ct(...)`` are shown inside their container, and runs of tables that only pass the
+packet on (``priority 0`` -> ``resubmit(,N+1)``) fold into one "no-op" row unless ``full``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ovntrace.model import ParseResult, Pass, Step, StepKind, Trace, VerdictKind
+
+NOOP_RUN_MIN = 3  # fold runs of at least this many pass-through tables
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    depth: int
+    style: str  # key into the renderer's style table: table, action.<name>, detail, warning ...
+    text: str
+    line: int | None = None
+    note: str = ""  # dim trailing text (priority/cookie, "OVS artefact" ...)
+    cookie: str | None = None
+
+
+def _is_noop(step: Step) -> bool:
+    """A table whose only effect is to resubmit/goto the next table (its tail)."""
+    if step.kind is not StepKind.TABLE or step.miss:
+        return False
+    kids = step.children
+    if len(kids) != 2 or kids[1].kind is not StepKind.TABLE:
+        return False
+    a = kids[0].action
+    return kids[0].kind is StepKind.ACTION and a is not None and a.name in ("resubmit", "goto_table")
+
+
+def _chain(step: Step) -> list[Step]:
+    """``step`` and the tables it tail-resubmits into, in order."""
+    out = [step]
+    cur = step
+    while cur.kind is StepKind.TABLE and cur.children and cur.children[-1].kind is StepKind.TABLE:
+        cur = cur.children[-1]
+        out.append(cur)
+    return out
+
+
+def _own_children(step: Step) -> tuple[Step, ...]:
+    if step.kind is StepKind.TABLE and step.children and step.children[-1].kind is StepKind.TABLE:
+        return step.children[:-1]
+    return step.children
+
+
+def table_text(step: Step) -> str:
+    tid = "--" if step.table is None else str(step.table)
+    if step.miss:
+        return f"{tid}. {step.text.split('. ', 1)[-1] if '. ' in step.text else step.text}"
+    return f"{tid}. {step.match}" if step.match else f"{tid}."
+
+
+def table_note(step: Step) -> str:
+    parts = []
+    if step.priority is not None:
+        parts.append(f"priority {step.priority}")
+    if step.cookie:
+        parts.append(f"cookie {step.cookie}")
+    return ", ".join(parts)
+
+
+def rows_for_steps(steps: tuple[Step, ...], full: bool) -> Iterator[Row]:
+    """Iterative depth-first rows for a list of steps."""
+    # stack of (depth, list of steps still to show at that depth)
+    stack: list[tuple[int, list[Step]]] = [(0, _expand(list(steps)))]
+    while stack:
+        depth, todo = stack[-1]
+        if not todo:
+            stack.pop()
+            continue
+        step = todo.pop(0)
+        if not full and step.kind is StepKind.TABLE and _is_noop(step):
+            run = [step]
+            while todo and _is_noop(todo[0]):
+                run.append(todo.pop(0))
+            if len(run) >= NOOP_RUN_MIN:
+                ids = [s.table for s in run if s.table is not None]
+                span = f"{ids[0]}–{ids[-1]}" if ids else "?"
+                yield Row(depth, "noop", f"tables {span}: no-op ({len(run)} tables pass the packet on)",
+                          run[0].line, "--full shows them")
+                continue
+            todo[:0] = run[1:]
+        yield from _row(step, depth)
+        kids = _own_children(step)
+        if kids:
+            grouped = _group_nested(list(kids))
+            stack.append((depth + 1, _expand(grouped)))
+
+
+def _expand(steps: list[Step]) -> list[Step]:
+    out: list[Step] = []
+    for s in steps:
+        out.extend(_chain(s) if s.kind is StepKind.TABLE else [s])
+    return out
+
+
+class _Container:
+    """A clone/ct action with the lines OVS repeated after it, shown as its children."""
+
+
+def _group_nested(kids: list[Step]) -> list[Step]:
+    """Move ``nested_in`` actions (and what they produced) under their container for display."""
+    out: list[Step] = []
+    i = 0
+    while i < len(kids):
+        k = kids[i]
+        if k.kind is StepKind.ACTION and k.action is not None and k.action.name in ("clone", "ct") \
+                and k.nested_in is None:
+            inner: list[Step] = []
+            j = i + 1
+            while j < len(kids) and (kids[j].nested_in == k.line or kids[j].kind is not StepKind.ACTION):
+                if kids[j].kind is StepKind.ACTION and kids[j].nested_in != k.line:
+                    break
+                # details of the container itself ("A clone of the packet is forked ...") stay with it
+                inner.append(kids[j])
+                j += 1
+            if inner:
+                out.append(Step(k.kind, k.line, k.text, tuple(inner), action=k.action, spurious=k.spurious,
+                                nested_in=k.nested_in))
+                i = j
+                continue
+        out.append(k)
+        i += 1
+    return out
+
+
+def _row(step: Step, depth: int) -> Iterator[Row]:
+    kind = step.kind
+    if kind is StepKind.BRIDGE:
+        yield Row(depth, "bridge", step.text, step.line)
+    elif kind is StepKind.TABLE:
+        yield Row(depth, "table.miss" if step.miss else "table", table_text(step), step.line, table_note(step),
+                  step.cookie)
+    elif kind is StepKind.ACTION:
+        name = step.action.name if step.action is not None else "unknown"
+        note = "OVS artefact: empty nested action list" if step.spurious else ""
+        yield Row(depth, "spurious" if step.spurious else f"action.{name}", _short(step.text), step.line, note)
+    elif kind is StepKind.DETAIL:
+        yield Row(depth, "detail", f"-> {step.text}", step.line)
+    elif kind is StepKind.WARNING:
+        yield Row(depth, "warning", f">> {step.text}", step.line)
+    elif kind is StepKind.ERROR:
+        yield Row(depth, "error", f">>>> {step.text} <<<<", step.line)
+    elif kind is StepKind.THAW:
+        yield Row(depth, "thaw", step.text, step.line)
+    elif kind is StepKind.BUCKET:
+        yield Row(depth, "bucket", step.text, step.line)
+    elif kind is StepKind.ELIDED:
+        yield Row(depth, "elided", f"{step.text}  (elided in the input)", step.line)
+    elif kind is StepKind.ANNOTATION:
+        yield Row(depth, "annotation", step.text, step.line)
+    else:
+        yield Row(depth, "unparsed", f"? {step.text}", step.line, "not understood, kept as is")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def count_tables(t: Trace) -> int:
+    return sum(1 for _ in t.tables())
+
+
+def bridges(t: Trace) -> list[str]:
+    seen: dict[str, None] = {}
+    for s in t.walk():
+        if s.kind is StepKind.BRIDGE and s.bridge:
+            seen[s.bridge] = None
+    return list(seen)
+
+
+def summary(t: Trace, index: int) -> str:
+    """One line: bridges, passes, tables, verdict."""
+    if t.format.value == "ovn-trace":
+        return f"trace {index} (lines {t.first_line}-{t.last_line}): ovn-trace output, not explained yet"
+    br = bridges(t)
+    recircs = [p.recirc_id for p in t.passes if p.recirc_id]
+    passes = f"{len(t.passes)} pass{'es' if len(t.passes) != 1 else ''}"
+    if recircs:
+        passes += f" (recirc {', '.join(r for r in recircs if r)})"
+    fmt = "" if t.format.value == "ofproto" else f" [{t.format.value}]"
+    return (f"trace {index} (lines {t.first_line}-{t.last_line}){fmt}: "
+            f"bridge{'s' if len(br) != 1 else ''} {', '.join(br) or '?'} · {passes} · "
+            f"{count_tables(t)} tables · {verdict_line(t)}")
+
+
+def verdict_line(t: Trace) -> str:
+    v = t.verdict
+    where = f" (line {v.line})" if v.line else ""
+    return f"{v.kind.value.upper()}: {v.reason}{where}"
+
+
+def pass_title(p: Pass, i: int) -> str:
+    if p.recirc_id is None:
+        return f"pass {i}"
+    ct = f", ct_state={p.ct_state}" if p.ct_state else ""
+    return f"pass {i}: recirc({p.recirc_id}){ct}"
+
+
+def verdict_style(kind: VerdictKind) -> str:
+    return {
+        VerdictKind.OUTPUT: "verdict.ok",
+        VerdictKind.TUNNEL: "verdict.ok",
+        VerdictKind.DROP: "verdict.drop",
+        VerdictKind.CONTROLLER: "verdict.punt",
+        VerdictKind.RECIRC: "verdict.punt",
+        VerdictKind.INCOMPLETE: "verdict.unknown",
+    }[kind]
+
+
+def result_rows(result: ParseResult, full: bool) -> Iterator[tuple[str, Trace | None, Pass | None, Row | None]]:
+    """Everything to print, in order: ("trace", t, None, None), ("pass", t, p, None), ("row", ...)."""
+    for t in result.traces:
+        yield "trace", t, None, None
+        for p in t.passes:
+            yield "pass", t, p, None
+            for row in rows_for_steps(p.steps, full):
+                yield "row", t, p, row
+            for n in p.notes:
+                yield from (("row", t, p, r) for r in _row(n, 0))

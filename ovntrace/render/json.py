@@ -1,0 +1,125 @@
+"""The ``ovntrace.explain/1`` JSON contract (documented in docs/json-contract.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ovntrace.model import Action, DatapathAction, ParseResult, Pass, Step, StepKind, Subfield, Trace, Verdict
+
+SCHEMA = "ovntrace.explain/1"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Subfield):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "items"):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def action_json(a: Action) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": a.name}
+    for k, v in a.args.items():
+        out[k] = _jsonable(v)
+    if not a.known:
+        out["known"] = False
+    return out
+
+
+def odp_json(a: DatapathAction) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": a.name, "text": a.text, "args": _jsonable(dict(a.args))}
+    if a.inner:
+        out["inner"] = [odp_json(i) for i in a.inner]
+    return out
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    """Iterative (steps nest hundreds deep): build children lists bottom-up."""
+    out_of: dict[int, dict[str, Any]] = {}
+    stack: list[tuple[Step, bool]] = [(step, False)]
+    while stack:
+        s, expanded = stack.pop()
+        if not expanded:
+            stack.append((s, True))
+            stack.extend((c, False) for c in s.children)
+            continue
+        d: dict[str, Any] = {"kind": s.kind.value, "line": s.line, "text": s.text}
+        if s.kind is StepKind.TABLE:
+            d.update(bridge=s.bridge, table=s.table, match=s.match, priority=s.priority, cookie=s.cookie,
+                     miss=s.miss, state=dict(s.state))
+            if s.via is not None:
+                d["via"] = s.via
+        elif s.kind is StepKind.BRIDGE:
+            d["bridge"] = s.bridge
+        if s.action is not None:
+            d["action"] = action_json(s.action)
+        if s.spurious:
+            d["spurious"] = True
+        if s.nested_in is not None:
+            d["nested_in"] = s.nested_in
+        d["children"] = [out_of.pop(id(c)) for c in s.children]
+        out_of[id(s)] = d
+    return out_of[id(step)]
+
+
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": v.kind.value, "ports": list(v.ports), "line": v.line, "reason": v.reason}
+    if v.tunnel:
+        out["tunnel"] = _jsonable(dict(v.tunnel))
+    return out
+
+
+def pass_json(p: Pass) -> dict[str, Any]:
+    return {
+        "recirc_id": p.recirc_id,
+        "ct_state": p.ct_state,
+        "first_line": p.first_line,
+        "flow": p.flow,
+        "flow_line": p.flow_line,
+        "fields": dict(p.fields),
+        "nat": dict(p.nat) or None,
+        "steps": [step_json(s) for s in p.steps],
+        "final_flow": p.final_flow,
+        "megaflow": p.megaflow,
+        "datapath_actions": p.datapath_actions,
+        "datapath_actions_line": p.datapath_actions_line,
+        "datapath_actions_parsed": [odp_json(a) for a in p.datapath_actions_parsed]
+        if p.datapath_actions_parsed is not None else None,
+        "translation_error": p.translation_error,
+        "slow_path": list(p.slow_path),
+        "notes": [step_json(n) for n in p.notes],
+    }
+
+
+def trace_json(t: Trace) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "format": t.format.value,
+        "first_line": t.first_line,
+        "last_line": t.last_line,
+        "command": t.command,
+        "bridge": t.bridge,
+        "passes": [pass_json(p) for p in t.passes],
+        "verdict": verdict_json(t.verdict),
+    }
+    if t.raw:
+        out["raw"] = [{"line": s.line, "text": s.text} for s in t.raw]
+    return out
+
+
+def to_dict(result: ParseResult) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "warnings": [{"line": w.line, "message": w.message} for w in result.warnings],
+        "line_count": result.line_count,
+        "prose_lines": list(result.prose_lines),
+        "traces": [trace_json(t) for t in result.traces],
+    }
+
+
+def render(result: ParseResult, indent: int | None = 2) -> str:
+    return json.dumps(to_dict(result), indent=indent, ensure_ascii=False) + "\n"

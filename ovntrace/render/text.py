@@ -1,0 +1,61 @@
+"""``ovntrace explain --format text``: the explanation in a terminal, with Rich.
+
+All text from traces goes through :class:`rich.text.Text` (never markup), so a ``[bold]`` inside a
+pasted trace prints as itself.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from ovntrace.model import ParseResult
+from ovntrace.render.display import pass_title, result_rows, summary, verdict_line, verdict_style
+from ovntrace.render.styles import cookie_style, style_for
+
+INDENT = "    "
+
+
+def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool | None = None,
+           width: int | None = None) -> None:
+    console = Console(file=out, force_terminal=color if color else None, no_color=color is False,
+                      highlight=False, soft_wrap=True, width=width)
+    index = 0
+    for kind, trace, p, row in result_rows(result, full):
+        if kind == "trace" and trace is not None:
+            index += 1
+            if index > 1:
+                console.print()
+            line = Text(summary(trace, index), style=style_for("header"))
+            console.print(line)
+            v = Text("verdict: ", style="bold")
+            v.append(verdict_line(trace), style=style_for(verdict_style(trace.verdict.kind)))
+            console.print(v)
+            if trace.command:
+                console.print(Text(f"command: {trace.command}", style="dim"))
+        elif kind == "pass" and p is not None and trace is not None:
+            i = trace.passes.index(p) + 1
+            title = Text(pass_title(p, i), style=style_for("pass"))
+            if p.flow:
+                title.append(f"  Flow: {p.flow}", style="dim")
+            console.print(title)
+            if p.datapath_actions is not None:
+                console.print(Text(f"  Datapath actions: {p.datapath_actions}", style="dim"))
+        elif row is not None:
+            t = Text(INDENT * (row.depth + 1))
+            t.append(row.text, style=style_for(row.style))
+            if row.note:
+                t.append("  ")
+                if row.cookie:
+                    prio, _, _ = row.note.partition(", cookie")
+                    t.append(prio, style=style_for("note"))
+                    t.append(f", cookie {row.cookie}", style=cookie_style(row.cookie))
+                else:
+                    t.append(row.note, style=style_for("note"))
+            if row.line is not None:
+                t.append(f"  L{row.line}", style="dim")
+            console.print(t)
+    if not result.traces:
+        console.print(Text("no trace found", style="bold red"))

@@ -1,0 +1,263 @@
+"""The real lab: OVS/OVN daemons from Debian's packages, on loopback, brought up once per run."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ovntrace.lab import inventory as inv_mod
+from ovntrace.lab import runbook
+from ovntrace.lab.cli import main
+from ovntrace.lab.errors import LabError
+from ovntrace.lab.lab import Lab, alive
+
+pytestmark = pytest.mark.lab
+
+ENCAP = {"kube-master": "172.17.42.30", "kube-node1": "172.17.42.31", "kube-node2": "172.17.42.32"}
+
+
+def _blocks(plan_text: str) -> list[tuple[str, str]]:
+    """(node, script) for each block of a printed plan."""
+    out: list[tuple[str, str]] = []
+    for chunk in re.split(r"^(?=# ===== )", plan_text, flags=re.M)[1:]:
+        m = re.match(r"# ===== (\S+):", chunk)
+        assert m
+        out.append((m.group(1), chunk))
+    return out
+
+
+def _topology(show: str) -> dict[str, dict[str, list[str]]]:
+    """From `ovn-nbctl show`: {'switch NAME' | 'router NAME': {port: [addresses/networks]}}."""
+    topo: dict[str, dict[str, list[str]]] = {}
+    cur: dict[str, list[str]] = {}
+    port = ""
+    for line in show.splitlines():
+        m = re.match(r"^(switch|router) \S+ \((.+)\)$", line)
+        if m:
+            cur = topo.setdefault(f"{m.group(1)} {m.group(2)}", {})
+            continue
+        m = re.match(r"^    port (\S+)$", line)
+        if m:
+            port = m.group(1)
+            cur[port] = []
+            continue
+        m = re.match(r"^        (addresses|networks): \[(.*)\]$", line)
+        if m and port:
+            cur[port] += [a.strip('" ') for a in m.group(2).split(",")]
+    return topo
+
+
+def _seed_checks(topo: dict[str, dict[str, list[str]]]) -> None:
+    # The seed's `ovn-nbctl show`: router kube-master with rtos-<node> 192.168.N.1/24 and
+    # rtoj-kube-master 100.64.1.1/24; per-node switches with stor-<node> and k8s-<node>; join.
+    r = topo["router kube-master"]
+    assert r["rtoj-kube-master"][0].endswith("100.64.1.1/24") or r["rtoj-kube-master"] == ["100.64.1.1/24"]
+    for n, net in (("kube-master", 1), ("kube-node1", 2), ("kube-node2", 3)):
+        assert r[f"rtos-{n}"] == [f"192.168.{net}.1/24"]
+        sw = topo[f"switch {n}"]
+        assert set(sw) >= {f"stor-{n}", f"k8s-{n}"}
+        assert sw[f"k8s-{n}"][0].endswith(f" 192.168.{net}.2")
+    assert set(topo["switch join"]) >= {"jtor-kube-master", "jtor-GR_kube-master"}
+    assert topo["switch kube-node1"]["default_sshd-2"] == ["0a:00:00:00:00:01 192.168.2.3"]
+    assert topo["router GR_kube-master"]["rtoj-GR_kube-master"] == ["100.64.1.2/24"]
+    assert set(topo["switch ext_kube-master"]) == {"etor-GR_kube-master", "breth0_kube-master"}
+
+
+def test_lab_up_is_fast(lab: Lab) -> None:
+    assert lab.up_seconds <= 20, lab.up_seconds  # type: ignore[attr-defined]
+
+
+def test_printed_plan_runs_cleanly_on_a_fresh_lab(bare_lab: Lab) -> None:
+    text = runbook.render(bare_lab.inventory)
+    for node, script in _blocks(text):
+        res = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            env=bare_lab._full_env(node),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert res.returncode == 0, f"{node}: {res.stderr}\n{script}"
+    show = bare_lab.run("kube-master", ["ovn-nbctl", "show"])
+    _seed_checks(_topology(show))
+    # every step's check now says it is done (except where the printed plan held a redacted secret)
+    secrets = bare_lab.inventory.secrets()
+    for phase in runbook.plan(bare_lab.inventory):
+        for st in phase.steps:
+            if st.check and not any(s in st.command for s in secrets):
+                bare_lab.sh(st.node, st.check)
+    token = bare_lab.run(
+        "kube-node1", ["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:k8s-api-token"]
+    )
+    assert token.strip() == '"***"'  # the printed plan never shows the secret
+
+
+def test_lab_topology_is_the_seeds(lab: Lab) -> None:
+    _seed_checks(_topology(lab.run("kube-master", ["ovn-nbctl", "show"])))
+    acls = lab.run("kube-master", ["ovn-nbctl", "acl-list", "kube-node1"])
+    assert "to-lport  1001" in acls and "drop log(name=deny-ssh-from-client-1" in acls
+    assert "10.96.0.22:22" in lab.run("kube-master", ["ovn-nbctl", "lb-list"])
+    ids = lab.run(
+        "kube-master", ["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-bridge-mappings"]
+    )
+    assert ids.strip() == '"physnet:breth0"'
+
+
+def test_plan_rerun_changes_nothing(lab: Lab) -> None:
+    before = lab.run("kube-master", ["ovn-nbctl", "show"])
+    for node, script in _blocks(runbook.render(lab.inventory)):
+        lab.sh(node, script)
+    assert lab.run("kube-master", ["ovn-nbctl", "show"]) == before
+
+
+def test_status_three_chassis_and_tunnels(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    st = lab.status()
+    assert st["running"] and not st["errors"]
+    assert len(st["processes"]) == 15
+    assert sorted(c["hostname"] for c in st["chassis"]) == sorted(ENCAP)
+    assert {c["hostname"]: c["ip"] for c in st["chassis"]} == ENCAP
+    for node, tuns in st["tunnels"].items():
+        remotes = sorted(re.search(r"remote_ip=(\S+)", t["options"]).group(1) for t in tuns)  # type: ignore[union-attr]
+        assert remotes == sorted(ip for n, ip in ENCAP.items() if n != node)
+        assert all(t["type"] == "geneve" for t in tuns)
+    assert main(["lab", "status", "--dir", str(lab.dir)]) == 0
+    out = capsys.readouterr().out
+    assert "chassis in SB: 3" in out and "15/15 processes" in out
+
+
+def test_cross_node_trace_reaches_the_tunnel(lab: Lab) -> None:
+    flow = lab.microflow("kube-node2", "default/client-1", "192.168.2.3")
+    assert flow.startswith(f"in_port={lab.ofport('kube-node2', inv_mod.load().pod('client-1').iface)},icmp,")
+    assert "dl_src=0a:00:00:00:00:03" in flow and f"dl_dst={runbook.router_mac('rtos-kube-node2')}" in flow
+    trace = lab.trace("kube-node2", flow)
+    tun = lab.run(
+        "kube-node2",
+        ["ovs-vsctl", "--bare", "--columns=ofport", "find", "Interface", 'options:remote_ip="172.17.42.31"'],
+    ).strip()
+    assert re.search(rf"^\s+output:{tun}$", trace, re.M)
+    assert "-> output to native tunnel" in trace
+    assert "-> tunneling to 172.17.42.31 via breth0" in trace
+    actions = trace.strip().splitlines()[-1]
+    assert actions.startswith("Datapath actions:") and "tnl_push(" in actions
+    assert "dst=172.17.42.31" in actions and "geneve(" in actions
+
+
+def test_trace_with_ct_next_and_bridge(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    flow = lab.microflow("kube-node2", "client-1", "192.168.2.3")
+    assert main(["lab", "trace", "kube-node2", flow, "--ct-next", "trk,est", "--dir", str(lab.dir)]) == 0
+    out = capsys.readouterr().out
+    assert "ct_state=est|trk" in out or "ct_state=trk|est" in out
+    assert (
+        main(["lab", "trace", "kube-node2", "in_port=LOCAL,ip", "--bridge", "breth0", "--dir", str(lab.dir)])
+        == 0
+    )
+    assert 'bridge("breth0")' in capsys.readouterr().out
+
+
+def test_microflow_shapes(lab: Lab) -> None:
+    same = lab.microflow("kube-node1", "web-1", "192.168.2.3", proto="tcp", dport=22)
+    assert "dl_dst=0a:00:00:00:00:01" in same and ",tcp," in same and "tp_dst=22" in same
+    arp = lab.microflow("kube-node1", "sshd-2", "192.168.2.1", proto="arp")
+    assert "arp_op=1" in arp and "arp_tpa=192.168.2.1" in arp
+    with pytest.raises(LabError, match="is on kube-node1"):
+        lab.microflow("kube-node2", "sshd-2", "192.168.3.3")
+
+
+def test_ssh_to_each_node(lab: Lab) -> None:
+    for node, ip in ENCAP.items():
+        res = subprocess.run(
+            ["ssh", "-F", str(lab.ssh_config), node, "ovs-vsctl show; echo node=$OVNTRACE_LAB_NODE"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert res.returncode == 0, res.stderr
+        assert f"node={node}" in res.stdout
+        others = set(ENCAP.values()) - {ip}
+        for other in others:
+            assert f'remote_ip="{other}"' in res.stdout
+    inv = inv_mod.load(lab.inventory_path)
+    ssh = inv.node("kube-node1").ssh
+    assert ssh is not None and ssh.host == "127.0.0.1" and Path(ssh.key).exists()
+    assert Path(ssh.known_hosts).read_text().count("ssh-ed25519") == 3
+
+
+def test_env_targets_a_node(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lab", "env", "kube-node2", "--dir", str(lab.dir)]) == 0
+    out = capsys.readouterr().out
+    script = out + "ovs-vsctl get Open_vSwitch . external_ids:ovn-encap-ip\novn-nbctl ls-list\n"
+    res = subprocess.run(
+        ["bash", "-ec", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert res.returncode == 0, res.stderr
+    assert '"172.17.42.32"' in res.stdout and "(kube-node1)" in res.stdout
+
+
+def test_pod_add_and_del(lab: Lab) -> None:
+    pod = lab.pod_add("kube-node2", "default/extra-1")
+    assert pod.ip == "192.168.3.4"
+    assert "default_extra-1" in lab.run("kube-master", ["ovn-sbctl", "show"])
+    flow = lab.microflow("kube-node2", "extra-1", "192.168.3.3")
+    assert "dl_dst=0a:00:00:00:00:03" in flow
+    lab.pod_del("default/extra-1")
+    assert "default_extra-1" not in lab.run("kube-master", ["ovn-nbctl", "show"])
+    with pytest.raises(LabError, match="no pod"):
+        lab.pod_del("default/extra-1")
+
+
+def test_second_up_says_it_is_running(lab: Lab) -> None:
+    with pytest.raises(LabError, match="already running") as e:
+        Lab.up(None, lab.dir)
+    assert e.value.exit_code == 3
+
+
+def _procs_mentioning(path: Path) -> list[int]:
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if str(path).encode() in (p / "cmdline").read_bytes():
+                    pids.append(int(p.name))
+            except OSError:
+                pass
+    return [pid for pid in pids if (Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX")]
+
+
+def test_partial_start_rolls_back(tmp_path_factory: pytest.TempPathFactory) -> None:
+    inv = inv_mod.load()
+    bad = inv_mod.parse(
+        {
+            **tomllib.loads(inv_mod.dumps(inv)),
+            "load_balancers": [{"name": "broken", "vip": "not-a-vip", "backends": ["x"]}],
+        }
+    )
+    d = tmp_path_factory.mktemp("rb") / "lab"
+    with pytest.raises(LabError, match="rolled back"):
+        Lab.up(bad, d)
+    assert not d.exists()
+    assert _procs_mentioning(d) == []
+
+
+def test_down_stops_everything_fast(bare_lab: Lab) -> None:
+    procs = list(bare_lab.procs)
+    assert len(procs) == 15 and all(alive(p) for p in procs)
+    t0 = time.monotonic()
+    assert main(["lab", "down", "--dir", str(bare_lab.dir)]) == 0
+    took = time.monotonic() - t0
+    assert took <= 3, took
+    assert not any(alive(p) for p in procs)
+    assert not bare_lab.dir.exists()
+    assert _procs_mentioning(bare_lab.dir) == []
