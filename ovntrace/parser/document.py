@@ -52,6 +52,7 @@ _RECIRC_RE = re.compile(
     r"^recirc\((?P<id>0x[0-9a-fA-F]+)\)(?:\s*-\s*resume conntrack with (?:default )?ct_state=(?P<ct>[a-z|]+))?"
 )
 _OVN_TRACE_START = re.compile(r'^(?:(?:ingress|egress)\(dp="|#\s+[a-z0-9_]+[=,])')
+_OVN_TRACE_CMD = re.compile(r"(^|[\s/])ovn-trace\s")
 _COMMAND_RE = re.compile(r"ofproto/trace|ovn-trace\b|ovn-detrace\b|ovs-appctl\b")
 _LEGACY_RULE_RE = re.compile(r"^Rule: (?:table=(?P<table>\d+) )?cookie=(?P<cookie>\S+)\s*(?P<rest>.*)$")
 _PRIO_IN_RULE = re.compile(r"(?:^|,)priority=(\d+)")
@@ -147,7 +148,8 @@ class _Segmenter:
                                                              and not body.startswith("#")):
                 self._close()
                 return self._line(i, line)
-            if kind == "OTHER_LINE" and body.startswith("# ") and _OVN_TRACE_START.match(body) and cur.raw:
+            if kind == "OTHER_LINE" and body.startswith("# ") and _OVN_TRACE_START.match(body) and any(
+                    r.body.startswith("# ") and _OVN_TRACE_START.match(r.body) for r in cur.raw):
                 self._close()
                 return self._line(i, line)
             if kind != "BLANK":
@@ -171,6 +173,14 @@ class _Segmenter:
             self.cur.sections = []
             self.cur.raw.append(line)
             return i + 1
+        if (kind == "OTHER_LINE" and _OVN_TRACE_CMD.search(body) and "ofproto/trace" not in body
+                and (not in_tree or _looks_like_prompt(body))):
+            # ovn-trace's own output follows its command line: keep it all as one ovn-trace trace
+            self._start(line, TraceFormat.OVN_TRACE)
+            assert self.cur is not None
+            self.cur.sections = []
+            self.cur.command = body
+            return i + 1
         if kind == "OTHER_LINE" and _COMMAND_RE.search(body) and (not in_tree or _looks_like_prompt(body)):
             if cur is not None and (sec is None or sec.done or not in_tree or _looks_like_prompt(body)):
                 self._close()
@@ -186,8 +196,9 @@ class _Segmenter:
                 cur.sections.append(new)
                 cur.recirc_pending = None
                 cur.recirc_phase = None
-            elif (cur is not None and sec is not None and sec.flow is None and not sec.tree and not sec.done
-                  and cur.format is not TraceFormat.OVN_TRACE):
+            elif (cur is not None and sec is not None and sec.flow is None and not sec.done
+                  and (not sec.tree or (cur.format is TraceFormat.LEGACY and len(sec.tree) == 1
+                                        and sec.tree[0][1] == "OLD_BRIDGE_LINE"))):
                 sec.flow, sec.flow_line = text, line.no
             else:
                 new_trace = self._start(line, TraceFormat.OFPROTO)

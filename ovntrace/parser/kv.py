@@ -13,6 +13,14 @@ from ovntrace.model.odp import DatapathAction
 from ovntrace.parser.loader import grammar
 
 
+# datapath actions printed as a bare word (OVS lib/odp-util.c format_odp_action); any other bare word
+# is an output port (a number, or a name with --names)
+ODP_KEYWORDS = frozenset({
+    "drop", "pop_vlan", "pop_eth", "pop_nsh", "pop_mpls", "ct", "ct_clear", "decap_nsh", "trunc",
+    "lb_output", "psample", "dec_ttl", "pop_tunnel",
+})
+
+
 def _text(node: lark.Tree[Any] | lark.Token) -> str:
     if isinstance(node, lark.Token):
         return str(node)
@@ -98,6 +106,8 @@ def _odp(item: lark.Tree[Any] | lark.Token) -> DatapathAction:
         word = str(item.children[0])
         if word == "drop":
             return DatapathAction("drop", text)
+        if word in ODP_KEYWORDS:
+            return DatapathAction(word, text)
         return DatapathAction("output", text, {"port": word.strip('"')})
     if isinstance(item, lark.Tree) and item.data == "call":
         name = str(item.children[0])

@@ -20,6 +20,7 @@ _START_RE = re.compile(
     r"(?P<k>Flow: |bridge\(\"|Bridge: |Rule: table=)"
 )
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
+_END_RE = re.compile(r"^\s*(Datapath actions:|Translation failed )")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +47,17 @@ def split_lines(text: str) -> list[str]:
 def _strip_prefix(raws: list[str]) -> list[str]:
     out: list[str] = []
     prefix = ""
+    in_trace = False  # between a trace's start and its "Datapath actions:" line
     for raw in raws:
         line = raw.replace("\r", "")
         m = _START_RE.match(line)
-        if m and (not prefix or not line.startswith(prefix) or m.group("k") == "Flow: "):
-            candidate = m.group("p")
-            # a nested bridge("...") is printed deeper than the trace's own prefix: keep the prefix
-            if not (m.group("k") == 'bridge("' and prefix and line.startswith(prefix)):
-                prefix = candidate
+        if m:
+            key = m.group("k")
+            # a bridge("...") inside a trace is a nested bridge (patch port, tunnel underlay), printed
+            # deeper: it never sets the paste prefix
+            if key != 'bridge("' or not in_trace:
+                prefix = m.group("p")
+            in_trace = True
         if prefix:
             if line.startswith(prefix):
                 line = line[len(prefix) :]
@@ -63,6 +67,8 @@ def _strip_prefix(raws: list[str]) -> list[str]:
                 line = line.lstrip(" ")
             else:
                 prefix = ""
+        if _END_RE.match(line):
+            in_trace = False
         out.append(line.rstrip())
     return out
 

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from ovntrace.model.odp import DatapathAction
-from ovntrace.model.trace import Pass, StepKind, Verdict, VerdictKind
+from ovntrace.model.trace import Pass, Step, StepKind, Verdict, VerdictKind
 
 _TNL_IPV4 = re.compile(r"ipv4\(src=([^,()]+),dst=([^,()]+)")
 _TNL_VNI = re.compile(r"vni=(0x[0-9a-fA-F]+)")
@@ -126,6 +126,24 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
     return Verdict(VerdictKind.DROP, last_line, "no output in the datapath actions: dropped")
 
 
+def _after(p: Pass, step: Step) -> list[Step]:
+    """The detail lines OVS printed right after ``step`` (its siblings up to the next action)."""
+    for parent in p.walk():
+        kids = parent.children
+        for i, k in enumerate(kids):
+            if k is step:
+                out = []
+                for nxt in kids[i + 1 :]:
+                    if nxt.kind is not StepKind.DETAIL:
+                        break
+                    out.append(nxt)
+                return out
+    for i, k in enumerate(p.steps):
+        if k is step:
+            return [n for n in p.steps[i + 1 :] if n.kind is StepKind.DETAIL]
+    return []
+
+
 def _line_of(items: list[tuple[str, int | None]], default: int | None) -> int | None:
     return items[0][1] if items else default
 
@@ -146,6 +164,8 @@ def _from_tree(passes: tuple[Pass, ...], complete: bool) -> Verdict:
                     if any(c.kind is StepKind.DETAIL and "tunnel" in c.text for c in step.children):
                         tunnel = True
                 elif a.name in ("NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT"):
+                    if any(c.kind is StepKind.DETAIL and "dropping" in c.text for c in _after(p, step)):
+                        continue
                     ports.append(a.name)
                     first_line = first_line or step.line
                 elif a.name == "controller" and controller_line is None:

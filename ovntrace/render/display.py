@@ -37,6 +37,12 @@ def _is_noop(step: Step) -> bool:
     return kids[0].kind is StepKind.ACTION and a is not None and a.name in ("resubmit", "goto_table")
 
 
+def _is_clear(step: Step) -> bool:
+    a = step.action
+    return (step.kind is StepKind.ACTION and a is not None and a.name == "set_field" and a.args.get("value") == "0"
+            and not a.args.get("mask"))
+
+
 def _chain(step: Step) -> list[Step]:
     """``step`` and the tables it tail-resubmits into, in order."""
     out = [step]
@@ -88,6 +94,16 @@ def rows_for_steps(steps: tuple[Step, ...], full: bool) -> Iterator[Row]:
                 span = f"{ids[0]}–{ids[-1]}" if ids else "?"
                 yield Row(depth, "noop", f"tables {span}: no-op ({len(run)} tables pass the packet on)",
                           run[0].line, "--full shows them")
+                continue
+            todo[:0] = run[1:]
+        if not full and _is_clear(step) and todo and _is_clear(todo[0]):
+            run = [step]
+            while todo and _is_clear(todo[0]):
+                run.append(todo.pop(0))
+            if len(run) >= NOOP_RUN_MIN:
+                names = [r.action.args["field"] for r in run if r.action is not None]
+                yield Row(depth, "action.set_field", f"set_field:0 -> {', '.join(names)}", run[0].line,
+                          f"{len(run)} fields cleared, lines {run[0].line}-{run[-1].line}")
                 continue
             todo[:0] = run[1:]
         yield from _row(step, depth)

@@ -28,11 +28,10 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
             index += 1
             if index > 1:
                 console.print()
-            line = Text(summary(trace, index), style=style_for("header"))
+            head, _, _ = summary(trace, index).rpartition(" · ")
+            line = Text(head + " · ", style=style_for("header"))
+            line.append(verdict_line(trace), style=style_for(verdict_style(trace.verdict.kind)))
             console.print(line)
-            v = Text("verdict: ", style="bold")
-            v.append(verdict_line(trace), style=style_for(verdict_style(trace.verdict.kind)))
-            console.print(v)
             if trace.command:
                 console.print(Text(f"command: {trace.command}", style="dim"))
         elif kind == "pass" and p is not None and trace is not None:
