@@ -15,7 +15,7 @@ from ovntrace.parser.loader import grammar
 
 # a line that starts a trace, with what precedes it: whitespace, mail quoting, or a log prefix
 _START_RE = re.compile(
-    r"^(?P<p>(?:[ \t]*>)+[ \t]?|[ \t]*"
+    r"^(?P<p>(?:[ \t]*>)+[ \t]*|[ \t]*"
     r"|\d{4}-\d\d-\d\dT[^|\s]*\|\d+\|[^|]*\|[A-Z]+\||[IWEF]\d{4} [\d:.]+\s+\d+ [^\]\s]+\] )"
     r"(?P<k>Flow: |bridge\(\"|Bridge: |Rule: table=)"
 )
@@ -55,7 +55,7 @@ def _strip_prefix(raws: list[str]) -> list[str]:
             key = m.group("k")
             # a bridge("...") inside a trace is a nested bridge (patch port, tunnel underlay), printed
             # deeper: it never sets the paste prefix
-            if key != 'bridge("' or not in_trace:
+            if key != 'bridge("' or not in_trace or not line.startswith(prefix):
                 prefix = m.group("p")
             in_trace = True
         if prefix:
@@ -65,8 +65,7 @@ def _strip_prefix(raws: list[str]) -> list[str]:
                 line = ""
             elif prefix.strip() == "" and line[: len(prefix)].strip() == "" and "\t" not in line[: len(prefix)]:
                 line = line.lstrip(" ")
-            else:
-                prefix = ""
+            # other lines without the prefix (a comment typed into the paste) are kept as they are
         if _END_RE.match(line):
             in_trace = False
         out.append(line.rstrip())

@@ -12,6 +12,7 @@ from ovntrace.model import StepKind, TraceFormat
 from ovntrace.parser import parse
 from ovntrace.render import json as json_render
 from tests.conftest import FIX, fixture_id, trace_fixtures
+from tests.parser.outline import outline
 
 FIXTURES = trace_fixtures()
 GOLDEN = FIX / "golden"
@@ -56,17 +57,32 @@ def test_table_lines_found_by_a_simple_scan_are_table_steps(path: Path) -> None:
     assert model == scan, f"scan only: {sorted(scan - model)[:10]}, model only: {sorted(model - scan)[:10]}"
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
-def test_golden_json(path: Path, request: pytest.FixtureRequest) -> None:
-    result = parse(_read(path))
-    got = json_render.to_dict(result)
-    golden = GOLDEN / (fixture_id(path).replace("/", "__") + ".json")
-    if request.config.getoption("--update-goldens"):
+def _check_golden(golden: Path, got: str, update: bool) -> None:
+    if update:
         golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert golden.exists(), f"no golden for {path.name}: run pytest --update-goldens and review the diff"
-    want = json.loads(golden.read_text(encoding="utf-8"))
-    assert got == want
+        golden.write_text(got, encoding="utf-8")
+    assert golden.exists(), f"no golden {golden.name}: run pytest --update-goldens and review the diff"
+    assert got == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
+def test_golden_outline(path: Path, request: pytest.FixtureRequest) -> None:
+    """The whole parse (tree, state deltas, verdict) against a reviewed golden outline."""
+    got = outline(parse(_read(path)))
+    golden = GOLDEN / (fixture_id(path).replace("/", "__") + ".outline")
+    _check_golden(golden, got, bool(request.config.getoption("--update-goldens")))
+
+
+JSON_GOLDENS = ["seed/kube-node2-pod-to-sshd2.txt", "seed/kube-node1-tunnel-in.txt",
+                "traces/051_savi-oldfmt-megaflow-arp.txt", "ovs-3.5.0/t12.txt"]
+
+
+@pytest.mark.parametrize("rel", JSON_GOLDENS)
+def test_golden_json(rel: str, request: pytest.FixtureRequest) -> None:
+    """The ovntrace.explain/1 JSON contract itself, on a few fixtures."""
+    got = json.dumps(json_render.to_dict(parse(_read(FIX / rel))), indent=1, ensure_ascii=False) + "\n"
+    golden = GOLDEN / (rel.replace("/", "__") + ".json")
+    _check_golden(golden, got, bool(request.config.getoption("--update-goldens")))
 
 
 def test_fixture_list_covers_the_shared_traces_and_the_seed() -> None:
