@@ -144,7 +144,7 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         return 130
     except BrokenPipeError:
         return int(ExitStatus.OK)
-    except Exception as e:  # noqa: BLE001 - the one place that maps everything to an exit status
+    except Exception as e:
         if args.debug:
             raise
         status = getattr(e, "exit_code", ExitStatus.ERROR)

@@ -21,7 +21,7 @@ def _run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
 
 
 def test_explain_text_has_one_line_header_with_verdict() -> None:
-    code, out, err = _run("explain", str(SEED), "--color", "never")
+    code, out, _ = _run("explain", str(SEED), "--color", "never")
     assert code == 0
     first = out.splitlines()[0]
     assert "bridge br-int" in first and "2 passes (recirc 0x24)" in first and "9 tables" in first

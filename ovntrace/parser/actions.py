@@ -19,14 +19,19 @@ from ovntrace.parser.loader import grammar
 # Names OVS's ofpacts_format prints (lib/ofp-actions.c, OVS 1.x-4.0). Anything else still parses
 # generically and is kept with known=False.
 KNOWN_ACTIONS = frozenset(
-    """output resubmit goto_table set_field load move push pop ct ct_clear clone controller group drop
-    dec_ttl push_vlan pop_vlan strip_vlan push_mpls pop_mpls set_mpls_label set_mpls_tc set_mpls_ttl
-    dec_mpls_ttl dec_nsh_ttl learn note conjunction check_pkt_larger set_tunnel set_tunnel64 set_queue
-    pop_queue enqueue meter write_metadata write_actions clear_actions exit sample multipath bundle
-    bundle_load encap decap fin_timeout delete_field unroll_xlate debug_recirc debug_slow nat
-    mod_dl_src mod_dl_dst mod_nw_src mod_nw_dst mod_nw_tos mod_nw_ecn mod_nw_ttl mod_tp_src mod_tp_dst
-    mod_vlan_vid mod_vlan_pcp set_vlan_vid set_vlan_pcp set_field exec NORMAL FLOOD ALL LOCAL IN_PORT
-    CONTROLLER TABLE NONE ANY output_trunc""".split()
+    (
+        "output", "resubmit", "goto_table", "set_field", "load", "move", "push", "pop", "ct",
+        "ct_clear", "clone", "controller", "group", "drop", "dec_ttl", "push_vlan", "pop_vlan",
+        "strip_vlan", "push_mpls", "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl",
+        "dec_mpls_ttl", "dec_nsh_ttl", "learn", "note", "conjunction", "check_pkt_larger", "set_tunnel",
+        "set_tunnel64", "set_queue", "pop_queue", "enqueue", "meter", "write_metadata", "write_actions",
+        "clear_actions", "exit", "sample", "multipath", "bundle", "bundle_load", "encap", "decap",
+        "fin_timeout", "delete_field", "unroll_xlate", "debug_recirc", "debug_slow", "nat",
+        "mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst", "mod_nw_tos", "mod_nw_ecn",
+        "mod_nw_ttl", "mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "set_vlan_vid",
+        "set_vlan_pcp", "set_field", "exec", "NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT", "CONTROLLER",
+        "TABLE", "NONE", "ANY", "output_trunc",
+    )
 )
 RESERVED_PORTS = frozenset({"NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT", "TABLE", "NONE", "ANY"})
 _RESUBMIT_RE = re.compile(r"^resubmit\(\s*([^,()]*)\s*,\s*([^,()]*)\s*(?:,\s*(ct))?\s*\)$")
@@ -267,7 +272,10 @@ def parse_action(text: str) -> Action:
     if len(items) != 1:
         # "a,b" on one line is not something OVS prints; keep it whole
         return Action("unknown", stripped, {"arg": stripped}, known=False)
-    return _from_tree(items[0], stripped)
+    first = items[0]
+    if isinstance(first, lark.Token):
+        return _word(str(first), stripped)
+    return _from_tree(first, stripped)
 
 
 def parse_action_list(text: str) -> tuple[Action, ...]:

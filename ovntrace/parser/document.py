@@ -8,7 +8,9 @@ line ends up somewhere: in a trace (as a step, a trailer field or a note), in ``
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -251,7 +253,7 @@ class _Segmenter:
             t = self._start(line, TraceFormat.LEGACY)
             t.sections[0].tree.append((line, kind))
             return i + 1
-        if kind in _LEGACY_KINDS and kind != "OLD_NOMATCH_LINE" or (
+        if (kind in _LEGACY_KINDS and kind != "OLD_NOMATCH_LINE") or (
                 kind == "OLD_NOMATCH_LINE" and cur is not None and cur.format is TraceFormat.LEGACY):
             if cur is not None and cur.format is TraceFormat.OFPROTO and sec is not None and not sec.tree \
                     and not sec.done and len(cur.sections) == 1:
@@ -353,25 +355,33 @@ def _looks_like_prompt(body: str) -> bool:
 # building the model
 
 
-def _freeze(node: Node) -> Step:
-    """Mutable builder tree -> frozen Steps, iteratively (post-order)."""
-    done: dict[int, Step] = {}
-    stack: list[tuple[Node, bool]] = [(node, False)]
-    while stack:
-        n, expanded = stack.pop()
-        if not expanded:
-            stack.append((n, True))
-            for c in n.children:
-                stack.append((c, False))
+_EMPTY_STATE: MappingProxyType[str, str] = MappingProxyType({})
+
+
+def _mk(n: Node, kids: tuple[Step, ...]) -> Step:
+    return Step(n.kind, n.line, n.text, kids, n.table, n.match, n.priority, n.cookie, n.miss, n.bridge,
+                n.state if n.state is not None else _EMPTY_STATE, n.action, n.spurious, n.nested_in, n.via)
+
+
+def _freeze(root: Node) -> Step:
+    """Mutable builder tree -> frozen Steps, iteratively (post-order; leaves need no stack frame)."""
+    if not root.children:
+        return _mk(root, ())
+    stack: list[tuple[Node, Iterator[Node], list[Step]]] = [(root, iter(root.children), [])]
+    while True:
+        node, it, acc = stack[-1]
+        child = next(it, None)
+        if child is not None:
+            if child.children:
+                stack.append((child, iter(child.children), []))
+            else:
+                acc.append(_mk(child, ()))
             continue
-        kids = tuple(done.pop(id(c)) for c in n.children)
-        done[id(n)] = Step(
-            kind=n.kind, line=n.line, text=n.text, children=kids, table=n.table, match=n.match,
-            priority=n.priority, cookie=n.cookie, miss=n.miss, bridge=n.bridge,
-            state=n.state if n.state is not None else MappingProxyType({}), action=n.action,
-            spurious=n.spurious, nested_in=n.nested_in, via=n.via,
-        )
-    return done[id(node)]
+        stack.pop()
+        step = _mk(node, tuple(acc))
+        if not stack:
+            return step
+        stack[-1][2].append(step)
 
 
 def _flow_complete(text: str | None, fields: dict[str, str] | None) -> bool:
@@ -422,7 +432,7 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
 
 
 def _shift(line: Line, base: int) -> Line:
-    return Line(line.no, line.raw, line.text, line.kind, max(0, line.indent - base), line.tabs)
+    return Line(line.no, line.raw, line.text, line.kind, max(0, line.indent - base), line.tabs, line.body)
 
 
 # -- the pre-2.7 format --------------------------------------------------------------------------------
@@ -446,7 +456,7 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
         return ln.tabs if ln.tabs else max(0, ln.indent - spaces_base) // 8
 
     def state_for(depth: int, match: str | None) -> FieldState:
-        if depth == 0 or pending_flow is None and not pending_regs:
+        if depth == 0 or (pending_flow is None and not pending_regs):
             st = FieldState.from_flow(flow_fields, _flow_complete(sec.flow, flow_fields))
         else:
             st = FieldState.from_flow(pending_flow if pending_flow is not None else last_flow, True)
@@ -576,7 +586,22 @@ def _build(t: _Trace, warnings: list[ParseWarning]) -> Trace:
 
 
 def parse(text: str) -> ParseResult:
-    """Parse everything in ``text``. Never raises on bad input: problems become warnings."""
+    """Parse everything in ``text``. Never raises on bad input: problems become warnings.
+
+    The cyclic garbage collector is paused while parsing: the parse allocates hundreds of thousands
+    of acyclic objects, and collections triggered by them (scanning everything already alive) cost
+    more than the parse itself on large inputs.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str) -> ParseResult:
     lines = preprocess(text)
     seg = _Segmenter(lines)
     seg.run()

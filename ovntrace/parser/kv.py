@@ -12,7 +12,6 @@ import lark
 from ovntrace.model.odp import DatapathAction
 from ovntrace.parser.loader import grammar
 
-
 # datapath actions printed as a bare word (OVS lib/odp-util.c format_odp_action); any other bare word
 # is an output port (a number, or a name with --names)
 ODP_KEYWORDS = frozenset({

@@ -49,7 +49,7 @@ def grammar(name: str) -> lark.Lark:
         try:
             with path.open("rb") as f:
                 return lark.Lark.load(f)
-        except Exception:  # noqa: BLE001 - a missing/corrupt cache just means rebuilding
+        except Exception:
             pass
     parser = lark.Lark(text, **opts)
     if path is not None:
@@ -68,5 +68,5 @@ def _save(parser: lark.Lark, path: Path) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
-    except Exception:  # noqa: BLE001 - read-only home, full disk...: carry on without a cache
+    except Exception:
         pass

@@ -398,11 +398,11 @@ def replay(root: Node, initial: FieldState, parse_match: Any) -> None:
             holder[0] = peer
             frames.append((_events(bridge.children), _restorer(holder, saved)))
         elif kind == "clone":
-            container, inner = payload
+            _container, inner = payload
             saved = state.copy()
             frames.append((_events(inner), _restorer(holder, saved)))
         elif kind == "ct":
-            container, inner = payload
+            _container, inner = payload
             frames.append((_events(inner), _ct_done(holder)))
 
 

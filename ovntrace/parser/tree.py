@@ -134,9 +134,9 @@ def indentation_reliable(lines: list[tuple[Line, str]]) -> bool:
             tid = line.body.split(".", 1)[0]
             if tid.isdigit() and len(tid) == 1 and line.indent % 4 == 0:
                 return False
-        elif kind in ("OTHER_LINE", "DETAIL_LINE", "WARN_LINE", "ERROR_LINE") and line.indent < 4:
-            return False
-        elif kind == "NUMBERLESS_TABLE":
+        elif kind == "NUMBERLESS_TABLE" or (
+            kind in ("OTHER_LINE", "DETAIL_LINE", "WARN_LINE", "ERROR_LINE") and line.indent < 4
+        ):
             return False
     return saw_table or bool(lines)
 

@@ -1,0 +1,144 @@
+"""Parser benchmark: ``python bench/bench_parse.py [--lines N]``.
+
+Reports, side by side in one run (ratios against baselines measured in the same process):
+* parse + register state of a large input made by concatenating real traces (fixtures), in lines/s,
+  and its ratio to a plain regex line scan of the same text (the floor);
+* peak memory per input line (a fresh subprocess: ru_maxrss after parsing minus after importing);
+* parse of a real ~450-line OVN trace;
+* ``ovntrace explain`` wall time of that trace including interpreter start (best of several runs),
+  against ``python -c pass`` as the interpreter-start baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "fixtures"
+SOURCES = [
+    *sorted((FIX / "lab").glob("xnode-*.txt")),
+    *sorted((FIX / "lab").glob("lb-*.txt")),
+    FIX / "ovn-24.03.9" / "trace2.txt",
+    FIX / "ovn-24.03.9" / "trace4.txt",
+    FIX / "seed" / "kube-node2-pod-to-sshd2.txt",
+    FIX / "ovs-3.5.0" / "t3.txt",
+]
+MEDIUM = FIX / "ovn-24.03.9" / "trace2.txt"
+
+
+def big_input(n_lines: int) -> str:
+    chunks: list[str] = []
+    total = 0
+    texts = [p.read_text(encoding="utf-8") for p in SOURCES]
+    i = 0
+    while total < n_lines:
+        t = texts[i % len(texts)]
+        chunks.append(t if t.endswith("\n") else t + "\n")
+        total += t.count("\n") + 1
+        i += 1
+    return "\n".join(chunks)
+
+
+def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def regex_scan(text: str) -> int:
+    rx = re.compile(r"^\s*(\d{1,3})\. |^\s*(\S+)")
+    n = 0
+    for line in text.split("\n"):
+        if rx.match(line):
+            n += 1
+    return n
+
+
+def _rss_child(path: str) -> dict[str, float]:
+    """Peak RSS (VmHWM: ru_maxrss would include the forking parent's) before and after parsing."""
+    code = (
+        "import sys,json;from ovntrace.parser import parse;from ovntrace.parser.loader import grammar;"
+        "hwm=lambda:int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]);"
+        "[grammar(g) for g in ('lines','actions','kv')];"
+        "t=open(sys.argv[1]).read();r0=hwm();"
+        "res=parse(t);r1=hwm();"
+        "print(json.dumps({'before_kb':r0,'after_kb':r1,'lines':t.count(chr(10))+1}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=100_000)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from ovntrace.parser import parse
+    from ovntrace.parser.loader import grammar
+
+    for g in ("lines", "actions", "kv"):
+        grammar(g)
+    text = big_input(args.lines)
+    n = text.count("\n") + 1
+    t_scan = best(lambda: regex_scan(text), 3)
+    # cold memo: parse once (first parse fills the per-text action/flow caches), then best of 2
+    t0 = time.perf_counter()
+    result = parse(text)
+    t_first = time.perf_counter() - t0
+    t_parse = best(lambda: parse(text), 2)
+    tables = sum(1 for t in result.traces for _ in t.tables())
+    tmp = ROOT / "bench" / "results"
+    tmp.mkdir(exist_ok=True)
+    big = tmp / "big-input.txt"
+    big.write_text(text, encoding="utf-8")
+    rss = _rss_child(str(big))
+    per_line = (rss["after_kb"] - rss["before_kb"]) * 1024 / rss["lines"]
+
+    medium = MEDIUM.read_text(encoding="utf-8")
+    m_lines = medium.count("\n")
+    t_medium = best(lambda: parse(medium), 5)
+    t_medium_scan = best(lambda: regex_scan(medium), 5)
+
+    def wall(cmd: list[str]) -> float:
+        return best(lambda: subprocess.run(cmd, capture_output=True, check=True), 5)
+
+    t_py = wall([sys.executable, "-c", "pass"])
+    t_cli = wall([sys.executable, "-m", "ovntrace.cli", "explain", str(MEDIUM), "--color", "never"])
+    report = {
+        "input_lines": n,
+        "traces": len(result.traces),
+        "tables": tables,
+        "regex_scan_s": round(t_scan, 4),
+        "parse_first_s": round(t_first, 3),
+        "parse_s": round(t_parse, 3),
+        "lines_per_s": round(n / t_parse),
+        "lines_per_s_first": round(n / t_first),
+        "ratio_to_regex_scan": round(t_parse / t_scan, 1),
+        "peak_rss_growth_bytes_per_line": round(per_line),
+        "medium_lines": m_lines,
+        "medium_parse_ms": round(t_medium * 1000, 1),
+        "medium_ratio_to_regex_scan": round(t_medium / t_medium_scan, 1),
+        "python_start_ms": round(t_py * 1000, 1),
+        "explain_cli_wall_ms": round(t_cli * 1000, 1),
+        "explain_cli_ratio_to_python_start": round(t_cli / t_py, 1),
+    }
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        for k, v in report.items():
+            print(f"{k:36} {v}")
+    big.unlink()
+
+
+if __name__ == "__main__":
+    main()
