@@ -215,3 +215,30 @@ def test_two_traces_back_to_back_and_prose_kept() -> None:
     assert len(result.traces) == 2
     assert result.traces[1].first_line == 104  # its command line
     assert 102 in result.prose_lines
+
+
+def test_markdown_rendered_paste_without_numbers_or_indentation() -> None:
+    """A GitHub-rendered paste: indentation, the dashes under bridge(...) and the "N. " list numbers gone."""
+    src = (FIX / "seed/kube-node1-tunnel-in.txt").read_text().split("\n")
+    rendered = []
+    for ln in src:
+        s = ln.strip()
+        if set(s) == {"-"}:
+            continue
+        if s[:1].isdigit() and ". " in s[:5]:
+            s = s.split(". ", 1)[1]
+        rendered.append(s)
+    t = parse("\n".join(rendered)).traces[0]
+    tables = list(t.tables())
+    assert [s.match for s in tables] == ["in_port=6", "reg15=0x3,metadata=0x4", "", "reg15=0x3,metadata=0x4"]
+    assert all(s.table is None for s in tables)
+    assert t.verdict.kind is VerdictKind.OUTPUT and t.verdict.ports == ("5",)
+
+
+def test_vswitchd_log_auto_trace_prefix_only_on_first_line() -> None:
+    """ovs-vswitchd logs an auto-trace as one message: only its first line carries the log prefix."""
+    text = (FIX / "ovs-3.5.0/t13.txt").read_text()
+    logged = "2024-05-01T10:00:00.123Z|00042|ofproto_dpif_upcall(handler3)|WARN|" + text
+    t = parse("other log line\n" + logged).traces[0]
+    assert t.passes[0].flow is not None and t.passes[0].flow.startswith("tcp")
+    assert t.verdict.kind is VerdictKind.DROP and len(list(t.tables())) == 66
