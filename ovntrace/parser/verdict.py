@@ -51,7 +51,7 @@ def _native_tunnel(a: DatapathAction) -> dict[str, Any]:
         info["geneve"] = opts
     m = _OUT_PORT.search(text)
     if m:
-        info["port"] = m.group(1)
+        info["tunnel_port"] = m.group(1)
     return info
 
 
@@ -77,13 +77,16 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
             if a.name == "set" and "tunnel" in a.args:
                 pending_tunnel = dict(a.args["tunnel"])
             elif a.name == "tnl_push":
-                t = _native_tunnel(a)
-                tunnels.append(t)
-                outputs.append((str(t.get("port", "?")), line))
+                # native tunnelling: the encapsulated packet leaves by the output that follows
+                if pending_tunnel is not None and pending_tunnel.get("native"):
+                    tunnels.append(pending_tunnel)
+                pending_tunnel = _native_tunnel(a)
             elif a.name == "output":
                 port = str(a.args.get("port"))
                 if pending_tunnel is not None:
                     tunnels.append({**pending_tunnel, "port": port})
+                    if pending_tunnel.get("native"):
+                        pending_tunnel = None  # the header was pushed for this one output only
                 outputs.append((port, line))
             elif a.name == "userspace":
                 controllers.append(line)
