@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-_EMPTY_SHARED: Mapping[str, Any] = MappingProxyType({})
-
-
-def _empty() -> Mapping[str, Any]:
-    return _EMPTY_SHARED
+from ovntrace.model._empty import empty_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,5 +21,5 @@ class DatapathAction:
 
     name: str
     text: str
-    args: Mapping[str, Any] = field(default_factory=_empty)
+    args: Mapping[str, Any] = field(default_factory=empty_map)
     inner: tuple[DatapathAction, ...] = ()

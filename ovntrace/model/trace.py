@@ -10,20 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
+from ovntrace.model._empty import empty_map
 from ovntrace.model.actions import Action
 from ovntrace.model.odp import DatapathAction
-
-EMPTY_MAP: Mapping[str, Any] = MappingProxyType({})
-
-
-_EMPTY_SHARED: Mapping[str, Any] = MappingProxyType({})
-
-
-def _empty() -> Mapping[str, Any]:
-    return _EMPTY_SHARED
 
 
 class StepKind(StrEnum):
@@ -85,7 +76,7 @@ class Step:
     cookie: str | None = None
     miss: bool = False
     bridge: str | None = None
-    state: Mapping[str, str] = field(default_factory=_empty)
+    state: Mapping[str, str] = field(default_factory=empty_map)
     # action steps
     action: Action | None = None
     # True for OVS's own artefacts: the ``drop`` printed for an empty nested action list (after
@@ -115,7 +106,7 @@ class Verdict:
     reason: str
     ports: tuple[str, ...] = ()
     # tunnel verdicts: decoded from ``set(tunnel(...))`` in the datapath actions
-    tunnel: Mapping[str, Any] = field(default_factory=_empty)
+    tunnel: Mapping[str, Any] = field(default_factory=empty_map)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +125,7 @@ class Pass:
     datapath_actions_parsed: tuple[DatapathAction, ...] | None = None
     flow_line: int | None = None
     datapath_actions_line: int | None = None
-    nat: Mapping[str, str] = field(default_factory=_empty)
+    nat: Mapping[str, str] = field(default_factory=empty_map)
     translation_error: str | None = None
     slow_path: tuple[str, ...] = ()
     notes: tuple[Step, ...] = ()  # trailer lines (slow path, execution failure, limits)
