@@ -138,6 +138,14 @@ class Layout:
     def role_of(self, table_id: int) -> TableRole | None:
         """Classify an OpenFlow table id: ingress/egress stage or a named physical table."""
         ib, eb = self.ingress_base, self.egress_base
+        pipelines = ("LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE")
+        named = [n for n in self.names_at(table_id) if n not in pipelines]
+        if named and not (ib <= table_id < ib + self.ingress_len and table_id == ib) and table_id != eb:
+            # a named physical table inside the pipeline's maximum span (OVN reserves
+            # LOG_PIPELINE_LEN ids per pipeline but places SAVE_INPORT, LOG_TO_PHY, MAC_BINDING ...
+            # after the stages actually used): the name wins
+            return TableRole(table_id, "physical", named[0], tuple(named[1:]),
+                             description=TABLE_DESCRIPTIONS.get(named[0], ""))
         if ib <= table_id < ib + self.ingress_len:
             return TableRole(table_id, "ingress", f"LOG_INGRESS_PIPELINE+{table_id - ib}",
                              stage_index=table_id - ib,

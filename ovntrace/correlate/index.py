@@ -1,0 +1,129 @@
+"""Indexes over cluster facts, built once per context: lookups never scan all logical flows.
+
+Cookies are the first 32 bits of the UUID of the SB row behind an OpenFlow flow (Logical_Flow since
+OVN 2.7; Port_Binding, Multicast_Group, MAC_Binding, Chassis ... since 20.03), printed without
+leading zeros: ``cookie 0x739fcba`` is UUID ``0739fcba-...``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ovntrace.model.cluster import (
+    Chassis,
+    ClusterContext,
+    Datapath,
+    Interface,
+    LogicalFlow,
+    NbRow,
+    NodeFacts,
+    PortBinding,
+)
+
+
+def cookie_prefix(cookie: str | int) -> str:
+    """``0x739fcba`` -> ``0739fcba`` (the UUID's first 8 hex digits)."""
+    value = int(cookie, 16) if isinstance(cookie, str) else cookie
+    return f"{value & 0xFFFFFFFF:08x}"
+
+
+@dataclass
+class ClusterIndex:
+    ctx: ClusterContext
+    dp_by_key: dict[int, list[Datapath]] = field(default_factory=dict)
+    dp_by_uuid: dict[str, Datapath] = field(default_factory=dict)
+    pb_by_dp_key: dict[tuple[str, int], PortBinding] = field(default_factory=dict)
+    pb_by_name: dict[str, PortBinding] = field(default_factory=dict)
+    pb_by_uuid: dict[str, PortBinding] = field(default_factory=dict)
+    lflows_by_cookie: dict[str, list[LogicalFlow]] = field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rows_by_prefix: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # physical cookies
+    nb_by_prefix: dict[str, list[NbRow]] = field(default_factory=dict)
+    chassis_by_ip: dict[str, Chassis] = field(default_factory=dict)
+    chassis_by_uuid: dict[str, Chassis] = field(default_factory=dict)
+    chassis_by_name: dict[str, Chassis] = field(default_factory=dict)
+    nodes_by_name: dict[str, NodeFacts] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.dp_by_key or self.lflows_by_cookie or self.nodes_by_name or self.chassis_by_ip)
+
+    def datapath(self, key: int) -> Datapath | None:
+        found = self.dp_by_key.get(key)
+        return found[0] if found and len(found) == 1 else None
+
+    def port(self, dp: Datapath | None, key: int) -> PortBinding | None:
+        if dp is None:
+            return None
+        return self.pb_by_dp_key.get((dp.uuid, key))
+
+    def lflow_datapaths(self, lf: LogicalFlow) -> tuple[str, ...]:
+        if lf.datapath:
+            return (lf.datapath,)
+        if lf.datapath_group:
+            return self.groups.get(lf.datapath_group, ())
+        return ()
+
+    def nb_row(self, hint: str | None) -> NbRow | None:
+        if not hint:
+            return None
+        rows = self.nb_by_prefix.get(hint[:8].lower())
+        if not rows:
+            return None
+        exact = [r for r in rows if r.uuid.startswith(hint.lower())]
+        return (exact or rows)[0] if len(exact or rows) == 1 else None
+
+    def interface(self, node: str | None, ofport: int) -> Interface | None:
+        facts = self.nodes_by_name.get(node) if node else None
+        candidates = [facts] if facts else list(self.nodes_by_name.values()) if len(self.nodes_by_name) == 1 else []
+        for f in candidates:
+            for iface in f.interfaces:
+                if iface.ofport == ofport:
+                    return iface
+        return None
+
+
+def build_index(ctx: ClusterContext) -> ClusterIndex:
+    ix = ClusterIndex(ctx)
+    by_key: dict[int, list[Datapath]] = defaultdict(list)
+    for dp in ctx.datapaths:
+        by_key[dp.key].append(dp)
+        ix.dp_by_uuid[dp.uuid] = dp
+    ix.dp_by_key = dict(by_key)
+    for pb in ctx.port_bindings:
+        ix.pb_by_dp_key[(pb.datapath, pb.tunnel_key)] = pb
+        ix.pb_by_name[pb.logical_port] = pb
+        ix.pb_by_uuid[pb.uuid] = pb
+    lf_index: dict[str, list[LogicalFlow]] = defaultdict(list)
+    for lf in ctx.logical_flows:
+        lf_index[lf.uuid[:8]].append(lf)
+    ix.lflows_by_cookie = dict(lf_index)
+    ix.groups = {g.uuid: g.datapaths for g in ctx.datapath_groups}
+    rows: dict[str, list[tuple[str, object]]] = defaultdict(list)
+    for pb in ctx.port_bindings:
+        rows[pb.uuid[:8]].append(("Port_Binding", pb))
+    for mg in ctx.multicast_groups:
+        rows[mg.uuid[:8]].append(("Multicast_Group", mg))
+    for mb in ctx.mac_bindings:
+        rows[mb.uuid[:8]].append(("MAC_Binding", mb))
+    for ch in ctx.chassis:
+        rows[ch.uuid[:8]].append(("Chassis", ch))
+        ix.chassis_by_uuid[ch.uuid] = ch
+        ix.chassis_by_name[ch.name] = ch
+        for enc in ch.encaps:
+            ix.chassis_by_ip[enc.ip] = ch
+    for dp in ctx.datapaths:
+        rows[dp.uuid[:8]].append(("Datapath_Binding", dp))
+    ix.rows_by_prefix = dict(rows)
+    nb: dict[str, list[NbRow]] = defaultdict(list)
+    for row in ctx.nb_rows:
+        nb[row.uuid[:8]].append(row)
+    ix.nb_by_prefix = dict(nb)
+    ix.nodes_by_name = {n.name: n for n in ctx.nodes}
+    for n in ctx.nodes:
+        if n.system_id and n.system_id not in ix.chassis_by_name and n.encap_ip:
+            ch = Chassis(uuid="", name=n.system_id, hostname=n.hostname or n.name)
+            ix.chassis_by_name[n.system_id] = ch
+            ix.chassis_by_ip.setdefault(n.encap_ip, ch)
+    return ix

@@ -1,0 +1,102 @@
+"""OVN meaning attached to a parsed trace: what the correlation layer produces, renderers show.
+
+Kept apart from the trace model on purpose: a trace parses the same whatever the cluster; the
+annotation depends on the OVN release and on what the databases say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovntrace.model._empty import empty_map
+
+
+@dataclass(frozen=True, slots=True)
+class DatapathRef:
+    key: int
+    name: str | None = None
+    uuid: str | None = None
+    type: str | None = None  # "switch" | "router"
+
+    def label(self) -> str:
+        kind = self.type or "datapath"
+        return f"{kind} {self.name}" if self.name else f"{kind} {self.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class LflowRef:
+    uuid: str
+    pipeline: str
+    table_id: int
+    priority: int
+    match: str
+    actions: str
+    stage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepOvn:
+    """What OVN means by one table step (a JSON ``"ovn"`` object)."""
+
+    table_role: str | None = None  # "ingress" | "egress" | a physical table name (LOCAL_OUTPUT ...)
+    datapath: DatapathRef | None = None
+    pipeline: str | None = None
+    stage: str | None = None
+    stage_candidates: tuple[str, ...] = ()  # when the datapath type is unknown
+    lflow: LflowRef | None = None
+    lflow_ambiguous: tuple[str, ...] = ()  # lflow UUIDs a cookie could not be narrowed down from
+    nb: Mapping[str, Any] | None = None  # the NB row behind the flow (stage-hint), e.g. an ACL
+    physical: Mapping[str, Any] | None = None  # non-lflow cookie: Port_Binding, Multicast_Group ...
+    inport: str | None = None
+    outport: str | None = None
+    notes: tuple[str, ...] = ()  # decoded facts in words (flags, zones, tunnel metadata ...)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOvn:
+    """OVN meaning of one action line (controller opcodes, outputs to ports, tunnels)."""
+
+    words: str
+    effect: str | None = None  # controller effect: drop | continue | reply | resume | punt
+    details: Mapping[str, Any] = field(default_factory=empty_map)
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One stretch of the logical path: a datapath's pipeline, or a tunnel/port crossing."""
+
+    kind: str  # "pipeline" | "tunnel" | "port"
+    line: int
+    datapath: DatapathRef | None = None
+    pipeline: str | None = None
+    inport: str | None = None
+    outport: str | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OvnVerdict:
+    """The trace's verdict refined with OVN meaning: ``cause`` in words."""
+
+    kind: str
+    cause: str
+    line: int | None = None
+    acl: Mapping[str, Any] | None = None
+    chassis: Mapping[str, Any] | None = None
+    outport: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceOvn:
+    """All OVN annotations of one trace."""
+
+    release: str | None
+    release_guess: str | None  # how the release/layout was chosen, in words
+    layout_confidence: float | None
+    steps: Mapping[int, StepOvn] = field(default_factory=empty_map)  # by table step line
+    actions: Mapping[int, ActionOvn] = field(default_factory=empty_map)  # by action step line
+    path: tuple[Hop, ...] = ()
+    verdict: OvnVerdict | None = None
+    warnings: tuple[str, ...] = ()
