@@ -14,7 +14,10 @@ import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from ovntrace.model.cluster import ClusterContext
 
 
 class ExitStatus(IntEnum):
@@ -61,14 +64,21 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     result = parse(text)
     if not result.traces:
         raise CliError(_no_trace_message(text), ExitStatus.NO_TRACE)
+    ovn = None
+    if not args.no_ovn:
+        from ovntrace.correlate import Correlator
+
+        ctx = _load_context(args)
+        correlator = Correlator(ctx, args.ovn_version, args.on)
+        ovn = [correlator.annotate(t) for t in result.traces]
     if args.format == "json":
         from ovntrace.render import json as json_render
 
-        stdout.write(json_render.render(result))
+        stdout.write(json_render.render(result, ovn=ovn))
     elif args.format == "markdown":
         from ovntrace.render import markdown
 
-        stdout.write(markdown.render(result, full=args.full))
+        stdout.write(markdown.render(result, full=args.full, ovn=ovn))
     else:
         from ovntrace.render import text as text_render
 
@@ -77,11 +87,42 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
             color = False
         elif args.color == "always":
             color = True
-        text_render.render(result, stdout, full=args.full, color=color)
+        text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
     if result.warnings and not args.quiet:
         for w in result.warnings:
             stderr.write(f"ovntrace: line {w.line}: {w.message}\n")
     return ExitStatus.OK
+
+
+def _load_context(args: argparse.Namespace) -> ClusterContext | None:
+    """Cluster facts from --nb/--sb/--node/--context (files, dumps, show outputs, live remotes)."""
+    wanted = args.nb or args.sb or args.node or args.context
+    if not wanted:
+        return None
+    from ovntrace.model.cluster import ClusterContext
+
+    try:
+        from ovntrace import sources
+    except ImportError as e:  # pragma: no cover - the sources package ships with ovntrace
+        raise CliError(f"cluster sources are not available: {e}") from e
+    ctx = ClusterContext()
+    try:
+        for src in args.nb or ():
+            ctx = ctx.merge(sources.load_nb(src))
+        for src in args.sb or ():
+            ctx = ctx.merge(sources.load_sb(src))
+        for spec in args.node or ():
+            name, sep, src = spec.partition("=")
+            if not sep or not name or not src:
+                raise CliError(f"--node expects NAME=SOURCE, got {spec!r}", ExitStatus.NO_TRACE)
+            ctx = ctx.merge(sources.load_node(name, src))
+        for src in args.context or ():
+            ctx = ctx.merge(sources.load_context(src))
+    except CliError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a source's error becomes one line naming it
+        raise CliError(f"cannot load cluster facts: {e}") from e
+    return ctx
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                     help="colours (auto: only on a terminal; NO_COLOR is honoured)")
     ex.add_argument("-q", "--quiet", action="store_true", help="do not print parser warnings on stderr")
+    ovn = ex.add_argument_group(
+        "OVN correlation",
+        "Without any source a trace still gets stage names, decoded registers, tunnel metadata and "
+        "controller actions. SOURCE: an OVSDB file (standalone or clustered), an ovsdb-client dump / "
+        "ovn-*ctl --format=json output, a pasted show output, a directory of those, or a live remote "
+        "(tcp:IP:PORT, ssl:IP:PORT, unix:PATH).",
+    )
+    ovn.add_argument("--nb", action="append", metavar="SOURCE", help="Northbound database")
+    ovn.add_argument("--sb", action="append", metavar="SOURCE", help="Southbound database")
+    ovn.add_argument("--node", action="append", metavar="NAME=SOURCE",
+                     help="a node's OVS facts (conf.db, ovs-vsctl show, ovs-ofctl show br-int)")
+    ovn.add_argument("--context", action="append", metavar="SOURCE", help="any source, detected by content")
+    ovn.add_argument("--on", metavar="NODE", help="the node the trace was taken on (for ofport names)")
+    ovn.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else guessed")
+    ovn.add_argument("--no-ovn", action="store_true", help="plain OVS explanation, no OVN meaning")
     ex.set_defaults(func=cmd_explain)
 
     try:

@@ -63,6 +63,7 @@ def _choose_layout(trace: Trace, version: str | None) -> _Layout:
     if not candidates:
         return _Layout(None, version, None, None)
     best = candidates[0]
+    release: str | None
     if version:
         release = version
         words = f"OVN {version} (given); table layout {best.layout.label}"
@@ -82,10 +83,10 @@ def _choose_layout(trace: Trace, version: str | None) -> _Layout:
     return _Layout(best.layout, release, best.confidence, words)
 
 
-def _dp_ref(dp: Datapath | None, key: int | None) -> DatapathRef | None:
+def _dp_ref(dp: Datapath | None, key: int | None, guessed_type: str | None = None) -> DatapathRef | None:
     if dp is not None:
-        return DatapathRef(dp.key, dp.name, dp.uuid, dp.type)
-    return DatapathRef(key) if key is not None else None
+        return DatapathRef(dp.key, dp.name, dp.uuid, dp.type or guessed_type)
+    return DatapathRef(key, type=guessed_type) if key is not None else None
 
 
 def _lflow_ref(lf: LogicalFlow) -> LflowRef:
@@ -216,6 +217,8 @@ class Correlator:
         assert layout is not None
         role = layout.role_of(s.table) if s.table is not None else None
         md = _int(s.state.get("metadata"))
+        if md == 0:
+            md = None  # before table 0 sets it (or after a patch port): no datapath yet
         dp = self.ix.datapath(md) if md is not None else None
         dp_type = dp.type if dp is not None and dp.type else dp_types.get(md) if md is not None else None
         pipeline = stage = None
@@ -273,7 +276,7 @@ class Correlator:
         if outport is None and r15 is not None and ovn_tunnel.is_multicast_key(r15):
             outport = ovn_tunnel.multicast_group_name(r15, lay.release)
         notes = self._notes(s, lay.release)
-        return StepOvn(table_role, _dp_ref(dp, md), pipeline, stage, candidates, lflow, ambiguous, nb, physical,
+        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, lflow, ambiguous, nb, physical,
                        inport, outport, notes)
 
     def _narrow(self, lfs: list[LogicalFlow], pipeline: str | None, index: int | None,
@@ -394,7 +397,7 @@ class Correlator:
         t = v.tunnel
         dst = str(t.get("dst", "?"))
         ch = self.ix.chassis_by_ip.get(dst)
-        chassis = {"ip": dst, "name": ch.name, "hostname": ch.hostname} if ch else {"ip": dst}
+        chassis: dict[str, Any] = {"ip": dst, "name": ch.name, "hostname": ch.hostname} if ch else {"ip": dst}
         meta = None
         opts = t.get("geneve") or []
         opt = next((o for o in opts if str(o.get("class", "")).lower() in ("0x102", "0x0102")), None)

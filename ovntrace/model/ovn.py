@@ -95,8 +95,8 @@ class TraceOvn:
     release: str | None
     release_guess: str | None  # how the release/layout was chosen, in words
     layout_confidence: float | None
-    steps: Mapping[int, StepOvn] = field(default_factory=empty_map)  # by table step line
-    actions: Mapping[int, ActionOvn] = field(default_factory=empty_map)  # by action step line
+    steps: Mapping[int, StepOvn] = field(default_factory=dict)  # by table step line (treat as read-only)
+    actions: Mapping[int, ActionOvn] = field(default_factory=dict)  # by action step line
     path: tuple[Hop, ...] = ()
     verdict: OvnVerdict | None = None
     warnings: tuple[str, ...] = ()

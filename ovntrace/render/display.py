@@ -8,10 +8,12 @@ packet on (``priority 0`` -> ``resubmit(,N+1)``) fold into one "no-op" row unles
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ovntrace.model import ParseResult, Pass, Step, StepKind, Trace, VerdictKind
+from ovntrace.model.ovn import StepOvn, TraceOvn
 
 NOOP_RUN_MIN = 3  # fold runs of at least this many pass-through tables
 
@@ -24,6 +26,8 @@ class Row:
     line: int | None = None
     note: str = ""  # dim trailing text (priority/cookie, "OVS artefact" ...)
     cookie: str | None = None
+    ovn: str = ""  # OVN meaning, shown after the row (stage @ datapath, decoded controller action ...)
+    lflow: str = ""  # the logical flow behind a table, shown under it
 
 
 def _is_noop(step: Step) -> bool:
@@ -75,7 +79,7 @@ def table_note(step: Step) -> str:
     return ", ".join(parts)
 
 
-def rows_for_steps(steps: tuple[Step, ...], full: bool) -> Iterator[Row]:
+def rows_for_steps(steps: tuple[Step, ...], full: bool, ovn: TraceOvn | None = None) -> Iterator[Row]:
     """Iterative depth-first rows for a list of steps."""
     # stack of (depth, list of steps still to show at that depth)
     stack: list[tuple[int, list[Step]]] = [(0, _expand(list(steps)))]
@@ -106,7 +110,7 @@ def rows_for_steps(steps: tuple[Step, ...], full: bool) -> Iterator[Row]:
                           f"{len(run)} fields cleared, lines {run[0].line}-{run[-1].line}")
                 continue
             todo[:0] = run[1:]
-        yield from _row(step, depth)
+        yield from _row(step, depth, ovn)
         kids = _own_children(step)
         if kids:
             grouped = _group_nested(list(kids))
@@ -150,17 +154,53 @@ def _group_nested(kids: list[Step]) -> list[Step]:
     return out
 
 
-def _row(step: Step, depth: int) -> Iterator[Row]:
+def step_ovn_text(st: StepOvn) -> str:
+    """``lr_in_ip_routing @ router kube-master · in rtos-kube-node2 · out rtos-kube-node1``."""
+    where = st.stage or (" | ".join(st.stage_candidates) if st.stage_candidates else st.table_role) or ""
+    parts = [where] if where else []
+    if st.datapath is not None and (st.pipeline or st.datapath.name):
+        parts[-1:] = [f"{parts[-1]} @ {st.datapath.label()}"] if parts else [st.datapath.label()]
+    if st.inport:
+        parts.append(f"in {st.inport}")
+    if st.outport:
+        parts.append(f"out {st.outport}")
+    if st.nb and st.nb.get("table") == "ACL":
+        parts.append(acl_text(st.nb))
+    elif st.nb:
+        parts.append(f"{st.nb.get('table')} {st.nb.get('name') or st.nb.get('uuid', '')[:8]}")
+    if st.physical:
+        ph = st.physical
+        parts.append(f"{ph.get('table')} {ph.get('logical_port') or ph.get('name') or ''}".strip())
+    if st.lflow_ambiguous:
+        parts.append(f"cookie ambiguous: {len(st.lflow_ambiguous)} logical flows")
+    parts.extend(st.notes)
+    return " · ".join(parts)
+
+
+def acl_text(acl: Mapping[str, Any]) -> str:
+    name = acl.get("name")
+    bits = ", ".join(str(b) for b in (acl.get("direction"), f"priority {acl.get('priority')}"
+                                      if acl.get("priority") is not None else None, acl.get("action")) if b)
+    return f"ACL {name or acl.get('uuid', '')[:8]} ({bits})"
+
+
+def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
     kind = step.kind
     if kind is StepKind.BRIDGE:
         yield Row(depth, "bridge", step.text, step.line)
     elif kind is StepKind.TABLE:
+        st = ovn.steps.get(step.line) if ovn is not None else None
+        lflow = ""
+        if st is not None and st.lflow is not None:
+            lflow = _short(f"{st.lflow.match} → {st.lflow.actions}", 200)
         yield Row(depth, "table.miss" if step.miss else "table", table_text(step), step.line, table_note(step),
-                  step.cookie)
+                  step.cookie, step_ovn_text(st) if st is not None else "", lflow)
     elif kind is StepKind.ACTION:
         name = step.action.name if step.action is not None else "unknown"
         note = "OVS artefact: empty nested action list" if step.spurious else ""
-        yield Row(depth, "spurious" if step.spurious else f"action.{name}", _short(step.text), step.line, note)
+        ao = ovn.actions.get(step.line) if ovn is not None else None
+        yield Row(depth, "spurious" if step.spurious else f"action.{name}", _short(step.text), step.line, note,
+                  ovn=ao.words if ao is not None else "")
     elif kind is StepKind.DETAIL:
         yield Row(depth, "detail", f"-> {step.text}", step.line)
     elif kind is StepKind.WARNING:
@@ -195,7 +235,19 @@ def bridges(t: Trace) -> list[str]:
     return list(seen)
 
 
-def summary(t: Trace, index: int) -> str:
+def path_line(ovn: TraceOvn | None) -> str | None:
+    if ovn is None or not ovn.path:
+        return None
+    parts = []
+    for h in ovn.path:
+        if h.kind == "tunnel":
+            parts.append(f"⇒ {h.text}")
+        else:
+            parts.append(("→ " if parts else "") + h.text)
+    return " ".join(parts)
+
+
+def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
     """One line: bridges, passes, tables, verdict."""
     if t.format.value == "ovn-trace":
         return f"trace {index} (lines {t.first_line}-{t.last_line}): ovn-trace output, not explained yet"
@@ -207,10 +259,14 @@ def summary(t: Trace, index: int) -> str:
     fmt = "" if t.format.value == "ofproto" else f" [{t.format.value}]"
     return (f"trace {index} (lines {t.first_line}-{t.last_line}){fmt}: "
             f"bridge{'s' if len(br) != 1 else ''} {', '.join(br) or '?'} · {passes} · "
-            f"{count_tables(t)} tables · {verdict_line(t)}")
+            f"{count_tables(t)} tables · {verdict_line(t, ovn)}")
 
 
-def verdict_line(t: Trace) -> str:
+def verdict_line(t: Trace, ovn: TraceOvn | None = None) -> str:
+    if ovn is not None and ovn.verdict is not None:
+        v2 = ovn.verdict
+        where = f" (line {v2.line})" if v2.line else ""
+        return f"{v2.kind.upper()}: {v2.cause}{where}"
     v = t.verdict
     where = f" (line {v.line})" if v.line else ""
     return f"{v.kind.value.upper()}: {v.reason}{where}"
@@ -234,13 +290,15 @@ def verdict_style(kind: VerdictKind) -> str:
     }[kind]
 
 
-def result_rows(result: ParseResult, full: bool) -> Iterator[tuple[str, Trace | None, Pass | None, Row | None]]:
+def result_rows(result: ParseResult, full: bool, ovn: Sequence[TraceOvn | None] | None = None,
+                ) -> Iterator[tuple[str, Trace | None, Pass | None, Row | None]]:
     """Everything to print, in order: ("trace", t, None, None), ("pass", t, p, None), ("row", ...)."""
-    for t in result.traces:
+    for i, t in enumerate(result.traces):
+        tovn = ovn[i] if ovn is not None and i < len(ovn) else None
         yield "trace", t, None, None
         for p in t.passes:
             yield "pass", t, p, None
-            for row in rows_for_steps(p.steps, full):
+            for row in rows_for_steps(p.steps, full, tovn):
                 yield "row", t, p, row
             for n in p.notes:
                 yield from (("row", t, p, r) for r in _row(n, 0))

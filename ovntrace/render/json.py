@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ovntrace.model import Action, DatapathAction, ParseResult, Pass, Step, StepKind, Subfield, Trace, Verdict
+from ovntrace.model.ovn import Hop, OvnVerdict, StepOvn, TraceOvn
 
 SCHEMA = "ovntrace.explain/1"
 
@@ -38,7 +40,43 @@ def odp_json(a: DatapathAction) -> dict[str, Any]:
     return out
 
 
-def step_json(step: Step) -> dict[str, Any]:
+def step_ovn_json(st: StepOvn) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "table_role": st.table_role,
+        "datapath": {"name": st.datapath.name, "key": st.datapath.key, "uuid": st.datapath.uuid,
+                     "type": st.datapath.type} if st.datapath else None,
+        "pipeline": st.pipeline,
+        "stage": st.stage,
+        "lflow": {"uuid": st.lflow.uuid, "match": st.lflow.match, "actions": st.lflow.actions,
+                  "priority": st.lflow.priority, "table_id": st.lflow.table_id, "pipeline": st.lflow.pipeline}
+        if st.lflow else None,
+        "nb": _jsonable(dict(st.nb)) if st.nb else None,
+        "inport": st.inport,
+        "outport": st.outport,
+    }
+    if st.stage_candidates:
+        out["stage_candidates"] = list(st.stage_candidates)
+    if st.lflow_ambiguous:
+        out["lflow_ambiguous"] = list(st.lflow_ambiguous)
+    if st.physical:
+        out["physical"] = _jsonable(dict(st.physical))
+    if st.notes:
+        out["notes"] = list(st.notes)
+    return out
+
+
+def ovn_json(o: TraceOvn) -> dict[str, Any]:
+    return {"release": o.release, "release_guess": o.release_guess, "layout_confidence": o.layout_confidence,
+            "warnings": list(o.warnings)}
+
+
+def hop_json(h: Hop) -> dict[str, Any]:
+    return {"kind": h.kind, "line": h.line, "text": h.text,
+            "datapath": {"name": h.datapath.name, "key": h.datapath.key, "type": h.datapath.type}
+            if h.datapath else None, "pipeline": h.pipeline, "inport": h.inport, "outport": h.outport}
+
+
+def step_json(step: Step, ovn: TraceOvn | None = None) -> dict[str, Any]:
     """Iterative (steps nest hundreds deep): build children lists bottom-up."""
     out_of: dict[int, dict[str, Any]] = {}
     stack: list[tuple[Step, bool]] = [(step, False)]
@@ -58,6 +96,13 @@ def step_json(step: Step) -> dict[str, Any]:
             d["bridge"] = s.bridge
         if s.action is not None:
             d["action"] = action_json(s.action)
+        if ovn is not None:
+            st = ovn.steps.get(s.line) if s.kind is StepKind.TABLE else None
+            if st is not None:
+                d["ovn"] = step_ovn_json(st)
+            ao = ovn.actions.get(s.line) if s.kind is StepKind.ACTION else None
+            if ao is not None:
+                d["ovn"] = {"words": ao.words, "effect": ao.effect, **_jsonable(dict(ao.details))}
         if s.spurious:
             d["spurious"] = True
         if s.nested_in is not None:
@@ -67,14 +112,24 @@ def step_json(step: Step) -> dict[str, Any]:
     return out_of[id(step)]
 
 
-def verdict_json(v: Verdict) -> dict[str, Any]:
+def verdict_json(v: Verdict, ovn: OvnVerdict | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": v.kind.value, "ports": list(v.ports), "line": v.line, "reason": v.reason}
     if v.tunnel:
         out["tunnel"] = _jsonable(dict(v.tunnel))
+    if ovn is not None:
+        out["cause"] = ovn.cause
+        out["ovn_kind"] = ovn.kind
+        out["cause_line"] = ovn.line
+        if ovn.acl:
+            out["acl"] = _jsonable(dict(ovn.acl))
+        if ovn.chassis:
+            out["chassis"] = _jsonable(dict(ovn.chassis))
+        if ovn.outport:
+            out["outport"] = ovn.outport
     return out
 
 
-def pass_json(p: Pass) -> dict[str, Any]:
+def pass_json(p: Pass, ovn: TraceOvn | None = None) -> dict[str, Any]:
     return {
         "recirc_id": p.recirc_id,
         "ct_state": p.ct_state,
@@ -83,7 +138,7 @@ def pass_json(p: Pass) -> dict[str, Any]:
         "flow_line": p.flow_line,
         "fields": dict(p.fields),
         "nat": dict(p.nat) or None,
-        "steps": [step_json(s) for s in p.steps],
+        "steps": [step_json(s, ovn) for s in p.steps],
         "final_flow": p.final_flow,
         "megaflow": p.megaflow,
         "datapath_actions": p.datapath_actions,
@@ -96,30 +151,34 @@ def pass_json(p: Pass) -> dict[str, Any]:
     }
 
 
-def trace_json(t: Trace) -> dict[str, Any]:
+def trace_json(t: Trace, ovn: TraceOvn | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "format": t.format.value,
         "first_line": t.first_line,
         "last_line": t.last_line,
         "command": t.command,
         "bridge": t.bridge,
-        "passes": [pass_json(p) for p in t.passes],
-        "verdict": verdict_json(t.verdict),
+        "passes": [pass_json(p, ovn) for p in t.passes],
+        "verdict": verdict_json(t.verdict, ovn.verdict if ovn else None),
     }
+    if ovn is not None:
+        out["ovn"] = ovn_json(ovn)
+        out["path"] = [hop_json(h) for h in ovn.path]
     if t.raw:
         out["raw"] = [{"line": s.line, "text": s.text} for s in t.raw]
     return out
 
 
-def to_dict(result: ParseResult) -> dict[str, Any]:
+def to_dict(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "warnings": [{"line": w.line, "message": w.message} for w in result.warnings],
         "line_count": result.line_count,
         "prose_lines": list(result.prose_lines),
-        "traces": [trace_json(t) for t in result.traces],
+        "traces": [trace_json(t, ovn[i] if ovn is not None and i < len(ovn) else None)
+                   for i, t in enumerate(result.traces)],
     }
 
 
-def render(result: ParseResult, indent: int | None = 2) -> str:
-    return json.dumps(to_dict(result), indent=indent, ensure_ascii=False) + "\n"
+def render(result: ParseResult, indent: int | None = 2, ovn: Sequence[TraceOvn | None] | None = None) -> str:
+    return json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False) + "\n"

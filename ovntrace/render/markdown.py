@@ -6,8 +6,11 @@ The tree goes in a fenced ``text`` block, so Markdown cannot eat its indentation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ovntrace.model import ParseResult
-from ovntrace.render.display import pass_title, result_rows, summary, verdict_line
+from ovntrace.model.ovn import TraceOvn
+from ovntrace.render.display import pass_title, path_line, result_rows, summary, verdict_line
 
 
 def _fence(text: str) -> str:
@@ -15,7 +18,7 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def render(result: ParseResult, *, full: bool = False) -> str:
+def render(result: ParseResult, *, full: bool = False, ovn: Sequence[TraceOvn | None] | None = None) -> str:
     out: list[str] = []
     block: list[str] = []
 
@@ -27,12 +30,16 @@ def render(result: ParseResult, *, full: bool = False) -> str:
             block.clear()
 
     index = 0
-    for kind, trace, p, row in result_rows(result, full):
+    for kind, trace, p, row in result_rows(result, full, ovn):
         if kind == "trace" and trace is not None:
             flush()
             index += 1
+            tovn = ovn[index - 1] if ovn is not None and index - 1 < len(ovn) else None
             out.append(f"### {summary(trace, index).split(':', 1)[0]}")
-            out.append(f"**Verdict:** {verdict_line(trace)}  ")
+            out.append(f"**Verdict:** {verdict_line(trace, tovn)}  ")
+            path = path_line(tovn)
+            if path:
+                out.append(f"**Path:** {path}  ")
             out.append(summary(trace, index).split(": ", 1)[1].rsplit(" · ", 1)[0])
             if trace.command:
                 out.append(f"\nCommand: `{trace.command}`")
@@ -45,8 +52,12 @@ def render(result: ParseResult, *, full: bool = False) -> str:
             out.append("")
         elif row is not None:
             note = f"  ({row.note})" if row.note else ""
+            if row.ovn:
+                note += f"  # {row.ovn}"
             block.append(f"{'    ' * row.depth}{row.text}{note}  [L{row.line}]" if row.line else
                          f"{'    ' * row.depth}{row.text}{note}")
+            if row.lflow:
+                block.append(f"{'    ' * (row.depth + 1)}lflow: {row.lflow}")
     flush()
     if result.warnings:
         out.append("\n<details><summary>Parser warnings</summary>\n")

@@ -6,32 +6,40 @@ pasted trace prints as itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
 
 from ovntrace.model import ParseResult
-from ovntrace.render.display import pass_title, result_rows, summary, verdict_line, verdict_style
+from ovntrace.model.ovn import TraceOvn
+from ovntrace.render.display import pass_title, path_line, result_rows, summary, verdict_line, verdict_style
 from ovntrace.render.styles import cookie_style, style_for
 
 INDENT = "    "
 
 
 def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool | None = None,
-           width: int | None = None) -> None:
+           width: int | None = None, ovn: Sequence[TraceOvn | None] | None = None) -> None:
     console = Console(file=out, force_terminal=color if color else None, no_color=color is False,
                       highlight=False, soft_wrap=True, width=width)
     index = 0
-    for kind, trace, p, row in result_rows(result, full):
+    for kind, trace, p, row in result_rows(result, full, ovn):
         if kind == "trace" and trace is not None:
             index += 1
+            tovn = ovn[index - 1] if ovn is not None and index - 1 < len(ovn) else None
             if index > 1:
                 console.print()
             head, _, _ = summary(trace, index).rpartition(" · ")
             line = Text(head + " · ", style=style_for("header"))
-            line.append(verdict_line(trace), style=style_for(verdict_style(trace.verdict.kind)))
+            line.append(verdict_line(trace, tovn), style=style_for(verdict_style(trace.verdict.kind)))
             console.print(line)
+            path = path_line(tovn)
+            if path:
+                console.print(Text(f"path: {path}", style=style_for("path")))
+            if tovn is not None and tovn.release_guess:
+                console.print(Text(f"ovn: {tovn.release_guess}", style="dim"))
             if trace.command:
                 console.print(Text(f"command: {trace.command}", style="dim"))
         elif kind == "pass" and p is not None and trace is not None:
@@ -55,6 +63,10 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
                     t.append(row.note, style=style_for("note"))
             if row.line is not None:
                 t.append(f"  L{row.line}", style="dim")
+            if row.ovn:
+                t.append(f"  {row.ovn}", style=style_for("ovn"))
             console.print(t)
+            if row.lflow:
+                console.print(Text(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
     if not result.traces:
         console.print(Text("no trace found", style="bold red"))
