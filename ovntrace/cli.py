@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ovntrace.model.cluster import ClusterContext
@@ -102,25 +102,34 @@ def _load_context(args: argparse.Namespace) -> ClusterContext | None:
     from ovntrace.model.cluster import ClusterContext
 
     try:
-        from ovntrace import sources
-    except ImportError as e:  # pragma: no cover - the sources package ships with ovntrace
-        raise CliError(f"cluster sources are not available: {e}") from e
+        import importlib
+
+        sources = importlib.import_module("ovntrace.sources")
+    except ImportError as e:
+        raise CliError(f"cluster sources are not available in this build: {e}") from e
+
+    def loader(name: str) -> Any:
+        fn = getattr(sources, name, None)
+        if fn is None:
+            raise CliError(f"cluster sources: {name} is not available in this build")
+        return fn
+
     ctx = ClusterContext()
     try:
         for src in args.nb or ():
-            ctx = ctx.merge(sources.load_nb(src))
+            ctx = ctx.merge(loader("load_nb")(src))
         for src in args.sb or ():
-            ctx = ctx.merge(sources.load_sb(src))
+            ctx = ctx.merge(loader("load_sb")(src))
         for spec in args.node or ():
             name, sep, src = spec.partition("=")
             if not sep or not name or not src:
                 raise CliError(f"--node expects NAME=SOURCE, got {spec!r}", ExitStatus.NO_TRACE)
-            ctx = ctx.merge(sources.load_node(name, src))
+            ctx = ctx.merge(loader("load_node")(name, src))
         for src in args.context or ():
-            ctx = ctx.merge(sources.load_context(src))
+            ctx = ctx.merge(loader("load_context")(src))
     except CliError:
         raise
-    except Exception as e:  # noqa: BLE001 - a source's error becomes one line naming it
+    except Exception as e:
         raise CliError(f"cannot load cluster facts: {e}") from e
     return ctx
 
@@ -175,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         lab_cli = None  # type: ignore[assignment]
     if lab_cli is not None and hasattr(lab_cli, "register"):
         lab_cli.register(sub)
+    from ovntrace.tui import cli as tui_cli
+
+    tui_cli.register(sub)
     return parser
 
 

@@ -276,8 +276,8 @@ class Correlator:
         if outport is None and r15 is not None and ovn_tunnel.is_multicast_key(r15):
             outport = ovn_tunnel.multicast_group_name(r15, lay.release)
         notes = self._notes(s, lay.release)
-        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, lflow, ambiguous, nb, physical,
-                       inport, outport, notes)
+        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, lflow, ambiguous, nb,
+                       physical, inport, outport, notes)
 
     def _narrow(self, lfs: list[LogicalFlow], pipeline: str | None, index: int | None,
                 dp: Datapath | None) -> list[LogicalFlow]:

@@ -52,6 +52,7 @@ class Version:
         return self.major == 2
 
 
+@cache  # called for every release comparison: a correlated trace asks tens of thousands of times
 def parse_version(text: str) -> Version:
     """Parse ``"23.03.1"``, ``"v24.09.0"``, ``"2.9"``, ``"23.03.1-1~deb12u1"``, ``"ovn-controller 24.03.2"``.
 
@@ -98,6 +99,7 @@ class ReleaseMatch:
     reason: str
 
 
+@cache
 def nearest_release(version: str) -> ReleaseMatch:
     """Map any version text to the known tag whose facts apply.
 

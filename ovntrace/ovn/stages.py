@@ -13,6 +13,7 @@ applies depends on the datapath behind ``metadata``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +58,7 @@ class StageSet:
         return self.router_ingress if pipeline == "ingress" else self.router_egress
 
 
+@functools.cache
 def stage_set(release: str | None) -> StageSet:
     """Stage lists of ``release`` (nearest known release; None = newest known)."""
     tag = nearest_release(release).release if release else latest_release()

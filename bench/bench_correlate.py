@@ -1,0 +1,251 @@
+"""Correlation benchmark on a big SB: ``python bench/bench_correlate.py --dir D``.
+
+``D`` is the output of ``bench/bigsb/build.py --dir D`` (build.json, trace.txt, ovnsb_db.db,
+ovnnb_db.db; the lab still running in ``D/lab`` for the live runs). In one run, side by side:
+
+(a) the baseline: OVN's ``ovn-detrace --ovnsb=tcp:… --ovnnb=tcp:… < trace.txt`` against the live big
+    SB/NB: wall time, output lines, annotation lines per OpenFlow table step;
+(b) ``ovntrace explain trace.txt --sb SRC --nb SRC`` with SRC the live remotes (tcp) and the db files:
+    wall time (best of ``--repeat``, interpreter start included), output lines, lines per table step,
+    table steps with a logical flow (``--format json``), live and file JSON identical or not, and the
+    ratio to (a). Target (issue 4): ≥ 20× faster than ovn-detrace, at most one annotation per step.
+
+(b) is skipped, saying why, when ``ovntrace explain --help`` has no ``--sb``; a run that fails is
+reported with its error, not hidden. Results also go to ``D/bench-correlate.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DETRACE = "/usr/bin/ovn-detrace"
+TARGET_RATIO = 20.0
+TABLE_LINE = re.compile(r"^\s*\d+\.\s")
+
+
+def ovntrace_argv() -> list[str]:
+    venv = ROOT / ".venv" / "bin" / "ovntrace"
+    if venv.exists():
+        return [str(venv)]
+    found = shutil.which("ovntrace")
+    return [found] if found else [sys.executable, "-m", "ovntrace.cli"]
+
+
+def timed(
+    argv: list[str], stdin: str | None = None, timeout: float = 1200.0
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    t0 = time.perf_counter()
+    res = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    return time.perf_counter() - t0, res
+
+
+def reachable(remote: str) -> bool:
+    """A ``tcp:IP:PORT`` remote accepts connections (the lab is up)."""
+    if not remote.startswith("tcp:"):
+        return True
+    host, _, port = remote[4:].rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def table_steps(trace: str) -> int:
+    return sum(1 for line in trace.splitlines() if TABLE_LINE.match(line))
+
+
+def bench_detrace(trace: str, sb: str, nb: str, repeat: int) -> dict[str, Any]:
+    if not Path(DETRACE).exists():
+        return {"skipped": f"{DETRACE} not found (Debian ovn-central/ovn-host, python3-openvswitch)"}
+    times: list[float] = []
+    res: subprocess.CompletedProcess[str] | None = None
+    for _ in range(repeat):
+        dt, res = timed([DETRACE, f"--ovnsb={sb}", f"--ovnnb={nb}"], stdin=trace)
+        if res.returncode != 0:
+            return {"error": f"exit {res.returncode}: {(res.stderr or res.stdout).strip()[:300]}"}
+        times.append(dt)
+    assert res is not None
+    # the same on an empty input: connecting and the full SB/NB sync (register_all), no cookie looked up
+    sync_only, _ = timed([DETRACE, f"--ovnsb={sb}", f"--ovnnb={nb}"], stdin="")
+    out_lines = res.stdout.count("\n")
+    annotations = sum(1 for line in res.stdout.splitlines() if line.startswith("  "))
+    steps = table_steps(trace)
+    return {
+        "command": f"{DETRACE} --ovnsb={sb} --ovnnb={nb} < trace.txt",
+        "seconds": min(times),
+        "all_seconds": [round(t, 3) for t in times],
+        "sync_only_seconds": round(sync_only, 3),
+        "output_lines": out_lines,
+        "annotation_lines": annotations,
+        "table_steps": steps,
+        "annotation_lines_per_step": round(annotations / steps, 1) if steps else None,
+    }
+
+
+def explain_has_sources(cmd: list[str]) -> bool:
+    res = subprocess.run([*cmd, "explain", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    return "--sb" in res.stdout
+
+
+def lflow_steps(doc: dict[str, Any]) -> tuple[int, int]:
+    """(table steps, table steps whose ``ovn.lflow`` is set) in an ``ovntrace.explain/1`` document."""
+    total = with_lflow = 0
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        nonlocal total, with_lflow
+        for s in steps:
+            if s.get("kind") == "table":
+                total += 1
+                if (s.get("ovn") or {}).get("lflow"):
+                    with_lflow += 1
+            walk(s.get("children") or [])
+
+    for t in doc.get("traces", []):
+        for p in t.get("passes", []):
+            walk(p.get("steps", []))
+    return total, with_lflow
+
+
+def plain_lines(cmd: list[str], trace_file: Path) -> int | None:
+    """Output lines of ``ovntrace explain --no-ovn`` (no correlation): the base the annotations add to."""
+    res = subprocess.run(
+        [*cmd, "explain", str(trace_file), "--no-ovn", "--color", "never"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return res.stdout.count("\n") if res.returncode == 0 else None
+
+
+def bench_explain(
+    cmd: list[str], trace_file: Path, sb: str, nb: str, repeat: int, steps: int, base_lines: int | None
+) -> dict[str, Any]:
+    base = [*cmd, "explain", str(trace_file), "--sb", sb, "--nb", nb, "--color", "never"]
+    times: list[float] = []
+    res: subprocess.CompletedProcess[str] | None = None
+    for _ in range(repeat):
+        dt, res = timed(base)
+        if res.returncode != 0:
+            return {"command": " ".join(base), "error": f"exit {res.returncode}: {res.stderr.strip()[:300]}"}
+        times.append(dt)
+    assert res is not None
+    out_lines = res.stdout.count("\n")
+    dt_json, rj = timed([*base, "--format", "json"])
+    info: dict[str, Any] = {
+        "command": " ".join(base),
+        "seconds": min(times),
+        "all_seconds": [round(t, 3) for t in times],
+        "output_lines": out_lines,
+        "output_lines_per_step": round(out_lines / steps, 2) if steps else None,
+        "no_ovn_output_lines": base_lines,
+        "added_lines_per_step": round((out_lines - base_lines) / steps, 2) if steps and base_lines else None,
+        "json_seconds": round(dt_json, 3),
+    }
+    if rj.returncode == 0:
+        doc = json.loads(rj.stdout)
+        total, with_lflow = lflow_steps(doc)
+        info["json_table_steps"] = total
+        info["json_steps_with_lflow"] = with_lflow
+        info["_json"] = doc
+    else:
+        info["json_error"] = f"exit {rj.returncode}: {rj.stderr.strip()[:300]}"
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--dir", required=True, type=Path, help="the dir of bench/bigsb/build.py")
+    ap.add_argument("--repeat", type=int, default=3, help="ovntrace runs per source (best is kept)")
+    ap.add_argument("--detrace-repeat", type=int, default=1, help="ovn-detrace runs (best is kept)")
+    ap.add_argument("--skip-detrace", action="store_true")
+    args = ap.parse_args(argv)
+    d: Path = args.dir.absolute()
+    build = json.loads((d / "build.json").read_text())
+    trace_file = d / build["trace"]["file"]
+    trace = trace_file.read_text()
+    sb_live, nb_live = build["remotes"]["sb"], build["remotes"]["nb"]
+    live_up = reachable(sb_live) and reachable(nb_live)
+    steps = table_steps(trace)
+    c = build["counts"]
+    print(
+        f"big SB: {c['logical_flows']} logical flows, {c['datapaths']} datapaths, {c['port_bindings']} port "
+        f"bindings ({build['switches']} switches x {build['ports_per_switch']} ports); trace {trace.count(chr(10))} "
+        f"lines, {steps} table steps"
+    )
+    results: dict[str, Any] = {"build": {k: build[k] for k in ("counts", "switches", "ports_per_switch")}}
+    results["trace_lines"], results["table_steps"] = trace.count("\n"), steps
+
+    # (a) ovn-detrace, live only (it reads OVSDB remotes, not files)
+    if args.skip_detrace:
+        det: dict[str, Any] = {"skipped": "--skip-detrace"}
+    elif not live_up:
+        det = {"skipped": f"lab not running ({sb_live} unreachable): ovn-detrace needs the live SB/NB"}
+    else:
+        det = bench_detrace(trace, sb_live, nb_live, args.detrace_repeat)
+    results["detrace"] = det
+    if "seconds" in det:
+        print(
+            f"(a) ovn-detrace:            {det['seconds']:8.2f} s  {det['output_lines']:6d} lines "
+            f"({det['annotation_lines_per_step']} annotation lines per table step; "
+            f"{det['sync_only_seconds']:.2f} s of it is connect + full DB sync, measured on an empty input)"
+        )
+    else:
+        print(f"(a) ovn-detrace: {det.get('skipped') or det.get('error')}")
+
+    # (b) ovntrace explain --sb/--nb, live and from the files
+    cmd = ovntrace_argv()
+    if not explain_has_sources(cmd):
+        msg = "`ovntrace explain --help` has no --sb: correlation not built yet, (b) skipped"
+        print(f"(b) {msg}")
+        results["ovntrace"] = {"skipped": msg}
+    else:
+        runs: dict[str, Any] = {}
+        sources = {"file": (str(d / build["db_files"]["sb"]), str(d / build["db_files"]["nb"]))}
+        if live_up:
+            sources = {"live": (sb_live, nb_live), **sources}
+        else:
+            runs["live"] = {"skipped": f"lab not running ({sb_live} unreachable)"}
+        base_lines = plain_lines(cmd, trace_file)
+        for name, (sb, nb) in sources.items():
+            r = bench_explain(cmd, trace_file, sb, nb, args.repeat, steps, base_lines)
+            runs[name] = r
+            if "seconds" in r:
+                ratio = det["seconds"] / r["seconds"] if "seconds" in det else None
+                r["speedup_vs_detrace"] = round(ratio, 1) if ratio else None
+                verdict = ""
+                if ratio is not None:
+                    meets = "meets" if ratio >= TARGET_RATIO else "BELOW"
+                    verdict = f"  {ratio:6.1f}x faster ({meets} the {TARGET_RATIO:.0f}x target)"
+                lf = f", {r.get('json_steps_with_lflow', '?')}/{r.get('json_table_steps', '?')} steps with an lflow"
+                print(
+                    f"(b) ovntrace explain {name:<5}: {r['seconds']:8.2f} s  {r['output_lines']:6d} lines "
+                    f"({r['output_lines_per_step']} per table step, {r['added_lines_per_step']} more than --no-ovn"
+                    f"{lf}){verdict}"
+                )
+            else:
+                print(f"(b) ovntrace explain {name}: {r.get('skipped') or r.get('error')}")
+        docs = [runs[k].pop("_json", None) for k in ("live", "file") if k in runs]
+        if len(docs) == 2 and all(docs):
+            same = docs[0] == docs[1]
+            runs["live_file_json_identical"] = same
+            print(f"live and file JSON identical: {'yes' if same else 'NO'}")
+        results["ovntrace"] = runs
+    (d / "bench-correlate.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results: {d / 'bench-correlate.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

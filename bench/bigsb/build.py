@@ -1,0 +1,306 @@
+"""Build a big OVN Southbound on the one-machine lab: ``python bench/bigsb/build.py --dir D``.
+
+Brings ``ovntrace lab`` up in ``D/lab`` (the bundled inventory: kube-master, kube-node1,
+kube-node2) and adds ``--switches`` logical switches with ``--ports`` ports each, every switch
+connected to the cluster router (named after the central node) and given a few ACLs (some with
+``log``), all with batched ``ovn-nbctl --no-wait`` transactions while ``ovn-northd`` is paused,
+then one ``ovn-nbctl --wait=hv sync``. Port ``p2`` of switch 0 is bound to kube-node2 and port
+``p2`` of switch 1 to kube-node1 (OVS internal ports with ``iface-id``), so a trace from one to
+the other crosses a big switch, the cluster router and a geneve tunnel.
+
+Keeps under ``D`` (outside the lab dir, so they survive ``lab down``):
+
+* ``ovnsb_db.db``, ``ovnnb_db.db``: copies of the live databases after ``ovsdb-server/compact``;
+* ``trace.txt``: ``ovs-appctl ofproto/trace`` of the cross-node packet on kube-node2;
+* ``build.json``: counts, timings, the remotes, the flow and the lab dir.
+
+The lab stays up (for live benchmarks) unless ``--down``; bring it down with
+``ovntrace lab down --dir D/lab``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ovntrace.lab import runbook
+from ovntrace.lab.lab import Lab
+
+#: (node of the bound port, switch index, port index)
+BOUND: tuple[tuple[str, int, int], ...] = (("kube-node2", 0, 2), ("kube-node1", 1, 2), ("kube-master", 2, 2))
+#: the traced packet: from switch 0 port 2 (kube-node2) to switch 1 port 2 (kube-node1)
+SRC, DST = (0, 2), (1, 2)
+BATCH = 1500  # ovn-nbctl commands per transaction (argv stays far below ARG_MAX)
+
+
+@dataclass(frozen=True)
+class Port:
+    switch: int
+    index: int
+
+    @property
+    def name(self) -> str:
+        return f"bigsb-s{self.switch}-p{self.index}"
+
+    @property
+    def iface(self) -> str:
+        return f"bs{self.switch}p{self.index}"
+
+    @property
+    def ip(self) -> str:
+        return f"{subnet_prefix(self.switch)}.{self.index + 3}"
+
+    @property
+    def mac(self) -> str:
+        s = self.switch
+        return f"0a:01:{s >> 8:02x}:{s & 0xFF:02x}:00:{self.index + 3:02x}"
+
+
+def subnet_prefix(switch: int) -> str:
+    """First three octets of switch ``switch``'s /24 (10.128.0.0/9, outside the lab's cluster /16)."""
+    return f"10.{128 + (switch >> 8)}.{switch & 0xFF}"
+
+
+def switch_name(i: int) -> str:
+    return f"bigsb-s{i}"
+
+
+def switch_commands(router: str, i: int, ports: int) -> list[list[str]]:
+    """The ovn-nbctl commands (one list per command) that create switch ``i`` with its ports and ACLs."""
+    sw = switch_name(i)
+    pre = subnet_prefix(i)
+    rtos, stor = f"rtos-{sw}", f"stor-{sw}"
+    cmds: list[list[str]] = [
+        ["ls-add", sw],
+        ["set", "Logical_Switch", sw, f"other_config:subnet={pre}.0/24"],
+        ["lrp-add", router, rtos, runbook.router_mac(rtos), f"{pre}.1/24"],
+        ["lsp-add", sw, stor],
+        ["lsp-set-type", stor, "router"],
+        ["lsp-set-addresses", stor, "router"],
+        ["lsp-set-options", stor, f"router-port={rtos}"],
+    ]
+    for j in range(ports):
+        p = Port(i, j)
+        addr = f"{p.mac} {p.ip}"
+        cmds += [["lsp-add", sw, p.name], ["lsp-set-addresses", p.name, addr], ["lsp-set-port-security", p.name, addr]]
+    p0, p1 = Port(i, 0).name, Port(i, 1).name
+    cmds += [
+        # per-switch matches, so that northd cannot share them through a datapath group
+        ["acl-add", sw, "from-lport", "1002", f'inport == "{p0}" && ip4.dst == {pre}.0/24', "allow-related"],
+        [
+            "--log",
+            f"--name=deny-ssh-{sw}",
+            "--severity=warning",
+            "acl-add",
+            sw,
+            "to-lport",
+            "1001",
+            f'outport == "{p1}" && tcp.dst == 22',
+            "drop",
+        ],
+        ["acl-add", sw, "to-lport", "1000", f"ip4.src == {pre}.0/24 && udp.dst == 53", "allow"],
+        [
+            "--log",
+            f"--name=reject-telnet-{sw}",
+            "--severity=info",
+            "acl-add",
+            sw,
+            "from-lport",
+            "1003",
+            f"ip4.src == {pre}.{ports + 3} && tcp.dst == 23",
+            "reject",
+        ],
+        ["acl-add", sw, "to-lport", "900", f"ip4.dst == {pre}.{ports + 4} && icmp4", "drop"],
+    ]
+    return cmds
+
+
+def batches(cmds: Sequence[list[str]], size: int) -> Iterator[list[str]]:
+    """``ovn-nbctl`` argv tails: ``size`` commands each, joined by ``--``."""
+    for k in range(0, len(cmds), size):
+        argv: list[str] = []
+        for c in cmds[k : k + size]:
+            argv += ["--", *c]
+        yield argv
+
+
+class Builder:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.central = lab.inventory.cluster.central
+
+    def env(self, node: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
+        env.update(self.lab.env(node))
+        return env
+
+    def run(self, node: str, argv: Sequence[str], timeout: float = 900.0) -> str:
+        res = subprocess.run(
+            list(argv), env=self.env(node), capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if res.returncode != 0:
+            raise SystemExit(f"on {node}: {' '.join(argv)[:300]} failed ({res.returncode}): {res.stderr.strip()[:500]}")
+        return res.stdout
+
+    def count(self, table: str) -> int:
+        out = self.run(self.central, ["ovn-sbctl", "--format=csv", "--no-headings", "--columns=_uuid", "list", table])
+        return sum(1 for line in out.splitlines() if line.strip())
+
+    def ctl(self, db: str) -> str:
+        return str(self.lab.node_dir(self.central) / f"{db}.ctl")
+
+
+def remotes(lab: Lab) -> dict[str, str]:
+    c = lab.inventory.cluster
+    return {"sb": f"tcp:{c.db_address}:{c.sb_port}", "nb": f"tcp:{c.db_address}:{c.nb_port}"}
+
+
+def trace_flow(lab: Lab, node: str) -> str:
+    sp, dp = Port(*SRC), Port(*DST)
+    in_port = lab.ofport(node, sp.iface)
+    return (
+        f"in_port={in_port},icmp,dl_src={sp.mac},dl_dst={runbook.router_mac('rtos-' + switch_name(sp.switch))},"
+        f"nw_src={sp.ip},nw_dst={dp.ip},nw_ttl=64,icmp_type=8,icmp_code=0"
+    )
+
+
+def build(out: Path, switches: int, ports: int, down: bool) -> dict[str, object]:
+    if switches < 2 or ports < 3:
+        raise SystemExit("need at least 2 switches and 3 ports per switch")
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t_all = time.monotonic()
+    t0 = time.monotonic()
+    lab = Lab.up(None, out / "lab")
+    timings["lab_up"] = time.monotonic() - t0
+    print(f"lab up in {timings['lab_up']:.1f}s ({lab.dir})", flush=True)
+    ok = False
+    try:
+        b = Builder(lab)
+        router = b.central  # the cluster router is named after the central node
+        before = b.count("Logical_Flow")
+        # 1. NB: everything in batched transactions, northd paused (one recompute at the end)
+        t0 = time.monotonic()
+        b.run(b.central, ["ovn-appctl", "-t", "ovn-northd", "pause"])
+        cmds = [c for i in range(switches) for c in switch_commands(router, i, ports)]
+        n_txn = 0
+        for argv in batches(cmds, BATCH):
+            b.run(b.central, ["ovn-nbctl", "--no-wait", "--timeout=600", *argv])
+            n_txn += 1
+        timings["nb_load"] = time.monotonic() - t0
+        print(f"NB: {len(cmds)} commands in {n_txn} transactions, {timings['nb_load']:.1f}s", flush=True)
+        # 2. bind a few ports to the lab nodes (OVS internal ports with iface-id)
+        t0 = time.monotonic()
+        for k, (node, s, j) in enumerate(BOUND):
+            if s >= switches:
+                continue
+            p = Port(s, j)
+            b.run(
+                node,
+                [
+                    "ovs-vsctl", "--may-exist", "add-port", "br-int", p.iface, "--",
+                    "set", "Interface", p.iface, "type=internal", f"mac={runbook.atom(p.mac)}",
+                    f"external_ids:iface-id={runbook.atom(p.name)}", f"ofport_request={200 + k}",
+                ],
+            )  # fmt: skip
+        # 3. northd computes the SB once; then every chassis catches up
+        t0 = time.monotonic()
+        b.run(b.central, ["ovn-appctl", "-t", "ovn-northd", "resume"])
+        b.run(b.central, ["ovn-nbctl", "--timeout=900", "--wait=sb", "sync"])
+        timings["northd_sb"] = time.monotonic() - t0
+        print(f"northd -> SB in {timings['northd_sb']:.1f}s", flush=True)
+        t0 = time.monotonic()
+        b.run(b.central, ["ovn-nbctl", "--timeout=1800", "--wait=hv", "sync"], timeout=1900)
+        timings["hv_sync"] = time.monotonic() - t0
+        print(f"chassis in sync in {timings['hv_sync']:.1f}s", flush=True)
+        counts = {
+            "logical_flows": b.count("Logical_Flow"),
+            "logical_flows_before": before,
+            "datapaths": b.count("Datapath_Binding"),
+            "port_bindings": b.count("Port_Binding"),
+            "dp_groups": b.count("Logical_DP_Group"),
+        }
+        openflows = {}
+        for n in lab.inventory.node_names:
+            dump = b.run(n, ["ovs-ofctl", "dump-aggregate", "br-int"])
+            openflows[n] = int(dump.split("flow_count=")[1].split()[0]) if "flow_count=" in dump else -1
+        # 4. the cross-node trace (on kube-node2, like the seed's)
+        node = BOUND[0][0]
+        flow = trace_flow(lab, node)
+        t0 = time.monotonic()
+        trace = lab.trace(node, flow)
+        timings["trace"] = time.monotonic() - t0
+        (out / "trace.txt").write_text(trace)
+        # 5. the databases, compacted, copied out of the lab dir
+        t0 = time.monotonic()
+        for db in ("ovnsb_db", "ovnnb_db"):
+            b.run(b.central, ["ovs-appctl", "-t", b.ctl(db), "ovsdb-server/compact"])
+            shutil.copyfile(lab.node_dir(b.central) / f"{db}.db", out / f"{db}.db")
+        timings["db_copy"] = time.monotonic() - t0
+        timings["total"] = time.monotonic() - t_all
+        info: dict[str, object] = {
+            "switches": switches,
+            "ports_per_switch": ports,
+            "acls_per_switch": 5,
+            "counts": counts,
+            "openflow_flows": openflows,
+            "timings_s": {k: round(v, 2) for k, v in timings.items()},
+            "lab_dir": str(lab.dir),
+            "remotes": remotes(lab),
+            "trace": {"node": node, "flow": flow, "file": "trace.txt", "lines": trace.count("\n")},
+            "db_files": {"sb": "ovnsb_db.db", "nb": "ovnnb_db.db"},
+            "db_sizes": {db: (out / f"{db}.db").stat().st_size for db in ("ovnsb_db", "ovnnb_db")},
+            "versions": versions(),
+        }
+        (out / "build.json").write_text(json.dumps(info, indent=1) + "\n")
+        ok = True
+        return info
+    finally:
+        if down or not ok:
+            left = lab.down()
+            print(f"lab down ({'left: ' + str(left) if left else 'all stopped'})", flush=True)
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for tool in ("ovn-northd", "ovs-vswitchd"):
+        try:
+            res = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=10, check=False)
+            out[tool] = res.stdout.splitlines()[0] if res.stdout else ""
+        except OSError:
+            out[tool] = ""
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--dir", required=True, type=Path, help="output dir (the lab runs in DIR/lab)")
+    ap.add_argument("--switches", type=int, default=300)
+    ap.add_argument("--ports", type=int, default=30)
+    ap.add_argument("--down", action="store_true", help="bring the lab down at the end (files are kept)")
+    args = ap.parse_args(argv)
+    info = build(args.dir.absolute(), args.switches, args.ports, args.down)
+    c = info["counts"]
+    assert isinstance(c, dict)
+    print(
+        f"{c['logical_flows']} logical flows, {c['datapaths']} datapaths, {c['port_bindings']} port bindings, "
+        f"{c['dp_groups']} datapath groups"
+    )
+    print(f"OpenFlow flows on br-int: {info['openflow_flows']}")
+    print(f"timings (s): {info['timings_s']}")
+    print(f"files in {args.dir}: build.json trace.txt ({info['trace']['lines']} lines) ovnsb_db.db ovnnb_db.db")  # type: ignore[index]
+    if not args.down:
+        print(f"lab still up: ovntrace lab down --dir {info['lab_dir']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The Textual app and its factory (one factory for the CLI, the tests and the benchmark)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from ovntrace.tui.screens.explain import ExplainScreen
+from ovntrace.tui.screens.help import HelpScreen
+from ovntrace.tui.screens.paste import PasteScreen
+from ovntrace.tui.source import Options, Source
+
+
+class OvnTraceApp(App[int]):
+    """``ovntrace tui``: a trace explained in panes (see docs/tui.md)."""
+
+    CSS_PATH = "ovntrace.tcss"
+    TITLE = "ovntrace"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave ovntrace"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="The keys"),
+        Binding("T", "toggle_theme", "Theme", show=False, id="app.theme", tooltip="Light or dark theme"),
+    ]
+
+    def __init__(self, source: Source | None = None, options: Options | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.options = options or Options()
+
+    def on_mount(self) -> None:
+        if self.source is None or (self.source.text is None and self.source.path is None):
+            self.push_screen(PasteScreen())
+        else:
+            self.push_screen(ExplainScreen(self.source, self.options))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+
+def create_app(source: Source | None = None, options: Options | None = None) -> OvnTraceApp:
+    """The app for ``source`` (None: the paste screen)."""
+    return OvnTraceApp(source, options)

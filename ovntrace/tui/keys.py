@@ -1,0 +1,33 @@
+"""The keys, in one table: the help screen and docs/tui.md show it (bindings live with their widgets)."""
+
+from __future__ import annotations
+
+KEYS: tuple[tuple[str, str, str], ...] = (
+    # (where, keys, what)
+    ("everywhere", "?", "this help"),
+    ("everywhere", "q", "quit (closes this help / a dialog first)"),
+    ("everywhere", "tab / shift+tab", "next / previous pane (path, tree, side tabs)"),
+    ("everywhere", "1 / 2 / 3", "side tab: details / runbook / raw input"),
+    ("everywhere", "/", "search the tree (labels, OVN text, line numbers as L123)"),
+    ("everywhere", "n / N", "next / previous search hit"),
+    ("everywhere", "r", "re-run: read the input again and re-parse it"),
+    ("everywhere", "e", "export Markdown or JSON (ovntrace.explain/1) to a file"),
+    ("everywhere", "y", "copy the selection: the step's input lines, the details, or the runbook commands"),
+    ("everywhere", "c", "pick a conntrack state and re-trace (needs a live source)"),
+    ("everywhere", "T", "switch light / dark theme"),
+    ("tree", "↑ ↓ / j k", "previous / next row"),
+    ("tree", "enter / space", "fold or unfold the row (a folded no-op run shows its tables)"),
+    ("tree", "→ ← / l h", "unfold / fold (or go to the parent)"),
+    ("tree", "g G / home end", "first / last row"),
+    ("tree", "shift+↑ shift+↓", "previous / next sibling"),
+    ("path", "enter / click", "move the tree to that pass or hop"),
+    ("panes", "j k / g G / space", "scroll like less"),
+    ("paste screen", "ctrl+s", "explain the pasted trace"),
+    ("mouse", "click / wheel", "select rows, fold (click ▶/▼), switch tabs, scroll"),
+)
+
+
+def as_markdown() -> str:
+    rows = ["| where | keys | what |", "| --- | --- | --- |"]
+    rows += [f"| {w} | `{k}` | {what} |" for w, k, what in KEYS]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,55 @@
+"""Messages the workers post to the UI thread (dataclasses, as toolong does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from ovntrace.model import ParseResult
+from ovntrace.model.ovn import TraceOvn
+from ovntrace.tui.outline import Outline, OvnLabels
+
+
+@dataclass
+class Parsed(Message):
+    """The input parsed and its tree built (in a worker thread)."""
+
+    generation: int
+    text: str
+    result: ParseResult
+    outline: Outline
+
+
+@dataclass
+class ParseFailed(Message):
+    generation: int
+    error: str
+
+
+@dataclass
+class Correlated(Message):
+    """OVN meaning of one trace arrived (traces are correlated one by one, after the tree is shown)."""
+
+    generation: int
+    trace_index: int
+    ovn: TraceOvn | None
+    labels: OvnLabels
+
+
+@dataclass
+class CorrelateProgress(Message):
+    """``done`` of ``total`` traces correlated; bursts collapse (only the latest matters)."""
+
+    generation: int
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CorrelateProgress) and message.generation == self.generation
+
+
+@dataclass
+class Exported(Message):
+    path: str
+    size: int

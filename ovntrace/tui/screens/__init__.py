@@ -1,0 +1,1 @@
+"""Screens: explain (the main one), paste, help, export."""

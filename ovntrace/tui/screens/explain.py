@@ -1,0 +1,421 @@
+"""The main screen: verdict, path, trace tree, and the details / runbook / raw tabs for the selection.
+
+Parsing (and reading a file) runs in a thread worker; OVN correlation runs after the tree is shown,
+one trace at a time, and only relabels rows. Every key press in the tree updates the panes from the
+already-built outline: nothing is rebuilt per key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
+from textual.worker import get_current_worker
+
+from ovntrace.tui import styles
+from ovntrace.tui.details import describe, node_lines
+from ovntrace.tui.messages import Correlated, CorrelateProgress, Exported, Parsed, ParseFailed
+from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
+from ovntrace.tui.screens.export import ExportRequest, ExportScreen
+from ovntrace.tui.source import Options, Source
+from ovntrace.tui.widgets.panes import RawView, TextPane
+from ovntrace.tui.widgets.path import PathPane, hops
+from ovntrace.tui.widgets.tree import TraceTree
+from ovntrace.tui.widgets.verdict import VerdictBar
+
+NARROW = 120  # below this many columns the side tabs go under the tree
+RUNBOOK_HINT = (
+    "No inventory given.\n\n"
+    "Start with `ovntrace tui TRACE --inventory FILE` (the TOML of `ovntrace provision plan`) to see here "
+    "the provisioning commands that concern the selection: the node's `ovs-vsctl set Open_vSwitch . "
+    "external_ids:…` line for a tunnel endpoint, the `ovn-nbctl` commands that made the switch, router "
+    "port, pod port or ACL in view. `ovntrace lab up` writes one for the bundled cluster."
+)
+
+
+class ExplainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", id="explain.search", tooltip="Search the tree"),
+        Binding("n", "next_match", "Next", show=False, id="explain.next", tooltip="Next search hit"),
+        Binding("N", "previous_match", "Prev", show=False, id="explain.previous", tooltip="Previous search hit"),
+        Binding("r", "rerun", "Re-run", id="explain.rerun", tooltip="Read the input again and re-parse it"),
+        Binding("e", "export", "Export", id="explain.export", tooltip="Write Markdown or JSON to a file"),
+        Binding("y", "copy", "Copy", id="explain.copy", tooltip="Copy the selection to the clipboard"),
+        Binding("c", "conntrack", "CT", show=False, id="explain.conntrack",
+                tooltip="Pick a conntrack state and re-trace (live sources only)"),
+        Binding("1", "tab('details')", "Details", show=False, id="explain.tab.details", tooltip="Details tab"),
+        Binding("2", "tab('runbook')", "Runbook", show=False, id="explain.tab.runbook", tooltip="Runbook tab"),
+        Binding("3", "tab('raw')", "Raw", show=False, id="explain.tab.raw", tooltip="Raw input tab"),
+        Binding("escape", "close_search", "Close search", show=False, id="explain.close_search",
+                tooltip="Close the search box"),
+    ]
+
+    def __init__(self, source: Source, options: Options | None = None, *, from_paste: bool = False) -> None:
+        super().__init__()
+        self.source = source
+        self.options = options or Options()
+        self.from_paste = from_paste
+        self.generation = 0
+        self.text = source.text or ""
+        self.text_lines: list[str] = []
+        self.outline: Outline | None = None
+        self.trace_index = 0
+        self.matches: list[Node] = []
+        self.match_pos = -1
+        self.query_text = ""
+        self._raw_loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield VerdictBar(Text("reading…"), id="verdict")
+        yield PathPane(id="path")
+        with Container(id="body"):
+            yield TraceTree(id="tree")
+            with TabbedContent(id="side"):
+                with TabPane("Details", id="details"):
+                    yield TextPane(id="details-pane")
+                with TabPane("Runbook", id="runbook"):
+                    yield TextPane(id="runbook-pane")
+                with TabPane("Raw", id="raw"):
+                    yield RawView(id="raw-view")
+        yield Static(Text(""), id="status")
+        yield Input(placeholder="search the tree (enter: go, escape: close)", id="search")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#path", PathPane).border_title = "path"
+        self.query_one("#tree", TraceTree).border_title = "trace"
+        self.query_one("#search", Input).display = False
+        self.query_one("#status", Static).display = False
+        self._layout(self.app.size.width)
+        self.query_one("#tree", TraceTree).focus()
+        self.load()
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.set_class(width < NARROW, "-narrow")
+
+    # -- parse and correlate (workers) ---------------------------------------------------------
+
+    def load(self) -> None:
+        """(Re)parse the input in a thread worker; the newest generation wins."""
+        self.generation += 1
+        self.query_one("#verdict", VerdictBar).show_message(f"parsing {self.source.name}…")
+        path = self.source.path if self.source.text is None or self.generation > 1 else None
+        self._parse(self.generation, None if path is not None else self.text, path)
+
+    @work(thread=True, exclusive=True, group="parse", exit_on_error=False, description="parse")
+    def _parse(self, generation: int, text: str | None, path: Path | None) -> None:
+        from ovntrace.parser import parse
+
+        worker = get_current_worker()
+        try:
+            if text is None and path is not None:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            assert text is not None
+            result = parse(text)
+            if worker.is_cancelled:
+                return
+            outline = build(result)
+        except OSError as e:
+            self.post_message(ParseFailed(generation, f"cannot read {path}: {e.strerror or e}"))
+            return
+        except Exception as e:  # a parser bug is a notification, never a crash
+            self.post_message(ParseFailed(generation, f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(Parsed(generation, text, result, outline))
+
+    @work(thread=True, exclusive=True, group="correlate", exit_on_error=False, description="OVN correlation")
+    def _correlate(self, generation: int, outline: Outline) -> None:
+        from ovntrace.correlate import Correlator
+
+        worker = get_current_worker()
+        opts = self.options
+        correlator = Correlator(opts.context, opts.ovn_version, opts.on_node)
+        traces = outline.result.traces
+        for i, trace in enumerate(traces):
+            if worker.is_cancelled:
+                return
+            try:
+                tovn = correlator.annotate(trace)
+            except Exception as e:  # OVN meaning is a bonus: say so, keep the trace
+                self.post_message(ParseFailed(generation, f"OVN correlation of trace {i + 1}: {e}"))
+                continue
+            self.post_message(Correlated(generation, i, tovn, ovn_labels(outline.result, i, tovn)))
+            self.post_message(CorrelateProgress(generation, i + 1, len(traces)))
+
+    def on_parsed(self, message: Parsed) -> None:
+        if message.generation != self.generation:
+            return
+        result = message.result
+        if not result.traces:
+            from ovntrace.cli import _no_trace_message
+
+            self.notify(_no_trace_message(message.text), title="No trace", severity="error", markup=False,
+                        timeout=10)
+            if self.from_paste:
+                self.app.pop_screen()
+                return
+        previous = self.selected_line()
+        self.text = message.text
+        self.text_lines = message.text.split("\n")
+        self.outline = message.outline
+        tree = self.query_one("#tree", TraceTree)
+        tree.load(message.outline)
+        if previous is not None:  # r keeps the place
+            node = message.outline.find_line(previous)
+            if node is not None:
+                tree.goto(node)
+        self._raw_loaded = False
+        if self.query_one("#side", TabbedContent).active == "raw":
+            self._load_raw()
+        self._show_path()
+        self._show_verdict()
+        self._show_selection()
+        if result.warnings:
+            self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
+                        f"{result.warnings[0].message})", severity="warning", markup=False)
+        if self.options.correlate and result.traces:
+            self._correlate(message.generation, message.outline)
+
+    def on_parse_failed(self, message: ParseFailed) -> None:
+        if message.generation == self.generation:
+            self.notify(message.error, title="ovntrace", severity="error", markup=False, timeout=10)
+            if self.outline is None:
+                self.query_one("#verdict", VerdictBar).show_message(message.error, "error")
+
+    def on_correlated(self, message: Correlated) -> None:
+        outline = self.outline
+        if message.generation != self.generation or outline is None:
+            return
+        changed = apply_ovn(outline, message.labels, message.ovn)
+        self.query_one("#tree", TraceTree).relabel(changed)
+        self._show_path()
+        if message.trace_index == self.trace_index:
+            self._show_verdict()
+            self._show_selection()
+
+    def on_correlate_progress(self, message: CorrelateProgress) -> None:
+        if message.generation == self.generation and message.total > 1:
+            self.query_one("#tree", TraceTree).border_subtitle = (
+                "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
+
+    # -- selection -> panes --------------------------------------------------------------------
+
+    def selected_line(self) -> int | None:
+        node = self.query_one("#tree", TraceTree).selected
+        return node.line if node is not None else None
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _highlighted(self, event: Tree.NodeHighlighted[Node]) -> None:
+        node = event.node.data
+        if node is not None and node.trace_index != self.trace_index:
+            self.trace_index = node.trace_index
+            self._show_verdict()
+        self._show_selection()
+
+    @on(TabbedContent.TabActivated, "#side")
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "raw":
+            self._load_raw()
+        self._show_selection()
+
+    def _show_verdict(self) -> None:
+        if self.outline is None:
+            return
+        tovn = self.outline.ovn[self.trace_index] if self.outline.ovn else None
+        self.query_one("#verdict", VerdictBar).show_verdict(self.outline.result, self.trace_index, tovn,
+                                                            self.source.name)
+
+    def _show_path(self) -> None:
+        if self.outline is not None:
+            self.query_one("#path", PathPane).show_hops(hops(self.outline.result, self.outline.ovn))
+
+    def _show_selection(self) -> None:
+        """Only the visible tab is recomputed (a key press costs one pane)."""
+        node = self.query_one("#tree", TraceTree).selected
+        if node is None or self.outline is None:
+            return
+        active = self.query_one("#side", TabbedContent).active
+        dark = self.app.current_theme.dark
+        if active == "details":
+            self.query_one("#details-pane", TextPane).show(describe(node, self.outline, self.text_lines, dark))
+        elif active == "runbook":
+            self._show_runbook(node, dark)
+        elif active == "raw":
+            lines = node_lines(node)
+            if lines:
+                self.query_one("#raw-view", RawView).select_lines(lines[0], lines[-1])
+
+    def _show_runbook(self, node: Node, dark: bool) -> None:
+        pane = self.query_one("#runbook-pane", TextPane)
+        inv = self.options.inventory
+        if inv is None or self.outline is None:
+            pane.show(Text(RUNBOOK_HINT, style=styles.style("hint", dark)), copy="")
+            return
+        from ovntrace.tui.runbook import as_script, for_node
+
+        hits, fallback = for_node(inv, node, self.outline)
+        out = Text()
+        if fallback:
+            out.append("Nothing in this step names a runbook object; commands for the trace's packet:\n\n",
+                       style=styles.style("hint", dark))
+        if not hits:
+            out.append("No provisioning command of the inventory concerns this selection.\n",
+                       style=styles.style("hint", dark))
+        last = None
+        for h in hits:
+            if (h.node, h.phase) != last:
+                out.append(f"{'' if last is None else chr(10)}# {h.node}: {h.phase}\n",
+                           style=styles.style("section", dark))
+                last = (h.node, h.phase)
+            out.append(f"# {h.comment}  ({h.why})\n", style=styles.style("note", dark))
+            out.append(inv.redact(h.command) + "\n")
+        pane.show(out, copy=as_script(inv, hits))
+
+    def _load_raw(self) -> None:
+        if not self._raw_loaded:
+            self.query_one("#raw-view", RawView).load_text(self.text)
+            self._raw_loaded = True
+
+    @on(PathPane.HopChosen)
+    def _hop(self, event: PathPane.HopChosen) -> None:
+        if self.outline is None:
+            return
+        node = self.outline.find_line(event.hop.line)
+        if node is not None:
+            tree = self.query_one("#tree", TraceTree)
+            tree.goto(node)
+            tree.focus()
+
+    # -- search --------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.query_text
+        box.focus()
+
+    def action_close_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.display:
+            box.display = False
+            self.query_one("#tree", TraceTree).focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        tree = self.query_one("#tree", TraceTree)
+        tree.focus()
+        self.search(event.value)
+
+    def search(self, query: str) -> None:
+        """Find ``query`` (case-insensitive) in every row, folded or not; go to the first hit after the cursor."""
+        tree = self.query_one("#tree", TraceTree)
+        self.query_text = query.strip()
+        tree.set_query(self.query_text)
+        if not self.query_text or self.outline is None:
+            self.matches = []
+            self._status("")
+            return
+        q = self.query_text.lower()
+        self.matches = [n for n in self.outline.flat if q in n.search]
+        if not self.matches:
+            self._status(f"/{self.query_text}: no match")
+            self.notify(f"no match for {self.query_text!r}", severity="warning", markup=False)
+            return
+        here = tree.selected
+        start = here.index if here is not None else -1
+        self.match_pos = next((i for i, n in enumerate(self.matches) if n.index > start), 0)
+        self._goto_match()
+
+    def _goto_match(self) -> None:
+        node = self.matches[self.match_pos]
+        self.query_one("#tree", TraceTree).goto(node)
+        self._status(f"/{self.query_text}: match {self.match_pos + 1} of {len(self.matches)} (n / N)")
+
+    def action_next_match(self) -> None:
+        if self.matches:
+            self.match_pos = (self.match_pos + 1) % len(self.matches)
+            self._goto_match()
+        elif self.query_text:
+            self.search(self.query_text)
+
+    def action_previous_match(self) -> None:
+        if self.matches:
+            self.match_pos = (self.match_pos - 1) % len(self.matches)
+            self._goto_match()
+
+    def _status(self, text: str) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Text(text))
+        status.display = bool(text)
+
+    # -- other keys ----------------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#side", TabbedContent).active = tab
+
+    def action_rerun(self) -> None:
+        self.notify(f"re-reading {self.source.name}" if self.source.path else "re-parsing the input",
+                    markup=False, timeout=2)
+        self.load()
+
+    def action_conntrack(self) -> None:
+        self.notify("Picking a conntrack state and re-tracing needs a live source (ovntrace path SRC DST --tui, "
+                    "over SSH): not available for a pasted trace yet. Re-run ofproto/trace with "
+                    "--ct-next 'trk,est' by hand and paste it.", title="Conntrack re-trace",
+                    severity="warning", markup=False, timeout=8)
+
+    def action_export(self) -> None:
+        if self.outline is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        self.app.push_screen(ExportScreen(self.source.name), self._export_chosen)
+
+    def _export_chosen(self, request: ExportRequest | None) -> None:
+        if request is not None and self.outline is not None:
+            self._export(request, self.outline)
+
+    @work(thread=True, group="export", exit_on_error=False, description="export")
+    def _export(self, request: ExportRequest, outline: Outline) -> None:
+        from ovntrace.tui.export import export
+
+        try:
+            size = export(outline.result, request.fmt, request.path, outline.ovn)
+        except (OSError, ValueError) as e:
+            self.app.call_from_thread(self.notify, f"export failed: {e}", severity="error", markup=False)
+            return
+        self.post_message(Exported(str(request.path), size))
+
+    def on_exported(self, message: Exported) -> None:
+        self.notify(f"wrote {message.path} ({message.size} bytes)", title="Export", markup=False)
+
+    def action_copy(self) -> None:
+        focused = self.focused
+        text = ""
+        what = "selection"
+        if isinstance(focused, TextPane):
+            text, what = focused.plain, "pane"
+        elif isinstance(focused, RawView):
+            text, what = focused.selected_text or focused.text, "raw lines"
+        else:
+            node = self.query_one("#tree", TraceTree).selected
+            if node is not None:
+                lines = node_lines(node)
+                text = "\n".join(self.text_lines[ln - 1] for ln in lines if 0 < ln <= len(self.text_lines))
+                what = f"{len(lines)} input lines"
+        if not text:
+            self.notify("nothing to copy here", severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"copied {what}", markup=False, timeout=2)

@@ -1,0 +1,27 @@
+"""What the TUI shows and with which options (plain data shared by the CLI, the app and the tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ovntrace.lab.inventory import Inventory
+from ovntrace.model.cluster import ClusterContext
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input: ``text`` when already read (stdin, a paste, a test), else read from ``path``."""
+
+    text: str | None = None
+    path: Path | None = None
+    name: str = "paste"  # shown in the header, and the stem of export file names
+
+
+@dataclass(frozen=True)
+class Options:
+    inventory: Inventory | None = None  # --inventory: the runbook pane shows its commands
+    correlate: bool = True  # OVN meaning (stage names, path, verdict cause), offline by default
+    context: ClusterContext | None = None  # --nb/--sb/--context, once sources exist
+    ovn_version: str | None = None
+    on_node: str | None = None

@@ -1,0 +1,67 @@
+"""Scrollable text panes (details, runbook) and the raw input view."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static, TextArea
+from textual.widgets.text_area import Selection
+
+
+class TextPane(VerticalScroll):
+    """A focusable, scrollable pane holding one Rich Text (j/k scroll like less)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "scroll_down", "Down", show=False, id="pane.down", tooltip="Scroll down"),
+        Binding("k", "scroll_up", "Up", show=False, id="pane.up", tooltip="Scroll up"),
+        Binding("g", "scroll_home", "Top", show=False, id="pane.top", tooltip="Top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="pane.bottom", tooltip="Bottom"),
+        Binding("space", "page_down", "Page down", show=False, id="pane.page", tooltip="Page down"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, can_focus=True)
+        self.body = Static(Text(""), classes="pane-body")
+        self.plain = ""  # what `y` copies
+
+    def compose(self) -> ComposeResult:
+        yield self.body
+
+    def show(self, text: Text, copy: str | None = None) -> None:
+        self.body.update(text)
+        self.plain = text.plain if copy is None else copy
+        self.scroll_home(animate=False)
+
+
+class RawView(TextArea):
+    """The input as given, with line numbers; follows the selection."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="raw.down", tooltip="Next line"),
+        Binding("k", "cursor_up", "Up", show=False, id="raw.up", tooltip="Previous line"),
+        Binding("g", "cursor_top", "Top", show=False, id="raw.top", tooltip="First line"),
+        Binding("G", "cursor_bottom", "Bottom", show=False, id="raw.bottom", tooltip="Last line"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, read_only=True, show_line_numbers=True, soft_wrap=False)
+
+    def select_lines(self, first: int, last: int) -> None:
+        """Select 1-based input lines ``first..last`` and scroll them into view."""
+        n = self.document.line_count
+        if n == 0:
+            return
+        a = max(0, min(first - 1, n - 1))
+        b = max(a, min(last - 1, n - 1))
+        self.selection = Selection((b, len(self.document.get_line(b))), (a, 0))
+        self.scroll_cursor_visible(center=True, animate=False)
+
+    def action_cursor_top(self) -> None:
+        self.move_cursor((0, 0))
+
+    def action_cursor_bottom(self) -> None:
+        self.move_cursor((self.document.line_count - 1, 0))

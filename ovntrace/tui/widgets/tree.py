@@ -1,0 +1,207 @@
+"""The trace tree: a Textual ``Tree`` over :mod:`ovntrace.tui.outline` nodes, filled lazily.
+
+Only expanded nodes get Textual nodes (a 10k-line input has thousands of rows; most stay folded),
+labels are styled when a line is drawn (so a theme switch or OVN meaning arriving costs no
+rebuild), and a search hit's ancestors are materialised on demand.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ovntrace.tui import styles
+from ovntrace.tui.outline import Node, NodeKind, Outline
+
+_EMPTY = Text()
+_PREFIX_WIDTH = 2  # the ▶/▼ toggle
+
+
+def _expanded_by_default(node: Node) -> bool:
+    return not node.run  # folded no-op runs stay folded, as in `explain`; the rest reads like it
+
+
+class TraceTree(Tree[Node]):
+    """Bridges, passes, tables and actions; enter/space fold, j/k move, g/G jump."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="tree.down", tooltip="Next row"),
+        Binding("k", "cursor_up", "Up", show=False, id="tree.up", tooltip="Previous row"),
+        Binding("g,home", "top", "Top", show=False, id="tree.top", tooltip="First row"),
+        Binding("G,end", "bottom", "Bottom", show=False, id="tree.bottom", tooltip="Last row"),
+        Binding("l,right", "expand", "Expand", show=False, id="tree.expand", tooltip="Expand the row"),
+        Binding("h,left", "collapse", "Collapse", show=False, id="tree.collapse",
+                tooltip="Collapse the row (or go to its parent)"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("trace"), id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.auto_expand = True
+        self.outline: Outline | None = None
+        self.query_text = ""
+        self._by_index: dict[int, TreeNode[Node]] = {}
+
+    # -- content ----------------------------------------------------------------------------
+
+    def load(self, outline: Outline) -> None:
+        """Show a new outline: the first trace expanded (all of it when it is the only one)."""
+        self.clear()
+        self._by_index.clear()
+        self.outline = outline
+        for i, root in enumerate(outline.roots):
+            tnode = self._add(self.root, root, expand=i == 0)
+            if i == 0:
+                self._populate(tnode, deep=True)
+        if self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def _add(self, parent: TreeNode[Node], node: Node, expand: bool) -> TreeNode[Node]:
+        has_kids = bool(node.children)
+        tnode = parent.add(_EMPTY, data=node, expand=expand and has_kids, allow_expand=has_kids)
+        self._by_index[node.index] = tnode
+        return tnode
+
+    def _populate(self, tnode: TreeNode[Node], deep: bool) -> None:
+        """Give ``tnode`` its children (once); ``deep``: also those expanded by default, recursively."""
+        todo = [tnode]
+        while todo:
+            cur = todo.pop()
+            node = cur.data
+            if node is None or cur.children or not node.children:
+                continue
+            for child in node.children:
+                expand = deep and _expanded_by_default(child)
+                ctn = self._add(cur, child, expand)
+                if expand:
+                    todo.append(ctn)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node]) -> None:
+        self._populate(event.node, deep=True)
+
+    def materialise(self, node: Node) -> TreeNode[Node]:
+        """The Textual node showing ``node``, creating and expanding its ancestors as needed."""
+        if node.index in self._by_index:
+            tnode = self._by_index[node.index]
+        else:
+            tnode = self.root
+            for anc in node.ancestors():
+                tnode = self._by_index.get(anc.index) or tnode
+                self._populate(tnode, deep=False)
+            self._populate(tnode, deep=False)
+            tnode = self._by_index[node.index]
+        parent = tnode.parent
+        while parent is not None and parent is not self.root:
+            if not parent.is_expanded:
+                parent.expand()
+            parent = parent.parent
+        return tnode
+
+    def goto(self, node: Node) -> None:
+        """Put the cursor on ``node`` (materialised and scrolled into view)."""
+        tnode = self.materialise(node)
+        _ = self.last_line  # builds the lines if an expand just invalidated them
+        self.move_cursor(tnode)
+        self.scroll_to_node(tnode, animate=False)
+
+    def relabel(self, nodes: list[Node]) -> None:
+        """Repaint the given nodes (their OVN text changed); no rebuild."""
+        if any(n.index in self._by_index for n in nodes):
+            self._invalidate()
+
+    def set_query(self, query: str) -> None:
+        self.query_text = query.lower()
+        self._invalidate()
+
+    @property
+    def selected(self) -> Node | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def label_text(self, node: Node) -> Text:
+        """The styled label (Rich Text: trace text is never markup)."""
+        dark = self.app.current_theme.dark if self.is_attached else True
+        t = Text(no_wrap=True, end="")
+        if node.kind == NodeKind.TRACE and node.trace is not None:
+            from ovntrace.render.display import verdict_style
+
+            t.append(node.text + " ", style=styles.style("header", dark))
+            t.append(node.note, style=styles.style(verdict_style(node.trace.verdict.kind), dark))
+        elif node.kind == NodeKind.PASS:
+            t.append(node.text, style=styles.style("pass", dark))
+            if node.note:
+                t.append("  " + node.note, style=styles.style("note", dark))
+        else:
+            t.append(node.text, style=styles.style(node.style, dark))
+            if node.note:
+                t.append("  ")
+                if node.cookie:
+                    prio, _, _ = node.note.partition(", cookie")
+                    t.append(prio, style=styles.style("note", dark))
+                    t.append(f", cookie {node.cookie}", style=styles.cookie(node.cookie, dark))
+                else:
+                    t.append(node.note, style=styles.style("note", dark))
+            if node.line is not None:
+                t.append(f"  L{node.line}", style=styles.style("lineno", dark))
+            if node.ovn:
+                t.append(f"  {node.ovn}", style=styles.style("ovn", dark))
+            if node.lflow:
+                t.append(f"  lflow: {node.lflow}", style=styles.style("lflow", dark))
+        if self.query_text and self.query_text in node.search:
+            low = t.plain.lower()
+            start = low.find(self.query_text)
+            while start >= 0:
+                t.stylize(styles.style("match", dark), start, start + len(self.query_text))
+                start = low.find(self.query_text, start + 1)
+        return t
+
+    def render_label(self, node: TreeNode[Node], base_style: Style, style: Style) -> Text:
+        data = node.data
+        if data is None:
+            return super().render_label(node, base_style, style)
+        label = self.label_text(data)
+        label.stylize(style)
+        if node.allow_expand:
+            prefix = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE, base_style)
+        else:
+            prefix = ("  ", base_style)
+        return Text.assemble(prefix, label)
+
+    def get_label_width(self, node: TreeNode[Node]) -> int:
+        """From the plain text (drawing every label to measure it would cost O(rows) per fold)."""
+        data = node.data
+        if data is None:
+            return super().get_label_width(node)
+        return len(data.plain()) + _PREFIX_WIDTH + (len(data.note) + 1 if data.kind == NodeKind.TRACE else 0)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_top(self) -> None:
+        if self.last_line >= 0:
+            self.move_cursor_to_line(0)
+
+    def action_bottom(self) -> None:
+        if self.last_line >= 0:
+            self.move_cursor_to_line(self.last_line)
+
+    def action_expand(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.allow_expand and not node.is_expanded:
+            node.expand()
+
+    def action_collapse(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)

@@ -1,0 +1,33 @@
+"""The header: what happened to the packet (the verdict and, with OVN meaning, its cause)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ovntrace.model import ParseResult
+from ovntrace.model.ovn import TraceOvn
+from ovntrace.render.display import verdict_line, verdict_style
+from ovntrace.tui import styles
+
+
+class VerdictBar(Static):
+    """One or two lines: ``DROP: dropped by ACL … (line 63)`` and where the input came from."""
+
+    def show_verdict(self, result: ParseResult, trace_index: int, tovn: TraceOvn | None, source: str) -> None:
+        dark = self.app.current_theme.dark
+        t = Text(no_wrap=False)
+        if not result.traces:
+            t.append("no trace in the input", style=styles.style("error", dark))
+            self.update(t)
+            return
+        trace = result.traces[trace_index]
+        t.append(verdict_line(trace, tovn), style=styles.style(verdict_style(trace.verdict.kind), dark))
+        where = f"  {source}"
+        if len(result.traces) > 1:
+            where += f" · trace {trace_index + 1}/{len(result.traces)}"
+        t.append(where, style=styles.style("note", dark))
+        self.update(t)
+
+    def show_message(self, message: str, key: str = "hint") -> None:
+        self.update(Text(message, style=styles.style(key, self.app.current_theme.dark)))

@@ -1,0 +1,79 @@
+"""A real terminal: ``python -m ovntrace.tui FIXTURE`` in tmux, keys sent, the screen captured."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.tui.conftest import XNODE
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    def __init__(self, session: str) -> None:
+        self.session = session
+
+    def run(self, *args: str) -> str:
+        proc = subprocess.run(["tmux", *args], capture_output=True, text=True, check=True, timeout=20)
+        return proc.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.session, *keys)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.session)
+
+    def wait_for(self, text: str, deadline_s: float = 30.0) -> str:
+        """Poll the pane until ``text`` shows (a wait, not a timing assertion)."""
+        end = time.monotonic() + deadline_s
+        screen = ""
+        while time.monotonic() < end:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never showed; last screen:\n{screen}")
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    session = f"ovntrace-tui-{uuid.uuid4().hex[:8]}"
+    env = {"TERM": "xterm-256color", "PYTHONPATH": str(ROOT)}
+    cmd = " ".join([*(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "ovntrace.tui", str(XNODE)])
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd],
+                   check=True, timeout=20, cwd=ROOT, env={**os.environ, "TERM": "xterm-256color"})
+    t = Tmux(session)
+    try:
+        yield t
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=20, check=False)
+
+
+def test_real_terminal_search_expand_help(tmux: Tmux) -> None:
+    screen = tmux.wait_for("TUNNEL: tunnelled to 172.17.42.31")
+    assert "pass 1" in screen and "bridge(\"br-int\")" in screen
+    # search a row inside a folded no-op run: the tree unfolds it and shows the hit
+    tmux.keys("/")
+    tmux.wait_for("search the tree")
+    tmux.keys("resubmit(,10)", "Enter")
+    screen = tmux.wait_for("match 1 of")
+    assert "resubmit(,10)" in screen
+    # fold and unfold the row under the cursor's parent table with h / enter
+    tmux.keys("h")  # to the table (9.)
+    tmux.keys("Enter")  # fold it
+    tmux.keys("Enter")  # unfold it
+    screen = tmux.wait_for("resubmit(,10)")
+    tmux.keys("?")
+    screen = tmux.wait_for("ovntrace tui: keys")
+    assert "search the tree" in screen and "export Markdown or JSON" in screen
+    tmux.keys("Escape")
+    tmux.keys("q")
