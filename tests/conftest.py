@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ovntrace.lab.lab import Lab, missing_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures"
@@ -34,3 +38,25 @@ def trace_fixtures() -> list[Path]:
 
 def fixture_id(p: Path) -> str:
     return str(p.relative_to(FIX))
+
+
+def need_lab_packages() -> None:
+    missing = missing_packages()
+    if missing:
+        pytest.skip(f"lab packages missing: {', '.join(missing)} (ovntrace lab up --install)")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    need_lab_packages()
+    d = tmp_path_factory.mktemp("lab", numbered=True)
+    t0 = time.monotonic()
+    lab = Lab.up(None, d)
+    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
+    try:
+        yield lab
+    finally:
+        left = lab.down()
+        assert not left, f"processes left running: {left}"
+
+

@@ -1,33 +1,13 @@
-"""The session-scoped lab: brought up once per pytest run (in a tmp dir), down at the end."""
+"""The bare lab for the plan-runs-cleanly test; the session lab lives in tests/conftest.py."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from ovntrace.lab.lab import Lab, missing_packages
-
-
-def _need_packages() -> None:
-    missing = missing_packages()
-    if missing:
-        pytest.skip(f"lab packages missing: {', '.join(missing)} (ovntrace lab up --install)")
-
-
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _need_packages()
-    d = tmp_path_factory.mktemp("lab", numbered=True)
-    t0 = time.monotonic()
-    lab = Lab.up(None, d)
-    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
-    try:
-        yield lab
-    finally:
-        left = lab.down()
-        assert not left, f"processes left running: {left}"
+from ovntrace.lab.lab import Lab
+from tests.conftest import need_lab_packages as _need_packages
 
 
 @pytest.fixture

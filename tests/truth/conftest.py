@@ -1,4 +1,4 @@
-"""Truth tests reuse the session lab of ``tests/lab/conftest.py`` (one lab per pytest run in this dir)."""
+"""Truth tests use the session lab of ``tests/conftest.py`` (one lab per pytest run)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from ovntrace.lab.lab import Lab
-from tests.lab.conftest import lab
 from tests.truth.cases import CASES
 from tests.truth.detrace import SbLflow, run_detrace, sb_lflows, truth_from_output
 
-__all__ = ["TruthRun", "lab", "remotes", "truth_runs"]
+__all__ = ["TruthRun", "remotes", "truth_runs"]
 
 
 @dataclass(frozen=True)
