@@ -31,8 +31,8 @@ async def settle(pilot: Pilot[int]) -> None:
     """Until no worker runs (parse, then OVN correlation started by the parse) and messages are handled."""
     for _ in range(50):
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await pilot.pause(0.15)
         if not any(w.is_running for w in pilot.app.workers):
-            await pilot.pause()
+            await pilot.pause(0.15)
             if not any(w.is_running for w in pilot.app.workers):
                 return

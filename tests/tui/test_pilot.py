@@ -66,6 +66,7 @@ def test_navigation_j_k_g_G_and_details_follow() -> None:
         await pilot.press("j", "j", "j", "j")  # trace, pass 1, bridge, table 0, its first action
         node = tree(pilot).selected
         assert node is not None and node.line == 6 and node.text.startswith("move:NXM_NX_TUN_ID")
+        await pilot.pause(0.15)  # the details pane follows once the keys stop
         text = details(pilot)
         assert "6      move:NXM_NX_TUN_ID[0..23]->OXM_OF_METADATA[0..23]" in text  # raw line, its number
         assert '"field": "tun_id"' in text  # parsed arguments
@@ -89,7 +90,7 @@ def test_table_details_mark_what_changed_since_the_previous_table() -> None:
         node = screen.outline.find_line(13)  # table 40, after table 0 loaded metadata/reg14/reg15
         assert node is not None
         tree(pilot).goto(node)
-        await pilot.pause()
+        await pilot.pause(0.15)
         text = details(pilot)
         assert "marked: changed since table 0 (line 5)" in text
         assert "~ metadata       = 0x4  (was 0)" in text
@@ -107,11 +108,11 @@ def test_enter_unfolds_a_folded_noop_run() -> None:
         folded = next(n for n in screen.outline.flat if n.text.startswith("tables 9–12: no-op"))
         t = tree(pilot)
         t.goto(folded)
-        await pilot.pause()
+        await pilot.pause(0.15)
         cursor = t.cursor_node
         assert cursor is not None and not cursor.is_expanded
         await pilot.press("enter")
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert cursor.is_expanded
         assert [c.data.text.split(".")[0] for c in cursor.children if c.data] == ["9", "10", "11", "12"]
         await pilot.press("enter")
@@ -126,14 +127,14 @@ def test_search_with_n_and_N_reaches_folded_rows() -> None:
         box = explain(pilot).query_one("#search", Input)
         assert box.display and box.has_focus
         await pilot.press(*"resubmit(,10)", "enter")
-        await pilot.pause()
+        await pilot.pause(0.15)
         node = tree(pilot).selected
         assert node is not None and node.text == "resubmit(,10)"  # inside the folded run of tables 9-12
         assert tree(pilot).has_focus and not box.display
         status = str(explain(pilot).query_one("#status").render())
         assert "match 1 of" in status
         await pilot.press("slash", *"output", "enter")  # the search box opens with the text selected
-        await pilot.pause()
+        await pilot.pause(0.15)
         hits = len(explain(pilot).matches)
         assert hits >= 1
         first = tree(pilot).selected
@@ -147,7 +148,7 @@ def test_search_with_n_and_N_reaches_folded_rows() -> None:
 def test_search_without_a_match_says_so() -> None:
     async def scenario(pilot: Pilot[int]) -> None:
         await pilot.press("slash", *"no-such-thing", "enter")
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert "no match" in str(explain(pilot).query_one("#status").render())
 
     run(make_app(ACL_DROP), scenario)
@@ -164,7 +165,7 @@ def test_path_pane_lists_passes_and_hops_and_moves_the_tree() -> None:
         path.focus()
         path.highlighted = hop
         await pilot.press("enter")
-        await pilot.pause()
+        await pilot.pause(0.15)
         node = tree(pilot).selected
         assert node is not None and node.kind == "pass" and node.text.startswith("pass 2")
 
@@ -205,10 +206,10 @@ def test_export_writes_the_file(tmp_path: Path, choice: str, suffix: str) -> Non
 
     async def scenario(pilot: Pilot[int]) -> None:
         await pilot.press("e")
-        await pilot.pause()
+        await pilot.pause(0.15)
         if choice == "json":
             pilot.app.screen.query_one("#fmt-json").value = True  # type: ignore[attr-defined]
-            await pilot.pause()
+            await pilot.pause(0.15)
         box = pilot.app.screen.query_one("#export-path", Input)
         box.value = str(target)
         box.focus()
@@ -231,12 +232,12 @@ def test_export_writes_the_file(tmp_path: Path, choice: str, suffix: str) -> Non
 def test_help_screen_opens_and_closes() -> None:
     async def scenario(pilot: Pilot[int]) -> None:
         await pilot.press("question_mark")
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert isinstance(pilot.app.screen, HelpScreen)
         text = pilot.app.export_screenshot().replace("&#160;", " ")
         assert "search the tree" in text and "export Markdown or JSON" in text
         await pilot.press("escape")
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert isinstance(pilot.app.screen, ExplainScreen)
 
     run(make_app(ACL_DROP), scenario)
@@ -269,7 +270,7 @@ def test_runbook_tab_shows_the_commands_for_the_selection() -> None:
         assert node is not None
         tree(pilot).goto(node)
         await pilot.press("2")
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert screen.query_one("#side", TabbedContent).active == "runbook"
         text = screen.query_one("#runbook-pane", TextPane).plain
         assert "acl-add kube-node1 to-lport 1001" in text
@@ -281,7 +282,7 @@ def test_runbook_tab_shows_the_commands_for_the_selection() -> None:
 def test_runbook_without_inventory_gives_a_hint() -> None:
     async def scenario(pilot: Pilot[int]) -> None:
         await pilot.press("2")
-        await pilot.pause()
+        await pilot.pause(0.15)
         body = explain(pilot).query_one("#runbook-pane", TextPane).body.render()
         assert "--inventory" in str(body)
 
@@ -291,7 +292,7 @@ def test_runbook_without_inventory_gives_a_hint() -> None:
 def test_raw_tab_selects_the_lines_of_the_step() -> None:
     async def scenario(pilot: Pilot[int]) -> None:
         await pilot.press("j", "j", "j", "3")  # table 0 (lines 5-12), raw tab
-        await pilot.pause()
+        await pilot.pause(0.15)
         raw = explain(pilot).query_one("#raw-view", TextArea)
         assert raw.selected_text.startswith(" 0. in_port=4")
         assert raw.selected_text.rstrip().endswith("resubmit(,40)")
@@ -308,7 +309,7 @@ def test_trace_text_is_never_markup() -> None:
         assert screen.outline is not None
         node = next(n for n in screen.outline.flat if "[bold red]" in n.text)
         tree(pilot).goto(node)
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert "[bold red]x[/] [/]" in details(pilot)
         assert "[bold red]x[/] [/]" in tree(pilot).label_text(node).plain
 
@@ -339,7 +340,7 @@ def test_several_traces_only_the_first_is_built() -> None:
         assert screen.outline is not None
         deep = next(n for n in screen.outline.flat if n.trace_index == 1 and n.text == "-> output to native tunnel")
         t.goto(deep)
-        await pilot.pause()
+        await pilot.pause(0.15)
         assert t.selected is deep
         assert "trace 2/3" in verdict(pilot) and verdict(pilot).startswith("TUNNEL")
 

@@ -27,7 +27,7 @@ def goto_line(line: int) -> Callable[[Pilot[Any]], Any]:
         node = screen.outline.find_line(line)
         assert node is not None
         screen.query_one("#tree").goto(node)  # type: ignore[attr-defined]
-        await pilot.pause()
+        await pilot.pause(0.15)
 
     return run_before
 
@@ -59,7 +59,7 @@ def test_acl_drop_runbook(snap_compare: SnapCompare, size: tuple[int, int]) -> N
     async def run_before(pilot: Pilot[Any]) -> None:
         await goto_line(63)(pilot)
         await pilot.press("2")
-        await pilot.pause()
+        await pilot.pause(0.15)
 
     assert snap_compare(make_app(ACL_DROP, with_inventory=True), terminal_size=size, run_before=run_before)
 
@@ -69,7 +69,7 @@ def test_acl_drop_light_theme(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await goto_line(58)(pilot)
         pilot.app.theme = "textual-light"
-        await pilot.pause()
+        await pilot.pause(0.15)
 
     assert snap_compare(make_app(ACL_DROP), terminal_size=(160, 48), run_before=run_before)
 
@@ -78,7 +78,7 @@ def test_help_80x24(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
-        await pilot.pause()
+        await pilot.pause(0.15)
 
     assert snap_compare(make_app(ACL_DROP), terminal_size=(80, 24), run_before=run_before)
 

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
@@ -32,6 +33,8 @@ from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
 
 NARROW = 120  # below this many columns the side tabs go under the tree
+SELECTION_SETTLE_S = 0.06  # the details pane updates this long after the last tree move
+
 RUNBOOK_HINT = (
     "No inventory given.\n\n"
     "Start with `ovntrace tui TRACE --inventory FILE` (the TOML of `ovntrace provision plan`) to see here "
@@ -72,6 +75,7 @@ class ExplainScreen(Screen[None]):
         self.match_pos = -1
         self.query_text = ""
         self._raw_loaded = False
+        self._selection_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -221,7 +225,10 @@ class ExplainScreen(Screen[None]):
         if node is not None and node.trace_index != self.trace_index:
             self.trace_index = node.trace_index
             self._show_verdict()
-        self._show_selection()
+        # the side pane follows once the keys stop: a held j/k repaints only the tree
+        if self._selection_timer is not None:
+            self._selection_timer.stop()
+        self._selection_timer = self.set_timer(SELECTION_SETTLE_S, self._show_selection)
 
     @on(TabbedContent.TabActivated, "#side")
     def _tab(self, event: TabbedContent.TabActivated) -> None:
