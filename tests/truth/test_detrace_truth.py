@@ -33,7 +33,6 @@ NAMES = [c.name for c in CASES]
 COOKIE = re.compile(r"cookie 0x([0-9a-fA-F]+)")
 METADATA = re.compile(r"(?:^|[ ,])metadata=(0x[0-9a-fA-F]+)[, ]")
 TABLE_LINE = re.compile(r"^\s*\d+\.\s(?P<match>.*?), priority \d+, cookie 0x(?P<cookie>[0-9a-fA-F]+)")
-CORRELATION_XFAIL = pytest.mark.xfail(strict=False, reason="correlation not built yet")
 
 needs_detrace = pytest.mark.skipif(not Path(DETRACE).exists(), reason=f"{DETRACE} missing (ovn-central/ovn-host)")
 
@@ -159,7 +158,6 @@ def test_truth_names_the_acl_of_the_drop(truth_runs: dict[str, TruthRun]) -> Non
 
 @pytest.mark.lab
 @needs_detrace
-@CORRELATION_XFAIL
 @pytest.mark.parametrize("name", NAMES)
 def test_ovntrace_gives_detrace_lflows_live(name: str, lab: Lab, truth_runs: dict[str, TruthRun],
                                             tmp_path: Path) -> None:  # fmt: skip
@@ -211,7 +209,6 @@ def test_snapshot_truth_flows_are_in_the_stored_sb_file() -> None:
                 assert (row["table_id"], row["external_ids"].get("stage-name")) == (e["table"], e["stage"]), name
 
 
-@CORRELATION_XFAIL
 @pytest.mark.parametrize("name", NAMES)
 def test_ovntrace_gives_detrace_lflows_from_db_files(name: str) -> None:
     doc = explain_json(SNAP / f"{name}.txt", str(SNAP / "ovnsb_db.db"), str(SNAP / "ovnnb_db.db"))

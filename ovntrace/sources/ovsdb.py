@@ -1,0 +1,545 @@
+"""OVSDB data and database files, read natively (no ovsdb-server): pure functions over bytes and JSON.
+
+Facts used (Open vSwitch ``ovsdb(5)``, RFC 7047):
+
+* A database file is a series of records of two lines each: ``OVSDB <magic> <length> <sha1>`` and then
+  exactly ``length`` bytes of JSON (an object) whose SHA-1 is ``sha1``. ``magic`` is ``JSON`` for a
+  standalone database and ``CLUSTER`` for a clustered (Raft) one. A final record cut short (a crash
+  while writing) is ignored, as OVSDB itself does.
+* Standalone: the first record is the schema; each later record is a transaction:
+  ``{"<table>": {"<row uuid>": null | {"<column>": <value>}}, "_date": ms, "_comment": "...",
+  "_is_diff": true}``. ``null`` deletes the row; an unknown row is inserted (omitted columns have their
+  type's default); a known row is modified. With ``"_is_diff": true``, the value given for a column
+  that can hold more than one element (a set or map whose maximum size is above 1) is a *difference*:
+  a set element present in it is toggled; a map pair whose key is absent is added, whose key is present
+  with another value replaces it, and whose key and value are both present is removed. Other columns
+  take the new value. A record holding a schema instead of a transaction resets the database.
+* Clustered: record 0 is the header (``server_id``, ``cluster_id``, ``name``, ``prev_index``,
+  ``prev_servers``, and ``prev_data``: ``[schema, transaction]`` snapshot of the whole database);
+  later records are Raft records; those with ``index`` and ``data`` are log entries whose ``data`` is
+  ``[schema | null, transaction | null]`` (a schema resets the database to empty, then the transaction
+  holds the full contents). A later entry with an index already seen truncates the log there.
+* Values: atoms (string, integer, real, boolean, ``["uuid", u]``, ``["named-uuid", n]``), sets
+  (``["set", [atom, ...]]``, or a lone atom for a one-element set) and maps (``["map", [[k, v], ...]]``).
+
+Rows come out as *plain* values (see :func:`to_plain`): an atom as itself (UUIDs as lowercase strings), an
+optional column (at most one element) as its value or ``None``, a set as a sorted list, a map as a dict
+sorted by key. Every source produces rows in this one form, so one converter serves them all.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovntrace.sources.errors import SourceError
+
+PlainRow = dict[str, Any]
+Table = dict[str, PlainRow]  # row uuid -> row
+Tables = dict[str, Table]  # table name -> rows
+# Which columns to keep per table (None: all columns); tables not named are skipped.
+Wanted = Mapping[str, frozenset[str] | None]
+
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+_ATOM_DEFAULTS: dict[str, Any] = {"s": "", "i": 0, "r": 0.0, "b": False, "u": ZERO_UUID}
+_ATOM_CODES = {"string": "s", "integer": "i", "real": "r", "boolean": "b", "uuid": "u"}
+_TXN_META = ("_date", "_comment", "_is_diff")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Parsing big JSON builds millions of containers: the cyclic GC would rescan them again and again,
+    and once more right after it is enabled again. So the objects alive at the end are moved to the
+    permanent generation (``gc.freeze``): the rows hold no reference cycles, reference counting frees
+    them, and no later collection walks them again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.freeze()
+            gc.enable()
+
+
+# -- column types ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColType:
+    """A column's type, reduced to what decoding needs. ``kind``: atom | opt | set | map."""
+
+    kind: str
+    key: str  # atom code: s i r b u
+    value: str | None = None  # maps only
+    min: int = 1
+
+    @property
+    def composite(self) -> bool:
+        return self.kind in ("set", "map")
+
+    @property
+    def code(self) -> str:
+        if self.kind == "atom":
+            return self.key
+        if self.kind == "opt":
+            return "?" + self.key
+        if self.kind == "set":
+            return ("+" if self.min else "*") + self.key
+        return "{" + self.key + (self.value or "s") + "}"
+
+    @staticmethod
+    def from_code(code: str) -> ColType:
+        """Inverse of :attr:`code`: ``s``, ``?u``, ``*s``, ``+u``, ``{ss}``."""
+        if code.startswith("{"):
+            return ColType("map", code[1], code[2], 0)
+        if code.startswith("?"):
+            return ColType("opt", code[1], None, 0)
+        if code.startswith("*"):
+            return ColType("set", code[1], None, 0)
+        if code.startswith("+"):
+            return ColType("set", code[1], None, 1)
+        return ColType("atom", code, None, 1)
+
+    @staticmethod
+    def from_json(t: Any) -> ColType:
+        """A column ``type`` from an OVSDB schema (RFC 7047 <type>)."""
+        if isinstance(t, str):
+            return ColType("atom", _ATOM_CODES.get(t, "s"))
+        if not isinstance(t, dict):
+            raise SourceError(f"bad column type in schema: {t!r}")
+        key = _atom_code(t.get("key"))
+        mn = int(t.get("min", 1))
+        mx = t.get("max", 1)
+        many = mx == "unlimited" or int(mx) > 1
+        if "value" in t:
+            return ColType("map", key, _atom_code(t["value"]), mn)
+        if many:
+            return ColType("set", key, None, mn)
+        if mn == 0:
+            return ColType("opt", key, None, 0)
+        return ColType("atom", key, None, 1)
+
+
+def _atom_code(t: Any) -> str:
+    if isinstance(t, dict):
+        t = t.get("type")
+    return _ATOM_CODES.get(str(t), "s")
+
+
+def default_plain(ct: ColType) -> Any:
+    if ct.kind == "atom":
+        return _ATOM_DEFAULTS[ct.key]
+    if ct.kind == "opt":
+        return None
+    if ct.kind == "set":
+        return [_ATOM_DEFAULTS[ct.key]] if ct.min else []
+    return {}
+
+
+# -- values -----------------------------------------------------------------------------------------
+
+
+def atom_plain(v: Any, code: str) -> Any:
+    if code == "u":
+        if isinstance(v, list) and len(v) == 2 and v[0] in ("uuid", "named-uuid"):
+            return str(v[1]).lower()
+        if isinstance(v, str):
+            return v.lower()
+        raise SourceError(f"expected a UUID, got {v!r}")
+    if code == "r" and isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, list):
+        raise SourceError(f"expected an atom, got {v!r}")
+    return v
+
+
+def _elements(v: Any) -> list[Any]:
+    if isinstance(v, list) and len(v) == 2 and v[0] == "set" and isinstance(v[1], list):
+        return v[1]
+    return [v]
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    try:
+        return sorted(items)
+    except TypeError:
+        return items
+
+
+def to_plain(v: Any, ct: ColType) -> Any:
+    """An OVSDB JSON value of type ``ct`` as a plain Python value (see the module docstring)."""
+    conv = converter(ct)
+    return v if conv is None else conv(v)
+
+
+def _uuid_atom(v: Any) -> Any:
+    if isinstance(v, list) and len(v) == 2:
+        if v[0] == "set":  # a one-element set written as a set
+            return _uuid_atom(v[1][0]) if v[1] else ZERO_UUID
+        return str(v[1]).lower()
+    return atom_plain(v, "u")
+
+
+def converter(ct: ColType) -> Callable[[Any], Any] | None:
+    """A function turning a JSON value of type ``ct`` into its plain value; ``None`` when the JSON value
+    already is the plain value (string, integer and boolean atoms)."""
+    kind, key = ct.kind, ct.key
+    if kind == "atom":
+        if key == "u":
+            return _uuid_atom
+        if key == "r":
+            return lambda v: float(v) if isinstance(v, int) else _scalar(v, "r")
+        return None
+    if kind == "opt":
+        if key == "u":
+            def opt_uuid(v: Any) -> Any:
+                if isinstance(v, list) and len(v) == 2 and v[0] != "set":
+                    return str(v[1]).lower()
+                els = _elements(v)
+                return atom_plain(els[0], "u") if els else None
+
+            return opt_uuid
+
+        def opt(v: Any) -> Any:
+            if not isinstance(v, list):
+                return v
+            els = _elements(v)
+            return atom_plain(els[0], key) if els else None
+
+        return opt
+    if kind == "set":
+        def set_(v: Any) -> Any:
+            return _sorted([atom_plain(x, key) for x in _elements(v)])
+
+        return set_
+    kc, vc = key, ct.value or "s"
+    plain_pairs = kc in "sib" and vc in "sib"
+
+    def map_(v: Any) -> Any:
+        if not (isinstance(v, list) and len(v) == 2 and v[0] == "map"):
+            raise SourceError(f"expected a map, got {v!r}")
+        if plain_pairs:
+            return dict(v[1])
+        return {atom_plain(k, kc): atom_plain(x, vc) for k, x in v[1]}
+
+    return map_
+
+
+def _scalar(v: Any, code: str) -> Any:
+    if isinstance(v, list) and len(v) == 2 and v[0] == "set":
+        return atom_plain(v[1][0], code) if v[1] else _ATOM_DEFAULTS[code]
+    return atom_plain(v, code)
+
+
+def apply_diff(old: Any, diff: Any, ct: ColType) -> Any:
+    """Apply a plain difference ``diff`` (decoded with :func:`to_plain`) to the plain value ``old``."""
+    if ct.kind == "set":
+        result = set(old) ^ set(diff)
+        return _sorted(list(result))
+    if ct.kind == "map":
+        out = dict(old)
+        for k, v in diff.items():
+            if k not in out or out[k] != v:
+                out[k] = v
+            else:
+                del out[k]
+        return out
+    return diff
+
+
+# -- schema -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    version: str | None
+    tables: Mapping[str, Mapping[str, ColType]]
+
+    @staticmethod
+    def from_json(obj: Any) -> Schema:
+        if not is_schema(obj):
+            raise SourceError("expected an OVSDB schema (name, tables)")
+        tables: dict[str, dict[str, ColType]] = {}
+        for tname, tdef in obj["tables"].items():
+            cols = tdef.get("columns", {}) if isinstance(tdef, dict) else {}
+            tables[tname] = {c: ColType.from_json(cdef.get("type")) for c, cdef in cols.items()}
+        version = obj.get("version")
+        return Schema(str(obj["name"]), str(version) if version is not None else None, tables)
+
+
+def is_schema(obj: Any) -> bool:
+    return (isinstance(obj, dict) and isinstance(obj.get("name"), str) and isinstance(obj.get("tables"), dict)
+            and all(isinstance(t, dict) and "columns" in t for t in obj["tables"].values()))
+
+
+# -- the database as replayed -----------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    """Rows of the wanted tables after replaying a file (or decoding a dump), as plain values."""
+
+    schema: Schema
+    tables: Tables = field(default_factory=dict)
+    format: str = "standalone"  # standalone | clustered | dump | list | live
+    transactions: int = 0
+    notes: list[str] = field(default_factory=list)  # what was tolerated (a cut final record ...)
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+
+class _Replayer:
+    def __init__(self, schema: Schema, wanted: Wanted | None) -> None:
+        self.wanted = wanted
+        self.db = Database(schema)
+        self._prep(schema)
+
+    def _prep(self, schema: Schema) -> None:
+        self.db.schema = schema
+        self.cols: dict[str, dict[str, ColType]] = {}
+        self.convs: dict[str, dict[str, Callable[[Any], Any] | None]] = {}
+        self.defaults: dict[str, dict[str, Any]] = {}
+        for tname, cols in schema.tables.items():
+            if self.wanted is not None and tname not in self.wanted:
+                continue
+            keep = self.wanted.get(tname) if self.wanted is not None else None
+            chosen = {c: t for c, t in cols.items() if keep is None or c in keep}
+            self.cols[tname] = chosen
+            self.convs[tname] = {c: converter(t) for c, t in chosen.items()}
+            self.defaults[tname] = {c: default_plain(t) for c, t in chosen.items()}
+            self.db.tables.setdefault(tname, {})
+
+    def reset(self, schema: Schema) -> None:
+        self.db.tables = {}
+        self._prep(schema)
+
+    def convert(self, schema: Schema) -> None:
+        """A schema change with no data: keep the rows, drop columns the new schema lacks."""
+        old = self.db.tables
+        self.db.tables = {}
+        self._prep(schema)
+        for tname, rows in old.items():
+            if tname in self.cols:
+                cols = self.cols[tname]
+                defaults = self.defaults[tname]
+                self.db.tables[tname] = {u: {c: r.get(c, defaults[c]) for c in cols} for u, r in rows.items()}
+
+    def apply(self, txn: Any) -> None:
+        if not isinstance(txn, dict):
+            raise SourceError("a transaction record is not a JSON object")
+        is_diff = txn.get("_is_diff") is True
+        self.db.transactions += 1
+        for tname, trows in txn.items():
+            cols = self.cols.get(tname)
+            if cols is None or not isinstance(trows, dict):
+                continue
+            table = self.db.tables[tname]
+            defaults = self.defaults[tname]
+            convs = self.convs[tname]
+            for uuid, rj in trows.items():
+                if rj is None:
+                    table.pop(uuid, None)
+                    continue
+                row = table.get(uuid)
+                if row is None:
+                    row = defaults.copy()
+                    for c, v in rj.items():
+                        if c in convs:
+                            conv = convs[c]
+                            row[c] = v if conv is None else conv(v)
+                    table[uuid] = row
+                    continue
+                for c, v in rj.items():
+                    ct = cols.get(c)
+                    if ct is None:
+                        continue
+                    if is_diff and ct.composite:
+                        row[c] = apply_diff(row[c], to_plain(v, ct), ct)
+                    else:
+                        row[c] = to_plain(v, ct)
+
+
+# -- records ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    magic: str  # JSON | CLUSTER
+    offset: int
+    data: Any
+
+
+def is_db_file(head: bytes) -> bool:
+    return head.startswith((b"OVSDB JSON ", b"OVSDB CLUSTER "))
+
+
+def split_records(data: bytes, name: str = "database file") -> tuple[list[Record], list[str]]:
+    """The records of a database file, checksums verified. A cut or corrupt *final* record is left
+    out with a note; anywhere else it is an error."""
+    out: list[Record] = []
+    notes: list[str] = []
+    pos = 0
+    n = len(data)
+    with gc_paused():
+        while pos < n:
+            nl = data.find(b"\n", pos)
+            header = data[pos:nl if nl >= 0 else n]
+            parts = header.split(b" ")
+            if len(parts) != 4 or parts[0] != b"OVSDB" or not parts[2].isdigit():
+                if out and not data[pos:].strip():
+                    break
+                problem = f"{name}: bad record header at byte {pos}: {header[:60]!r}"
+                if out:
+                    notes.append(problem + " (ignored the rest)")
+                    break
+                raise SourceError(problem + " (expected 'OVSDB JSON|CLUSTER <length> <sha1>')")
+            length = int(parts[2])
+            start = nl + 1
+            body = data[start:start + length]
+            if nl < 0 or len(body) < length:
+                notes.append(f"{name}: the last record (byte {pos}) is cut short; ignored it")
+                break
+            if hashlib.sha1(body).hexdigest() != parts[3].decode("ascii", "replace").lower():
+                if start + length >= n - 1:
+                    notes.append(f"{name}: the last record (byte {pos}) fails its checksum; ignored it")
+                    break
+                raise SourceError(f"{name}: record at byte {pos} fails its SHA-1 checksum")
+            try:
+                obj = json.loads(body)
+            except ValueError as e:
+                raise SourceError(f"{name}: record at byte {pos} is not JSON: {e}") from e
+            out.append(Record(parts[1].decode("ascii", "replace"), pos, obj))
+            pos = start + length
+    if not out:
+        raise SourceError(f"{name}: no OVSDB records")
+    return out, notes
+
+
+def replay(records: list[Record], wanted: Wanted | None = None, name: str = "database file") -> Database:
+    """Replay standalone or clustered records into a :class:`Database` holding the wanted tables."""
+    first = records[0]
+    if first.magic == "CLUSTER":
+        return _replay_cluster(records, wanted, name)
+    if first.magic != "JSON":
+        raise SourceError(f"{name}: unknown OVSDB file magic {first.magic!r}")
+    rep = _Replayer(Schema.from_json(first.data), wanted)
+    with gc_paused():
+        for rec in records[1:]:
+            if is_schema(rec.data):
+                rep.reset(Schema.from_json(rec.data))
+            else:
+                rep.apply(rec.data)
+    return rep.db
+
+
+def _replay_cluster(records: list[Record], wanted: Wanted | None, name: str) -> Database:
+    header = records[0].data
+    if not isinstance(header, dict) or "server_id" not in header:
+        raise SourceError(f"{name}: the first clustered record is not a Raft header (server_id, name ...)")
+    if "remote_addresses" in header and "prev_data" not in header:
+        raise SourceError(f"{name}: a server that has not joined its cluster yet (join-cluster): no data")
+    prev_index = int(header.get("prev_index", 0))
+    entries: dict[int, Any] = {}
+    for rec in records[1:]:
+        r = rec.data
+        if not isinstance(r, dict) or "index" not in r:
+            continue
+        idx = int(r["index"])
+        if idx <= prev_index:
+            continue
+        for stale in [i for i in entries if i >= idx]:  # Raft log truncation
+            del entries[stale]
+        entries[idx] = r.get("data")
+    rep: _Replayer | None = None
+    snap = header.get("prev_data")
+    with gc_paused():
+        if snap is not None:
+            rep = _apply_cluster_data(None, snap, wanted, name)
+        for idx in sorted(entries):
+            data = entries[idx]
+            if data is not None:
+                rep = _apply_cluster_data(rep, data, wanted, name)
+    if rep is None:
+        raise SourceError(f"{name}: clustered database with no schema in its snapshot or log")
+    rep.db.format = "clustered"
+    return rep.db
+
+
+def _apply_cluster_data(rep: _Replayer | None, data: Any, wanted: Wanted | None, name: str) -> _Replayer:
+    if not (isinstance(data, list) and len(data) == 2):
+        raise SourceError(f"{name}: a Raft entry's data is not [schema, transaction]")
+    schema_json, txn = data
+    if schema_json is not None:
+        schema = Schema.from_json(schema_json)
+        if rep is None:
+            rep = _Replayer(schema, wanted)
+        elif txn is None:
+            rep.convert(schema)
+        else:
+            rep.reset(schema)
+    if rep is None:
+        raise SourceError(f"{name}: a transaction before any schema")
+    if txn is not None:
+        rep.apply(txn)
+    return rep
+
+
+def read_database(data: bytes, wanted: Wanted | None = None, name: str = "database file") -> Database:
+    """Parse a whole database file's bytes (standalone or clustered)."""
+    records, notes = split_records(data, name)
+    db = replay(records, wanted, name)
+    db.notes.extend(notes)
+    return db
+
+
+def rows_from_table_json(
+    columns: list[str], data: list[list[Any]], types: Mapping[str, ColType], guess: Callable[[Any], Any]
+) -> Table:
+    """Rows of an ``ovsdb-client dump``/``ovn-*ctl list`` JSON table (``headings`` + ``data``) as plain rows:
+    typed by ``types`` when the column is known, else by ``guess``."""
+    out: Table = {}
+    try:
+        ui = columns.index("_uuid")
+    except ValueError:
+        ui = -1
+    convs: list[tuple[int, str, Callable[[Any], Any] | None]] = []
+    for i, c in enumerate(columns):
+        if c in ("_uuid", "_version"):
+            continue
+        ct = types.get(c)
+        convs.append((i, c, converter(ct) if ct is not None else guess))
+    for n, values in enumerate(data):
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise SourceError(f"row {n + 1} has {len(values) if isinstance(values, list) else 'no'} values for "
+                              f"{len(columns)} headings")
+        row: PlainRow = {}
+        for i, c, conv in convs:
+            v = values[i]
+            row[c] = v if conv is None else conv(v)
+        out[atom_plain(values[ui], "u") if ui >= 0 else f"row-{n + 1}"] = row
+    return out
+
+
+def guess_plain(v: Any) -> Any:
+    """A value of an unknown column: a lone atom stays an atom, a set becomes a list."""
+    if isinstance(v, list) and len(v) == 2:
+        if v[0] == "map" and isinstance(v[1], list):
+            return dict(sorted((atom_guess(k), atom_guess(x)) for k, x in v[1]))
+        if v[0] == "set" and isinstance(v[1], list):
+            return _sorted([atom_guess(x) for x in v[1]])
+    return atom_guess(v)
+
+
+def atom_guess(v: Any) -> Any:
+    if isinstance(v, list) and len(v) == 2 and v[0] in ("uuid", "named-uuid"):
+        return str(v[1]).lower()
+    return v
