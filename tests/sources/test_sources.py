@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -210,12 +209,6 @@ def test_directory_is_every_recognised_file(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("nothing to see\n")
     ctx = load_context(tmp_path)
     assert len(ctx.logical_flows) == 362 and ctx.nb_rows and len(ctx.nodes) == 1 and len(ctx.sources) == 3
-
-
-def test_load_speed_of_the_lab_sb() -> None:
-    t0 = time.perf_counter()
-    load_sb(LAB / "ovnsb_db.db")
-    assert time.perf_counter() - t0 < 0.5
 
 
 # -- live (the session lab: real ovsdb-servers) ------------------------------------------------------
