@@ -127,6 +127,12 @@ def _load_context(args: argparse.Namespace) -> ClusterContext | None:
             ctx = ctx.merge(loader("load_node")(name, src))
         for src in args.context or ():
             ctx = ctx.merge(loader("load_context")(src))
+        if len({n.name for n in ctx.nodes}) < len(ctx.nodes):
+            # several sources for one node (conf.db + ofctl show ...): one NodeFacts per node
+            from dataclasses import replace
+
+            combine = importlib.import_module("ovntrace.sources.paste").combine_nodes
+            ctx = replace(ctx, nodes=tuple(combine(ctx.nodes)))
     except CliError:
         raise
     except Exception as e:

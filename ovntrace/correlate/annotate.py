@@ -146,7 +146,24 @@ class Correlator:
         warnings = tuple(w for st in steps.values() for w in (
             [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
             if st.lflow_ambiguous else []))
-        return TraceOvn(lay.release, lay.words, lay.confidence, steps, actions, path, verdict, warnings)
+        return TraceOvn(lay.release, lay.words, lay.confidence, steps, actions, path, verdict, warnings,
+                        self._mac_notes(trace))
+
+    def _mac_notes(self, trace: Trace) -> tuple[str, ...]:
+        """Whose MACs the packet carries: the seed's first note ("dl_dst is stor-kube-node2's MAC")."""
+        if not self.ix.mac_owner:
+            return ()
+        notes = []
+        fields = trace.passes[0].fields if trace.passes else {}
+        flow = dict(fields)
+        if not flow and trace.command:
+            flow = {k: v for k, _, v in (kv.partition("=") for kv in trace.command.split()[-1].split(","))}
+        for key in ("dl_src", "dl_dst"):
+            mac = flow.get(key)
+            owner = self.ix.mac_owner.get(mac.lower()) if mac else None
+            if owner:
+                notes.append(f"{key} {mac} is {owner}")
+        return tuple(notes)
 
     def _db_hits(self, trace: Trace) -> int:
         if self.ix.empty:
@@ -318,6 +335,10 @@ class Correlator:
                     details["acl_log"] = {"verdict": dec.acl_log.verdict, "severity": dec.acl_log.severity,
                                           "name": dec.acl_log.name}
                 out[s.line] = ActionOvn(dec.words, dec.effect, details)
+            elif a.name == "set_field" and a.args.get("field") in ("dl_src", "dl_dst"):
+                owner = self.ix.mac_owner.get(str(a.args.get("value", "")).lower())
+                if owner:
+                    out[s.line] = ActionOvn(f"MAC of {owner}", None, {"mac_owner": owner})
             elif a.name == "output" and "port" in a.args:
                 port = str(a.args["port"])
                 iface = self.ix.interface(self.node, int(port)) if port.isdigit() else None

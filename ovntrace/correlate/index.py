@@ -44,6 +44,7 @@ class ClusterIndex:
     chassis_by_uuid: dict[str, Chassis] = field(default_factory=dict)
     chassis_by_name: dict[str, Chassis] = field(default_factory=dict)
     nodes_by_name: dict[str, NodeFacts] = field(default_factory=dict)
+    mac_owner: dict[str, str] = field(default_factory=dict)  # lowercase MAC -> "rtos-kube-node2 (router port)"
 
     @property
     def empty(self) -> bool:
@@ -121,9 +122,36 @@ def build_index(ctx: ClusterContext) -> ClusterIndex:
         nb[row.uuid[:8]].append(row)
     ix.nb_by_prefix = dict(nb)
     ix.nodes_by_name = {n.name: n for n in ctx.nodes}
+    ix.mac_owner = _mac_owners(ctx)
     for n in ctx.nodes:
         if n.system_id and n.system_id not in ix.chassis_by_name and n.encap_ip:
             ch = Chassis(uuid="", name=n.system_id, hostname=n.hostname or n.name)
             ix.chassis_by_name[n.system_id] = ch
             ix.chassis_by_ip.setdefault(n.encap_ip, ch)
     return ix
+
+
+def _mac_owners(ctx: ClusterContext) -> dict[str, str]:
+    """Which logical port owns a MAC: router ports (``mac``), switch ports (``addresses``), bindings."""
+    out: dict[str, str] = {}
+    # router ports first: a router-type switch port repeats its peer's MAC
+    rows = sorted(ctx.nb_rows, key=lambda r: r.table != "Logical_Router_Port")
+    for row in rows:
+        name = row.name
+        if not name:
+            continue
+        if row.table == "Logical_Router_Port" and isinstance(row.columns.get("mac"), str):
+            out.setdefault(row.columns["mac"].lower(), f"{name} (router port)")
+        elif row.table == "Logical_Switch_Port":
+            addrs = row.columns.get("addresses") or []
+            kind = "router-type switch port" if row.columns.get("type") == "router" else "switch port"
+            for a in addrs if isinstance(addrs, list) else [addrs]:
+                mac = str(a).split()[0].lower() if str(a).strip() else ""
+                if mac.count(":") == 5:
+                    out.setdefault(mac, f"{name} ({kind})")
+    for pb in ctx.port_bindings:
+        for a in pb.mac:
+            mac = a.split()[0].lower() if a.strip() else ""
+            if mac.count(":") == 5:
+                out.setdefault(mac, f"{pb.logical_port} (port binding)")
+    return out

@@ -100,3 +100,4 @@ class TraceOvn:
     path: tuple[Hop, ...] = ()
     verdict: OvnVerdict | None = None
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # trace-level facts in words (whose MAC the packet is sent to ...)

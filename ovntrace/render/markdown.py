@@ -40,6 +40,8 @@ def render(result: ParseResult, *, full: bool = False, ovn: Sequence[TraceOvn | 
             path = path_line(tovn)
             if path:
                 out.append(f"**Path:** {path}  ")
+            for note in tovn.notes if tovn is not None else ():
+                out.append(f"- {note}")
             out.append(summary(trace, index).split(": ", 1)[1].rsplit(" · ", 1)[0])
             if trace.command:
                 out.append(f"\nCommand: `{trace.command}`")

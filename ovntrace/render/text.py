@@ -40,6 +40,8 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
                 console.print(Text(f"path: {path}", style=style_for("path")))
             if tovn is not None and tovn.release_guess:
                 console.print(Text(f"ovn: {tovn.release_guess}", style="dim"))
+            for note in tovn.notes if tovn is not None else ():
+                console.print(Text(f"note: {note}", style=style_for("ovn")))
             if trace.command:
                 console.print(Text(f"command: {trace.command}", style="dim"))
         elif kind == "pass" and p is not None and trace is not None:

@@ -99,3 +99,19 @@ def test_lab_traces_annotate_every_pipeline_table(rel: str) -> None:
         st = a.steps[s.line]
         if st.pipeline is not None:
             assert st.stage is not None or st.stage_candidates, (s.line, s.table)
+
+
+def test_seed_notes_with_the_seeds_pasted_outputs() -> None:
+    """With only the walkthrough's pasted outputs as context: note (1) whose MAC, note (5) port 7's tunnel."""
+    from ovntrace.correlate import Correlator
+    from ovntrace.sources import load_context
+
+    ctx = load_context(FIX / "seed" / "walkthrough.txt")
+    t = _trace("seed/kube-node2-pod-to-sshd2.txt")
+    a = Correlator(ctx, None, "kube-node2").annotate(t)
+    assert a is not None
+    assert "dl_dst 00:00:00:d3:4b:aa is rtos-kube-node2 (router port)" in a.notes
+    out7 = next(s for s in t.walk() if s.text == "output:7")
+    assert a.actions[out7.line].words == "to interface ovn-c7889c-0, geneve to 172.17.42.31"
+    eth_src = next(s for s in t.walk() if s.text == "set_field:00:00:00:c0:2e:c7->eth_src")
+    assert a.actions[eth_src.line].words == "MAC of rtos-kube-node1 (router port)"
