@@ -249,3 +249,19 @@ def test_compare_explain_accepts_the_truth_and_flags_a_wrong_flow_or_datapath() 
     filled[6]["ovn"]["datapath"] = None
     problems = compare_explain(doc, truth)
     assert len(problems) == 3, problems
+
+
+@pytest.mark.parametrize("name", ["xnode-icmp-src", "acl-drop-dst"])
+def test_live_ovsdb_and_db_files_give_identical_json(name: str, lab: Lab, truth_runs: dict[str, TruthRun],
+                                                     tmp_path: Path) -> None:  # fmt: skip
+    """The same trace against the live NB/SB and against copies of their database files."""
+    run = truth_runs[name]
+    path = tmp_path / f"{name}.txt"
+    path.write_text(run.trace)
+    sb, nb = remotes(lab)
+    master = lab.node_dir("kube-master")
+    live = explain_json(path, sb, nb)
+    files = explain_json(path, str(master / "ovnsb_db.db"), str(master / "ovnnb_db.db"))
+    assert live == files
+    steps = [s for p in live["traces"][0]["passes"] for s in p["steps"]]
+    assert steps and any("ovn" in c for s in steps for c in s["children"])
