@@ -310,6 +310,13 @@ class Correlator:
 
     def _notes(self, s: Step, release: str | None) -> tuple[str, ...]:
         notes = []
+        zone = _int(s.state.get("reg13"))
+        facts = self.ix.nodes_by_name.get(self.node) if self.node else (
+            next(iter(self.ix.nodes_by_name.values())) if len(self.ix.nodes_by_name) == 1 else None)
+        if zone and facts is not None and facts.ct_zones:
+            owners = [p for p, z in facts.ct_zones.items() if z == zone & 0xFFFF]
+            if owners:
+                notes.append(f"ct zone {zone & 0xFFFF} = {', '.join(owners)}")
         r10 = s.state.get("reg10")
         value = _int(r10)
         if value:
