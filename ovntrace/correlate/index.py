@@ -8,7 +8,9 @@ leading zeros: ``cookie 0x739fcba`` is UUID ``0739fcba-...``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from ovntrace.model.cluster import (
     Chassis,
@@ -28,6 +30,40 @@ def cookie_prefix(cookie: str | int) -> str:
     return f"{value & 0xFFFFFFFF:08x}"
 
 
+@runtime_checkable
+class FlowsByPrefix(Protocol):
+    """A ``ClusterContext.logical_flows`` that finds flows by UUID prefix itself, building only those
+    (``ovntrace.sources.convert.LazyFlows``): the index then never walks every flow."""
+
+    def by_prefix(self, prefix: str) -> list[LogicalFlow]: ...
+
+    def prefixes(self) -> Collection[str]: ...
+
+
+class _LazyCookieMap(Mapping[str, list[LogicalFlow]]):
+    """``lflows_by_cookie`` over a :class:`FlowsByPrefix`: the same mapping, built when looked up."""
+
+    __slots__ = ("_flows",)
+
+    def __init__(self, flows: FlowsByPrefix) -> None:
+        self._flows = flows
+
+    def __getitem__(self, prefix: str) -> list[LogicalFlow]:
+        found = self._flows.by_prefix(prefix)
+        if not found:
+            raise KeyError(prefix)
+        return found
+
+    def __contains__(self, prefix: object) -> bool:
+        return prefix in self._flows.prefixes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flows.prefixes())
+
+    def __len__(self) -> int:
+        return len(self._flows.prefixes())
+
+
 @dataclass
 class ClusterIndex:
     ctx: ClusterContext
@@ -36,7 +72,7 @@ class ClusterIndex:
     pb_by_dp_key: dict[tuple[str, int], PortBinding] = field(default_factory=dict)
     pb_by_name: dict[str, PortBinding] = field(default_factory=dict)
     pb_by_uuid: dict[str, PortBinding] = field(default_factory=dict)
-    lflows_by_cookie: dict[str, list[LogicalFlow]] = field(default_factory=dict)
+    lflows_by_cookie: Mapping[str, list[LogicalFlow]] = field(default_factory=dict)
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rows_by_prefix: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # physical cookies
     nb_by_prefix: dict[str, list[NbRow]] = field(default_factory=dict)
@@ -96,10 +132,13 @@ def build_index(ctx: ClusterContext) -> ClusterIndex:
         ix.pb_by_dp_key[(pb.datapath, pb.tunnel_key)] = pb
         ix.pb_by_name[pb.logical_port] = pb
         ix.pb_by_uuid[pb.uuid] = pb
-    lf_index: dict[str, list[LogicalFlow]] = defaultdict(list)
-    for lf in ctx.logical_flows:
-        lf_index[lf.uuid[:8]].append(lf)
-    ix.lflows_by_cookie = dict(lf_index)
+    if isinstance(ctx.logical_flows, FlowsByPrefix):
+        ix.lflows_by_cookie = _LazyCookieMap(ctx.logical_flows)
+    else:
+        lf_index: dict[str, list[LogicalFlow]] = defaultdict(list)
+        for lf in ctx.logical_flows:
+            lf_index[lf.uuid[:8]].append(lf)
+        ix.lflows_by_cookie = dict(lf_index)
     ix.groups = {g.uuid: g.datapaths for g in ctx.datapath_groups}
     rows: dict[str, list[tuple[str, object]]] = defaultdict(list)
     for pb in ctx.port_bindings:

@@ -11,11 +11,20 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ovntrace.lab import inventory as inv_mod
-from ovntrace.lab import runbook
 from ovntrace.lab.errors import LabError
-from ovntrace.lab.lab import Lab, apt_line, install_packages, missing_packages
+
+if TYPE_CHECKING:
+    from ovntrace.lab.lab import Lab
+
+# The lab modules are imported by the handlers: ``register`` runs on every ``ovntrace`` start.
+
+
+def _load_lab(args: argparse.Namespace) -> Lab:
+    from ovntrace.lab.lab import Lab
+
+    return Lab.load(_dir(args))
 
 
 def _out(text: str) -> None:
@@ -31,6 +40,9 @@ def _dir(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from ovntrace.lab import inventory as inv_mod
+    from ovntrace.lab import runbook
+
     inv = inv_mod.load(args.inventory)
     _out(runbook.render(inv, node=args.node, checks=args.checks))
     return 0
@@ -40,6 +52,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from ovntrace.lab import inventory as inv_mod
+    from ovntrace.lab.lab import Lab, apt_line, install_packages, missing_packages
+
     if missing_packages():
         if not args.install:
             raise LabError(
@@ -62,7 +77,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     st = lab.status()
     alive = sum(1 for p in st["processes"] if p["alive"])
     state = "running" if st["running"] else "DEGRADED"
@@ -83,13 +98,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     _out(lab.trace(args.node, args.flow, bridge=args.bridge, ct_next=args.ct_next or ()))
     return 0
 
 
 def cmd_flow(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     for dst in args.dst:
         _out(
             lab.microflow(
@@ -107,28 +122,28 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_pod_add(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     pod = lab.pod_add(args.node, args.pod, ip=args.ip, mac=args.mac)
     _out(f"pod {pod.ref} on {pod.node}: {pod.mac} {pod.ip}, port {pod.lsp}, interface {pod.iface}")
     return 0
 
 
 def cmd_pod_del(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     pod = lab.pod_del(args.pod)
     _out(f"pod {pod.ref} deleted from {pod.node}")
     return 0
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     for k, v in lab.env(args.node).items():
         _out(f"export {k}={shlex.quote(v)}")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    lab = Lab.load(_dir(args))
+    lab = _load_lab(args)
     t0 = time.monotonic()
     left = lab.down()
     if left:

@@ -10,7 +10,7 @@ UUIDs are lowercase strings. ``datapath`` fields hold the Datapath_Binding UUID.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,7 +158,9 @@ class ClusterContext:
 
     datapaths: tuple[Datapath, ...] = ()
     port_bindings: tuple[PortBinding, ...] = ()
-    logical_flows: tuple[LogicalFlow, ...] = ()
+    # a tuple, or a source's lazy sequence (sorted by UUID, equal to the tuple of its flows) that builds a
+    # flow when it is read and may offer ``by_prefix(prefix)`` (see ovntrace.correlate.index)
+    logical_flows: Sequence[LogicalFlow] = ()
     datapath_groups: tuple[DatapathGroup, ...] = ()
     chassis: tuple[Chassis, ...] = ()
     multicast_groups: tuple[MulticastGroup, ...] = ()
@@ -173,7 +175,7 @@ class ClusterContext:
         return ClusterContext(
             datapaths=self.datapaths + other.datapaths,
             port_bindings=self.port_bindings + other.port_bindings,
-            logical_flows=self.logical_flows + other.logical_flows,
+            logical_flows=_concat(self.logical_flows, other.logical_flows),
             datapath_groups=self.datapath_groups + other.datapath_groups,
             chassis=self.chassis + other.chassis,
             multicast_groups=self.multicast_groups + other.multicast_groups,
@@ -183,3 +185,12 @@ class ClusterContext:
             ovn_version=self.ovn_version or other.ovn_version,
             sources=self.sources + other.sources,
         )
+
+
+def _concat(a: Sequence[LogicalFlow], b: Sequence[LogicalFlow]) -> Sequence[LogicalFlow]:
+    """``a + b`` keeping a lone lazy sequence as it is (merging an NB context with an SB one)."""
+    if not b:
+        return a
+    if not a:
+        return b
+    return tuple(a) + tuple(b)

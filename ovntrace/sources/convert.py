@@ -7,8 +7,8 @@ Tuples are sorted by UUID (rows by table then UUID) so that the order never depe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, KeysView, Mapping, Sequence
+from typing import Any, overload
 
 from ovntrace.model.cluster import (
     Chassis,
@@ -24,7 +24,7 @@ from ovntrace.model.cluster import (
     NodeFacts,
     PortBinding,
 )
-from ovntrace.sources.ovsdb import ZERO_UUID, Tables, gc_paused
+from ovntrace.sources.ovsdb import ZERO_UUID, PlainRow, Tables, gc_paused
 from ovntrace.sources.tables import NB, NB_TABLES, OVS, SB
 
 _SECRET = re.compile(r"token|secret|password|passwd", re.I)
@@ -48,12 +48,102 @@ _LFLOW_DEFAULTS: dict[str, Any] = {
     "logical_dp_group": None, "external_ids": {}}
 
 
-def _complete(rows: list[tuple[str, dict[str, Any]]], defaults: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Rows that lack a column (an old schema, a dump of some columns) get its default, so that the hot
-    loops can index rows directly. The rows of one source all have the same columns."""
-    if rows and not defaults.keys() <= rows[0][1].keys():
-        return [(u, {**defaults, **r}) for u, r in rows]
-    return rows
+class LazyFlows(Sequence[LogicalFlow]):
+    """``ClusterContext.logical_flows`` of a source, built on demand: a :class:`LogicalFlow` is made from its
+    plain row (a ``dict``, or a file's :class:`~ovntrace.sources.ovsdb.LazyRows`, converted when read) the
+    first time it is needed. A trace looks up a few dozen of a large cluster's ~50k flows by cookie
+    (:meth:`by_prefix`, used by :func:`ovntrace.correlate.index.build_index`); iterating, indexing and
+    comparing still see every flow, sorted by UUID, equal to the tuple the rows would give."""
+
+    __slots__ = ("_by_prefix", "_flows", "_keys", "_prefixes", "_rows")
+
+    def __init__(self, rows: Mapping[str, PlainRow]) -> None:
+        self._rows = rows
+        self._flows: dict[str, LogicalFlow] = {}
+        self._keys: list[str] | None = None
+        self._prefixes: dict[str, list[str]] | None = None
+        self._by_prefix: dict[str, list[LogicalFlow]] = {}
+
+    def _flow(self, uuid: str) -> LogicalFlow:
+        lf = self._flows.get(uuid)
+        if lf is None:
+            r = self._rows[uuid]
+            if not _LFLOW_DEFAULTS.keys() <= r.keys():
+                r = {**_LFLOW_DEFAULTS, **r}
+            lf = self._flows[uuid] = LogicalFlow(
+                uuid, r["pipeline"], r["table_id"], r["priority"], r["match"], r["actions"], r["logical_datapath"],
+                r["logical_dp_group"], r["external_ids"])
+        return lf
+
+    def _sorted(self) -> list[str]:
+        if self._keys is None:
+            self._keys = sorted(self._rows)
+        return self._keys
+
+    def _prefix_index(self) -> dict[str, list[str]]:
+        if self._prefixes is None:
+            index: dict[str, list[str]] = {}
+            for u in self._rows:
+                found = index.get(u[:8])
+                if found is None:
+                    index[u[:8]] = [u]
+                else:
+                    found.append(u)
+            for found in index.values():
+                if len(found) > 1:
+                    found.sort()
+            self._prefixes = index
+        return self._prefixes
+
+    def prefixes(self) -> KeysView[str]:
+        """The first 8 hex digits of every flow's UUID (the cookies of its OpenFlow flows)."""
+        return self._prefix_index().keys()
+
+    def by_prefix(self, prefix: str) -> list[LogicalFlow]:
+        """The flows whose UUID starts with ``prefix`` (8 lowercase hex digits), sorted by UUID."""
+        found = self._by_prefix.get(prefix)
+        if found is None:
+            found = self._by_prefix[prefix] = [self._flow(u) for u in self._prefix_index().get(prefix, ())]
+        return found
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> LogicalFlow: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[LogicalFlow, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> LogicalFlow | tuple[LogicalFlow, ...]:
+        keys = self._sorted()
+        if isinstance(i, slice):
+            return tuple(self._flow(u) for u in keys[i])
+        return self._flow(keys[i])
+
+    def __iter__(self) -> Iterator[LogicalFlow]:
+        flow = self._flow
+        for u in self._sorted():
+            yield flow(u)
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __add__(self, other: Sequence[LogicalFlow]) -> tuple[LogicalFlow, ...]:
+        return tuple(self) + tuple(other)
+
+    def __radd__(self, other: Sequence[LogicalFlow]) -> tuple[LogicalFlow, ...]:
+        return tuple(other) + tuple(self)
+
+    def __repr__(self) -> str:
+        return f"LazyFlows({len(self)} logical flows)"
 
 
 def ovn_version_of(tables: Tables) -> str | None:
@@ -87,11 +177,7 @@ def _sb_context(tables: Tables, source: str) -> ClusterContext:
             mac=tuple(r.get("mac") or ()), options=_map(r.get("options")), external_ids=_map(r.get("external_ids")))
         for uuid, r in _rows(tables, "Port_Binding")
     ]
-    flows = [
-        LogicalFlow(uuid, r["pipeline"], r["table_id"], r["priority"], r["match"], r["actions"],
-                    r["logical_datapath"], r["logical_dp_group"], r["external_ids"])
-        for uuid, r in _complete(_rows(tables, "Logical_Flow"), _LFLOW_DEFAULTS)
-    ]
+    flows = LazyFlows(tables.get("Logical_Flow") or _EMPTY)
     groups = [DatapathGroup(uuid, tuple(r.get("datapaths") or ())) for uuid, r in _rows(tables, "Logical_DP_Group")]
     encaps = {uuid: r for uuid, r in _rows(tables, "Encap")}
     chassis = []
@@ -112,7 +198,7 @@ def _sb_context(tables: Tables, source: str) -> ClusterContext:
         for uuid, r in _rows(tables, "MAC_Binding")
     ]
     return ClusterContext(
-        datapaths=tuple(datapaths), port_bindings=tuple(ports), logical_flows=tuple(flows),
+        datapaths=tuple(datapaths), port_bindings=tuple(ports), logical_flows=flows,
         datapath_groups=tuple(groups), chassis=tuple(chassis), multicast_groups=tuple(mcast),
         mac_bindings=tuple(macs), ovn_version=ovn_version_of(tables), sources=(source,) if source else ())
 

@@ -135,5 +135,6 @@ def decode_json_tables(
             rows = rows_from_table_json(part.headings, part.data, types, guess_plain)
         except SourceError as e:
             raise SourceError(f"{name}: table {table}: {e}") from e
-        out.setdefault(table, {}).update(rows)
+        prev = out.get(table)
+        out[table] = rows if prev is None else {**prev, **rows}
     return db, out

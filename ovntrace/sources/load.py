@@ -9,10 +9,10 @@ from pathlib import Path
 from ovntrace.model.cluster import ClusterContext
 from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
-from ovntrace.sources.jsondump import decode_json_tables, looks_like_json_tables
 from ovntrace.sources.ovsdb import Database, is_db_file, replay, split_records
-from ovntrace.sources.paste import DESCRIPTIONS, combine_nodes, context_from_text, looks_like_show
-from ovntrace.sources.tables import NB, OVS, SB, WANTED
+from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
+
+# jsondump and paste (Lark grammars) are imported where text needs them: a db file does not.
 
 REMOTE_PREFIXES = ("tcp:", "ssl:", "unix:")
 _DB_HINTS = {
@@ -32,6 +32,8 @@ def _db_hint(hint: str | None) -> str | None:
 def _kind_hint(hint: str | None) -> str | None:
     if not hint:
         return None
+    from ovntrace.sources.paste import DESCRIPTIONS
+
     h = hint.lower().replace("_", "-")
     for kind, desc in DESCRIPTIONS.items():
         if h in (kind, desc, desc.replace(" ", "-")) or h == desc.split()[0]:
@@ -49,7 +51,7 @@ def read_db_bytes(data: bytes, name: str, db_hint: str | None = None) -> Databas
     # The schema's name (standalone) or the Raft header's name (clustered) says which tables matter.
     schema_name = first.get("name") if isinstance(first, dict) else None
     wanted = WANTED.get(str(schema_name)) or (WANTED.get(db_hint) if db_hint else None)
-    db = replay(records, wanted, name)
+    db = replay(records, wanted, name, LAZY_TABLES)
     db.notes.extend(notes)
     return db
 
@@ -74,6 +76,9 @@ def context_from_bytes(data: bytes, name: str, hint: str | None = None, node: st
 
 
 def context_from_text_any(text: str, name: str, hint: str | None = None, node: str | None = None) -> ClusterContext:
+    from ovntrace.sources.jsondump import decode_json_tables, looks_like_json_tables
+    from ovntrace.sources.paste import context_from_text, looks_like_show
+
     db_hint = _db_hint(hint)
     if text.startswith(("OVSDB JSON ", "OVSDB CLUSTER ")):
         return context_from_bytes(text.encode("utf-8"), name, hint, node)
@@ -161,6 +166,8 @@ def load_node(name: str, src: str | os.PathLike[str]) -> ClusterContext:
         ctx = load_context(s, None, node=name)
     if ctx.datapaths or ctx.logical_flows or ctx.nb_rows:
         raise SourceError(f"{s}: an OVN database, not a node's OVS facts")
+    from ovntrace.sources.paste import combine_nodes
+
     nodes = tuple(dataclasses.replace(n, name=name) for n in ctx.nodes)
     return ClusterContext(chassis=ctx.chassis, nodes=tuple(combine_nodes(nodes)), sources=ctx.sources)
 
@@ -198,6 +205,8 @@ def load_directory(root: Path, hint: str | None = None) -> ClusterContext:
             ctx = ctx.merge(part)
     if not ctx.sources:
         raise SourceError(f"{root}: no recognised source in this directory")
+    from ovntrace.sources.paste import combine_nodes
+
     return ClusterContext(
         datapaths=ctx.datapaths, port_bindings=ctx.port_bindings, logical_flows=ctx.logical_flows,
         datapath_groups=ctx.datapath_groups, chassis=ctx.chassis, multicast_groups=ctx.multicast_groups,

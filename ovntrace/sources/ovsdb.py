@@ -41,7 +41,8 @@ from ovntrace.sources.errors import SourceError
 
 PlainRow = dict[str, Any]
 Table = dict[str, PlainRow]  # row uuid -> row
-Tables = dict[str, Table]  # table name -> rows
+# table name -> rows: a dict, or (db files, tables named ``lazy``) a LazyRows converting rows when read
+Tables = dict[str, Mapping[str, PlainRow]]
 # Which columns to keep per table (None: all columns); tables not named are skipped.
 Wanted = Mapping[str, frozenset[str] | None]
 
@@ -282,6 +283,68 @@ def is_schema(obj: Any) -> bool:
 # -- the database as replayed -----------------------------------------------------------------------
 
 
+class LazyRows(Mapping[str, PlainRow]):
+    """The rows of one big table as read from a file (Logical_Flow: ~50k rows in a large cluster), kept as
+    their raw JSON until read: a row is converted to its plain form (see :func:`to_plain`; omitted columns
+    get their type's default, unwanted columns are dropped) the first time it is looked up. As a mapping it
+    is the same as the plain ``dict`` a dump or a live server gives."""
+
+    __slots__ = ("_convs", "_defaults", "_plain", "_raw")
+
+    def __init__(self, convs: Mapping[str, Callable[[Any], Any] | None], defaults: Mapping[str, Any]) -> None:
+        self._raw: dict[str, dict[str, Any]] = {}  # uuid -> the row's JSON as inserted
+        self._plain: dict[str, PlainRow] = {}  # uuid -> plain row (converted, or modified after insertion)
+        self._convs = convs
+        self._defaults = defaults
+
+    def insert(self, uuid: str, rj: dict[str, Any]) -> None:
+        self._plain.pop(uuid, None)
+        self._raw[uuid] = rj
+
+    def put_plain(self, uuid: str, row: PlainRow) -> None:
+        self._raw.pop(uuid, None)
+        self._plain[uuid] = row
+
+    def delete(self, uuid: str) -> None:
+        self._raw.pop(uuid, None)
+        self._plain.pop(uuid, None)
+
+    def __getitem__(self, uuid: str) -> PlainRow:
+        row = self._plain.get(uuid)
+        if row is not None:
+            return row
+        rj = self._raw[uuid]
+        row = dict(self._defaults)
+        convs = self._convs
+        for c, v in rj.items():
+            if c in convs:
+                conv = convs[c]
+                row[c] = v if conv is None else conv(v)
+        del self._raw[uuid]
+        self._plain[uuid] = row
+        return row
+
+    def for_update(self, uuid: str) -> PlainRow | None:
+        """The plain row to modify in place, or ``None`` when there is no such row."""
+        row = self._plain.get(uuid)
+        if row is None and uuid in self._raw:
+            row = self[uuid]
+        return row
+
+    def __contains__(self, uuid: object) -> bool:
+        return uuid in self._raw or uuid in self._plain
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._raw
+        yield from self._plain
+
+    def __len__(self) -> int:
+        return len(self._raw) + len(self._plain)
+
+    def __repr__(self) -> str:
+        return f"LazyRows({len(self)} rows)"
+
+
 @dataclass
 class Database:
     """Rows of the wanted tables after replaying a file (or decoding a dump), as plain values."""
@@ -298,8 +361,9 @@ class Database:
 
 
 class _Replayer:
-    def __init__(self, schema: Schema, wanted: Wanted | None) -> None:
+    def __init__(self, schema: Schema, wanted: Wanted | None, lazy: frozenset[str] = frozenset()) -> None:
         self.wanted = wanted
+        self.lazy = lazy
         self.db = Database(schema)
         self._prep(schema)
 
@@ -308,6 +372,8 @@ class _Replayer:
         self.cols: dict[str, dict[str, ColType]] = {}
         self.convs: dict[str, dict[str, Callable[[Any], Any] | None]] = {}
         self.defaults: dict[str, dict[str, Any]] = {}
+        self.plain_tables: dict[str, Table] = {}
+        self.lazy_tables: dict[str, LazyRows] = {}
         for tname, cols in schema.tables.items():
             if self.wanted is not None and tname not in self.wanted:
                 continue
@@ -316,7 +382,10 @@ class _Replayer:
             self.cols[tname] = chosen
             self.convs[tname] = {c: converter(t) for c, t in chosen.items()}
             self.defaults[tname] = {c: default_plain(t) for c, t in chosen.items()}
-            self.db.tables.setdefault(tname, {})
+            if tname in self.lazy:
+                self.db.tables[tname] = self.lazy_tables[tname] = LazyRows(self.convs[tname], self.defaults[tname])
+            else:
+                self.db.tables[tname] = self.plain_tables[tname] = {}
 
     def reset(self, schema: Schema) -> None:
         self.db.tables = {}
@@ -331,7 +400,12 @@ class _Replayer:
             if tname in self.cols:
                 cols = self.cols[tname]
                 defaults = self.defaults[tname]
-                self.db.tables[tname] = {u: {c: r.get(c, defaults[c]) for c in cols} for u, r in rows.items()}
+                for u, r in rows.items():
+                    row = {c: r.get(c, defaults[c]) for c in cols}
+                    if tname in self.lazy_tables:
+                        self.lazy_tables[tname].put_plain(u, row)
+                    else:
+                        self.plain_tables[tname][u] = row
 
     def apply(self, txn: Any) -> None:
         if not isinstance(txn, dict):
@@ -342,7 +416,11 @@ class _Replayer:
             cols = self.cols.get(tname)
             if cols is None or not isinstance(trows, dict):
                 continue
-            table = self.db.tables[tname]
+            lazy = self.lazy_tables.get(tname)
+            if lazy is not None:
+                self._apply_lazy(lazy, trows, cols, is_diff)
+                continue
+            table = self.plain_tables[tname]
             defaults = self.defaults[tname]
             convs = self.convs[tname]
             for uuid, rj in trows.items():
@@ -366,6 +444,26 @@ class _Replayer:
                         row[c] = apply_diff(row[c], to_plain(v, ct), ct)
                     else:
                         row[c] = to_plain(v, ct)
+
+    @staticmethod
+    def _apply_lazy(table: LazyRows, trows: dict[str, Any], cols: Mapping[str, ColType], is_diff: bool) -> None:
+        """New rows stay raw JSON; a modified row is converted first, then changed as in :meth:`apply`."""
+        for uuid, rj in trows.items():
+            if rj is None:
+                table.delete(uuid)
+                continue
+            row = table.for_update(uuid)
+            if row is None:
+                table.insert(uuid, rj)
+                continue
+            for c, v in rj.items():
+                ct = cols.get(c)
+                if ct is None:
+                    continue
+                if is_diff and ct.composite:
+                    row[c] = apply_diff(row[c], to_plain(v, ct), ct)
+                else:
+                    row[c] = to_plain(v, ct)
 
 
 # -- records ----------------------------------------------------------------------------------------
@@ -424,14 +522,17 @@ def split_records(data: bytes, name: str = "database file") -> tuple[list[Record
     return out, notes
 
 
-def replay(records: list[Record], wanted: Wanted | None = None, name: str = "database file") -> Database:
-    """Replay standalone or clustered records into a :class:`Database` holding the wanted tables."""
+def replay(
+    records: list[Record], wanted: Wanted | None = None, name: str = "database file", lazy: frozenset[str] = frozenset()
+) -> Database:
+    """Replay standalone or clustered records into a :class:`Database` holding the wanted tables; the tables
+    named in ``lazy`` are :class:`LazyRows` (rows converted when read)."""
     first = records[0]
     if first.magic == "CLUSTER":
-        return _replay_cluster(records, wanted, name)
+        return _replay_cluster(records, wanted, name, lazy)
     if first.magic != "JSON":
         raise SourceError(f"{name}: unknown OVSDB file magic {first.magic!r}")
-    rep = _Replayer(Schema.from_json(first.data), wanted)
+    rep = _Replayer(Schema.from_json(first.data), wanted, lazy)
     with gc_paused():
         for rec in records[1:]:
             if is_schema(rec.data):
@@ -441,7 +542,7 @@ def replay(records: list[Record], wanted: Wanted | None = None, name: str = "dat
     return rep.db
 
 
-def _replay_cluster(records: list[Record], wanted: Wanted | None, name: str) -> Database:
+def _replay_cluster(records: list[Record], wanted: Wanted | None, name: str, lazy: frozenset[str]) -> Database:
     header = records[0].data
     if not isinstance(header, dict) or "server_id" not in header:
         raise SourceError(f"{name}: the first clustered record is not a Raft header (server_id, name ...)")
@@ -463,25 +564,27 @@ def _replay_cluster(records: list[Record], wanted: Wanted | None, name: str) -> 
     snap = header.get("prev_data")
     with gc_paused():
         if snap is not None:
-            rep = _apply_cluster_data(None, snap, wanted, name)
+            rep = _apply_cluster_data(None, snap, wanted, name, lazy)
         for idx in sorted(entries):
             data = entries[idx]
             if data is not None:
-                rep = _apply_cluster_data(rep, data, wanted, name)
+                rep = _apply_cluster_data(rep, data, wanted, name, lazy)
     if rep is None:
         raise SourceError(f"{name}: clustered database with no schema in its snapshot or log")
     rep.db.format = "clustered"
     return rep.db
 
 
-def _apply_cluster_data(rep: _Replayer | None, data: Any, wanted: Wanted | None, name: str) -> _Replayer:
+def _apply_cluster_data(
+    rep: _Replayer | None, data: Any, wanted: Wanted | None, name: str, lazy: frozenset[str]
+) -> _Replayer:
     if not (isinstance(data, list) and len(data) == 2):
         raise SourceError(f"{name}: a Raft entry's data is not [schema, transaction]")
     schema_json, txn = data
     if schema_json is not None:
         schema = Schema.from_json(schema_json)
         if rep is None:
-            rep = _Replayer(schema, wanted)
+            rep = _Replayer(schema, wanted, lazy)
         elif txn is None:
             rep.convert(schema)
         else:

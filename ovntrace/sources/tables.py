@@ -45,4 +45,8 @@ OVS_TABLES: dict[str, frozenset[str] | None] = {
         {"name", "type", "ofport", "options", "external_ids", "mac", "mac_in_use", "status"}),
 }
 
+# Tables read from db files whose rows stay raw JSON until looked up (ovsdb.LazyRows; convert.LazyFlows):
+# a trace looks up a few dozen of its ~50k logical flows.
+LAZY_TABLES: frozenset[str] = frozenset({"Logical_Flow"})
+
 WANTED: dict[str, dict[str, frozenset[str] | None]] = {SB: SB_TABLES, NB: NB_TABLES, OVS: OVS_TABLES}
