@@ -4,7 +4,9 @@ the fixtures' pasted show outputs, and (lab tests) a real ovsdb-server live."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -241,3 +243,27 @@ def test_live_node_equals_conf_db(lab: object) -> None:
     pod = next(i for i in f.interfaces if i.iface_id == "default_sshd-2")
     assert pod.ofport is not None and f.ct_zones["default_sshd-2"] >= 1
     assert any(i.remote_ip == "172.17.42.32" for i in f.interfaces)
+
+
+@pytest.mark.skipif(shutil.which("ovsdb-tool") is None, reason="ovsdb-tool missing (openvswitch-common)")
+def test_lazy_logical_flows_follow_later_transactions(tmp_path: Path) -> None:
+    """Logical_Flow rows are converted only when looked up: updates and deletes appended by the real
+    ovsdb-tool after them must still be applied."""
+    db = tmp_path / "sb.db"
+    shutil.copy(LAB / "ovnsb_db.db", db)
+    before = load_sb(db)
+    flows = list(before.logical_flows)
+    gone, changed = flows[0], flows[1]
+    txn = ["OVN_Southbound",
+           {"op": "delete", "table": "Logical_Flow", "where": [["_uuid", "==", ["uuid", gone.uuid]]]},
+           {"op": "update", "table": "Logical_Flow", "where": [["_uuid", "==", ["uuid", changed.uuid]]],
+            "row": {"match": "ip4 && 1 == 1"}}]
+    subprocess.run(["ovsdb-tool", "transact", str(db), json.dumps(txn)], check=True, capture_output=True)
+    after = load_sb(db)
+    uuids = [f.uuid for f in after.logical_flows]
+    assert gone.uuid not in uuids and len(uuids) == len(flows) - 1
+    assert next(f for f in after.logical_flows if f.uuid == changed.uuid).match == "ip4 && 1 == 1"
+    by_prefix = getattr(after.logical_flows, "by_prefix", None)
+    if by_prefix is not None:
+        assert [f.match for f in by_prefix(changed.uuid[:8])] == ["ip4 && 1 == 1"]
+        assert not by_prefix(gone.uuid[:8]) or all(f.uuid != gone.uuid for f in by_prefix(gone.uuid[:8]))
