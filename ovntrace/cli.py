@@ -17,6 +17,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from ovntrace.model import ParseResult
     from ovntrace.model.cluster import ClusterContext
 
 
@@ -68,7 +69,7 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if not args.no_ovn:
         from ovntrace.correlate import Correlator
 
-        ctx = _load_context(args)
+        ctx = _load_context(args, result)
         correlator = Correlator(ctx, args.ovn_version, args.on)
         ovn = [correlator.annotate(t) for t in result.traces]
     if args.format == "json":
@@ -94,7 +95,21 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     return ExitStatus.OK
 
 
-def _load_context(args: argparse.Namespace) -> ClusterContext | None:
+def _trace_datapath_keys(result: ParseResult) -> set[int]:
+    """The OVN datapath keys (``metadata``) a trace visits: a live SB need only send their flows."""
+    keys: set[int] = set()
+    for t in result.traces:
+        for s in t.tables():
+            md = s.state.get("metadata")
+            if md and "/" not in md:
+                try:
+                    keys.add(int(md, 0))
+                except ValueError:
+                    continue
+    return keys
+
+
+def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -> ClusterContext | None:
     """Cluster facts from --nb/--sb/--node/--context (files, dumps, show outputs, live remotes)."""
     wanted = args.nb or args.sb or args.node or args.context
     if not wanted:
@@ -118,8 +133,13 @@ def _load_context(args: argparse.Namespace) -> ClusterContext | None:
     try:
         for src in args.nb or ():
             ctx = ctx.merge(loader("load_nb")(src))
+        keys = _trace_datapath_keys(result) if result is not None else None
+        cookies = ({f"{int(s.cookie, 16) & 0xFFFFFFFF:08x}" for t in result.traces for s in t.tables() if s.cookie}
+                   if result is not None else None)
         for src in args.sb or ():
-            ctx = ctx.merge(loader("load_sb")(src))
+            sb = loader("load_sb")
+            ctx = ctx.merge(sb(src, lflow_datapath_keys=keys or None, lflow_cookies=cookies)
+                            if result is not None else sb(src))
         for spec in args.node or ():
             name, sep, src = spec.partition("=")
             if not sep or not name or not src:

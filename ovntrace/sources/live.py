@@ -100,10 +100,24 @@ def fetch_tables(
 
 def load_remote(
     remote: str, db: str = SB, node: str | None = None, timeout: float = 30.0, private_key: str | None = None,
-    certificate: str | None = None, ca_cert: str | None = None,
+    certificate: str | None = None, ca_cert: str | None = None, client: str | None = None,
+    lflow_datapath_keys: set[int] | None = None, lflow_cookies: set[str] | None = None,
 ) -> ClusterContext:
     """A live database as a :class:`ClusterContext` (``db``: ``OVN_Southbound``, ``OVN_Northbound`` or, for
-    a node's ovsdb-server, ``Open_vSwitch``)."""
-    schema, tables = fetch_tables(remote, db, timeout, private_key, certificate, ca_cert)
+    a node's ovsdb-server, ``Open_vSwitch``).
+
+    ``client``: ``"select"`` (default: one read-only transact, see :mod:`ovntrace.sources.rpc`) or
+    ``"ovsdbapp"`` (the IDL; ``$OVNTRACE_OVSDB_CLIENT`` sets the default). Both give the same context.
+    """
+    client = client or os.environ.get("OVNTRACE_OVSDB_CLIENT") or "select"
+    if client == "select":
+        from ovntrace.sources import rpc
+
+        schema, tables = rpc.fetch_tables(remote, db, timeout, private_key, certificate, ca_cert,
+                                          lflow_datapath_keys=lflow_datapath_keys, lflow_cookies=lflow_cookies)
+    elif client == "ovsdbapp":
+        schema, tables = fetch_tables(remote, db, timeout, private_key, certificate, ca_cert)
+    else:
+        raise SourceError(f"unknown OVSDB client {client!r} (select or ovsdbapp)")
     version = f" {schema.version}" if schema.version else ""
     return context_of(db, tables, f"{db}{version} live from {remote}", node)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from ovntrace.model.cluster import ClusterContext
@@ -149,8 +150,22 @@ def load_nb(src: str | os.PathLike[str]) -> ClusterContext:
     return load_context(src, NB)
 
 
-def load_sb(src: str | os.PathLike[str]) -> ClusterContext:
-    """The Southbound database: a db file, a JSON dump/list, ``ovn-sbctl show`` output, or a remote."""
+def load_sb(src: str | os.PathLike[str], lflow_datapath_keys: Iterable[int] | None = None,
+            lflow_cookies: Iterable[str] | None = None) -> ClusterContext:
+    """The Southbound database: a db file, a JSON dump/list, ``ovn-sbctl show`` output, or a remote.
+
+    ``lflow_datapath_keys``: for a live remote, read only the logical flows of these datapaths (their
+    own and their datapath groups'): a trace visits a few datapaths, and serialising all of a large
+    SB's ~50k logical flows costs ovsdb-server seconds. ``lflow_cookies`` (8-hex UUID prefixes of a
+    trace's cookies): for a live remote, send whole only those flows. Both are ignored for files (read
+    lazily anyway).
+    """
+    s = os.fspath(src)
+    if (lflow_datapath_keys is not None or lflow_cookies is not None) and is_remote(s):
+        from ovntrace.sources.live import load_remote
+
+        return load_remote(s, SB, lflow_datapath_keys=set(lflow_datapath_keys) if lflow_datapath_keys is not None
+                           else None, lflow_cookies=set(lflow_cookies) if lflow_cookies is not None else None)
     return load_context(src, SB)
 
 

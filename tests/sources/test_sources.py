@@ -216,12 +216,14 @@ def test_directory_is_every_recognised_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.lab
-def test_live_equals_db_files(lab: object) -> None:
+@pytest.mark.parametrize("client", ["select", "ovsdbapp"])
+def test_live_equals_db_files(lab: object, client: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.truth.conftest import remotes
 
+    monkeypatch.setenv("OVNTRACE_OVSDB_CLIENT", client)
     sb_remote, nb_remote = remotes(lab)  # type: ignore[arg-type]
     master = lab.node_dir("kube-master")  # type: ignore[attr-defined]
-    live_sb = load_remote(sb_remote, "OVN_Southbound")
+    live_sb = load_remote(sb_remote, "OVN_Southbound", client=client)
     assert same(live_sb, load_sb(master / "ovnsb_db.db")) and len(live_sb.logical_flows) > 300
     assert same(load_nb(nb_remote), load_nb(master / "ovnnb_db.db"))
     unix = f"unix:{master / 'ovnsb_db.sock'}"
