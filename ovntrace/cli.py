@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ovntrace.tui import cli as tui_cli
 
     tui_cli.register(sub)
+    from ovntrace import pathcmd
+
+    pathcmd.register(sub)
     return parser
 
 

@@ -1,0 +1,251 @@
+"""Pure helpers of ``ovntrace path``: endpoints, the source microflow, and the packet as the next chassis
+receives it after a tunnel verdict. No I/O: everything comes from a :class:`ClusterContext` and parsed traces.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ovntrace.model.cluster import Chassis, ClusterContext, Interface, NodeFacts, PortBinding
+from ovntrace.model.odp import DatapathAction
+from ovntrace.model.ovn import OvnVerdict
+from ovntrace.model.trace import Trace
+
+
+class PathError(Exception):
+    """A name or address that does not resolve, or a flow that cannot be built (exit 2 on the CLI)."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    spec: str  # as given
+    lsp: str | None  # logical port name, None for an address outside the cluster
+    ip: str
+    mac: str | None = None
+    binding: PortBinding | None = None
+
+    @property
+    def label(self) -> str:
+        if self.lsp and "_" in self.lsp and self.binding is not None and self.binding.type == "":
+            ns, _, name = self.lsp.partition("_")
+            return f"pod {ns}/{name}" if not self.lsp.startswith(("k8s-", "stor-", "rtos-")) else f"port {self.lsp}"
+        return f"port {self.lsp}" if self.lsp else f"address {self.ip}"
+
+
+def _addresses(pb: PortBinding) -> list[tuple[str, list[str]]]:
+    """(MAC, [IP or IP/len ...]) of each entry of the ``mac`` column ("MAC IP..." strings)."""
+    out = []
+    for entry in pb.mac:
+        parts = entry.split()
+        if parts and parts[0] not in ("unknown", "router", "dynamic"):
+            out.append((parts[0], parts[1:]))
+    return out
+
+
+def _ip_of(addr: str) -> str:
+    return addr.split("/")[0]
+
+
+def resolve_endpoint(ctx: ClusterContext, spec: str, *, external_ok: bool = False) -> Endpoint:
+    """``spec`` is a logical port name, ``namespace/pod`` (port ``namespace_pod``) or an IP address."""
+    by_name = {pb.logical_port: pb for pb in ctx.port_bindings}
+    name = spec.replace("/", "_", 1) if "/" in spec and spec not in by_name else spec
+    pb = by_name.get(name)
+    if pb is not None:
+        for mac, ips in _addresses(pb):
+            v4 = [_ip_of(a) for a in ips if ":" not in a]
+            if v4:
+                return Endpoint(spec, pb.logical_port, v4[0], mac, pb)
+        raise PathError(f"logical port {pb.logical_port} has no IPv4 address in Port_Binding mac {list(pb.mac)}")
+    try:
+        ip = str(ipaddress.IPv4Address(spec))
+    except ValueError:
+        known = sorted(n for n, b in by_name.items() if b.type == "" and "_" in n and not n.startswith("k8s-"))
+        hint = f" (pods: {', '.join(known[:12])})" if known else ""
+        raise PathError(f"{spec!r}: no logical port {name!r} in the Southbound Port_Binding table and not an "
+                        f"IPv4 address{hint}") from None
+    for pb in ctx.port_bindings:
+        if pb.type not in ("", "l3gateway", "localport"):
+            continue
+        for mac, ips in _addresses(pb):
+            if ip in (_ip_of(a) for a in ips):
+                return Endpoint(spec, pb.logical_port, ip, mac, pb)
+    if external_ok:
+        return Endpoint(spec, None, ip)
+    raise PathError(f"{spec}: no logical port has this address")
+
+
+def router_port_for(ctx: ClusterContext, ip: str) -> tuple[str, str, ipaddress.IPv4Network] | None:
+    """(logical port, MAC, network) of the router port whose subnet holds ``ip`` (the pod's gateway)."""
+    addr = ipaddress.IPv4Address(ip)
+    for pb in sorted(ctx.port_bindings, key=lambda p: p.logical_port):
+        for mac, ips in _addresses(pb):
+            for a in ips:
+                if "/" not in a or ":" in a:
+                    continue
+                net = ipaddress.IPv4Interface(a).network
+                if addr in net and _ip_of(a) != ip:
+                    return pb.logical_port, mac, net
+    return None
+
+
+def chassis_of(ctx: ClusterContext, pb: PortBinding) -> Chassis:
+    for ch in ctx.chassis:
+        if ch.uuid == pb.chassis:
+            return ch
+    raise PathError(f"logical port {pb.logical_port} is not bound to any chassis (Port_Binding chassis empty)")
+
+
+def node_of_chassis(ctx: ClusterContext, ch: Chassis, names: Iterable[str]) -> str:
+    """The inventory node of a chassis: by the node's system-id, else by hostname."""
+    names = list(names)
+    for n in ctx.nodes:
+        if n.system_id == ch.name and n.name in names:
+            return n.name
+    if ch.hostname in names:
+        return ch.hostname
+    raise PathError(f"chassis {ch.hostname or ch.name} is not a node of the inventory ({', '.join(names)})")
+
+
+def node_of_encap(ctx: ClusterContext, ip: str) -> Chassis:
+    for ch in ctx.chassis:
+        if any(e.ip == ip for e in ch.encaps):
+            return ch
+    raise PathError(f"no chassis has encap IP {ip}")
+
+
+def facts(ctx: ClusterContext, node: str) -> NodeFacts:
+    for n in ctx.nodes:
+        if n.name == node:
+            return n
+    raise PathError(f"no OVS facts collected for node {node}")
+
+
+def iface_port(nf: NodeFacts, lsp: str) -> Interface:
+    for i in nf.interfaces:
+        if i.iface_id == lsp and i.ofport and i.ofport > 0:
+            return i
+    raise PathError(f"node {nf.name} has no OVS interface with external_ids:iface-id={lsp}")
+
+
+def tunnel_port(nf: NodeFacts, remote_ip: str) -> Interface:
+    for i in nf.interfaces:
+        if i.remote_ip == remote_ip and i.ofport and i.ofport > 0:
+            return i
+    raise PathError(f"node {nf.name} has no tunnel port with options:remote_ip={remote_ip}")
+
+
+# -- flows ------------------------------------------------------------------------------------------
+
+Flow = list[tuple[str, str]]
+
+
+def flow_text(flow: Flow) -> str:
+    return ",".join(f"{k}={v}" if v != "" else k for k, v in flow)
+
+
+def microflow(src: Endpoint, dst_ip: str, in_port: int, dl_dst: str, proto: str = "icmp",
+              dport: int | None = None, sport: int | None = None, ttl: int = 64) -> Flow:
+    """The packet ``src`` sends to ``dst_ip``, as an OVN engineer writes it for ofproto/trace."""
+    if src.mac is None:
+        raise PathError(f"{src.spec}: no MAC known")
+    f: Flow = [("in_port", str(in_port)), (proto, ""), ("dl_src", src.mac), ("dl_dst", dl_dst),
+               ("nw_src", src.ip), ("nw_dst", dst_ip), ("nw_ttl", str(ttl))]
+    if proto == "icmp":
+        f += [("icmp_type", "8"), ("icmp_code", "0")]
+    elif proto in ("tcp", "udp"):
+        f += [(f"{proto}_src", str(sport or 40000)), (f"{proto}_dst", str(dport or (22 if proto == "tcp" else 53)))]
+        if proto == "tcp":
+            f.append(("tcp_flags", "syn"))
+    else:
+        raise PathError(f"protocol {proto!r}: use icmp, tcp or udp")
+    return f
+
+
+def destination_mac(ctx: ClusterContext, src: Endpoint, dst: Endpoint) -> str:
+    """The destination's MAC on the source's subnet, else the MAC of the source subnet's router port."""
+    rp = router_port_for(ctx, src.ip)
+    if rp is not None and ipaddress.IPv4Address(dst.ip) not in rp[2]:
+        return rp[1]
+    if dst.mac:
+        return dst.mac
+    if rp is not None:
+        return rp[1]
+    raise PathError(f"no MAC for {dst.spec} and no router port for {src.ip}")
+
+
+_SET_FIELDS = {
+    ("eth", "src"): "dl_src", ("eth", "dst"): "dl_dst",
+    ("ipv4", "src"): "nw_src", ("ipv4", "dst"): "nw_dst", ("ipv4", "ttl"): "nw_ttl", ("ipv4", "tos"): "nw_tos",
+    ("tcp", "src"): "tcp_src", ("tcp", "dst"): "tcp_dst", ("udp", "src"): "udp_src", ("udp", "dst"): "udp_dst",
+}
+
+
+def rewrites(trace: Trace) -> dict[str, str]:
+    """Packet fields the datapath actions set before the packet leaves (``set(eth(...))``, ``set(ipv4(...))``,
+    ``set(tcp(...))``...), in order, across the trace's passes; stops at the first ``tnl_push``/output."""
+    out: dict[str, str] = {}
+
+    def walk(acts: Sequence[DatapathAction]) -> bool:
+        for a in acts:
+            if a.name in ("set", "set_masked"):
+                for proto, val in a.args.items():
+                    if isinstance(val, dict):
+                        for k, v in val.items():
+                            key = _SET_FIELDS.get((proto, k))
+                            if key:
+                                out[key] = str(v).split("/")[0]
+            elif a.name == "tnl_push" or (a.inner and walk(a.inner)):
+                return True
+        return False
+
+    for p in trace.passes:
+        if p.datapath_actions_parsed and walk(p.datapath_actions_parsed):
+            break
+    return out
+
+
+def geneve_metadata(v: OvnVerdict) -> tuple[int, int]:
+    """(tun_id, tun_metadata0) of a tunnel verdict: datapath key, and inport << 16 | outport (OVN Geneve)."""
+    md = (v.chassis or {}).get("metadata") or {}
+    try:
+        dp, inport, outport = int(md["datapath"]), int(md["inport"]), int(md["outport"])
+    except (KeyError, TypeError, ValueError):
+        raise PathError(f"tunnel verdict without decoded OVN metadata ({v.cause})") from None
+    return dp, (inport << 16) | outport
+
+
+def arriving_flow(first: Flow, trace: Trace, v: OvnVerdict, in_port: int, tun_src: str, tun_dst: str) -> Flow:
+    """The packet as the remote chassis receives it: its tunnel port, tun_id/tun_src/tun_dst/tun_metadata0,
+    and the inner packet of ``first`` after the source side's rewrites (MACs, TTL, NAT)."""
+    tun_id, md0 = geneve_metadata(v)
+    rw = rewrites(trace)
+    out: Flow = [("in_port", str(in_port)), ("tun_id", hex(tun_id)), ("tun_src", tun_src), ("tun_dst", tun_dst),
+                 ("tun_metadata0", hex(md0))]
+    for k, val in first:
+        if k == "in_port":
+            continue
+        out.append((k, rw.get(k, val)))
+    return out
+
+
+# -- the stitched path ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    kind: str  # endpoint | pipeline | tunnel
+
+
+def datapath_hops(hops: Sequence[tuple[str, str | None]]) -> list[str]:
+    """``[(datapath text, pipeline)]`` -> one word per datapath visited in a row; "(egress)" when a datapath
+    is only seen in its egress pipeline (the packet arrived from a tunnel)."""
+    out: list[tuple[str, set[str]]] = []
+    for name, pipeline in hops:
+        if out and out[-1][0] == name:
+            out[-1][1].add(pipeline or "")
+        else:
+            out.append((name, {pipeline or ""}))
+    return [f"{n} (egress)" if p == {"egress"} else n for n, p in out]

@@ -1,0 +1,303 @@
+"""Run read-only commands on cluster nodes: over SSH (paramiko) or on this host (``local``).
+
+* One :class:`SshTransport` per node, its connection opened on first use and reused for every command.
+* The target comes from the inventory's ``[nodes.ssh]`` (host, port, user, key, known_hosts) and, for what it
+  leaves unset, from an OpenSSH-style ``ssh_config`` (``Host``, ``HostName``, ``User``, ``Port``,
+  ``IdentityFile``, ``UserKnownHostsFile``): the lab's ``<dir>/ssh_config`` and ``~/.ssh/config``.
+* Host keys are checked against ``known_hosts``: an unknown key is rejected unless ``accept_new`` (then it
+  is recorded, atomically, like OpenSSH's ``StrictHostKeyChecking=accept-new``); a changed key is always an
+  error.
+* Every failure is an :class:`SshError` naming the node and the command (auth, host key, timeout,
+  command not found, permission denied, OVS not running).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+CONNECT_TIMEOUT = 10.0
+COMMAND_TIMEOUT = 30.0
+
+
+class SshError(Exception):
+    """A node could not be reached or a command failed there: one line naming node and command."""
+
+    def __init__(self, node: str, message: str, command: str | None = None, kind: str = "error") -> None:
+        where = f"{node}: `{command}`: " if command else f"{node}: "
+        super().__init__(where + message)
+        self.node = node
+        self.command = command
+        # auth | hostkey | hostkey-changed | timeout | connect | not-found | permission | ovs-down | failed
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a node's commands run. ``host`` empty means this host (the ``local`` transport)."""
+
+    node: str
+    host: str = ""
+    port: int = 22
+    user: str = ""
+    key: str = ""
+    known_hosts: str = ""
+    prefix: tuple[str, ...] = ()  # e.g. ("sudo",) or ("docker", "exec", "ovs")
+    accept_new: bool = False
+
+
+def _expand(p: str) -> str:
+    return os.path.expanduser(p) if p else p
+
+
+def resolve_target(node: str, ssh: object | None, ssh_configs: Sequence[Path] = (),
+                   accept_new: bool = False, prefix: Sequence[str] = ()) -> Target:
+    """The SSH target of ``node``: the inventory's ``[nodes.ssh]`` (``ssh``, an object with ``host``,
+    ``port``, ``user``, ``key``, ``known_hosts``) over the first ``ssh_config`` that has a ``Host`` for it."""
+    import paramiko
+
+    looked: dict[str, object] = {}
+    for cfg_path in ssh_configs:
+        if not cfg_path.is_file():
+            continue
+        cfg = paramiko.SSHConfig.from_path(str(cfg_path))
+        if node in cfg.get_hostnames():
+            looked = dict(cfg.lookup(node))
+            break
+    inv = {k: getattr(ssh, k, None) for k in ("host", "port", "user", "key", "known_hosts")} if ssh else {}
+    idf = looked.get("identityfile")
+    khf = looked.get("userknownhostsfile")
+    host = str(inv.get("host") or looked.get("hostname") or (node if looked or ssh else ""))
+    port = int(str(inv.get("port") or looked.get("port") or 22))
+    user = str(inv.get("user") or looked.get("user") or os.environ.get("USER") or "root")
+    key = str(inv.get("key") or (idf[0] if isinstance(idf, list) and idf else "") or "")
+    known = str(inv.get("known_hosts") or (str(khf).split()[0] if khf else "") or "~/.ssh/known_hosts")
+    return Target(node, host, port, user, _expand(key), _expand(known), tuple(prefix), accept_new)
+
+
+class Transport(Protocol):
+    @property
+    def node(self) -> str: ...
+
+    commands: int
+    connections: int
+
+    def run(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def _classify(node: str, line: str, rc: int, err: str) -> SshError:
+    low = err.lower()
+    lines = [ln.strip() for ln in err.strip().splitlines() if ln.strip()]
+    first = " | ".join(dict.fromkeys([lines[0], lines[-1]]))[:400] if lines else "(no error output)"
+    if rc == 127 or "command not found" in low:
+        return SshError(node, f"command not found (exit {rc}): {first}", line, "not-found")
+    if "permission denied" in low:
+        return SshError(node, f"permission denied: {first}", line, "permission")
+    if any(s in low for s in ("database connection failed", "cannot connect to", "failed to connect to socket",
+                              "no such file or directory", "connection refused")):
+        return SshError(node, f"OVS/OVN not running or not reachable (exit {rc}): {first}", line, "ovs-down")
+    return SshError(node, f"failed (exit {rc}): {first}", line, "failed")
+
+
+@dataclass
+class LocalTransport:
+    """The same commands, on this host."""
+
+    node: str
+    prefix: tuple[str, ...] = ()
+    commands: int = 0
+    connections: int = 0
+
+    def run(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> str:
+        full = [*self.prefix, *argv]
+        line = shlex.join(full)
+        self.commands += 1
+        try:
+            res = subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False)
+        except FileNotFoundError:
+            raise SshError(self.node, "command not found", line, "not-found") from None
+        except subprocess.TimeoutExpired:
+            raise SshError(self.node, f"timed out after {timeout:.0f}s", line, "timeout") from None
+        if res.returncode != 0:
+            raise _classify(self.node, line, res.returncode, res.stderr)
+        return res.stdout
+
+    def close(self) -> None:
+        pass
+
+
+_KH_LOCK = threading.Lock()
+
+
+def _record_host_key(path: str, entry: str) -> None:
+    """Append ``entry`` to known_hosts atomically (temp file + rename), keeping what is there."""
+    with _KH_LOCK:
+        p = Path(path)
+        old = p.read_text() if p.exists() else ""
+        if old and not old.endswith("\n"):
+            old += "\n"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".known_hosts.", dir=str(p.parent))
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(old + entry + "\n")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@dataclass
+class SshTransport:
+    """One paramiko connection to one node, opened on first use and reused."""
+
+    target: Target
+    connect_timeout: float = CONNECT_TIMEOUT
+    commands: int = 0
+    connections: int = 0
+    _client: object | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def node(self) -> str:
+        return self.target.node
+
+    def _connect(self) -> object:
+        import paramiko
+
+        t = self.target
+        client = paramiko.SSHClient()
+        kh = t.known_hosts
+        if kh and os.path.exists(kh):
+            try:
+                client.load_host_keys(kh)
+            except OSError as e:
+                raise SshError(t.node, f"cannot read known_hosts {kh}: {e}", kind="hostkey") from None
+        node = t.node
+        name = t.host if t.port == 22 else f"[{t.host}]:{t.port}"
+
+        class _Policy(paramiko.MissingHostKeyPolicy):
+            def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+                if not t.accept_new:
+                    raise SshError(node, f"unknown host key for {name} ({key.get_name()} "
+                                   f"{key.fingerprint}) not in {kh or 'known_hosts'}; check it, then "
+                                   "pass --accept-new to record it", kind="hostkey")
+                if kh:
+                    _record_host_key(kh, f"{name} {key.get_name()} {key.get_base64()}")
+
+        client.set_missing_host_key_policy(_Policy())
+        try:
+            client.connect(t.host, port=t.port, username=t.user, key_filename=t.key or None,
+                           timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                           auth_timeout=self.connect_timeout, look_for_keys=not t.key, allow_agent=True)
+        except SshError:
+            raise
+        except paramiko.BadHostKeyException as e:
+            raise SshError(node, f"HOST KEY CHANGED for {name}: got {e.key.get_name()} {e.key.fingerprint}, "
+                           f"known_hosts {kh} has {e.expected_key.fingerprint}; refusing to connect (possible "
+                           "man-in-the-middle); fix known_hosts if the change is expected",
+                           kind="hostkey-changed") from None
+        except paramiko.AuthenticationException as e:
+            raise SshError(node, f"authentication failed as {t.user}@{name} (key {t.key or 'default'}): {e}",
+                           kind="auth") from None
+        except (TimeoutError, OSError) as e:
+            kind = "timeout" if isinstance(e, TimeoutError) else "connect"
+            raise SshError(node, f"cannot connect to {name}: {e}", kind=kind) from None
+        except paramiko.SSHException as e:
+            raise SshError(node, f"SSH to {name} failed: {e}", kind="connect") from None
+        self.connections += 1
+        return client
+
+    def run(self, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> str:
+        import paramiko
+
+        line = shlex.join([*self.target.prefix, *argv])
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            client = self._client
+        assert isinstance(client, paramiko.SSHClient)
+        tr = client.get_transport()
+        if tr is None or not tr.is_active():
+            raise SshError(self.node, "connection lost", line, "connect")
+        self.commands += 1
+        try:
+            chan = tr.open_session(timeout=self.connect_timeout)
+            chan.exec_command(line)
+            out, err = bytearray(), bytearray()
+            deadline = time.monotonic() + timeout
+            while True:
+                if chan.recv_ready():
+                    out += chan.recv(1 << 16)
+                    continue
+                if chan.recv_stderr_ready():
+                    err += chan.recv_stderr(1 << 16)
+                    continue
+                if chan.exit_status_ready() and chan.eof_received:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    chan.close()
+                    raise SshError(self.node, f"timed out after {timeout:.0f}s", line, "timeout")
+                select.select([chan], [], [], min(left, 0.2))
+            rc = chan.recv_exit_status()
+            chan.close()
+        except paramiko.SSHException as e:
+            raise SshError(self.node, f"SSH channel failed: {e}", line, "connect") from None
+        if rc != 0:
+            raise _classify(self.node, line, rc, err.decode("utf-8", "replace"))
+        return out.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        import paramiko
+
+        if isinstance(self._client, paramiko.SSHClient):
+            self._client.close()
+        self._client = None
+
+
+class Pool:
+    """One transport per node; counts connections and commands."""
+
+    def __init__(self, transports: dict[str, Transport]) -> None:
+        self.transports = transports
+
+    def __getitem__(self, node: str) -> Transport:
+        try:
+            return self.transports[node]
+        except KeyError:
+            raise SshError(node, f"not in the inventory (nodes: {', '.join(sorted(self.transports))})",
+                           kind="connect") from None
+
+    def run(self, node: str, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> str:
+        return self[node].run(argv, timeout)
+
+    @property
+    def connections(self) -> int:
+        return sum(t.connections for t in self.transports.values())
+
+    @property
+    def commands(self) -> int:
+        return sum(t.commands for t in self.transports.values())
+
+    def close(self) -> None:
+        for t in self.transports.values():
+            t.close()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
