@@ -131,15 +131,26 @@ def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -
 
     ctx = ClusterContext()
     try:
-        for src in args.nb or ():
-            ctx = ctx.merge(loader("load_nb")(src))
         keys = _trace_datapath_keys(result) if result is not None else None
         cookies = ({f"{int(s.cookie, 16) & 0xFFFFFFFF:08x}" for t in result.traces for s in t.tables() if s.cookie}
                    if result is not None else None)
+        load_nb, load_sb = loader("load_nb"), loader("load_sb")
+        jobs: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [(load_nb, (src,), {}) for src in args.nb or ()]
         for src in args.sb or ():
-            sb = loader("load_sb")
-            ctx = ctx.merge(sb(src, lflow_datapath_keys=keys or None, lflow_cookies=cookies)
-                            if result is not None else sb(src))
+            jobs.append((load_sb, (src,), {"lflow_datapath_keys": keys or None, "lflow_cookies": cookies}
+                         if result is not None else {}))
+        # NB and SB are separate servers: read them at the same time (a live SB makes its server work seconds)
+        from concurrent.futures import ThreadPoolExecutor
+
+        is_remote = importlib.import_module("ovntrace.sources.load").is_remote
+        remote = [j for j in jobs if is_remote(str(j[1][0]))]
+        local = [j for j in jobs if j not in remote]
+        with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
+            futures = [pool.submit(fn, *a, **kw) for fn, a, kw in remote]  # waiting on servers, in parallel
+            for fn, a, kw in local:  # files are CPU work: one after the other
+                ctx = ctx.merge(fn(*a, **kw))
+            for fut in futures:
+                ctx = ctx.merge(fut.result())
         for spec in args.node or ():
             name, sep, src = spec.partition("=")
             if not sep or not name or not src:

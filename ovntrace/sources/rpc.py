@@ -153,10 +153,14 @@ def _select(session: _Session, db: str, schema: Schema, table: str, cols: frozen
     return chosen, rows
 
 
+def _dp_uuids(session: _Session, db: str, schema: Schema, keys: set[int]) -> list[str]:
+    _, dps = _select(session, db, schema, "Datapath_Binding", frozenset({"tunnel_key"}), [[]])
+    return [r["_uuid"][1] for r in dps if r.get("tunnel_key") in keys]
+
+
 def _lflow_wheres(session: _Session, db: str, schema: Schema, keys: set[int]) -> list[list[Any]]:
     """Conditions selecting the logical flows of the datapaths with tunnel keys ``keys``."""
-    _, dps = _select(session, db, schema, "Datapath_Binding", frozenset({"tunnel_key"}), [[]])
-    uuids = [r["_uuid"][1] for r in dps if r.get("tunnel_key") in keys]
+    uuids = _dp_uuids(session, db, schema, keys)
     wheres: list[list[Any]] = [[["logical_datapath", "==", ["uuid", u]]] for u in uuids]
     if "Logical_DP_Group" in schema.tables and "logical_dp_group" in schema.tables["Logical_Flow"]:
         _, groups = _select(session, db, schema, "Logical_DP_Group", frozenset({"datapaths"}), [[]])
@@ -167,6 +171,9 @@ def _lflow_wheres(session: _Session, db: str, schema: Schema, keys: set[int]) ->
             if set(found) & set(uuids):
                 wheres.append([["logical_dp_group", "==", ["uuid", g["_uuid"][1]]]])
     return wheres
+
+
+_PER_DATAPATH = frozenset({"Port_Binding", "Multicast_Group"})
 
 
 def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
@@ -181,6 +188,10 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
             wheres: list[list[Any]] = [[]]
             if table == "Logical_Flow" and lflow_datapath_keys is not None:
                 wheres = _lflow_wheres(session, db, schema, lflow_datapath_keys)
+            elif table in _PER_DATAPATH and lflow_datapath_keys is not None:
+                # only the ports and groups of the datapaths the trace visits
+                wheres = [[["datapath", "==", ["uuid", u]]]
+                          for u in _dp_uuids(session, db, schema, lflow_datapath_keys)]
             if table == "Logical_Flow" and lflow_cookies is not None and wheres:
                 # UUIDs first (cheap to serialise), then whole rows only for the trace's cookies
                 _, ids = _select(session, db, schema, table, frozenset(), wheres)
