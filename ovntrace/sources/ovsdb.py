@@ -436,14 +436,7 @@ class _Replayer:
                             row[c] = v if conv is None else conv(v)
                     table[uuid] = row
                     continue
-                for c, v in rj.items():
-                    ct = cols.get(c)
-                    if ct is None:
-                        continue
-                    if is_diff and ct.composite:
-                        row[c] = apply_diff(row[c], to_plain(v, ct), ct)
-                    else:
-                        row[c] = to_plain(v, ct)
+                _update(row, rj, cols, is_diff)
 
     @staticmethod
     def _apply_lazy(table: LazyRows, trows: dict[str, Any], cols: Mapping[str, ColType], is_diff: bool) -> None:
@@ -456,14 +449,19 @@ class _Replayer:
             if row is None:
                 table.insert(uuid, rj)
                 continue
-            for c, v in rj.items():
-                ct = cols.get(c)
-                if ct is None:
-                    continue
-                if is_diff and ct.composite:
-                    row[c] = apply_diff(row[c], to_plain(v, ct), ct)
-                else:
-                    row[c] = to_plain(v, ct)
+            _update(row, rj, cols, is_diff)
+
+
+def _update(row: dict[str, Any], rj: Mapping[str, Any], cols: Mapping[str, ColType], is_diff: bool) -> None:
+    """Apply one transaction's new values (or, in ``_is_diff`` files, diffs of composite columns) to a row."""
+    for c, v in rj.items():
+        ct = cols.get(c)
+        if ct is None:
+            continue
+        if is_diff and ct.composite:
+            row[c] = apply_diff(row[c], to_plain(v, ct), ct)
+        else:
+            row[c] = to_plain(v, ct)
 
 
 # -- records ----------------------------------------------------------------------------------------
