@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ovntrace import pathcmd
 
     pathcmd.register(sub)
+    from ovntrace.doctor import cli as doctor_cli
+
+    doctor_cli.register(sub)
     return parser
 
 

@@ -48,6 +48,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    from ovntrace.lab.apply import cmd_apply as run_apply
+
+    return run_apply(args, sys.stdin, sys.stdout, sys.stderr)
+
+
 # -- lab ------------------------------------------------------------------------------------------
 
 
@@ -168,6 +174,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plan.add_argument("--node", help="only this node's commands")
     plan.add_argument("--checks", action="store_true", help="also print each step's 'done when' check")
     plan.set_defaults(func=cmd_plan)
+    ap = psub.add_parser("apply", help="run the runbook on the nodes over SSH (skips steps already done)")
+    ap.add_argument("--inventory", help="inventory TOML (default: the lab's inventory.toml)")
+    ap.add_argument("--node", help="only this node's steps")
+    ap.add_argument("--step", action="append", metavar="S",
+                    help="only these steps: an id (compute.2, as doctor names them) or a role (repeatable)")
+    ap.add_argument("--yes", action="store_true", help="do not ask before changing a node")
+    ap.add_argument("--log", help="append what ran here (default: provision-apply.log next to the inventory)")
+    ap.add_argument("--accept-new", action="store_true", help="record unknown SSH host keys (never changed ones)")
+    ap.set_defaults(func=cmd_apply)
 
     lab = subparsers.add_parser("lab", help="a real OVN cluster on this machine (loopback only)")
     lsub = lab.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
