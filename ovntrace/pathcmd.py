@@ -66,6 +66,7 @@ class PathResult:
     src_node: str
     chains: list[Chain]
     stats: dict[str, Any]
+    reverse: Reply | None = None
 
 
 def _default_inventory() -> Path:
@@ -87,20 +88,70 @@ def _pool(inv: Any, inv_path: Path, accept_new: bool) -> Any:
     return Pool(transports)
 
 
-def _trace(pool: Any, ctx: Any, correlator: Any, node: str, flow: str, ct: str) -> NodeTrace:
+class NeedsTrace(Exception):
+    """Offline: the path needs a trace on a node that was not given (``--trace NODE=FILE``)."""
+
+    def __init__(self, node: str, ct: str, command: str, flow: str) -> None:
+        super().__init__(node)
+        self.node, self.ct, self.command, self.flow = node, ct, command, flow
+
+
+@dataclass
+class Env:
+    """Where facts and traces come from: a live cluster (SSH pool) or a snapshot with given traces."""
+
+    ctx: Any
+    names: list[str]
+    errors: dict[str, str]  # node -> why its OVS facts are missing (sshd down, ...)
+    pool: Any = None  # live
+    traces: dict[tuple[str, str], Path] = field(default_factory=dict)  # offline: (node, ct) -> trace file
+    correlators: dict[str, Any] = field(default_factory=dict)
+
+    def correlator(self, node: str) -> Any:
+        from ovntrace.correlate import Correlator
+
+        if node not in self.correlators:
+            self.correlators[node] = Correlator(self.ctx, None, node)
+        return self.correlators[node]
+
+    def need(self, node: str) -> None:
+        """Raise a clear error when ``node``'s facts were not collected."""
+        if node in self.errors:
+            ok = [n for n in self.names if n not in self.errors]
+            from ovntrace.sources.ssh import SshError
+
+            raise SshError(node, f"the path needs this node, whose OVS facts were not collected: "
+                           f"{self.errors[node]} (collected: {', '.join(ok) or 'none'})", kind="connect")
+
+    def trace_text(self, node: str, ct: str, argv: list[str], flow: str) -> str:
+        import shlex
+
+        if self.pool is not None:
+            text: str = self.pool.run(node, argv)
+            return text
+        f = self.traces.get((node, ct))
+        if f is None:
+            raise NeedsTrace(node, ct, shlex.join(argv), flow)
+        try:
+            return f.read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            raise PathUsageError(f"--trace {node}={f}: {e.strerror or e}") from None
+
+
+def _trace(env: Env, node: str, flow: str, ct: str) -> NodeTrace:
+    import shlex
+
     from ovntrace.parser import parse
     from ovntrace.sources import collect
 
     t0 = time.monotonic()
     ct_next = () if ct == "trk,new" else (ct,)
     argv = collect.argv("trace", ct_next, bridge="br-int", flow=flow)
-    text: str = pool.run(node, argv)
+    text = env.trace_text(node, ct, argv, flow)
     result = parse(text)
     if not result.traces:
         raise P.PathError(f"{node}: ofproto/trace printed no trace: {text.strip()[:200]}")
-    ovn = correlator(node).annotate(result.traces[0])
-    import shlex
-
+    ovn = env.correlator(node).annotate(result.traces[0])
     return NodeTrace(node, ct, flow, shlex.join(argv), text, result, ovn, time.monotonic() - t0)
 
 
@@ -115,7 +166,7 @@ def _endpoint_word(ep: P.Endpoint, node: str | None) -> str:
     return f"{ep.label} @ {node}" if node else ep.label
 
 
-def _verdict(nt: NodeTrace, dst: P.Endpoint) -> dict[str, Any]:
+def _verdict(env: Env, nt: NodeTrace, dst: P.Endpoint) -> dict[str, Any]:
     v = nt.ovn.verdict if nt.ovn is not None else None
     tv = nt.trace.verdict
     kind = v.kind if v is not None else tv.kind.value
@@ -129,32 +180,59 @@ def _verdict(nt: NodeTrace, dst: P.Endpoint) -> dict[str, Any]:
         out["outport"] = outport
     if v is not None and v.acl:
         out["acl"] = dict(v.acl)
-    delivered = kind == "output" and outport is not None and outport == dst.lsp
-    out["delivered"] = delivered
+    targets = {dst.lsp} | set(dst.backends) if dst.lsp else set(dst.backends)
+    out["delivered"] = kind == "output" and outport is not None and outport in targets
+    if kind == "output" and not out["delivered"]:
+        gw = P.gateway_patch(P.facts(env.ctx, nt.node), tv.ports, outport)
+        if gw is not None:
+            out["gateway"] = gw
+            out["cause"] = (f"{cause}: leaves br-int through patch port {gw['port']} to the gateway bridge "
+                            f"{gw['bridge'] or '?'}; the path stops here (ovntrace path traces br-int only)")
+    if kind == "recirc" and dst.vip:
+        out["cause"] = (f"{cause}: the load balancer {dst.vip['name']} picks a backend "
+                        f"({', '.join(dst.vip['backends'])}) with an OpenFlow select group (hash, recirc), "
+                        "which ofproto/trace does not follow")
     return out
 
 
-def _follow(pool: Any, ctx: Any, correlator: Any, inv_nodes: list[str], src: P.Endpoint, dst: P.Endpoint,
-            src_node: str, first_flow: P.Flow, ct: str) -> Chain:
+def _follow(env: Env, src: P.Endpoint, dst: P.Endpoint, src_node: str, first_flow: P.Flow, ct: str) -> Chain:
     chain = Chain(ct)
     node, flow = src_node, first_flow
     seg = [_endpoint_word(src, src_node)]
     for _ in range(MAX_HOPS):
-        nt = _trace(pool, ctx, correlator, node, P.flow_text(flow), ct)
+        try:
+            nt = _trace(env, node, P.flow_text(flow), ct)
+        except NeedsTrace as e:
+            seg.append(f"⋯ needs a trace on {node}")
+            chain.segments.append(" → ".join(seg))
+            pass_flag = "" if ct == "trk,new" else f"@{ct}"
+            chain.verdict = {"kind": "needs-trace", "node": node, "command": e.command, "delivered": False,
+                             "cause": f"run `{e.command}` on {node} and pass --trace {node}{pass_flag}=FILE "
+                                      "(or trace on the live cluster without --offline)"}
+            return chain
         chain.traces.append(nt)
         hops = [(_dp_word(h), h.pipeline) for h in (nt.ovn.path if nt.ovn else ()) if h.kind == "pipeline"]
         seg += P.datapath_hops(hops)
         v = nt.ovn.verdict if nt.ovn is not None else None
         if v is None or v.kind != "tunnel":
-            chain.verdict = _verdict(nt, dst)
+            chain.verdict = _verdict(env, nt, dst)
+            if dst.vip and ct != "trk,new" and not chain.verdict["delivered"]:
+                chain.verdict["note"] = (f"with {ct} and no conntrack entry, ofproto/trace does not apply the load "
+                                         f"balancer's DNAT: the packet is routed to the VIP {dst.ip} itself")
             if chain.verdict["delivered"]:
-                seg.append(_endpoint_word(dst, node))
+                dst_word = _endpoint_word(dst, node)
+                if dst.vip and chain.verdict.get("outport"):
+                    dst_word += f" (backend {chain.verdict['outport']})"
+                seg.append(dst_word)
             else:
                 if chain.verdict.get("acl") and seg and "(" not in seg[-1]:
                     seg[-1] += " (ACL)"
                 elif chain.verdict.get("acl") and seg:
                     seg[-1] = seg[-1][:-1] + ", ACL)"
-                if chain.verdict["kind"] == "output":
+                gw = chain.verdict.get("gateway")
+                if gw:
+                    seg.append(f"patch {gw['port']} → bridge {gw['bridge'] or '?'} @ {node} (gateway: stops here)")
+                elif chain.verdict["kind"] == "output":
                     seg.append(f"port {chain.verdict.get('outport') or '?'} @ {node} (not the destination)")
                 else:
                     seg.append(f"✗ {chain.verdict['kind']}")
@@ -163,12 +241,13 @@ def _follow(pool: Any, ctx: Any, correlator: Any, inv_nodes: list[str], src: P.E
         chain.segments.append(" → ".join(seg))
         tun = nt.trace.verdict.tunnel
         remote_ip = str((v.chassis or {}).get("ip") or tun.get("dst"))
-        local_ip = str(tun.get("src") or P.facts(ctx, node).encap_ip or "")
+        local_ip = str(tun.get("src") or P.facts(env.ctx, node).encap_ip or "")
         if not local_ip:
             raise P.PathError(f"{node}: tunnel source IP unknown (no tnl_push src, no ovn-encap-ip)")
-        rch = P.node_of_encap(ctx, remote_ip)
-        rnode = P.node_of_chassis(ctx, rch, inv_nodes)
-        tport = P.tunnel_port(P.facts(ctx, rnode), local_ip)
+        rch = P.node_of_encap(env.ctx, remote_ip)
+        rnode = P.node_of_chassis(env.ctx, rch, env.names)
+        env.need(rnode)
+        tport = P.tunnel_port(P.facts(env.ctx, rnode), local_ip)
         assert tport.ofport is not None
         md = (v.chassis or {}).get("metadata") or {}
         chain.segments.append(f"{tun.get('type') or 'tunnel'} {local_ip} → {remote_ip} "
@@ -179,14 +258,31 @@ def _follow(pool: Any, ctx: Any, correlator: Any, inv_nodes: list[str], src: P.E
     raise P.PathError(f"more than {MAX_HOPS} tunnel hops: stopped")
 
 
-def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, proto: str = "icmp",
-             dport: int | None = None, sport: int | None = None, accept_new: bool = False) -> PathResult:
-    from ovntrace.correlate import Correlator
+def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int | None, sport: int | None,
+            cts: Sequence[str], reply: bool = False) -> tuple[str, list[Chain]]:
+    if src.binding is None:
+        raise P.PathError(f"{src.spec}: not a logical port")
+    src_node = P.node_of_chassis(env.ctx, P.chassis_of(env.ctx, src.binding), env.names)
+    env.need(src_node)
+    assert src.lsp is not None
+    iface = P.iface_port(P.facts(env.ctx, src_node), src.lsp)
+    assert iface.ofport is not None
+    flow = P.microflow(src, dst.ip, iface.ofport, P.destination_mac(env.ctx, src, dst), proto, dport, sport,
+                       reply=reply)
+    for n in env.names:  # build the indexes before the threads share them
+        if n not in env.errors:
+            env.correlator(n)
+    with ThreadPoolExecutor(max_workers=len(cts)) as ex:
+        chains = list(ex.map(lambda ct: _follow(env, src, dst, src_node, flow, ct), cts))
+    return src_node, chains
+
+
+def _open_live(inventory: str | Path | None, accept_new: bool) -> tuple[Any, Any, str, Any]:
+    """(inventory, pool, central, collected) of a live cluster."""
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
     from ovntrace.sources import collect
 
-    t0 = time.monotonic()
     inv_path = Path(inventory) if inventory else _default_inventory()
     if not inv_path.is_file():
         raise PathUsageError(f"no inventory at {inv_path} (--inventory F, or `ovntrace lab up`)")
@@ -197,82 +293,198 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
     names = [n.name for n in inv.nodes]
     central = inv.cluster.central or next((n.name for n in inv.nodes if n.role == "central"), names[0])
     db = inv.cluster.db_address or inv.node(central).ip
-    with _pool(inv, inv_path, accept_new) as pool:
-        ctx = collect.collect_dbs(pool, central, f"tcp:{db}:{inv.cluster.nb_port}",
+    pool = _pool(inv, inv_path, accept_new)
+    try:
+        got = collect.collect_raw(pool, central, f"tcp:{db}:{inv.cluster.nb_port}",
                                   f"tcp:{db}:{inv.cluster.sb_port}", names)
+    except BaseException:
+        pool.close()
+        raise
+    return inv, pool, central, got
+
+
+def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, proto: str = "icmp",
+             dport: int | None = None, sport: int | None = None, accept_new: bool = False,
+             reverse: bool = False, offline: str | Path | None = None,
+             traces: dict[tuple[str, str], Path] | None = None) -> PathResult:
+    """Trace SRC -> DST: live over the inventory's SSH, or ``offline`` from a snapshot file (``traces``:
+    (node, ct) -> an ofproto/trace output file, for the hops that need one)."""
+    t0 = time.monotonic()
+    pool = None
+    if offline is not None:
+        from ovntrace.sources import snapshot
+
+        snap = snapshot.load(offline)
+        env = Env(snap.context(str(offline)), snap.nodes, snap.errors, traces=dict(traces or {}))
+        cts: tuple[str, ...] = ("trk,new",) + (("trk,est",) if any(ct == "trk,est" for _n, ct in env.traces)
+                                               else ())
+    else:
+        _inv, pool, _central, got = _open_live(inventory, accept_new)
+        names = [n.name for n in _inv.nodes]
+        env = Env(got.context(f"{_central}:"), names, {n: str(e) for n, e in got.errors.items()}, pool=pool)
+        cts = CT_STATES
+    try:
         t_collect = time.monotonic() - t0
-        src = P.resolve_endpoint(ctx, src_spec)
-        dst = P.resolve_endpoint(ctx, dst_spec, external_ok=True)
-        if src.binding is None:
-            raise P.PathError(f"{src_spec}: not a logical port")
-        src_node = P.node_of_chassis(ctx, P.chassis_of(ctx, src.binding), names)
-        assert src.lsp is not None
-        iface = P.iface_port(P.facts(ctx, src_node), src.lsp)
-        assert iface.ofport is not None
-        flow = P.microflow(src, dst.ip, iface.ofport, P.destination_mac(ctx, src, dst), proto, dport, sport)
-        correlators: dict[str, Any] = {}
+        src = P.resolve_endpoint(env.ctx, src_spec)
+        dst = P.resolve_endpoint(env.ctx, dst_spec, external_ok=True)
+        src_node, chains = _chains(env, src, dst, proto, dport, sport, cts)
+        rev: Reply | None = None
+        if reverse:
+            rev = _reverse(env, src, dst, proto, dport, sport, cts, chains[0])
+        stats: dict[str, Any] = {"connections": pool.connections if pool else 0,
+                                 "commands": pool.commands if pool else 0,
+                                 "collect_seconds": round(t_collect, 3), "seconds": round(time.monotonic() - t0, 3)}
+        if offline is not None:
+            stats["offline"] = str(offline)
+        if env.errors:
+            stats["not_collected"] = dict(env.errors)
+    finally:
+        if pool is not None:
+            pool.close()
+    return PathResult(src, dst, src_node, chains, stats, rev)
 
-        def correlator(node: str) -> Any:
-            if node not in correlators:
-                correlators[node] = Correlator(ctx, None, node)
-            return correlators[node]
 
-        for n in names:  # build the indexes before the threads share them
-            correlator(n)
-        with ThreadPoolExecutor(max_workers=len(CT_STATES)) as ex:
-            chains = list(ex.map(lambda ct: _follow(pool, ctx, correlator, names, src, dst, src_node, flow, ct),
-                                 CT_STATES))
-        stats = {"connections": pool.connections, "commands": pool.commands,
-                 "collect_seconds": round(t_collect, 3), "seconds": round(time.monotonic() - t0, 3)}
-    return PathResult(src, dst, src_node, chains, stats)
+@dataclass
+class Reply:
+    """The reply direction (``--reverse``): traced chains, or why it was not traced; and the comparison."""
+
+    src: P.Endpoint | None
+    dst: P.Endpoint | None
+    src_node: str | None
+    chains: list[Chain]
+    note: str | None  # why not traced, if not
+    disagree: str | None  # how the two directions differ, if they do
+
+
+def _outcome(c: Chain) -> str:
+    v = c.verdict
+    head = "DELIVERED" if v.get("delivered") else str(v.get("kind", "?")).upper()
+    return f"{head} on {v.get('node')}"
+
+
+def _reverse(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int | None, sport: int | None,
+             cts: Sequence[str], forward: Chain) -> Reply:
+    """The reply: from DST back to SRC, ICMP echo reply / TCP SYN-ACK / UDP with the ports swapped."""
+    rsrc_spec = None
+    if dst.binding is not None and dst.lsp:
+        rsrc_spec = dst.lsp
+    elif dst.vip and forward.verdict.get("delivered") and forward.verdict.get("outport"):
+        rsrc_spec = str(forward.verdict["outport"])  # the backend that got it
+    if rsrc_spec is None:
+        why = (f"DST {dst.spec} is not a logical port (an address outside the cluster"
+               f"{' or a service VIP whose backend the forward trace did not reach' if dst.vip else ''}): "
+               "the reply would enter from outside; not traced")
+        return Reply(None, None, None, [], why, None)
+    rsrc = P.resolve_endpoint(env.ctx, rsrc_spec)
+    rdst = P.Endpoint(src.spec, src.lsp, src.ip, src.mac, src.binding)
+    if proto == "tcp":
+        rs, rd = dport or 22, sport or 40000
+    elif proto == "udp":
+        rs, rd = dport or 53, sport or 40000
+    else:
+        rs = rd = 0
+    rnode, chains = _chains(env, rsrc, rdst, proto, rd or None, rs or None, cts, reply=True)
+    note = None
+    if dst.vip:
+        note = (f"the reply is traced from the backend {rsrc.lsp} ({rsrc.ip}): un-DNAT back to the VIP "
+                "happens in conntrack, which ofproto/trace does not model")
+    fwd, back = forward.verdict, chains[0].verdict
+    disagree = None
+    if bool(fwd.get("delivered")) != bool(back.get("delivered")) or fwd.get("kind") != back.get("kind"):
+        disagree = (f"the two directions disagree: forward {_outcome(forward)} ({fwd.get('cause')}); "
+                    f"reply {_outcome(chains[0])} ({back.get('cause')})")
+    return Reply(rsrc, rdst, rnode, chains, note, disagree)
 
 
 # -- output ---------------------------------------------------------------------------------------
 
-def to_dict(r: PathResult) -> dict[str, Any]:
+def _ep(e: P.Endpoint) -> dict[str, Any]:
+    out: dict[str, Any] = {"spec": e.spec, "logical_port": e.lsp, "ip": e.ip, "mac": e.mac, "label": e.label}
+    if e.vip:
+        out["vip"] = dict(e.vip)
+        out["backends"] = list(e.backends)
+    return out
+
+
+def _chains_dict(chains: list[Chain]) -> list[dict[str, Any]]:
     from ovntrace.render.json import to_dict as explain_dict
 
-    def ep(e: P.Endpoint) -> dict[str, Any]:
-        return {"spec": e.spec, "logical_port": e.lsp, "ip": e.ip, "mac": e.mac, "label": e.label}
+    return [{"ct": c.ct, "path": c.line, "hops": c.segments, "verdict": c.verdict,
+             "traces": [{"node": t.node, "ct": t.ct, "flow": t.flow, "command": t.command,
+                         "seconds": round(t.seconds, 3),
+                         "explain": explain_dict(t.result, ovn=[t.ovn])} for t in c.traces]}
+            for c in chains]
 
+
+def to_dict(r: PathResult) -> dict[str, Any]:
     main = r.chains[0]
-    return {
+    out: dict[str, Any] = {
         "schema": SCHEMA,
-        "src": {**ep(r.src), "node": r.src_node},
-        "dst": ep(r.dst),
+        "src": {**_ep(r.src), "node": r.src_node},
+        "dst": _ep(r.dst),
         "path": main.line,
         "hops": main.segments,
         "verdict": main.verdict,
-        "conntrack": [{"ct": c.ct, "path": c.line, "hops": c.segments, "verdict": c.verdict,
-                       "traces": [{"node": t.node, "ct": t.ct, "flow": t.flow, "command": t.command,
-                                   "seconds": round(t.seconds, 3),
-                                   "explain": explain_dict(t.result, ovn=[t.ovn])} for t in c.traces]}
-                      for c in r.chains],
+        "conntrack": _chains_dict(r.chains),
         "stats": r.stats,
     }
+    if r.reverse is not None:
+        rv = r.reverse
+        rmain = rv.chains[0] if rv.chains else None
+        out["reverse"] = {
+            "src": {**_ep(rv.src), "node": rv.src_node} if rv.src else None,
+            "dst": _ep(rv.dst) if rv.dst else None,
+            "path": rmain.line if rmain else None, "hops": rmain.segments if rmain else [],
+            "verdict": rmain.verdict if rmain else None, "conntrack": _chains_dict(rv.chains),
+            "note": rv.note, "agree": rv.disagree is None if rv.chains else None, "disagree": rv.disagree,
+        }
+    return out
 
 
 def _verdict_line(c: Chain) -> str:
     v = c.verdict
-    head = "DELIVERED" if v.get("delivered") else str(v.get("kind", "?")).upper()
+    head = "DELIVERED" if v.get("delivered") else "GATEWAY" if v.get("gateway") else str(v.get("kind", "?")).upper()
     return f"{head} on {v.get('node')}: {v.get('cause')}"
 
 
-def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> str:
+def _chain_lines(chains: list[Chain], markdown: bool, prefix: str = "") -> list[str]:
     out: list[str] = []
-    main = r.chains[0]
-    for c in r.chains:
-        label = "ct trk,new" if c.ct == "trk,new" else f"ct {c.ct} (--ct-next {c.ct})"
+    for c in chains:
+        label = prefix + ("ct trk,new" if c.ct == "trk,new" else f"ct {c.ct} (--ct-next {c.ct})")
         if markdown:
             out += [f"**{label}**: `{c.line}`", "", f"verdict: {_verdict_line(c)}", ""]
         else:
             out += [f"{label}: {c.line}", f"  verdict: {_verdict_line(c)}"]
-    if r.chains[1:] and r.chains[1].verdict.get("kind") != main.verdict.get("kind"):
+        if c.verdict.get("note"):
+            out.append(("" if markdown else "  ") + f"note: {c.verdict['note']}")
+    if chains[1:] and chains[1].verdict.get("kind") != chains[0].verdict.get("kind"):
         out.append(("" if markdown else "  ") + "note: established traffic ends differently from a new connection")
+    return out
+
+
+def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> str:
+    ind = "" if markdown else "  "
+    out = _chain_lines(r.chains, markdown)
+    if r.reverse is not None:
+        rv = r.reverse
+        if rv.chains:
+            out += _chain_lines(rv.chains, markdown, "reply, ")
+        if rv.note:
+            out.append(f"{ind}note: reply: {rv.note}")
+        if rv.disagree:
+            out.append(f"{ind}note: {rv.disagree}")
+        elif rv.chains:
+            out.append(f"{ind}note: both directions agree ({_outcome(r.chains[0])}, {_outcome(rv.chains[0])})")
     s = r.stats
-    out.append(f"({s['connections']} connections, {s['commands']} commands, {s['seconds']:.2f} s)")
+    for node, err in (s.get("not_collected") or {}).items():
+        out.append(f"{ind}note: {node} not collected: {err}")
+    if s.get("offline"):
+        out.append(f"(offline, from snapshot {s['offline']}: no command run)")
+    else:
+        out.append(f"({s['connections']} connections, {s['commands']} commands, {s['seconds']:.2f} s)")
     if full:
-        for c in r.chains:
+        all_chains = r.chains + (r.reverse.chains if r.reverse else [])
+        for c in all_chains:
             for t in c.traces:
                 out += ["", f"{'### ' if markdown else '== '}{t.node}, ct {t.ct}: {t.command}"]
                 if markdown:
@@ -291,14 +503,15 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> st
 # -- command line ---------------------------------------------------------------------------------
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``path`` to the ``ovntrace`` command line."""
+    """Add ``path`` and ``snapshot`` to the ``ovntrace`` command line."""
     p = subparsers.add_parser(
         "path",
         help="trace a packet from a pod across nodes over SSH (ofproto/trace on each hop)",
         description="Trace SRC -> DST on the real cluster of an inventory: NB/SB and each node's OVS read over "
         "SSH (read-only), ofproto/trace on the source node, then on the remote chassis after a tunnel, with "
-        "conntrack trk,new and trk,est. SRC/DST: logical port, namespace/pod, or IP. Exit: 0 traced, "
-        "1 error (SSH, OVS), 2 unknown name / bad usage.",
+        "conntrack trk,new and trk,est. SRC/DST: logical port, namespace/pod, or IP. With --offline SNAPSHOT: "
+        "no SSH; the microflows are built from the snapshot and the traces given with --trace are followed. "
+        "Exit: 0 traced, 1 error (SSH, OVS), 2 unknown name / bad usage.",
     )
     p.add_argument("src", metavar="SRC")
     p.add_argument("dst", metavar="DST")
@@ -308,13 +521,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     g.add_argument("--udp", dest="proto", action="store_const", const="udp", help="UDP")
     p.add_argument("--dport", type=int, metavar="N")
     p.add_argument("--sport", type=int, metavar="N")
+    p.add_argument("--reverse", action="store_true",
+                   help="trace the reply too (DST -> SRC: ICMP echo reply, TCP SYN-ACK, ports swapped)")
     p.add_argument("--inventory", metavar="F",
                    help="inventory TOML (default: the lab's, $OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID)")
     p.add_argument("--accept-new", action="store_true",
                    help="record unknown host keys in known_hosts (never a changed one)")
+    p.add_argument("--offline", metavar="SNAPSHOT", help="no SSH: facts from an `ovntrace snapshot` file")
+    p.add_argument("--trace", action="append", default=[], metavar="NODE[@CT]=FILE",
+                   help="with --offline: NODE's ofproto/trace output for this path (CT: trk,new (default) or "
+                   "trk,est); repeat per node")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--full", action="store_true", help="show each hop's explained trace")
     p.set_defaults(func=cmd_path, proto="icmp")
+
+    s = subparsers.add_parser(
+        "snapshot",
+        help="collect NB, SB and every node's OVS facts over SSH into one portable file (secrets redacted)",
+        description="Read-only: ovsdb-client dump of NB and SB on the central node and of each node's "
+        "Open_vSwitch, written atomically as one JSON file (ovntrace.snapshot/1) that explain --context and "
+        "path --offline accept. Columns and keys named like secrets (token, secret, password, private key, "
+        "certificate...) and PEM material are redacted. A node that cannot be reached is recorded as such. "
+        "Exit: 0 written (every node), 1 SSH error or some node missing (the file is still written), 2 usage.",
+    )
+    s.add_argument("--inventory", metavar="F",
+                   help="inventory TOML (default: the lab's, $OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID)")
+    s.add_argument("-o", "--output", metavar="FILE", required=True)
+    s.add_argument("--accept-new", action="store_true",
+                   help="record unknown host keys in known_hosts (never a changed one)")
+    s.set_defaults(func=cmd_snapshot)
+
+
+def _trace_args(specs: Sequence[str]) -> dict[tuple[str, str], Path]:
+    out: dict[tuple[str, str], Path] = {}
+    for spec in specs:
+        key, sep, f = spec.partition("=")
+        node, _, ct = key.partition("@")
+        if not sep or not node or not f or (ct and ct not in CT_STATES):
+            raise PathUsageError(f"--trace {spec!r}: expected NODE=FILE or NODE@trk,est=FILE")
+        out[(node, ct or "trk,new")] = Path(f)
+    return out
 
 
 def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -324,7 +570,10 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     try:
-        r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new)
+        if args.trace and not args.offline:
+            raise PathUsageError("--trace NODE=FILE goes with --offline SNAPSHOT")
+        r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
+                     reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace))
     except (PathUsageError, P.PathError) as e:
         stderr.write(f"ovntrace path: {e}\n")
         return 2
@@ -338,11 +587,56 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
     return 0
 
 
+def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: bool = False) -> Any:
+    """Collect and write a snapshot; returns the :class:`ovntrace.sources.snapshot.Snapshot`."""
+    from ovntrace.sources import snapshot
+
+    t0 = time.monotonic()
+    out = Path(output)
+    if not out.parent.resolve().is_dir():
+        raise PathUsageError(f"-o {output}: no such directory {out.parent}")
+    inv, pool, central, got = _open_live(inventory, accept_new)
+    try:
+        stats = {"connections": pool.connections, "commands": pool.commands,
+                 "seconds": round(time.monotonic() - t0, 3)}
+    finally:
+        pool.close()
+    snap = snapshot.build(got, central, [(n.name, n.role) for n in inv.nodes], stats)
+    size = snapshot.write(snap, out)
+    snap.doc["stats"]["bytes"] = size
+    return snap
+
+
+def cmd_snapshot(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    from ovntrace.sources.errors import SourceError
+    from ovntrace.sources.ssh import SshError
+
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    try:
+        snap = run_snapshot(args.inventory, args.output, args.accept_new)
+    except PathUsageError as e:
+        stderr.write(f"ovntrace snapshot: {e}\n")
+        return 2
+    except (SshError, SourceError) as e:
+        stderr.write(f"ovntrace snapshot: {e}\n")
+        return 1
+    st = snap.doc["stats"]
+    ok = [n for n in snap.nodes if n not in snap.errors]
+    stdout.write(f"wrote {args.output}: NB, SB and {len(ok)} of {len(snap.nodes)} nodes ({', '.join(ok)}); "
+                 f"{len(snap.doc['redacted'])} values redacted; {st['bytes']} bytes "
+                 f"({st['connections']} connections, {st['commands']} commands, {st['seconds']:.2f} s)\n")
+    for node, err in snap.errors.items():
+        stderr.write(f"ovntrace snapshot: {node} not collected: {err}\n")
+    return 1 if snap.errors else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ovntrace")
-    register(parser.add_subparsers(dest="command"))
+    register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
-    return cmd_path(args)
+    rc: int = args.func(args)
+    return rc
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ receives it after a tunnel verdict. No I/O: everything comes from a :class:`Clus
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from ovntrace.model.cluster import Chassis, ClusterContext, Interface, NodeFacts, PortBinding
 from ovntrace.model.odp import DatapathAction
@@ -25,9 +27,13 @@ class Endpoint:
     ip: str
     mac: str | None = None
     binding: PortBinding | None = None
+    backends: tuple[str, ...] = ()  # a service VIP: the logical ports of its backends
+    vip: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)  # {name, vip, backends}
 
     @property
     def label(self) -> str:
+        if self.vip:
+            return f"vip {self.vip['vip']} ({self.vip['name']})"
         if self.lsp and "_" in self.lsp and self.binding is not None and self.binding.type == "":
             ns, _, name = self.lsp.partition("_")
             return f"pod {ns}/{name}" if not self.lsp.startswith(("k8s-", "stor-", "rtos-")) else f"port {self.lsp}"
@@ -73,8 +79,56 @@ def resolve_endpoint(ctx: ClusterContext, spec: str, *, external_ok: bool = Fals
             if ip in (_ip_of(a) for a in ips):
                 return Endpoint(spec, pb.logical_port, ip, mac, pb)
     if external_ok:
+        lb = load_balancer_of(ctx, ip)
+        if lb is not None:
+            backends = []
+            for b in lb["backends"]:
+                bip = b.rsplit(":", 1)[0] if b.count(":") == 1 else b
+                with contextlib.suppress(PathError):
+                    backends.append(resolve_endpoint(ctx, bip).lsp or "")
+            return Endpoint(spec, None, ip, backends=tuple(x for x in backends if x), vip=lb)
         return Endpoint(spec, None, ip)
     raise PathError(f"{spec}: no logical port has this address")
+
+
+def _map(v: Any) -> dict[str, str]:
+    if isinstance(v, Mapping):
+        return {str(k): str(x) for k, x in v.items()}
+    if isinstance(v, list) and len(v) == 2 and v[0] == "map":
+        return {str(k): str(x) for k, x in v[1]}
+    return {}
+
+
+def load_balancer_of(ctx: ClusterContext, ip: str) -> dict[str, Any] | None:
+    """The NB Load_Balancer with a VIP on ``ip``: {name, vip, backends, protocol}."""
+    for row in sorted(ctx.nb_rows, key=lambda r: r.uuid):
+        if row.table != "Load_Balancer":
+            continue
+        for vip, backs in sorted(_map(row.columns.get("vips")).items()):
+            host = vip.rsplit(":", 1)[0].strip("[]") if vip.count(":") == 1 or vip.startswith("[") else vip
+            if host == ip:
+                name = row.columns.get("name")
+                proto = row.columns.get("protocol")
+                return {"name": str(name) if name else row.uuid, "vip": vip,
+                        "backends": [b.strip() for b in backs.split(",") if b.strip()],
+                        "protocol": proto if isinstance(proto, str) else None}
+    return None
+
+
+def gateway_patch(nf: NodeFacts, ports: Sequence[str], outport: str | None) -> dict[str, Any] | None:
+    """The patch port from br-int to a gateway bridge (localnet, ``breth0``) the packet left by, if it did:
+    {port, peer, bridge, localnet}. ``ports``: the OVS ports of the trace's output; ``outport``: logical."""
+    by_name = {i.name: i for i in nf.interfaces}
+    for i in nf.interfaces:
+        if i.type != "patch":
+            continue
+        localnet = i.external_ids.get("ovn-localnet-port") or i.external_ids.get("ovn-l3gateway-port")
+        if i.name in ports or (outport and (localnet == outport or i.name == f"patch-br-int-to-{outport}")):
+            peer = i.options.get("peer")
+            pi = by_name.get(peer or "")
+            return {"port": i.name, "peer": peer, "bridge": pi.bridge if pi is not None else None,
+                    "localnet": localnet or outport}
+    return None
 
 
 def router_port_for(ctx: ClusterContext, ip: str) -> tuple[str, str, ipaddress.IPv4Network] | None:
@@ -147,18 +201,19 @@ def flow_text(flow: Flow) -> str:
 
 
 def microflow(src: Endpoint, dst_ip: str, in_port: int, dl_dst: str, proto: str = "icmp",
-              dport: int | None = None, sport: int | None = None, ttl: int = 64) -> Flow:
-    """The packet ``src`` sends to ``dst_ip``, as an OVN engineer writes it for ofproto/trace."""
+              dport: int | None = None, sport: int | None = None, ttl: int = 64, reply: bool = False) -> Flow:
+    """The packet ``src`` sends to ``dst_ip``, as an OVN engineer writes it for ofproto/trace; ``reply``: the
+    answer to it (ICMP echo reply, TCP SYN-ACK)."""
     if src.mac is None:
         raise PathError(f"{src.spec}: no MAC known")
     f: Flow = [("in_port", str(in_port)), (proto, ""), ("dl_src", src.mac), ("dl_dst", dl_dst),
                ("nw_src", src.ip), ("nw_dst", dst_ip), ("nw_ttl", str(ttl))]
     if proto == "icmp":
-        f += [("icmp_type", "8"), ("icmp_code", "0")]
+        f += [("icmp_type", "0" if reply else "8"), ("icmp_code", "0")]
     elif proto in ("tcp", "udp"):
         f += [(f"{proto}_src", str(sport or 40000)), (f"{proto}_dst", str(dport or (22 if proto == "tcp" else 53)))]
         if proto == "tcp":
-            f.append(("tcp_flags", "syn"))
+            f.append(("tcp_flags", "syn|ack" if reply else "syn"))
     else:
         raise PathError(f"protocol {proto!r}: use icmp, tcp or udp")
     return f

@@ -81,6 +81,10 @@ def context_from_text_any(text: str, name: str, hint: str | None = None, node: s
     from ovntrace.sources.paste import context_from_text, looks_like_show
 
     db_hint = _db_hint(hint)
+    if text[:256].lstrip().startswith("{") and '"ovntrace.snapshot/' in text[:256]:
+        from ovntrace.sources.snapshot import context_from_snapshot  # `ovntrace snapshot` output
+
+        return context_from_snapshot(text, name)
     if text.startswith(("OVSDB JSON ", "OVSDB CLUSTER ")):
         return context_from_bytes(text.encode("utf-8"), name, hint, node)
     if looks_like_json_tables(text):

@@ -1,0 +1,200 @@
+"""``ovntrace snapshot``: NB, SB and every node's OVS facts in one portable JSON file, secrets redacted.
+
+The file (schema ``ovntrace.snapshot/1``) keeps the ``ovsdb-client dump --format=json`` tables as they were
+read (one ``{"caption", "headings", "data"}`` object per table), so that it is converted exactly as a live
+collection is (:mod:`ovntrace.sources.collect`). ``load_context`` recognises it by content
+(:func:`is_snapshot_text`): ``explain --context FILE`` and ``path --offline FILE`` accept it.
+
+Redaction: a column or map key whose name contains ``token``, ``secret``, ``passw``, ``private_key``,
+``psk``, ``credential``, ``api_key``/``apikey``, ``certificate``/``ca_cert``, and any string holding PEM
+material (``-----BEGIN``), becomes ``"<redacted>"``; the paths redacted are listed in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ovntrace.model.cluster import ClusterContext
+from ovntrace.sources.errors import SourceError
+
+SCHEMA = "ovntrace.snapshot/1"
+MARK = '"ovntrace.snapshot/'
+REDACTED = "<redacted>"
+_SECRET_NAME = re.compile(r"token|secret|passw|private[_-]?key|psk|credential|api[_-]?key|certificate|ca[_-]?cert",
+                          re.IGNORECASE)
+
+
+def is_snapshot_text(text: str) -> bool:
+    """A snapshot file: a JSON object whose first key is ``"schema": "ovntrace.snapshot/N"``."""
+    head = text[:256].lstrip()
+    return head.startswith("{") and MARK in head
+
+
+def secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def _tables(text: str, name: str) -> list[dict[str, Any]]:
+    """The JSON objects of an ``ovsdb-client dump --format=json`` output, in order."""
+    dec = json.JSONDecoder()
+    out: list[dict[str, Any]] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            return out
+        try:
+            obj, i = dec.raw_decode(text, i)
+        except json.JSONDecodeError as e:
+            raise SourceError(f"{name}: not ovsdb-client JSON output: {e}") from None
+        if not isinstance(obj, dict):
+            raise SourceError(f"{name}: not ovsdb-client JSON output (a {type(obj).__name__})")
+        out.append(obj)
+
+
+def _redact_value(v: Any, where: str, whole: bool, found: list[str]) -> Any:
+    """``v`` in OVSDB JSON notation with secrets replaced (``whole``: the column itself is a secret)."""
+    if isinstance(v, str):
+        if whole or "-----BEGIN" in v:
+            found.append(where)
+            return REDACTED
+        return v
+    if isinstance(v, list) and len(v) == 2 and v[0] == "map" and isinstance(v[1], list):
+        pairs = []
+        for pair in v[1]:
+            if isinstance(pair, list) and len(pair) == 2:
+                k, val = pair
+                secret = whole or (isinstance(k, str) and secret_name(k))
+                pairs.append([k, _redact_value(val, f"{where}:{k}", secret, found)])
+            else:
+                pairs.append(pair)
+        return ["map", pairs]
+    if isinstance(v, list) and len(v) == 2 and v[0] == "set" and isinstance(v[1], list):
+        return ["set", [_redact_value(x, where, whole, found) for x in v[1]]]
+    return v  # uuid / named-uuid / numbers / booleans
+
+
+def redact_tables(tables: list[dict[str, Any]], db: str, found: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for t in tables:
+        headings = t.get("headings") or []
+        caption = str(t.get("caption") or "?").removesuffix(" table")
+        rows = []
+        for row in t.get("data") or []:
+            if not isinstance(row, list):
+                rows.append(row)
+                continue
+            rows.append([_redact_value(v, f"{db}.{caption}.{h}", secret_name(str(h)), found)
+                         for h, v in zip(headings, row, strict=False)] + row[len(headings):])
+        out.append({**t, "data": rows})
+    return out
+
+
+def _text(tables: list[dict[str, Any]]) -> str:
+    return "\n".join(json.dumps(t, separators=(",", ":")) for t in tables) + "\n"
+
+
+@dataclass
+class Snapshot:
+    doc: dict[str, Any]
+
+    @property
+    def nodes(self) -> list[str]:
+        return [str(n["name"]) for n in self.doc.get("cluster", {}).get("nodes", [])]
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {k: str(v["error"]) for k, v in self.doc.get("nodes", {}).items() if v.get("error")}
+
+    def context(self, name: str = "snapshot") -> ClusterContext:
+        from ovntrace.sources.load import context_from_text_any
+
+        d = self.doc
+        ctx = context_from_text_any(_text(d["nb"]), f"{name}: NB", "nb")
+        ctx = ctx.merge(context_from_text_any(_text(d["sb"]), f"{name}: SB", "sb"))
+        for node, v in d.get("nodes", {}).items():
+            if v.get("ovs"):
+                ctx = ctx.merge(context_from_text_any(_text(v["ovs"]), f"{name}: {node} conf.db", "ovs", node))
+        return ctx
+
+
+def build(collected: Any, central: str, nodes: list[tuple[str, str]], stats: dict[str, Any]) -> Snapshot:
+    """A snapshot of a :class:`ovntrace.sources.collect.Collected` (``nodes``: (name, role) in inventory order)."""
+    found: list[str] = []
+    node_docs: dict[str, Any] = {}
+    for name, _role in nodes:
+        if name in collected.ovs:
+            node_docs[name] = {"ovs": redact_tables(_tables(collected.ovs[name], f"{name} conf.db"),
+                                                    f"{name}:Open_vSwitch", found)}
+        else:
+            err = collected.errors.get(name)
+            node_docs[name] = {"error": str(err) if err else "not collected",
+                               "error_kind": getattr(err, "kind", None)}
+    doc = {
+        "schema": SCHEMA,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cluster": {"central": central, "nodes": [{"name": n, "role": r} for n, r in nodes]},
+        "commands": [{"node": n, "command": c} for n, c in collected.commands],
+        "nb": redact_tables(_tables(collected.nb, "NB dump"), "OVN_Northbound", found),
+        "sb": redact_tables(_tables(collected.sb, "SB dump"), "OVN_Southbound", found),
+        "nodes": node_docs,
+        "redacted": found,
+        "stats": stats,
+    }
+    return Snapshot(doc)
+
+
+def write(snap: Snapshot, path: str | os.PathLike[str]) -> int:
+    """Write atomically (temp file in the same directory, fsync, rename; mode 0600: it describes the whole
+    cluster); the number of bytes written."""
+    p = Path(path)
+    data = json.dumps(snap.doc, separators=(",", ":")).encode("utf-8") + b"\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=str(p.parent.resolve()))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(data)
+
+
+def parse(text: str, name: str = "snapshot") -> Snapshot:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SourceError(f"{name}: broken ovntrace snapshot: {e}") from None
+    if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("ovntrace.snapshot/"):
+        raise SourceError(f"{name}: not an ovntrace snapshot")
+    if doc["schema"] != SCHEMA:
+        raise SourceError(f"{name}: snapshot schema {doc['schema']}, this ovntrace reads {SCHEMA}")
+    for k in ("nb", "sb", "nodes"):
+        if k not in doc:
+            raise SourceError(f"{name}: ovntrace snapshot without {k!r}")
+    return Snapshot(doc)
+
+
+def load(path: str | os.PathLike[str]) -> Snapshot:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SourceError(f"{path}: {e}") from None
+    if not is_snapshot_text(text):
+        raise SourceError(f"{path}: not an ovntrace snapshot (`ovntrace snapshot -o FILE` writes one)")
+    return parse(text, str(path))
+
+
+def context_from_snapshot(text: str, name: str) -> ClusterContext:
+    """The ClusterContext of a snapshot file's text (what ``load_context`` returns for it)."""
+    return parse(text, name).context(name)
