@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nb", action="append", metavar="SOURCE", help="Northbound database (not available yet)")
     p.add_argument("--sb", action="append", metavar="SOURCE", help="Southbound database (not available yet)")
     p.add_argument("--context", action="append", metavar="SOURCE", help="any cluster source (not available yet)")
+    p.add_argument("--no-doctor", action="store_true",
+                   help="with --inventory, do not run the (read-only, over SSH) doctor checks")
     p.add_argument("--inventory", metavar="F",
                    help="inventory TOML: the runbook pane shows the provisioning commands for the selection")
     p.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else guessed")
@@ -104,7 +106,8 @@ def cmd_tui(args: argparse.Namespace, stdin: TextIO | None = None, stderr: TextI
 
     from ovntrace.tui.app import create_app
 
-    options = Options(inventory=inventory, correlate=not args.no_ovn, context=context, ovn_version=args.ovn_version)
+    options = Options(inventory=inventory, correlate=not args.no_ovn, context=context, ovn_version=args.ovn_version,
+                      inventory_path=args.inventory, doctor=not args.no_doctor)
     app = create_app(source, options)
     code = app.run()
     return int(code or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -53,3 +54,11 @@ class CorrelateProgress(Message):
 class Exported(Message):
     path: str
     size: int
+
+
+@dataclass
+class DoctorDone(Message):
+    """``ovntrace doctor`` finished (a Report), or could not run (``error``)."""
+
+    report: Any
+    error: str | None = None

@@ -25,3 +25,5 @@ class Options:
     context: ClusterContext | None = None  # --nb/--sb/--context, once sources exist
     ovn_version: str | None = None
     on_node: str | None = None
+    inventory_path: str | None = None  # where --inventory came from: doctor reads the cluster over SSH with it
+    doctor: bool = True  # with an inventory, run `ovntrace doctor` (read-only) and show its findings

@@ -8,7 +8,7 @@ already-built outline: nothing is rebuilt per key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
-from ovntrace.tui.messages import Correlated, CorrelateProgress, Exported, Parsed, ParseFailed
+from ovntrace.tui.messages import Correlated, CorrelateProgress, DoctorDone, Exported, Parsed, ParseFailed
 from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
@@ -76,6 +76,8 @@ class ExplainScreen(Screen[None]):
         self.query_text = ""
         self._raw_loaded = False
         self._selection_timer: Timer | None = None
+        self.doctor_state = "off"  # off | running | done | error
+        self.doctor_report: Any = None
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -101,6 +103,32 @@ class ExplainScreen(Screen[None]):
         self._layout(self.app.size.width)
         self.query_one("#tree", TraceTree).focus()
         self.load()
+        if self.options.inventory_path and self.options.doctor:
+            self.doctor_state = "running"
+            self._doctor(self.options.inventory_path)
+
+    @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, description="doctor")
+    def _doctor(self, inventory: str) -> None:
+        """Read-only checks of the cluster over SSH; findings go to the runbook pane."""
+        from ovntrace.doctor.cli import run_doctor
+
+        try:
+            report = run_doctor(inventory)
+        except Exception as e:  # SSH/inventory problems become a notification, never a crash
+            self.post_message(DoctorDone(None, f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(DoctorDone(report))
+
+    def on_doctor_done(self, message: DoctorDone) -> None:
+        self.doctor_report = message.report
+        self.doctor_state = "error" if message.error else "done"
+        if message.error:
+            self.notify(f"doctor could not run: {message.error}", severity="warning", timeout=8)
+        else:
+            n = len(message.report.errors)
+            self.notify(f"doctor: {n} error(s), {len(message.report.findings)} finding(s)",
+                        severity="error" if n else "information", timeout=6)
+        self._show_selection()
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width)
@@ -273,6 +301,7 @@ class ExplainScreen(Screen[None]):
 
         hits, fallback = for_node(inv, node, self.outline)
         out = Text()
+        self._doctor_text(out, dark)
         if fallback:
             out.append("Nothing in this step names a runbook object; commands for the trace's packet:\n\n",
                        style=styles.style("hint", dark))
@@ -288,6 +317,24 @@ class ExplainScreen(Screen[None]):
             out.append(f"# {h.comment}  ({h.why})\n", style=styles.style("note", dark))
             out.append(inv.redact(h.command) + "\n")
         pane.show(out, copy=as_script(inv, hits))
+
+    def _doctor_text(self, out: Text, dark: bool) -> None:
+        """Doctor's findings (errors and warnings) with the command that fixes each, above the runbook."""
+        if self.doctor_state == "running":
+            out.append("# doctor: checking the cluster over SSH (read-only)…\n\n", style=styles.style("hint", dark))
+            return
+        report = self.doctor_report
+        if self.doctor_state != "done" or report is None:
+            return
+        findings = [f for f in report.findings if f.severity in ("error", "warning")]
+        out.append(f"# doctor: {len(report.errors)} error(s), {len(findings)} finding(s) on "
+                   f"{', '.join(report.nodes)}\n", style=styles.style("section", dark))
+        for f in findings:
+            out.append(f"# [{f.severity}] {f.node}: {f.message}\n",
+                       style=styles.style("error" if f.severity == "error" else "warning", dark))
+            if f.fix is not None:
+                out.append(f"{f.fix.apply}\n")
+        out.append("\n")
 
     def _load_raw(self) -> None:
         if not self._raw_loaded:

@@ -27,12 +27,14 @@ class TextPane(VerticalScroll):
         super().__init__(id=id, can_focus=True)
         self.body = Static(Text(""), classes="pane-body")
         self.plain = ""  # what `y` copies
+        self.shown = ""  # what is displayed, as plain text
 
     def compose(self) -> ComposeResult:
         yield self.body
 
     def show(self, text: Text, copy: str | None = None) -> None:
         self.body.update(text)
+        self.shown = text.plain
         self.plain = text.plain if copy is None else copy
         self.scroll_home(animate=False)
 
