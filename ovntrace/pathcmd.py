@@ -76,13 +76,13 @@ def _default_inventory() -> Path:
 
 
 def _pool(inv: Any, inv_path: Path, accept_new: bool) -> Any:
-    from ovntrace.sources.ssh import LocalTransport, Pool, SshTransport, Transport, resolve_target
+    from ovntrace.sources.ssh import LocalTransport, Pool, SshTransport, Transport, resolve_target, split_prefix
 
     configs = [inv_path.parent / "ssh_config", Path.home() / ".ssh" / "config"]
     transports: dict[str, Transport] = {}
     for n in inv.nodes:
         if n.ssh is None and not any(c.is_file() and f"Host {n.name}" in c.read_text() for c in configs):
-            transports[n.name] = LocalTransport(n.name)
+            transports[n.name] = LocalTransport(n.name, split_prefix(getattr(n.ssh, "prefix", "")))
             continue
         transports[n.name] = SshTransport(resolve_target(n.name, n.ssh, configs, accept_new))
     return Pool(transports)
@@ -277,8 +277,10 @@ def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int |
     return src_node, chains
 
 
-def _open_live(inventory: str | Path | None, accept_new: bool) -> tuple[Any, Any, str, Any]:
-    """(inventory, pool, central, collected) of a live cluster."""
+def _open_live(inventory: str | Path | None, accept_new: bool,
+               progress: TextIO | None = None) -> tuple[Any, Any, str, Any]:
+    """(inventory, pool, central, collected) of a live cluster (``progress``: where a one-line progress
+    display goes while collecting, when it is a terminal)."""
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
     from ovntrace.sources import collect
@@ -296,7 +298,7 @@ def _open_live(inventory: str | Path | None, accept_new: bool) -> tuple[Any, Any
     pool = _pool(inv, inv_path, accept_new)
     try:
         got = collect.collect_raw(pool, central, f"tcp:{db}:{inv.cluster.nb_port}",
-                                  f"tcp:{db}:{inv.cluster.sb_port}", names)
+                                  f"tcp:{db}:{inv.cluster.sb_port}", names, collect.Progress(progress))
     except BaseException:
         pool.close()
         raise
@@ -306,7 +308,7 @@ def _open_live(inventory: str | Path | None, accept_new: bool) -> tuple[Any, Any
 def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, proto: str = "icmp",
              dport: int | None = None, sport: int | None = None, accept_new: bool = False,
              reverse: bool = False, offline: str | Path | None = None,
-             traces: dict[tuple[str, str], Path] | None = None) -> PathResult:
+             traces: dict[tuple[str, str], Path] | None = None, progress: TextIO | None = None) -> PathResult:
     """Trace SRC -> DST: live over the inventory's SSH, or ``offline`` from a snapshot file (``traces``:
     (node, ct) -> an ofproto/trace output file, for the hops that need one)."""
     t0 = time.monotonic()
@@ -319,7 +321,7 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
         cts: tuple[str, ...] = ("trk,new",) + (("trk,est",) if any(ct == "trk,est" for _n, ct in env.traces)
                                                else ())
     else:
-        _inv, pool, _central, got = _open_live(inventory, accept_new)
+        _inv, pool, _central, got = _open_live(inventory, accept_new, progress)
         names = [n.name for n in _inv.nodes]
         env = Env(got.context(f"{_central}:"), names, {n: str(e) for n, e in got.errors.items()}, pool=pool)
         cts = CT_STATES
@@ -573,7 +575,7 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
         if args.trace and not args.offline:
             raise PathUsageError("--trace NODE=FILE goes with --offline SNAPSHOT")
         r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
-                     reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace))
+                     reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace), progress=stderr)
     except (PathUsageError, P.PathError) as e:
         stderr.write(f"ovntrace path: {e}\n")
         return 2
@@ -587,7 +589,8 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
     return 0
 
 
-def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: bool = False) -> Any:
+def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: bool = False,
+                 progress: TextIO | None = None) -> Any:
     """Collect and write a snapshot; returns the :class:`ovntrace.sources.snapshot.Snapshot`."""
     from ovntrace.sources import snapshot
 
@@ -595,7 +598,7 @@ def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: b
     out = Path(output)
     if not out.parent.resolve().is_dir():
         raise PathUsageError(f"-o {output}: no such directory {out.parent}")
-    inv, pool, central, got = _open_live(inventory, accept_new)
+    inv, pool, central, got = _open_live(inventory, accept_new, progress)
     try:
         stats = {"connections": pool.connections, "commands": pool.commands,
                  "seconds": round(time.monotonic() - t0, 3)}
@@ -614,7 +617,7 @@ def cmd_snapshot(args: argparse.Namespace, stdout: TextIO | None = None, stderr:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     try:
-        snap = run_snapshot(args.inventory, args.output, args.accept_new)
+        snap = run_snapshot(args.inventory, args.output, args.accept_new, progress=stderr)
     except PathUsageError as e:
         stderr.write(f"ovntrace snapshot: {e}\n")
         return 2

@@ -37,6 +37,11 @@ class SshTarget:
     user: str = "root"
     key: str = ""
     known_hosts: str = ""
+    # optional: a command prefix for containerised OVS (``sudo``, ``docker exec ovs``, ``kubectl exec -n
+    # ovn-kubernetes POD -c ovn-controller --``; key ``prefix`` or ``command_prefix``), and a ProxyJump
+    # (``user@host:port``, comma-separated hops)
+    prefix: str = ""
+    jump: str = ""
 
 
 @dataclass(frozen=True)
@@ -281,6 +286,9 @@ def parse(data: dict[str, Any], source: str = "") -> Inventory:
                 user=_want(s, "user", str, where + ".ssh", "root"),
                 key=_want(s, "key", str, where + ".ssh", ""),
                 known_hosts=_want(s, "known_hosts", str, where + ".ssh", ""),
+                prefix=_want(s, "prefix", str, where + ".ssh", "") or _want(s, "command_prefix", str,
+                                                                            where + ".ssh", ""),
+                jump=_want(s, "jump", str, where + ".ssh", ""),
             )
         ip = _check_ip(_want(rn, "ip", str, where), where + " ip")
         nodes.append(
@@ -409,6 +417,7 @@ def dumps(inv: Inventory) -> str:
             s = n.ssh
             out += ["", "[nodes.ssh]", f"host = {_q(s.host)}", f"port = {s.port}", f"user = {_q(s.user)}"]
             out += [f"key = {_q(s.key)}", f"known_hosts = {_q(s.known_hosts)}"]
+            out += [f"{k} = {_q(getattr(s, k))}" for k in ("prefix", "jump") if getattr(s, k)]
     for p in inv.pods:
         out += ["", "[[pods]]"]
         out += [f"{k} = {_q(getattr(p, k))}" for k in ("namespace", "name", "node", "mac", "ip")]

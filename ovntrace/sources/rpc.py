@@ -200,23 +200,76 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
             chosen, found = _select(session, db, schema, table, cols, wheres) if wheres else ([], [])
             if not wheres:
                 chosen = [c for c in schema.tables[table] if cols is None or c in cols]
-            types = schema.tables[table]
-            convs = {c: converter(types[c]) for c in chosen}
-            if table in LAZY_TABLES:
-                lazy = LazyRows(convs, {c: default_plain(types[c]) for c in chosen})
-                for row in found:
-                    uuid = row.pop("_uuid")[1]
-                    lazy.insert(uuid, row)
-                tables[table] = lazy
-                continue
-            rows: dict[str, dict[str, Any]] = {}
-            for row in found:
-                uuid = row.pop("_uuid")[1]
-                plain: dict[str, Any] = {}
-                for c in chosen:
-                    v = row.get(c)
-                    conv = convs[c]
-                    plain[c] = v if conv is None else conv(v)
-                rows[uuid] = plain
-            tables[table] = rows
+            tables[table] = _convert_rows(schema, table, chosen, found)
     return schema, tables
+
+
+def _convert_rows(schema: Schema, table: str, chosen: list[str],
+                  found: list[dict[str, Any]]) -> LazyRows | dict[str, dict[str, Any]]:
+    """Rows of a ``select`` reply (OVSDB JSON notation, with ``_uuid``) as plain rows (consumes ``found``)."""
+    types = schema.tables[table]
+    convs = {c: converter(types[c]) for c in chosen}
+    if table in LAZY_TABLES:
+        lazy = LazyRows(convs, {c: default_plain(types[c]) for c in chosen})
+        for row in found:
+            uuid = row.pop("_uuid")[1]
+            lazy.insert(uuid, row)
+        return lazy
+    rows: dict[str, dict[str, Any]] = {}
+    for row in found:
+        uuid = row.pop("_uuid")[1]
+        plain: dict[str, Any] = {}
+        for c in chosen:
+            v = row.get(c)
+            conv = convs[c]
+            plain[c] = v if conv is None else conv(v)
+        rows[uuid] = plain
+    return rows
+
+
+# -- the same select, run elsewhere (``ovsdb-client query`` on a node over SSH) -------------------------
+
+
+def select_plan(schema: Schema, db: str) -> list[tuple[str, list[str]]]:
+    """(table, columns) of every wanted table of ``db`` the schema has, columns in schema order."""
+    wanted = WANTED.get(db)
+    if wanted is None:
+        raise SourceError(f"{db}: not a database ovntrace reads ({SB}, {NB}, {OVS})")
+    return [(t, [c for c in schema.tables[t] if cols is None or c in cols])
+            for t, cols in wanted.items() if t in schema.tables]
+
+
+def select_transaction(db: str, plan: list[tuple[str, list[str]]]) -> list[Any]:
+    """The params of one read-only ``transact``: a ``select`` of every row of each table of ``plan``."""
+    return [db, *({"op": "select", "table": t, "where": [], "columns": ["_uuid", *cols]} for t, cols in plan)]
+
+
+def check_results(plan: list[tuple[str, list[str]]], results: Any, where: str) -> list[list[dict[str, Any]]]:
+    if not isinstance(results, list) or len(results) < len(plan):
+        raise SourceError(f"{where}: unexpected transact reply")
+    out = []
+    for (table, _), res in zip(plan, results, strict=False):
+        if not isinstance(res, dict) or not isinstance(res.get("rows"), list):
+            raise SourceError(f"{where}: select on {table} failed: {str(res)[:200]}")
+        out.append(res["rows"])
+    return out
+
+
+def tables_from_select_results(schema: Schema, plan: list[tuple[str, list[str]]], results: Any,
+                               where: str = "transact") -> Tables:
+    """The plain rows of a :func:`select_transaction` reply (``results``: the transact's result list), as
+    :func:`fetch_tables` converts them live."""
+    tables: Tables = {}
+    with gc_paused():
+        for (table, cols), rows in zip(plan, check_results(plan, results, where), strict=True):
+            tables[table] = _convert_rows(schema, table, cols, [dict(r) for r in rows])
+    return tables
+
+
+def select_results_as_dump(plan: list[tuple[str, list[str]]], results: Any, where: str = "transact",
+                           ) -> list[dict[str, Any]]:
+    """The same reply as ``ovsdb-client dump --format=json`` tables (``{"caption", "headings", "data"}``,
+    values in OVSDB JSON notation), the form a snapshot keeps."""
+    return [{"caption": f"{table} table", "headings": ["_uuid", *cols],
+             "data": [[r.get("_uuid"), *(r.get(c) for c in cols)] for r in rows]}
+            for (table, cols), rows in zip(plan, check_results(plan, results, where), strict=True)]

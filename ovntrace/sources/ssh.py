@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -53,27 +53,91 @@ class Target:
     known_hosts: str = ""
     prefix: tuple[str, ...] = ()  # e.g. ("sudo",) or ("docker", "exec", "ovs")
     accept_new: bool = False
+    jump: tuple[Target, ...] = ()  # ProxyJump hops, first to last: the target is reached through them
+
+    @property
+    def name(self) -> str:
+        """``host`` or ``[host]:port``, as in known_hosts."""
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
 
 
 def _expand(p: str) -> str:
     return os.path.expanduser(p) if p else p
 
 
-def resolve_target(node: str, ssh: object | None, ssh_configs: Sequence[Path] = (),
-                   accept_new: bool = False, prefix: Sequence[str] = ()) -> Target:
-    """The SSH target of ``node``: the inventory's ``[nodes.ssh]`` (``ssh``, an object with ``host``,
-    ``port``, ``user``, ``key``, ``known_hosts``) over the first ``ssh_config`` that has a ``Host`` for it."""
+def _lookup(host: str, ssh_configs: Sequence[Path]) -> dict[str, object]:
+    """The options of the first ``ssh_config`` that has a ``Host`` for ``host`` ({} if none)."""
     import paramiko
 
-    looked: dict[str, object] = {}
     for cfg_path in ssh_configs:
         if not cfg_path.is_file():
             continue
         cfg = paramiko.SSHConfig.from_path(str(cfg_path))
-        if node in cfg.get_hostnames():
-            looked = dict(cfg.lookup(node))
-            break
-    inv = {k: getattr(ssh, k, None) for k in ("host", "port", "user", "key", "known_hosts")} if ssh else {}
+        if host in cfg.get_hostnames():
+            return dict(cfg.lookup(host))
+    return {}
+
+
+def split_prefix(prefix: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A command prefix (``"sudo"``, ``"docker exec ovs"``) as argv words (``shlex.split`` of a string)."""
+    if not prefix:
+        return ()
+    if isinstance(prefix, str):
+        try:
+            return tuple(shlex.split(prefix))
+        except ValueError as e:
+            raise SshError("inventory", f"bad command prefix {prefix!r}: {e}", kind="connect") from None
+    return tuple(str(p) for p in prefix)
+
+
+def _jump_hops(spec: str, via: Target, ssh_configs: Sequence[Path], accept_new: bool,
+               seen: frozenset[str] = frozenset()) -> tuple[Target, ...]:
+    """The hops of a ProxyJump value (``[user@]host[:port]``, comma-separated, first hop first). A hop
+    named by an ssh_config ``Host`` takes its options from there (and its own ProxyJump first); what a hop
+    leaves unset (key, known_hosts) is the target's ``via``."""
+    hops: list[Target] = []
+    for one in (h.strip() for h in spec.split(",") if h.strip()):
+        if one.lower() == "none":
+            return ()
+        rest = one.removeprefix("ssh://")
+        user, _, hostport = rest.rpartition("@")
+        if hostport.startswith("["):
+            host, _, port_s = hostport[1:].partition("]")
+            port_s = port_s.removeprefix(":")
+        else:
+            host, _, port_s = hostport.partition(":")
+        if not host or (port_s and not port_s.isdigit()):
+            raise SshError(via.node, f"bad ProxyJump {one!r} (expected [user@]host[:port])", kind="connect")
+        if host in seen:
+            raise SshError(via.node, f"ProxyJump loop through {host}", kind="connect")
+        looked = _lookup(host, ssh_configs)
+        idf = looked.get("identityfile")
+        khf = looked.get("userknownhostsfile")
+        t = Target(
+            node=f"{via.node} (jump {one})",
+            host=str(looked.get("hostname") or host),
+            port=int(port_s or str(looked.get("port") or 22)),
+            user=user or str(looked.get("user") or via.user),
+            key=_expand(str(idf[0])) if isinstance(idf, list) and idf else via.key,
+            known_hosts=_expand(str(khf).split()[0]) if khf else via.known_hosts,
+            accept_new=accept_new,
+        )
+        inner = looked.get("proxyjump")
+        if inner and not hops:
+            hops += _jump_hops(str(inner), t, ssh_configs, accept_new, seen | {host})
+        hops.append(t)
+    return tuple(hops)
+
+
+def resolve_target(node: str, ssh: object | None, ssh_configs: Sequence[Path] = (),
+                   accept_new: bool = False, prefix: Sequence[str] = ()) -> Target:
+    """The SSH target of ``node``: the inventory's ``[nodes.ssh]`` (``ssh``, an object with ``host``,
+    ``port``, ``user``, ``key``, ``known_hosts`` and optionally ``prefix`` and ``jump``) over the first
+    ``ssh_config`` that has a ``Host`` for it (``HostName``, ``Port``, ``User``, ``IdentityFile``,
+    ``UserKnownHostsFile``, ``ProxyJump``)."""
+    looked = _lookup(node, ssh_configs)
+    inv = {k: getattr(ssh, k, None) for k in ("host", "port", "user", "key", "known_hosts", "prefix", "jump")} \
+        if ssh else {}
     idf = looked.get("identityfile")
     khf = looked.get("userknownhostsfile")
     host = str(inv.get("host") or looked.get("hostname") or (node if looked or ssh else ""))
@@ -81,7 +145,12 @@ def resolve_target(node: str, ssh: object | None, ssh_configs: Sequence[Path] = 
     user = str(inv.get("user") or looked.get("user") or os.environ.get("USER") or "root")
     key = str(inv.get("key") or (idf[0] if isinstance(idf, list) and idf else "") or "")
     known = str(inv.get("known_hosts") or (str(khf).split()[0] if khf else "") or "~/.ssh/known_hosts")
-    return Target(node, host, port, user, _expand(key), _expand(known), tuple(prefix), accept_new)
+    pre = tuple(prefix) or split_prefix(inv.get("prefix"))
+    t = Target(node, host, port, user, _expand(key), _expand(known), pre, accept_new)
+    jump = str(inv.get("jump") or looked.get("proxyjump") or "")
+    if jump and host:
+        t = replace(t, jump=_jump_hops(jump, t, ssh_configs, accept_new))
+    return t
 
 
 class Transport(Protocol):
@@ -168,6 +237,7 @@ class SshTransport:
     commands: int = 0
     connections: int = 0
     _client: object | None = None
+    _jumps: list[object] = field(default_factory=list)  # the ProxyJump hops' clients, first hop first
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -175,9 +245,39 @@ class SshTransport:
         return self.target.node
 
     def _connect(self) -> object:
+        """The target's client, through its ProxyJump hops (each one's host key checked) when it has some."""
         import paramiko
 
         t = self.target
+        sock: object | None = None
+        prev: Target | None = None
+        for hop in (*t.jump, t):
+            if prev is not None:
+                assert isinstance(self._jumps[-1], paramiko.SSHClient)
+                tr = self._jumps[-1].get_transport()
+                try:
+                    if tr is None:
+                        raise paramiko.SSHException("jump connection lost")
+                    sock = tr.open_channel("direct-tcpip", (hop.host, hop.port), ("127.0.0.1", 0),
+                                           timeout=self.connect_timeout)
+                except (paramiko.SSHException, OSError) as e:
+                    self.close()
+                    raise SshError(t.node, f"jump host {prev.user}@{prev.name} cannot forward to {hop.name} "
+                                   f"(ProxyJump; does its sshd allow TCP forwarding?): {e or type(e).__name__}",
+                                   kind="connect") from None
+            try:
+                client = self._client_of(hop, sock)
+            except SshError:
+                self.close()
+                raise
+            if hop is not t:
+                self._jumps.append(client)
+            prev = hop
+        return client
+
+    def _client_of(self, t: Target, sock: object | None) -> object:
+        import paramiko
+
         client = paramiko.SSHClient()
         kh = t.known_hosts
         if kh and os.path.exists(kh):
@@ -186,7 +286,7 @@ class SshTransport:
             except OSError as e:
                 raise SshError(t.node, f"cannot read known_hosts {kh}: {e}", kind="hostkey") from None
         node = t.node
-        name = t.host if t.port == 22 else f"[{t.host}]:{t.port}"
+        name = t.name
 
         class _Policy(paramiko.MissingHostKeyPolicy):
             def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
@@ -201,7 +301,8 @@ class SshTransport:
         try:
             client.connect(t.host, port=t.port, username=t.user, key_filename=t.key or None,
                            timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
-                           auth_timeout=self.connect_timeout, look_for_keys=not t.key, allow_agent=True)
+                           auth_timeout=self.connect_timeout, look_for_keys=not t.key, allow_agent=True,
+                           sock=sock)  # type: ignore[arg-type]
         except SshError:
             raise
         except paramiko.BadHostKeyException as e:
@@ -266,6 +367,10 @@ class SshTransport:
         if isinstance(self._client, paramiko.SSHClient):
             self._client.close()
         self._client = None
+        for c in reversed(self._jumps):
+            if isinstance(c, paramiko.SSHClient):
+                c.close()
+        self._jumps = []
 
 
 class Pool:
@@ -283,6 +388,13 @@ class Pool:
 
     def run(self, node: str, argv: Sequence[str], timeout: float = COMMAND_TIMEOUT) -> str:
         return self[node].run(argv, timeout)
+
+    def line(self, node: str, argv: Sequence[str]) -> str:
+        """The command line run on ``node`` for ``argv``: its prefix, then ``argv``, each word shell-quoted."""
+        t = self.transports.get(node)
+        target = getattr(t, "target", None)
+        prefix = target.prefix if isinstance(target, Target) else tuple(getattr(t, "prefix", ()))
+        return shlex.join([*prefix, *argv])
 
     @property
     def connections(self) -> int:

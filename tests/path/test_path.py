@@ -51,9 +51,9 @@ def test_cross_node_pod_to_pod_delivered(fresh_neighbors: Lab) -> None:
         assert c.verdict["delivered"] and c.verdict["node"] == "kube-node1"
         assert [t.node for t in c.traces] == ["kube-node2", "kube-node1"]
     assert "--ct-next trk,est" in est.traces[0].command and "--ct-next" not in new.traces[0].command
-    # one connection per node, reused: NB+SB+3 conf.db + 2 chains x 2 nodes
+    # one connection per node, reused: NB+SB (schema + query each) + 3 conf.db + 2 chains x 2 nodes
     assert r.stats["connections"] == 3
-    assert r.stats["commands"] == 9
+    assert r.stats["commands"] == 11
     print(f"\nfull path: {wall:.2f}s wall, {r.stats}")
     assert wall < 10
 
@@ -149,7 +149,7 @@ def test_changed_host_key_is_refused_even_with_accept_new(fresh_neighbors: Lab, 
 
 def test_commands_are_read_only_and_quoted() -> None:
     assert {c[0] for c in collect.COMMANDS.values()} == {"ovsdb-client", "ovs-appctl"}
-    assert all(c[1] in ("dump", "ofproto/trace") for c in collect.COMMANDS.values())
+    assert all(c[1] in ("dump", "get-schema", "query", "ofproto/trace") for c in collect.COMMANDS.values())
     argv = collect.argv("trace", ("trk,est",), bridge="br-int", flow="in_port=1,ip;rm -rf /")
     assert argv == ["ovs-appctl", "ofproto/trace", "br-int", "in_port=1,ip;rm -rf /", "--ct-next", "trk,est"]
 

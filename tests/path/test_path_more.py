@@ -92,7 +92,7 @@ def snap_file(lab_n: Lab, tmp_path: Path) -> Path:
     snap = tmp_path / "cluster.snapshot.json"
     rc, out, err = _run(main, "snapshot", "--inventory", str(lab_n.inventory_path), "-o", str(snap))
     assert rc == 0, err
-    assert "NB, SB and 3 of 3 nodes" in out and "3 connections, 5 commands" in out
+    assert "NB, SB and 3 of 3 nodes" in out and "3 connections, 7 commands" in out
     return snap
 
 
@@ -103,7 +103,9 @@ def test_snapshot_file_is_recognised_by_content(lab_n: Lab, snap_file: Path, tmp
     assert not list(tmp_path.glob(".*"))  # atomic write: no temp file left
     doc = json.loads(text)
     assert [n["name"] for n in doc["cluster"]["nodes"]] == ["kube-master", "kube-node1", "kube-node2"]
-    assert all("ovsdb-client dump" in c["command"] for c in doc["commands"])
+    # NB/SB: the schema, then one read-only query of only the tables needed; each node's conf.db dumped
+    assert [c["command"].split()[:2] for c in doc["commands"]] == (
+        [["ovsdb-client", "get-schema"], ["ovsdb-client", "query"]] * 2 + [["ovsdb-client", "dump"]] * 3)
     # the lab's node1 carries a k8s API token in Open_vSwitch external_ids: redacted, never written
     token = lab_n.run("kube-node1", ["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:k8s-api-token"])
     token = token.strip().strip('"')
