@@ -23,6 +23,7 @@ from functools import cache
 
 from ovntrace.ovn import _data
 from ovntrace.ovn.releases import latest_release, nearest_release
+from ovntrace.parser.fields import parse_subfield
 
 #: What each ``MFF_LOG_*`` logical field holds, in words (restated from the header comments).
 LOGICAL_FIELD_ROLES: dict[str, tuple[str, str]] = {
@@ -62,34 +63,18 @@ LOGICAL_FIELD_ROLES: dict[str, tuple[str, str]] = {
 #: Sub-ranges of a shared register, by field (bits low, high), where the header says so.
 _FIELD_BITS: dict[str, tuple[int, int]] = {"ENCAP_ID": (16, 31), "TUN_OFPORT": (16, 31)}
 
-_NORMALIZE = [
-    (re.compile(r"^NXM_NX_REG(\d+)$"), "reg{}"),
-    (re.compile(r"^NXM_NX_XXREG(\d+)$"), "xxreg{}"),
-    (re.compile(r"^NXM_NX_XREG(\d+)$"), "xreg{}"),
-    (re.compile(r"^OXM_OF_PKT_REG(\d+)$"), "xreg{}"),
-    (re.compile(r"^NXM_NX_TUN_METADATA(\d+)$"), "tun_metadata{}"),
-]
-_ALIASES = {
-    "OXM_OF_METADATA": "metadata", "NXM_NX_TUN_ID": "tun_id", "TUN_ID": "tun_id",
-    "NXM_OF_IN_PORT": "in_port", "OXM_OF_IN_PORT": "in_port",
-}
+# names only hand-written flows use; the NXM/OXM namespaces are ovntrace.parser.fields' business
+_EXTRA_ALIASES = {"TUN_ID": "tun_id"}
 
 
 def normalize_register(name: str) -> tuple[str, int | None, int | None]:
     """``"NXM_NX_REG14[0..14]"`` -> ``("reg14", 0, 14)``; ``"xxreg0"`` -> ``("xxreg0", None, None)``."""
-    m = re.fullmatch(r"\s*([A-Za-z_0-9]+)\s*(?:\[(\d*)(?:\.\.(\d+))?\])?\s*", name)
-    if not m:
+    sf = parse_subfield(name.strip())
+    if sf is None:
         return name.strip(), None, None
-    base = m.group(1)
-    lo = int(m.group(2)) if m.group(2) else None
-    hi = int(m.group(3)) if m.group(3) else lo
-    if base in _ALIASES:
-        return _ALIASES[base], lo, hi
-    for rx, fmt in _NORMALIZE:
-        mm = rx.match(base)
-        if mm:
-            return fmt.format(mm.group(1)), lo, hi
-    return base.lower() if base.isupper() else base, lo, hi
+    base = sf.field
+    base = _EXTRA_ALIASES.get(base, base.lower() if base.isupper() else base)
+    return base, sf.start, sf.end
 
 
 def overlays(reg: str) -> tuple[str, ...]:
