@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from ovntrace.model import ParseResult
@@ -49,22 +49,15 @@ def _read_input(path: str, stdin: TextIO) -> str:
         raise CliError(f"cannot read {path}: {e.strerror or e}") from e
 
 
-def _no_trace_message(text: str) -> str:
-    seen = [ln for ln in text.splitlines() if ln.strip()][:3]
-    quoted = " | ".join(ln.strip()[:60] for ln in seen) if seen else "(empty input)"
-    return (
-        "no ofproto/trace output found: expected a 'Flow: ...' line, a 'bridge(\"br-int\")' header "
-        f"or an old-format 'Bridge:/Rule:' block; first lines seen: {quoted}"
-    )
-
-
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
     from ovntrace.parser import parse
 
     text = _read_input(args.file, stdin)
     result = parse(text)
     if not result.traces:
-        raise CliError(_no_trace_message(text), ExitStatus.NO_TRACE)
+        from ovntrace.render.display import no_trace_message
+
+        raise CliError(no_trace_message(text), ExitStatus.NO_TRACE)
     ovn = None
     if not args.no_ovn:
         from ovntrace.correlate import Correlator
@@ -95,80 +88,24 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     return ExitStatus.OK
 
 
-def _trace_datapath_keys(result: ParseResult) -> set[int]:
-    """The OVN datapath keys (``metadata``) a trace visits: a live SB need only send their flows."""
-    keys: set[int] = set()
-    for t in result.traces:
-        for s in t.tables():
-            md = s.state.get("metadata")
-            if md and "/" not in md:
-                try:
-                    keys.add(int(md, 0))
-                except ValueError:
-                    continue
-    return keys
-
-
 def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -> ClusterContext | None:
-    """Cluster facts from --nb/--sb/--node/--context (files, dumps, show outputs, live remotes)."""
-    wanted = args.nb or args.sb or args.node or args.context
-    if not wanted:
+    """Cluster facts from --nb/--sb/--node/--context; with a parse, a live SB sends only what it needs."""
+    if not (args.nb or args.sb or args.node or args.context):
         return None
-    from ovntrace.model.cluster import ClusterContext
+    nodes = []
+    for spec in args.node or ():
+        name, sep, src = spec.partition("=")
+        if not sep or not name or not src:
+            raise CliError(f"--node expects NAME=SOURCE, got {spec!r}", ExitStatus.NO_TRACE)
+        nodes.append((name, src))
+    from ovntrace.correlate.index import trace_needs
+    from ovntrace.sources import load_cluster
 
+    keys, cookies = trace_needs(result) if result is not None else (set(), None)
     try:
-        import importlib
-
-        sources = importlib.import_module("ovntrace.sources")
-    except ImportError as e:
-        raise CliError(f"cluster sources are not available in this build: {e}") from e
-
-    def loader(name: str) -> Any:
-        fn = getattr(sources, name, None)
-        if fn is None:
-            raise CliError(f"cluster sources: {name} is not available in this build")
-        return fn
-
-    ctx = ClusterContext()
-    try:
-        keys = _trace_datapath_keys(result) if result is not None else None
-        cookies = ({f"{int(s.cookie, 16) & 0xFFFFFFFF:08x}" for t in result.traces for s in t.tables() if s.cookie}
-                   if result is not None else None)
-        load_nb, load_sb = loader("load_nb"), loader("load_sb")
-        jobs: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [(load_nb, (src,), {}) for src in args.nb or ()]
-        for src in args.sb or ():
-            jobs.append((load_sb, (src,), {"lflow_datapath_keys": keys or None, "lflow_cookies": cookies}
-                         if result is not None else {}))
-        # NB and SB are separate servers: read them at the same time (a live SB makes its server work seconds)
-        from concurrent.futures import ThreadPoolExecutor
-
-        is_remote = importlib.import_module("ovntrace.sources.load").is_remote
-        remote = [j for j in jobs if is_remote(str(j[1][0]))]
-        local = [j for j in jobs if j not in remote]
-        with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
-            futures = [pool.submit(fn, *a, **kw) for fn, a, kw in remote]  # waiting on servers, in parallel
-            for fn, a, kw in local:  # files are CPU work: one after the other
-                ctx = ctx.merge(fn(*a, **kw))
-            for fut in futures:
-                ctx = ctx.merge(fut.result())
-        for spec in args.node or ():
-            name, sep, src = spec.partition("=")
-            if not sep or not name or not src:
-                raise CliError(f"--node expects NAME=SOURCE, got {spec!r}", ExitStatus.NO_TRACE)
-            ctx = ctx.merge(loader("load_node")(name, src))
-        for src in args.context or ():
-            ctx = ctx.merge(loader("load_context")(src))
-        if len({n.name for n in ctx.nodes}) < len(ctx.nodes):
-            # several sources for one node (conf.db + ofctl show ...): one NodeFacts per node
-            from dataclasses import replace
-
-            combine = importlib.import_module("ovntrace.sources.paste").combine_nodes
-            ctx = replace(ctx, nodes=tuple(combine(ctx.nodes)))
-    except CliError:
-        raise
-    except Exception as e:
+        return load_cluster(args.nb or (), args.sb or (), nodes, args.context or (), keys or None, cookies)
+    except Exception as e:  # a source's failure becomes one line naming it
         raise CliError(f"cannot load cluster facts: {e}") from e
-    return ctx
 
 
 def build_parser() -> argparse.ArgumentParser:

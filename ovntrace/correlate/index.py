@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from ovntrace.model import ParseResult
 from ovntrace.model.cluster import (
     Chassis,
     ClusterContext,
@@ -22,6 +23,20 @@ from ovntrace.model.cluster import (
     NodeFacts,
     PortBinding,
 )
+
+
+def trace_needs(result: ParseResult) -> tuple[set[int], set[str]]:
+    """The datapath keys (``metadata``) and cookie prefixes of a parse: all a live SB has to send."""
+    keys: set[int] = set()
+    cookies: set[str] = set()
+    for t in result.traces:
+        for s in t.tables():
+            md = s.state.get("metadata")
+            if md and "/" not in md and (md.isdigit() or md.startswith("0x")):
+                keys.add(int(md, 0))
+            if s.cookie:
+                cookies.add(cookie_prefix(s.cookie))
+    return keys, cookies
 
 
 def cookie_prefix(cookie: str | int) -> str:

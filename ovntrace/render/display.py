@@ -235,6 +235,16 @@ def bridges(t: Trace) -> list[str]:
     return list(seen)
 
 
+def no_trace_message(text: str) -> str:
+    """Why an input is not a trace: what was expected, and the first lines seen."""
+    seen = [ln for ln in text.splitlines() if ln.strip()][:3]
+    quoted = " | ".join(ln.strip()[:60] for ln in seen) if seen else "(empty input)"
+    return (
+        "no ofproto/trace output found: expected a 'Flow: ...' line, a 'bridge(\"br-int\")' header "
+        f"or an old-format 'Bridge:/Rule:' block; first lines seen: {quoted}"
+    )
+
+
 def path_line(ovn: TraceOvn | None) -> str | None:
     if ovn is None or not ovn.path:
         return None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ovntrace.model.cluster import ClusterContext
 from ovntrace.sources.convert import context_of, node_facts
@@ -189,6 +191,42 @@ def load_node(name: str, src: str | os.PathLike[str]) -> ClusterContext:
 
     nodes = tuple(dataclasses.replace(n, name=name) for n in ctx.nodes)
     return ClusterContext(chassis=ctx.chassis, nodes=tuple(combine_nodes(nodes)), sources=ctx.sources)
+
+
+def load_cluster(
+    nb: Sequence[str] = (), sb: Sequence[str] = (), nodes: Sequence[tuple[str, str]] = (),
+    contexts: Sequence[str] = (), lflow_datapath_keys: Iterable[int] | None = None,
+    lflow_cookies: Iterable[str] | None = None,
+) -> ClusterContext:
+    """Everything given on a command line (``--nb``, ``--sb``, ``--node NAME=SRC``, ``--context``), merged.
+
+    Live NB and SB are separate servers: they are read at the same time (a large SB keeps its server busy
+    for a while); files are CPU work and are read one after the other. Several sources for one node
+    (conf.db + ``ovs-ofctl show`` ...) become one :class:`NodeFacts`.
+    """
+    keys = set(lflow_datapath_keys) if lflow_datapath_keys else None
+    cookies = set(lflow_cookies) if lflow_cookies is not None else None
+    jobs: list[tuple[Callable[..., ClusterContext], tuple[Any, ...], dict[str, Any]]] = [
+        (load_nb, (src,), {}) for src in nb]
+    jobs += [(load_sb, (src,), {"lflow_datapath_keys": keys, "lflow_cookies": cookies}) for src in sb]
+    remote = [j for j in jobs if is_remote(str(j[1][0]))]
+    local = [j for j in jobs if j not in remote]
+    ctx = ClusterContext()
+    with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
+        futures = [pool.submit(fn, *a, **kw) for fn, a, kw in remote]
+        for fn, a, kw in local:
+            ctx = ctx.merge(fn(*a, **kw))
+        for fut in futures:
+            ctx = ctx.merge(fut.result())
+    for name, src in nodes:
+        ctx = ctx.merge(load_node(name, src))
+    for src in contexts:
+        ctx = ctx.merge(load_context(src))
+    if len({n.name for n in ctx.nodes}) < len(ctx.nodes):
+        from ovntrace.sources.paste import combine_nodes
+
+        ctx = dataclasses.replace(ctx, nodes=tuple(combine_nodes(ctx.nodes)))
+    return ctx
 
 
 def load_directory(root: Path, hint: str | None = None) -> ClusterContext:

@@ -12,25 +12,16 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-NOT_YET = ("{opt} is not available yet: cluster sources (NB/SB files, dumps, live remotes) are still being "
-           "built. Run without it: the trace is explained offline (stage names, decoded registers, "
-           "tunnel metadata, verdict).")
-
-
-def _sources_ready() -> bool:
-    try:
-        from ovntrace import sources
-    except ImportError:
-        return False
-    return all(hasattr(sources, f) for f in ("load_nb", "load_sb", "load_context"))
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", default=None, metavar="TRACE",
                    help="trace file, or - for stdin; none: a paste screen")
-    p.add_argument("--nb", action="append", metavar="SOURCE", help="Northbound database (not available yet)")
-    p.add_argument("--sb", action="append", metavar="SOURCE", help="Southbound database (not available yet)")
-    p.add_argument("--context", action="append", metavar="SOURCE", help="any cluster source (not available yet)")
+    p.add_argument("--nb", action="append", metavar="SOURCE",
+                   help="Northbound database (file, dump, show output or live remote)")
+    p.add_argument("--sb", action="append", metavar="SOURCE",
+                   help="Southbound database (file, dump, show output or live remote)")
+    p.add_argument("--context", action="append", metavar="SOURCE",
+                   help="any cluster source, recognised by content (a snapshot too)")
     p.add_argument("--no-doctor", action="store_true",
                    help="with --inventory, do not run the (read-only, over SSH) doctor checks")
     p.add_argument("--inventory", metavar="F",
@@ -67,18 +58,14 @@ def _attach_tty_stdin() -> None:
 def cmd_tui(args: argparse.Namespace, stdin: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdin = stdin or sys.stdin
     stderr = stderr or sys.stderr
-    for opt in ("nb", "sb", "context"):
-        if getattr(args, opt, None) and not _sources_ready():
-            return _fail(NOT_YET.format(opt=f"--{opt}"), stderr)
-    if (args.nb or args.sb or args.context) and _sources_ready():
-        from ovntrace.cli import CliError, _load_context
+    context = None
+    if args.nb or args.sb or args.context:
+        from ovntrace.sources import load_cluster
 
         try:
-            context = _load_context(argparse.Namespace(nb=args.nb, sb=args.sb, node=None, context=args.context))
-        except CliError as e:
-            return _fail(str(e), stderr, int(e.status))
-    else:
-        context = None
+            context = load_cluster(args.nb or (), args.sb or (), (), args.context or ())
+        except Exception as e:  # a source's failure is one line, as in `explain`
+            return _fail(f"cannot load cluster facts: {e}", stderr, 1)
     inventory = None
     if args.inventory:
         from ovntrace.lab import inventory as inv_mod

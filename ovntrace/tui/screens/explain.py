@@ -190,9 +190,9 @@ class ExplainScreen(Screen[None]):
             return
         result = message.result
         if not result.traces:
-            from ovntrace.cli import _no_trace_message
+            from ovntrace.render.display import no_trace_message
 
-            self.notify(_no_trace_message(message.text), title="No trace", severity="error", markup=False,
+            self.notify(no_trace_message(message.text), title="No trace", severity="error", markup=False,
                         timeout=10)
             if self.from_paste:
                 self.app.pop_screen()
