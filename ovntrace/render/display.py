@@ -30,7 +30,7 @@ class Row:
     lflow: str = ""  # the logical flow behind a table, shown under it
 
 
-def _is_noop(step: Step) -> bool:
+def is_noop(step: Step) -> bool:
     """A table whose only effect is to resubmit/goto the next table (its tail)."""
     if step.kind is not StepKind.TABLE or step.miss:
         return False
@@ -89,9 +89,9 @@ def rows_for_steps(steps: tuple[Step, ...], full: bool, ovn: TraceOvn | None = N
             stack.pop()
             continue
         step = todo.pop(0)
-        if not full and step.kind is StepKind.TABLE and _is_noop(step):
+        if not full and step.kind is StepKind.TABLE and is_noop(step):
             run = [step]
-            while todo and _is_noop(todo[0]):
+            while todo and is_noop(todo[0]):
                 run.append(todo.pop(0))
             if len(run) >= NOOP_RUN_MIN:
                 ids = [s.table for s in run if s.table is not None]

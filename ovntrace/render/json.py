@@ -12,29 +12,29 @@ from ovntrace.model.ovn import Hop, OvnVerdict, StepOvn, TraceOvn
 SCHEMA = "ovntrace.explain/1"
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Subfield):
         return value.to_json()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "items"):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
 def action_json(a: Action) -> dict[str, Any]:
     out: dict[str, Any] = {"name": a.name}
     for k, v in a.args.items():
-        out[k] = _jsonable(v)
+        out[k] = jsonable(v)
     if not a.known:
         out["known"] = False
     return out
 
 
 def odp_json(a: DatapathAction) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": a.name, "text": a.text, "args": _jsonable(dict(a.args))}
+    out: dict[str, Any] = {"name": a.name, "text": a.text, "args": jsonable(dict(a.args))}
     if a.inner:
         out["inner"] = [odp_json(i) for i in a.inner]
     return out
@@ -50,7 +50,7 @@ def step_ovn_json(st: StepOvn) -> dict[str, Any]:
         "lflow": {"uuid": st.lflow.uuid, "match": st.lflow.match, "actions": st.lflow.actions,
                   "priority": st.lflow.priority, "table_id": st.lflow.table_id, "pipeline": st.lflow.pipeline}
         if st.lflow else None,
-        "nb": _jsonable(dict(st.nb)) if st.nb else None,
+        "nb": jsonable(dict(st.nb)) if st.nb else None,
         "inport": st.inport,
         "outport": st.outport,
     }
@@ -59,7 +59,7 @@ def step_ovn_json(st: StepOvn) -> dict[str, Any]:
     if st.lflow_ambiguous:
         out["lflow_ambiguous"] = list(st.lflow_ambiguous)
     if st.physical:
-        out["physical"] = _jsonable(dict(st.physical))
+        out["physical"] = jsonable(dict(st.physical))
     if st.notes:
         out["notes"] = list(st.notes)
     return out
@@ -102,7 +102,7 @@ def step_json(step: Step, ovn: TraceOvn | None = None) -> dict[str, Any]:
                 d["ovn"] = step_ovn_json(st)
             ao = ovn.actions.get(s.line) if s.kind is StepKind.ACTION else None
             if ao is not None:
-                d["ovn"] = {"words": ao.words, "effect": ao.effect, **_jsonable(dict(ao.details))}
+                d["ovn"] = {"words": ao.words, "effect": ao.effect, **jsonable(dict(ao.details))}
         if s.spurious:
             d["spurious"] = True
         if s.nested_in is not None:
@@ -115,15 +115,15 @@ def step_json(step: Step, ovn: TraceOvn | None = None) -> dict[str, Any]:
 def verdict_json(v: Verdict, ovn: OvnVerdict | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": v.kind.value, "ports": list(v.ports), "line": v.line, "reason": v.reason}
     if v.tunnel:
-        out["tunnel"] = _jsonable(dict(v.tunnel))
+        out["tunnel"] = jsonable(dict(v.tunnel))
     if ovn is not None:
         out["cause"] = ovn.cause
         out["ovn_kind"] = ovn.kind
         out["cause_line"] = ovn.line
         if ovn.acl:
-            out["acl"] = _jsonable(dict(ovn.acl))
+            out["acl"] = jsonable(dict(ovn.acl))
         if ovn.chassis:
-            out["chassis"] = _jsonable(dict(ovn.chassis))
+            out["chassis"] = jsonable(dict(ovn.chassis))
         if ovn.outport:
             out["outport"] = ovn.outport
     return out

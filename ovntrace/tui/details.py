@@ -18,7 +18,7 @@ from rich.text import Text
 from ovntrace.model import Pass, Step, StepKind, Trace
 from ovntrace.model.ovn import StepOvn, TraceOvn
 from ovntrace.render.display import acl_text, step_ovn_text
-from ovntrace.render.json import _jsonable, action_json, odp_json
+from ovntrace.render.json import action_json, jsonable, odp_json
 from ovntrace.tui.outline import Node, NodeKind, Outline
 from ovntrace.tui.styles import style
 
@@ -168,7 +168,7 @@ def ovn_section(out: Text, st: StepOvn, dark: bool) -> None:
         label = acl_text(st.nb) if st.nb.get("table") == "ACL" else f"{st.nb.get('table')} {st.nb.get('name', '')}"
         _kv(out, "northbound", label, dark)
     if st.physical:
-        _kv(out, "physical", json.dumps(_jsonable(dict(st.physical)), ensure_ascii=False), dark)
+        _kv(out, "physical", json.dumps(jsonable(dict(st.physical)), ensure_ascii=False), dark)
 
 
 def _table_details(out: Text, node: Node, table: Step, outline: Outline, dark: bool) -> None:
@@ -225,7 +225,7 @@ def _trace_details(out: Text, t: Trace, tovn: TraceOvn | None, dark: bool) -> No
     if v.ports:
         _kv(out, "ports", ", ".join(v.ports), dark)
     for key, value in v.tunnel.items():
-        _kv(out, f"tunnel {key}", value if isinstance(value, str) else json.dumps(_jsonable(value)), dark)
+        _kv(out, f"tunnel {key}", value if isinstance(value, str) else json.dumps(jsonable(value)), dark)
     if t.command:
         _kv(out, "command", t.command, dark)
     _kv(out, "format", t.format.value, dark)
@@ -283,4 +283,4 @@ def describe(node: Node, outline: Outline, text_lines: Sequence[str], dark: bool
 
 
 def summarise_json(value: Any) -> str:
-    return json.dumps(_jsonable(value), ensure_ascii=False)
+    return json.dumps(jsonable(value), ensure_ascii=False)

@@ -22,7 +22,7 @@ from ovntrace.model import ParseResult, Pass, Step, StepKind, Trace
 from ovntrace.model.ovn import TraceOvn
 from ovntrace.render.display import (
     Row,
-    _is_noop,  # the fold rule of `explain` (reused, not copied)
+    is_noop,  # the fold rule of `explain` (reused, not copied)
     pass_title,
     result_rows,
     rows_for_steps,
@@ -152,7 +152,7 @@ def _noop_run(step: Step) -> tuple[Step, ...]:
     """The tables a folded "no-op" row stands for: ``step`` and its tail tables while they are no-ops."""
     run: list[Step] = []
     cur: Step | None = step
-    while cur is not None and _is_noop(cur):
+    while cur is not None and is_noop(cur):
         run.append(cur)
         cur = cur.children[-1]
     return tuple(run)
