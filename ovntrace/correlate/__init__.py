@@ -1,5 +1,22 @@
-"""Pure functions from a parsed trace and cluster facts to OVN annotations, a path and a verdict."""
+"""Pure functions from a parsed trace and cluster facts to OVN annotations, a path and a verdict.
 
-from ovntrace.correlate.annotate import Correlator, annotate
+``Correlator`` is loaded on first use: the CLI imports ``ovntrace.correlate.path`` to register
+``ovntrace path`` at start-up, and that must not pull in the OVN knowledge tables. The one-shot helper
+``annotate`` lives in :mod:`ovntrace.correlate.annotate`.
+"""
 
-__all__ = ["Correlator", "annotate"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ovntrace.correlate.annotate import Correlator
+
+__all__ = ["Correlator"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Correlator":
+        return importlib.import_module("ovntrace.correlate.annotate").Correlator
+    raise AttributeError(name)

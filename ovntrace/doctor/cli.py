@@ -8,14 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ovntrace.doctor.checks import ERROR, Report, check, to_json
-from ovntrace.doctor.facts import collect
 from ovntrace.lab.errors import LabError
+
+if TYPE_CHECKING:  # the checks load when doctor runs, not when the CLI registers it
+    from ovntrace.doctor.checks import Report
 
 
 def render_text(report: Report, seconds: float | None = None) -> str:
+    from ovntrace.doctor.checks import ERROR
+
     out: list[str] = []
     for node in report.nodes + sorted({f.node for f in report.findings} - set(report.nodes)):
         mine = [f for f in report.findings if f.node == node]
@@ -40,6 +43,8 @@ def render_text(report: Report, seconds: float | None = None) -> str:
 
 
 def run_doctor(inventory: str | None, node: str | None = None, accept_new: bool = False) -> Report:
+    from ovntrace.doctor.checks import check
+    from ovntrace.doctor.facts import collect
     from ovntrace.lab.apply import load_inventory, open_pool
 
     inv, path = load_inventory(inventory)
@@ -61,6 +66,8 @@ def cmd_doctor(args: argparse.Namespace, stdout: TextIO | None = None, stderr: T
         err.write(f"ovntrace doctor: {e}\n")
         return 2 if e.exit_code == 1 and "no node" in str(e) else e.exit_code
     took = time.monotonic() - t0
+    from ovntrace.doctor.checks import to_json
+
     out.write(to_json(report) + "\n" if args.format == "json" else render_text(report, took))
     return 1 if report.errors else 0
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ovntrace.correlate import annotate
+from ovntrace.correlate.annotate import annotate
 from ovntrace.model import StepKind, Trace
 from ovntrace.model.ovn import TraceOvn
 from ovntrace.parser import parse
