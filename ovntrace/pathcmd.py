@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +67,7 @@ class PathResult:
     chains: list[Chain]
     stats: dict[str, Any]
     reverse: Reply | None = None
+    context: Any = None  # the ClusterContext the path was built from (the TUI re-correlates with it)
 
 
 def _default_inventory() -> Path:
@@ -106,6 +107,8 @@ class Env:
     pool: Any = None  # live
     traces: dict[tuple[str, str], Path] = field(default_factory=dict)  # offline: (node, ct) -> trace file
     correlators: dict[str, Any] = field(default_factory=dict)
+    on_step: Callable[[int, int, str], None] | None = None  # progress of the traces (may raise to stop)
+    steps: int = 0
 
     def correlator(self, node: str) -> Any:
         from ovntrace.correlate import Correlator
@@ -147,6 +150,9 @@ def _trace(env: Env, node: str, flow: str, ct: str) -> NodeTrace:
     t0 = time.monotonic()
     ct_next = () if ct == "trk,new" else (ct,)
     argv = collect.argv("trace", ct_next, bridge="br-int", flow=flow)
+    if env.on_step is not None:
+        env.steps += 1
+        env.on_step(env.steps, 0, f"{node}: ofproto/trace ({ct})")
     text = env.trace_text(node, ct, argv, flow)
     result = parse(text)
     if not result.traces:
@@ -277,10 +283,11 @@ def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int |
     return src_node, chains
 
 
-def _open_live(inventory: str | Path | None, accept_new: bool,
-               progress: TextIO | None = None) -> tuple[Any, Any, str, Any]:
+def _open_live(inventory: str | Path | None, accept_new: bool, progress: TextIO | None = None,
+               on_step: Callable[[int, int, str], None] | None = None) -> tuple[Any, Any, str, Any]:
     """(inventory, pool, central, collected) of a live cluster (``progress``: where a one-line progress
-    display goes while collecting, when it is a terminal)."""
+    display goes while collecting, when it is a terminal; ``on_step(done, total, what)``: called at each
+    command, and may raise to stop)."""
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
     from ovntrace.sources import collect
@@ -298,7 +305,8 @@ def _open_live(inventory: str | Path | None, accept_new: bool,
     pool = _pool(inv, inv_path, accept_new)
     try:
         got = collect.collect_raw(pool, central, f"tcp:{db}:{inv.cluster.nb_port}",
-                                  f"tcp:{db}:{inv.cluster.sb_port}", names, collect.Progress(progress))
+                                  f"tcp:{db}:{inv.cluster.sb_port}", names,
+                                  collect.Progress(progress, callback=on_step))
     except BaseException:
         pool.close()
         raise
@@ -308,23 +316,27 @@ def _open_live(inventory: str | Path | None, accept_new: bool,
 def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, proto: str = "icmp",
              dport: int | None = None, sport: int | None = None, accept_new: bool = False,
              reverse: bool = False, offline: str | Path | None = None,
-             traces: dict[tuple[str, str], Path] | None = None, progress: TextIO | None = None) -> PathResult:
+             traces: dict[tuple[str, str], Path] | None = None, progress: TextIO | None = None,
+             cts: Sequence[str] | None = None, on_step: Callable[[int, int, str], None] | None = None) -> PathResult:
     """Trace SRC -> DST: live over the inventory's SSH, or ``offline`` from a snapshot file (``traces``:
-    (node, ct) -> an ofproto/trace output file, for the hops that need one)."""
+    (node, ct) -> an ofproto/trace output file, for the hops that need one). ``cts``: the conntrack states
+    to trace (default: trk,new and trk,est; offline: those with traces). ``on_step(done, total, what)`` is
+    called at each SSH command and trace (total 0 once collecting is over) and may raise to stop."""
     t0 = time.monotonic()
     pool = None
     if offline is not None:
         from ovntrace.sources import snapshot
 
         snap = snapshot.load(offline)
-        env = Env(snap.context(str(offline)), snap.nodes, snap.errors, traces=dict(traces or {}))
-        cts: tuple[str, ...] = ("trk,new",) + (("trk,est",) if any(ct == "trk,est" for _n, ct in env.traces)
-                                               else ())
+        env = Env(snap.context(str(offline)), snap.nodes, snap.errors, traces=dict(traces or {}), on_step=on_step)
+        if cts is None:
+            cts = ("trk,new",) + (("trk,est",) if any(ct == "trk,est" for _n, ct in env.traces) else ())
     else:
-        _inv, pool, _central, got = _open_live(inventory, accept_new, progress)
+        _inv, pool, _central, got = _open_live(inventory, accept_new, progress, on_step)
         names = [n.name for n in _inv.nodes]
-        env = Env(got.context(f"{_central}:"), names, {n: str(e) for n, e in got.errors.items()}, pool=pool)
-        cts = CT_STATES
+        env = Env(got.context(f"{_central}:"), names, {n: str(e) for n, e in got.errors.items()}, pool=pool,
+                  on_step=on_step)
+        cts = CT_STATES if cts is None else cts
     try:
         t_collect = time.monotonic() - t0
         src = P.resolve_endpoint(env.ctx, src_spec)
@@ -343,7 +355,7 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
     finally:
         if pool is not None:
             pool.close()
-    return PathResult(src, dst, src_node, chains, stats, rev)
+    return PathResult(src, dst, src_node, chains, stats, rev, env.ctx)
 
 
 @dataclass
@@ -535,6 +547,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    "trk,est); repeat per node")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--full", action="store_true", help="show each hop's explained trace")
+    p.add_argument("--tui", action="store_true",
+                   help="open the path in the TUI: traced in the background with progress (escape cancels), "
+                   "c re-traces with another conntrack state, r re-traces")
     p.set_defaults(func=cmd_path, proto="icmp")
 
     s = subparsers.add_parser(
@@ -571,6 +586,12 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
 
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    if args.tui:
+        try:
+            return _path_tui(args)
+        except PathUsageError as e:
+            stderr.write(f"ovntrace path: {e}\n")
+            return 2
     try:
         if args.trace and not args.offline:
             raise PathUsageError("--trace NODE=FILE goes with --offline SNAPSHOT")
@@ -587,6 +608,37 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
     else:
         stdout.write(render_text(r, full=args.full, markdown=args.format == "markdown"))
     return 0
+
+
+def _path_tui(args: argparse.Namespace) -> int:
+    """``path --tui``: checks what can be checked before the screen opens, then traces inside the TUI."""
+    if args.reverse or args.format != "text":
+        raise PathUsageError("--tui shows one direction in the terminal UI; --reverse and --format are for the "
+                             "printed path")
+    if args.trace and not args.offline:
+        raise PathUsageError("--trace NODE=FILE goes with --offline SNAPSHOT")
+    traces = tuple((n, ct, str(f)) for (n, ct), f in _trace_args(args.trace).items())
+    inventory = None
+    inv_path: Path | None = None
+    if args.offline is None or args.inventory:
+        from ovntrace.lab import inventory as inv_mod
+        from ovntrace.lab.errors import LabError
+
+        inv_path = Path(args.inventory) if args.inventory else _default_inventory()
+        if not inv_path.is_file():
+            raise PathUsageError(f"no inventory at {inv_path} (--inventory F, or `ovntrace lab up`)")
+        try:
+            inventory = inv_mod.load(inv_path)
+        except LabError as e:
+            raise PathUsageError(str(e)) from None
+    from ovntrace.tui.app import create_app
+    from ovntrace.tui.live import PathRequest
+    from ovntrace.tui.source import Options
+
+    request = PathRequest(args.src, args.dst, str(inv_path) if inv_path else None, args.proto, args.dport,
+                          args.sport, args.accept_new, args.offline, traces)
+    app = create_app(None, Options(inventory=inventory, live=request, doctor=False))
+    return int(app.run() or 0)
 
 
 def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: bool = False,

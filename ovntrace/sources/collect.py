@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -49,8 +49,10 @@ class Progress:
     """A one-line progress display on ``stream`` (stderr), only when it is a terminal: ``collecting 3/5:
     kube-node1 conf.db``, rewritten in place and erased at the end. Nothing at all otherwise."""
 
-    def __init__(self, stream: TextIO | None, label: str = "collecting") -> None:
+    def __init__(self, stream: TextIO | None, label: str = "collecting",
+                 callback: Callable[[int, int, str], None] | None = None) -> None:
         isatty = getattr(stream, "isatty", None)
+        self.callback = callback  # (done, total, what) at each step, e.g. the TUI's progress (may raise to stop)
         self.stream = stream if stream is not None and callable(isatty) and isatty() else None
         self.label = label
         self.total = 0
@@ -68,6 +70,8 @@ class Progress:
             self._show(what)
 
     def _show(self, what: str) -> None:
+        if self.callback is not None:
+            self.callback(self.done, self.total, what)
         if self.stream is None:
             return
         line = f"{self.label} {self.done}/{self.total} ({time.monotonic() - self.t0:.1f} s)"

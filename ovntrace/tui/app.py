@@ -30,7 +30,9 @@ class OvnTraceApp(App[int]):
         self.options = options or Options()
 
     def on_mount(self) -> None:
-        if self.source is None or (self.source.text is None and self.source.path is None):
+        if self.options.live is not None:  # `ovntrace path SRC DST --tui`
+            self.push_screen(ExplainScreen(Source(name=self.options.live.title), self.options))
+        elif self.source is None or (self.source.text is None and self.source.path is None):
             self.push_screen(PasteScreen())
         else:
             self.push_screen(ExplainScreen(self.source, self.options))

@@ -62,3 +62,31 @@ class DoctorDone(Message):
 
     report: Any
     error: str | None = None
+
+
+@dataclass
+class LiveProgress(Message):
+    """A step of the live path trace (an SSH command, a trace); bursts collapse."""
+
+    generation: int
+    what: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LiveProgress) and message.generation == self.generation
+
+
+@dataclass
+class PathTraced(Message):
+    """The live path is traced (a :class:`ovntrace.tui.live.PathView`); its text is parsed next."""
+
+    generation: int
+    view: Any
+
+
+@dataclass
+class LiveFailed(Message):
+    """The live path trace stopped: an error (SSH, unknown pod) or the user's cancel."""
+
+    generation: int
+    error: str
+    cancelled: bool = False

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ovntrace.lab.inventory import Inventory
 from ovntrace.model.cluster import ClusterContext
+from ovntrace.tui.live import PathRequest
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,4 @@ class Options:
     on_node: str | None = None
     inventory_path: str | None = None  # where --inventory came from: doctor reads the cluster over SSH with it
     doctor: bool = True  # with an inventory, run `ovntrace doctor` (read-only) and show its findings
+    live: PathRequest | None = None  # `ovntrace path SRC DST --tui`: trace the path (SSH) instead of reading

@@ -3,11 +3,16 @@
 Parsing (and reading a file) runs in a thread worker; OVN correlation runs after the tree is shown,
 one trace at a time, and only relabels rows. Every key press in the tree updates the panes from the
 already-built outline: nothing is rebuilt per key.
+
+Live (``ovntrace path SRC DST --tui``): a thread worker traces the path over SSH (progress in the header,
+escape cancels between two commands), its hops' traces become the input, each correlated with the facts
+of the node it was taken on; ``c`` re-traces with another conntrack state, ``r`` re-traces.
 """
 
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,12 +29,24 @@ from textual.worker import get_current_worker
 
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
-from ovntrace.tui.messages import Correlated, CorrelateProgress, DoctorDone, Exported, Parsed, ParseFailed
+from ovntrace.tui.live import Cancel, PathRequest, PathView
+from ovntrace.tui.messages import (
+    Correlated,
+    CorrelateProgress,
+    DoctorDone,
+    Exported,
+    LiveFailed,
+    LiveProgress,
+    Parsed,
+    ParseFailed,
+    PathTraced,
+)
 from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
+from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
 from ovntrace.tui.widgets.panes import RawView, TextPane
-from ovntrace.tui.widgets.path import PathPane, hops
+from ovntrace.tui.widgets.path import PathHop, PathPane, hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
 
@@ -69,7 +86,7 @@ class ExplainScreen(Screen[None]):
         Binding("2", "tab('runbook')", "Runbook", show=False, id="explain.tab.runbook", tooltip="Runbook tab"),
         Binding("3", "tab('raw')", "Raw", show=False, id="explain.tab.raw", tooltip="Raw input tab"),
         Binding("escape", "close_search", "Close search", show=False, id="explain.close_search",
-                tooltip="Close the search box"),
+                tooltip="Close the search box; cancel a live trace"),
     ]
 
     def __init__(self, source: Source, options: Options | None = None, *, from_paste: bool = False) -> None:
@@ -89,6 +106,9 @@ class ExplainScreen(Screen[None]):
         self._selection_timer: Timer | None = None
         self.doctor_state = "off"  # off | running | done | error
         self.doctor_report: Any = None
+        self.live: PathRequest | None = self.options.live
+        self.path_view: PathView | None = None
+        self._cancel: Cancel | None = None  # set while a live trace runs
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -153,6 +173,13 @@ class ExplainScreen(Screen[None]):
         """(Re)parse the input in a thread worker; the newest generation wins."""
         self.generation += 1
         gc.unfreeze()  # the previous generation's objects may be collected again
+        if self.live is not None:
+            if self._cancel is not None:
+                self._cancel.set()  # an older live trace stops at its next step; the newest wins
+            self._cancel = Cancel()
+            self.query_one("#verdict", VerdictBar).show_message(f"{self.live.title}: starting… (escape: cancel)")
+            self._trace_live(self.generation, self.live, self._cancel)
+            return
         self.query_one("#verdict", VerdictBar).show_message(f"parsing {self.source.name}…")
         path = self.source.path if self.source.text is None or self.generation > 1 else None
         self._parse(self.generation, None if path is not None else self.text, path)
@@ -178,19 +205,74 @@ class ExplainScreen(Screen[None]):
             return
         self.post_message(Parsed(generation, text, result, outline))
 
+    @work(thread=True, exclusive=True, group="live", exit_on_error=False, description="live path trace")
+    def _trace_live(self, generation: int, request: PathRequest, cancel: Cancel) -> None:
+        """The path over SSH (or from a snapshot), then its text parsed as any input is."""
+        from ovntrace.parser import parse
+        from ovntrace.tui.live import Cancelled, trace_path
+
+        try:
+            view = trace_path(request, lambda what: self.post_message(LiveProgress(generation, what)), cancel)
+            result = parse(view.text)
+            outline = build(result)
+        except Cancelled:
+            self.post_message(LiveFailed(generation, "cancelled", cancelled=True))
+            return
+        except Exception as e:  # SSH, an unknown pod, a node down: a notification, never a crash
+            self.post_message(LiveFailed(generation, _live_error(e)))
+            return
+        self.post_message(PathTraced(generation, view))
+        self.post_message(Parsed(generation, view.text, result, outline))
+
+    def on_live_progress(self, message: LiveProgress) -> None:
+        if message.generation == self.generation and self.live is not None and self._cancel is not None:
+            self.query_one("#verdict", VerdictBar).show_message(
+                f"{self.live.title}: {message.what} (escape: cancel)")
+
+    def on_path_traced(self, message: PathTraced) -> None:
+        if message.generation != self.generation:
+            return
+        self._cancel = None
+        self.path_view = message.view
+        self.source = Source(text=message.view.text, name=message.view.request.title)
+
+    def on_live_failed(self, message: LiveFailed) -> None:
+        if message.generation != self.generation:
+            return
+        self._cancel = None
+        title = self.live.title if self.live is not None else "live trace"
+        if message.cancelled:
+            self.notify(f"{title}: cancelled (r: trace again)", title="Live trace", severity="warning",
+                        markup=False, timeout=5)
+            text = f"{title}: cancelled; r traces again" + (", the tree shows the previous trace" if self.outline
+                                                            else "")
+        else:
+            self.notify(message.error, title="Live trace failed", severity="error", markup=False, timeout=12)
+            text = f"{title}: {message.error}" + (" (the tree shows the previous trace)" if self.outline else "")
+        self.query_one("#verdict", VerdictBar).show_message(text, "warning" if message.cancelled else "error")
+
+    def on_unmount(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()  # a live trace in flight stops at its next step instead of holding the exit
+
     @work(thread=True, exclusive=True, group="correlate", exit_on_error=False, description="OVN correlation")
-    def _correlate(self, generation: int, outline: Outline) -> None:
+    def _correlate(self, generation: int, outline: Outline, view: PathView | None = None) -> None:
         from ovntrace.correlate import Correlator
 
         worker = get_current_worker()
         opts = self.options
-        correlator = Correlator(opts.context, opts.ovn_version, opts.on_node)
+        context = view.context if view is not None else opts.context
+        correlators: dict[str | None, Correlator] = {}
         traces = outline.result.traces
         for i, trace in enumerate(traces):
             if worker.is_cancelled:
                 return
+            # a path's hops were traced on different nodes: each is read with its own node's facts
+            node = view.nodes[i] if view is not None and i < len(view.nodes) else opts.on_node
+            if node not in correlators:
+                correlators[node] = Correlator(context, opts.ovn_version, node)
             try:
-                tovn = correlator.annotate(trace)
+                tovn = correlators[node].annotate(trace)
             except Exception as e:  # OVN meaning is a bonus: say so, keep the trace
                 self.post_message(ParseFailed(generation, f"OVN correlation of trace {i + 1}: {e}"))
                 continue
@@ -229,7 +311,7 @@ class ExplainScreen(Screen[None]):
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
                         f"{result.warnings[0].message})", severity="warning", markup=False)
         if self.options.correlate and result.traces:
-            self._correlate(message.generation, message.outline)
+            self._correlate(message.generation, message.outline, self.path_view)
         _freeze_heap()
 
     def on_parse_failed(self, message: ParseFailed) -> None:
@@ -282,13 +364,28 @@ class ExplainScreen(Screen[None]):
     def _show_verdict(self) -> None:
         if self.outline is None:
             return
+        bar = self.query_one("#verdict", VerdictBar)
+        view = self.path_view
+        if view is not None:  # live: the path's verdict, whichever hop is selected
+            n = len(view.nodes)
+            hop = f"hop {self.trace_index + 1}/{n} on {view.nodes[self.trace_index]}" if self.trace_index < n else ""
+            bar.show_path(view.verdict_text, bool(view.verdict.get("delivered")), view.request.title, hop)
+            return
         tovn = self.outline.ovn[self.trace_index] if self.outline.ovn else None
-        self.query_one("#verdict", VerdictBar).show_verdict(self.outline.result, self.trace_index, tovn,
-                                                            self.source.name)
+        bar.show_verdict(self.outline.result, self.trace_index, tovn, self.source.name)
 
     def _show_path(self) -> None:
-        if self.outline is not None:
-            self.query_one("#path", PathPane).show_hops(hops(self.outline.result, self.outline.ovn))
+        if self.outline is None:
+            return
+        view = self.path_view
+        names = [f"hop {i + 1} @ {n}" for i, n in enumerate(view.nodes)] if view is not None else []
+        rows = hops(self.outline.result, self.outline.ovn, names)
+        if view is not None:  # live: the stitched path across nodes first
+            first = self.outline.result.traces[0].first_line if self.outline.result.traces else 1
+            rows = [PathHop(0, first, f"⇒ {view.line}", "path"),
+                    PathHop(0, first, f"  {view.verdict_text}",
+                            "verdict.ok" if view.verdict.get("delivered") else "verdict.drop"), *rows]
+        self.query_one("#path", PathPane).show_hops(rows)
 
     def _show_selection(self) -> None:
         """Only the visible tab is recomputed (a key press costs one pane)."""
@@ -379,6 +476,10 @@ class ExplainScreen(Screen[None]):
         if box.display:
             box.display = False
             self.query_one("#tree", TraceTree).focus()
+        elif self._cancel is not None:
+            self._cancel.set()
+            self.query_one("#verdict", VerdictBar).show_message("cancelling after the current SSH command…",
+                                                                "warning")
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
@@ -435,15 +536,28 @@ class ExplainScreen(Screen[None]):
         self.query_one("#side", TabbedContent).active = tab
 
     def action_rerun(self) -> None:
-        self.notify(f"re-reading {self.source.name}" if self.source.path else "re-parsing the input",
-                    markup=False, timeout=2)
+        if self.live is not None:
+            what = f"re-tracing {self.live.title}"
+        else:
+            what = f"re-reading {self.source.name}" if self.source.path else "re-parsing the input"
+        self.notify(what, markup=False, timeout=2)
         self.load()
 
     def action_conntrack(self) -> None:
+        if self.live is not None:
+            self.app.push_screen(ConntrackScreen(self.live.ct), self._conntrack_chosen)
+            return
         self.notify("Picking a conntrack state and re-tracing needs a live source (ovntrace path SRC DST --tui, "
                     "over SSH): not available for a pasted trace yet. Re-run ofproto/trace with "
                     "--ct-next 'trk,est' by hand and paste it.", title="Conntrack re-trace",
                     severity="warning", markup=False, timeout=8)
+
+    def _conntrack_chosen(self, ct: str | None) -> None:
+        if ct is None or self.live is None:
+            return
+        self.live = replace(self.live, ct=ct)
+        self.notify(f"re-tracing with conntrack state {ct}", markup=False, timeout=2)
+        self.load()
 
     def action_export(self) -> None:
         if self.outline is None:
@@ -488,3 +602,15 @@ class ExplainScreen(Screen[None]):
             return
         self.app.copy_to_clipboard(text)
         self.notify(f"copied {what}", markup=False, timeout=2)
+
+
+def _live_error(e: BaseException) -> str:
+    """One line for the notification: the path's own errors say what went wrong; others say what they are."""
+    from ovntrace.correlate.path import PathError
+    from ovntrace.pathcmd import PathUsageError
+    from ovntrace.sources.errors import SourceError
+    from ovntrace.sources.ssh import SshError
+
+    if isinstance(e, PathUsageError | PathError | SshError | SourceError):
+        return str(e)
+    return f"{type(e).__name__}: {e}"

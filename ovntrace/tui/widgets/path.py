@@ -29,11 +29,13 @@ class PathHop:
     style: str = "path"
 
 
-def hops(result: ParseResult, ovn: Sequence[TraceOvn | None]) -> list[PathHop]:
-    """Passes/bridges of every trace, then its logical hops when known."""
+def hops(result: ParseResult, ovn: Sequence[TraceOvn | None], names: Sequence[str] = ()) -> list[PathHop]:
+    """Passes/bridges of every trace, then its logical hops when known (``names``: what to call each
+    trace, e.g. a live path's ``hop 1 @ kube-node2``; default ``trace N`` when there are several)."""
     out: list[PathHop] = []
     for ti, t in enumerate(result.traces):
-        prefix = f"trace {ti + 1} · " if len(result.traces) > 1 else ""
+        name = names[ti] if ti < len(names) else (f"trace {ti + 1}" if len(result.traces) > 1 else "")
+        prefix = f"{name} · " if name else ""
         br = bridges(t)
         for pi, p in enumerate(t.passes):
             n_tables = sum(1 for s in p.walk() if s.kind is StepKind.TABLE)

@@ -29,5 +29,13 @@ class VerdictBar(Static):
         t.append(where, style=styles.style("note", dark))
         self.update(t)
 
+    def show_path(self, verdict: str, delivered: bool, title: str, hop: str) -> None:
+        """Live: the path's verdict (``DELIVERED: …`` or why not), what was traced, the selected hop."""
+        dark = self.app.current_theme.dark
+        t = Text(no_wrap=False)
+        t.append(verdict, style=styles.style("verdict.ok" if delivered else "verdict.drop", dark))
+        t.append(f"  {title}" + (f" · {hop}" if hop else ""), style=styles.style("note", dark))
+        self.update(t)
+
     def show_message(self, message: str, key: str = "hint") -> None:
         self.update(Text(message, style=styles.style(key, self.app.current_theme.dark)))
