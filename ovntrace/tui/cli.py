@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "tui",
         help="explore a trace in a terminal UI (tree, details, runbook)",
         description="Open a trace in the incident TUI: the verdict, the path, the trace tree, and for the "
-        "selected step its input lines, field state and provisioning commands. Without TRACE, paste one.",
+        "selected step its input lines, field state and provisioning commands. Without TRACE, paste one. "
+        "Cluster facts (--nb/--sb/--context) are read in the background once the trace is parsed (escape "
+        "skips them). For a path traced live over SSH: ovntrace path SRC DST --tui. Keys: ? in the app, or "
+        "docs/tui.md. Exit: 0, 1 (unreadable TRACE or inventory), 2 (usage).",
     )
     add_arguments(p)
     p.set_defaults(func=cmd_tui)
@@ -58,14 +61,6 @@ def _attach_tty_stdin() -> None:
 def cmd_tui(args: argparse.Namespace, stdin: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdin = stdin or sys.stdin
     stderr = stderr or sys.stderr
-    context = None
-    if args.nb or args.sb or args.context:
-        from ovntrace.sources import load_cluster
-
-        try:
-            context = load_cluster(args.nb or (), args.sb or (), (), args.context or ())
-        except Exception as e:  # a source's failure is one line, as in `explain`
-            return _fail(f"cannot load cluster facts: {e}", stderr, 1)
     inventory = None
     if args.inventory:
         from ovntrace.lab import inventory as inv_mod
@@ -93,7 +88,10 @@ def cmd_tui(args: argparse.Namespace, stdin: TextIO | None = None, stderr: TextI
 
     from ovntrace.tui.app import create_app
 
-    options = Options(inventory=inventory, correlate=not args.no_ovn, context=context, ovn_version=args.ovn_version,
+    # --nb/--sb/--context are read in a worker once the trace is parsed (a live SB can be slow; the tree is
+    # usable meanwhile, escape skips them); a source that cannot be read becomes a notification
+    options = Options(inventory=inventory, correlate=not args.no_ovn, nb=tuple(args.nb or ()),
+                      sb=tuple(args.sb or ()), contexts=tuple(args.context or ()), ovn_version=args.ovn_version,
                       inventory_path=args.inventory, doctor=not args.no_doctor)
     app = create_app(source, options)
     code = app.run()

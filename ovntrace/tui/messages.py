@@ -65,6 +65,15 @@ class DoctorDone(Message):
 
 
 @dataclass
+class FactsLoaded(Message):
+    """Cluster facts (``--nb/--sb/--context``) read in a worker: a ClusterContext, or why not."""
+
+    generation: int
+    context: Any
+    error: str | None = None
+
+
+@dataclass
 class LiveProgress(Message):
     """A step of the live path trace (an SSH command, a trace); bursts collapse."""
 

@@ -23,7 +23,10 @@ class Source:
 class Options:
     inventory: Inventory | None = None  # --inventory: the runbook pane shows its commands
     correlate: bool = True  # OVN meaning (stage names, path, verdict cause), offline by default
-    context: ClusterContext | None = None  # --nb/--sb/--context, once sources exist
+    context: ClusterContext | None = None  # cluster facts already loaded (tests, or the caller's own)
+    nb: tuple[str, ...] = ()  # --nb/--sb/--context: read in a worker once the trace is parsed (only what the
+    sb: tuple[str, ...] = ()  # trace needs from a live SB), while the tree is already usable
+    contexts: tuple[str, ...] = ()
     ovn_version: str | None = None
     on_node: str | None = None
     inventory_path: str | None = None  # where --inventory came from: doctor reads the cluster over SSH with it

@@ -35,6 +35,7 @@ from ovntrace.tui.messages import (
     CorrelateProgress,
     DoctorDone,
     Exported,
+    FactsLoaded,
     LiveFailed,
     LiveProgress,
     Parsed,
@@ -109,6 +110,10 @@ class ExplainScreen(Screen[None]):
         self.live: PathRequest | None = self.options.live
         self.path_view: PathView | None = None
         self._cancel: Cancel | None = None  # set while a live trace runs
+        self.context = self.options.context
+        # --nb/--sb/--context: none | loading | done | failed | skipped (escape while loading)
+        self.facts_state = "loading" if (self.options.nb or self.options.sb or self.options.contexts) else "none"
+        self._pending: tuple[int, Outline] | None = None  # parsed, waiting for the facts to correlate
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -224,6 +229,47 @@ class ExplainScreen(Screen[None]):
         self.post_message(PathTraced(generation, view))
         self.post_message(Parsed(generation, view.text, result, outline))
 
+    @work(thread=True, exclusive=True, group="facts", exit_on_error=False, description="cluster facts")
+    def _facts(self, generation: int, result: Any) -> None:
+        """``--nb/--sb/--context`` read off the UI thread; from a live SB, only the trace's datapaths and
+        cookies (as ``explain`` does)."""
+        from ovntrace.correlate.index import trace_needs
+        from ovntrace.sources import load_cluster
+
+        opts = self.options
+        keys, cookies = trace_needs(result)
+        self.app.call_from_thread(self._facts_status, "reading cluster facts… (escape: skip)")
+        try:
+            ctx = load_cluster(opts.nb, opts.sb, (), opts.contexts, keys or None, cookies)
+        except Exception as e:  # a source that cannot be read: a notification; the trace is still explained
+            self.post_message(FactsLoaded(generation, None, f"cannot load cluster facts: {e}"))
+            return
+        self.post_message(FactsLoaded(generation, ctx))
+
+    def _facts_status(self, text: str) -> None:
+        if self.facts_state == "loading":
+            self.query_one("#tree", TraceTree).border_subtitle = text
+
+    def on_facts_loaded(self, message: FactsLoaded) -> None:
+        if self.facts_state != "loading":
+            return  # skipped meanwhile: the correlation already ran without them
+        self.query_one("#tree", TraceTree).border_subtitle = ""
+        if message.error is not None:
+            self.facts_state = "failed"
+            self.notify(f"{message.error}; OVN meaning from the trace alone", title="Cluster facts",
+                        severity="error", markup=False, timeout=12)
+        else:
+            self.facts_state = "done"
+            self.context = message.context
+        self._correlate_pending()
+
+    def _correlate_pending(self) -> None:
+        if self._pending is not None:
+            generation, outline = self._pending
+            self._pending = None
+            if generation == self.generation:
+                self._correlate(generation, outline, None)
+
     def on_live_progress(self, message: LiveProgress) -> None:
         if message.generation == self.generation and self.live is not None and self._cancel is not None:
             self.query_one("#verdict", VerdictBar).show_message(
@@ -261,7 +307,7 @@ class ExplainScreen(Screen[None]):
 
         worker = get_current_worker()
         opts = self.options
-        context = view.context if view is not None else opts.context
+        context = view.context if view is not None else self.context
         correlators: dict[str | None, Correlator] = {}
         traces = outline.result.traces
         for i, trace in enumerate(traces):
@@ -311,7 +357,12 @@ class ExplainScreen(Screen[None]):
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
                         f"{result.warnings[0].message})", severity="warning", markup=False)
         if self.options.correlate and result.traces:
-            self._correlate(message.generation, message.outline, self.path_view)
+            if self.facts_state == "loading" and self.path_view is None:
+                self._pending = (message.generation, message.outline)
+                if not any(w.group == "facts" and w.is_running for w in self.workers):
+                    self._facts(message.generation, result)
+            else:
+                self._correlate(message.generation, message.outline, self.path_view)
         _freeze_heap()
 
     def on_parse_failed(self, message: ParseFailed) -> None:
@@ -476,6 +527,12 @@ class ExplainScreen(Screen[None]):
         if box.display:
             box.display = False
             self.query_one("#tree", TraceTree).focus()
+        elif self.facts_state == "loading" and self._pending is not None:
+            self.facts_state = "skipped"  # the read goes on in its thread; its result is ignored
+            self.query_one("#tree", TraceTree).border_subtitle = ""
+            self.notify("cluster facts skipped: OVN meaning from the trace alone (r re-parses; restart to "
+                        "read them again)", title="Cluster facts", severity="warning", markup=False, timeout=6)
+            self._correlate_pending()
         elif self._cancel is not None:
             self._cancel.set()
             self.query_one("#verdict", VerdictBar).show_message("cancelling after the current SSH command…",

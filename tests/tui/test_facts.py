@@ -1,0 +1,109 @@
+"""``ovntrace tui TRACE --nb … --sb …``: cluster facts are read in a worker after the parse, never on the UI
+thread; a source that cannot be read is a notification; escape stops waiting for a slow one.
+
+Sources are real: the lab's NB/SB database files (the fixtures the lab traces come from), the session lab's
+live ovsdb-servers over tcp, and, for "a server that does not answer", a real listening socket that
+accepts and stays silent (an OVSDB server stuck on a big transaction looks like that to a client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from ovntrace.lab.lab import Lab
+from ovntrace.tui.app import OvnTraceApp, create_app
+from ovntrace.tui.screens.explain import ExplainScreen
+from ovntrace.tui.source import Options, Source
+from tests.conftest import FIX
+from tests.tui.conftest import XNODE, settle
+
+NB, SB = FIX / "lab" / "ovnnb_db.db", FIX / "lab" / "ovnsb_db.db"
+WITH_FACTS = "TUNNEL: tunnelled to chassis kube-node1 (172.17.42.31) for outport default_sshd-2 (dp 4, in 1, out 3)"
+TRACE_ALONE = "TUNNEL: tunnelled to 172.17.42.31 (dp 4, in 1, out 3)"
+
+
+def _app(**sources: tuple[str, ...]) -> OvnTraceApp:
+    return create_app(Source(path=XNODE, name=XNODE.name), Options(**sources))  # type: ignore[arg-type]
+
+
+def _run(app: OvnTraceApp, scenario: Callable[[Pilot[int], ExplainScreen], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            screen = pilot.app.screen
+            assert isinstance(screen, ExplainScreen)
+            await scenario(pilot, screen)
+
+    asyncio.run(main())
+
+
+def _verdict(screen: ExplainScreen) -> str:
+    return str(screen.query_one("#verdict").render())
+
+
+def test_db_files_give_names_to_the_verdict() -> None:
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        await settle(pilot)
+        assert screen.facts_state == "done"
+        assert _verdict(screen).startswith(WITH_FACTS), _verdict(screen)
+        assert screen.outline is not None
+        assert any("switch kube-node1" in n.ovn for n in screen.outline.flat if n.ovn)
+
+    _run(_app(nb=(str(NB),), sb=(str(SB),)), scenario)
+
+
+def test_a_source_that_cannot_be_read_is_a_notification() -> None:
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        await settle(pilot)
+        assert screen.facts_state == "failed"
+        notes = [n.message for n in pilot.app._notifications]
+        assert any("cannot load cluster facts" in m and "/nonexistent/ovnsb_db.db" in m for m in notes), notes
+        assert _verdict(screen).startswith(TRACE_ALONE)  # explained from the trace alone
+        assert pilot.app.is_running
+
+    _run(_app(sb=("/nonexistent/ovnsb_db.db",)), scenario)
+
+
+def test_escape_stops_waiting_for_a_silent_server() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        for _ in range(100):  # the parse is done and the facts worker is waiting on the server
+            await pilot.pause(0.05)
+            if screen._pending is not None:
+                break
+        assert screen.facts_state == "loading"
+        assert screen.outline is not None  # the tree is usable meanwhile
+        assert "reading cluster facts" in str(screen.query_one("#tree").border_subtitle)
+        await pilot.press("j")
+        await pilot.press("escape")
+        assert screen.facts_state == "skipped"
+        server.close()  # the worker's read ends (EOF); its result is ignored
+        await settle(pilot)
+        assert _verdict(screen).startswith(TRACE_ALONE)
+        assert screen.facts_state == "skipped"
+
+    try:
+        _run(_app(sb=(f"tcp:127.0.0.1:{port}",)), scenario)
+    finally:
+        server.close()
+
+
+@pytest.mark.lab
+def test_live_ovsdb_like_the_files(lab: Lab) -> None:
+    c = lab.inventory.cluster
+
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        await settle(pilot)
+        assert screen.facts_state == "done"
+        assert _verdict(screen).startswith(WITH_FACTS), _verdict(screen)
+
+    _run(_app(nb=(f"tcp:{c.db_address}:{c.nb_port}",), sb=(f"tcp:{c.db_address}:{c.sb_port}",)), scenario)
