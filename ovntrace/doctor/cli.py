@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from ovntrace.lab.errors import LabError
@@ -42,7 +43,9 @@ def render_text(report: Report, seconds: float | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def run_doctor(inventory: str | None, node: str | None = None, accept_new: bool = False) -> Report:
+def run_doctor(inventory: str | None, node: str | None = None, accept_new: bool = False,
+               on_step: Callable[[int, int, str], None] | None = None) -> Report:
+    """Collect over SSH and check; ``on_step(done, total, what)`` after each command (may raise to stop)."""
     from ovntrace.doctor.checks import check
     from ovntrace.doctor.facts import collect
     from ovntrace.lab.apply import load_inventory, open_pool
@@ -52,7 +55,7 @@ def run_doctor(inventory: str | None, node: str | None = None, accept_new: bool 
         inv.node(node)
     nodes = [node] if node else inv.node_names
     with open_pool(inv, path, accept_new) as pool:
-        facts = collect(inv, pool, nodes)
+        facts = collect(inv, pool, nodes, on_step)
     return check(inv, facts, nodes, inventory)
 
 

@@ -7,7 +7,7 @@ Every command is an argv (one shell word per argument, quoted by the transport).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,10 +113,13 @@ def as_list(v: Any) -> list[Any]:
     return [] if v in (None, "") else [v]
 
 
-def collect(inv: Inventory, pool: Pool, nodes: Sequence[str]) -> Facts:
+def collect(inv: Inventory, pool: Pool, nodes: Sequence[str],
+            on_step: Callable[[int, int, str], None] | None = None) -> Facts:
     """Run :data:`NODE_COMMANDS` on ``nodes`` and :data:`CENTRAL_COMMANDS` on the central node, nodes in
-    parallel (one SSH connection each)."""
+    parallel (one SSH connection each). ``on_step(done, total, what)`` after each command; it may raise to
+    stop (the commands not started yet are then not run)."""
     import shlex
+    import threading
 
     vals = remotes(inv)
     node_cmds = {k: [a.format(**vals) for a in v] for k, v in NODE_COMMANDS.items()}
@@ -130,7 +133,20 @@ def collect(inv: Inventory, pool: Pool, nodes: Sequence[str]) -> Facts:
             cmds.update(CENTRAL_COMMANDS)
         jobs += [(node, name, list(argv)) for name, argv in cmds.items()]
 
+    lock = threading.Lock()
+    done = [0]
+
     def one(job: tuple[str, str, list[str]]) -> tuple[str, str, Reading | str]:
+        try:
+            return _one(job)
+        finally:
+            if on_step is not None:
+                with lock:
+                    done[0] += 1
+                    n = done[0]
+                on_step(n, len(jobs), f"{job[0]}: {job[1]}")
+
+    def _one(job: tuple[str, str, list[str]]) -> tuple[str, str, Reading | str]:
         node, name, argv = job
         line = shlex.join(argv)
         try:

@@ -65,6 +65,17 @@ class DoctorDone(Message):
 
 
 @dataclass
+class DoctorProgress(Message):
+    """``done`` of ``total`` doctor commands have answered; bursts collapse."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DoctorProgress)
+
+
+@dataclass
 class FactsLoaded(Message):
     """Cluster facts (``--nb/--sb/--context``) read in a worker: a ClusterContext, or why not."""
 

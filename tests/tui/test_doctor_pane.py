@@ -35,3 +35,33 @@ def test_runbook_pane_shows_doctor_findings(lab: Lab) -> None:
             await scenario(pilot)
 
     asyncio.run(main())
+
+
+@pytest.mark.lab
+def test_doctor_progress_shows_and_escape_stops_it(lab: Lab) -> None:
+    path = lab.inventory_path
+    app = create_app(Source(path=XNODE, name=XNODE.name),
+                     Options(inventory=inventory.load(path), inventory_path=str(path)))
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        await pilot.press("2")  # the runbook tab
+        pane = pilot.app.screen.query_one("#runbook-pane", TextPane)
+        for _ in range(200):  # until the first commands have answered
+            await pilot.pause(0.02)
+            if " commands (escape: stop)" in pane.shown:
+                break
+        assert "# doctor: checking the cluster over SSH (read-only)…" in pane.shown, pane.shown[:300]
+        assert " commands (escape: stop)" in pane.shown
+        await pilot.press("escape")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert screen.doctor_state == "error"  # type: ignore[attr-defined]
+        assert any("stopped" in n.message for n in pilot.app._notifications)
+        assert "# doctor:" not in pane.shown  # no half report
+        assert pilot.app.is_running
+
+    async def main() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())

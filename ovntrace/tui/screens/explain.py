@@ -34,6 +34,7 @@ from ovntrace.tui.messages import (
     Correlated,
     CorrelateProgress,
     DoctorDone,
+    DoctorProgress,
     Exported,
     FactsLoaded,
     LiveFailed,
@@ -107,6 +108,8 @@ class ExplainScreen(Screen[None]):
         self._selection_timer: Timer | None = None
         self.doctor_state = "off"  # off | running | done | error
         self.doctor_report: Any = None
+        self.doctor_progress = ""
+        self._doctor_cancel: Cancel | None = None
         self.live: PathRequest | None = self.options.live
         self.path_view: PathView | None = None
         self._cancel: Cancel | None = None  # set while a live trace runs
@@ -141,25 +144,43 @@ class ExplainScreen(Screen[None]):
         self.load()
         if self.options.inventory_path and self.options.doctor:
             self.doctor_state = "running"
-            self._doctor(self.options.inventory_path)
+            self._doctor_cancel = Cancel()
+            self._doctor(self.options.inventory_path, self._doctor_cancel)
 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, description="doctor")
-    def _doctor(self, inventory: str) -> None:
-        """Read-only checks of the cluster over SSH; findings go to the runbook pane."""
+    def _doctor(self, inventory: str, cancel: Cancel) -> None:
+        """Read-only checks of the cluster over SSH; findings go to the runbook pane (progress there too;
+        escape stops it: the commands not started yet are not run)."""
         from ovntrace.doctor.cli import run_doctor
+        from ovntrace.tui.live import Cancelled
+
+        def step(done: int, total: int, what: str) -> None:
+            if cancel.is_set:
+                raise Cancelled()
+            self.post_message(DoctorProgress(done, total))
 
         try:
-            report = run_doctor(inventory)
+            report = run_doctor(inventory, on_step=step)
+        except Cancelled:
+            self.post_message(DoctorDone(None, "stopped (escape)"))
+            return
         except Exception as e:  # SSH/inventory problems become a notification, never a crash
             self.post_message(DoctorDone(None, f"{type(e).__name__}: {e}"))
             return
         self.post_message(DoctorDone(report))
 
+    def on_doctor_progress(self, message: DoctorProgress) -> None:
+        if self.doctor_state == "running":
+            self.doctor_progress = f"{message.done}/{message.total} commands"
+            if self.query_one("#side", TabbedContent).active == "runbook":
+                self._show_selection()
+
     def on_doctor_done(self, message: DoctorDone) -> None:
+        self._doctor_cancel = None
         self.doctor_report = message.report
         self.doctor_state = "error" if message.error else "done"
         if message.error:
-            self.notify(f"doctor could not run: {message.error}", severity="warning", timeout=8)
+            self.notify(f"doctor could not run: {message.error}", severity="warning", markup=False, timeout=8)
         else:
             n = len(message.report.errors)
             self.notify(f"doctor: {n} error(s), {len(message.report.findings)} finding(s)",
@@ -484,7 +505,9 @@ class ExplainScreen(Screen[None]):
     def _doctor_text(self, out: Text, dark: bool) -> None:
         """Doctor's findings (errors and warnings) with the command that fixes each, above the runbook."""
         if self.doctor_state == "running":
-            out.append("# doctor: checking the cluster over SSH (read-only)…\n\n", style=styles.style("hint", dark))
+            done = f" {self.doctor_progress}" if self.doctor_progress else ""
+            out.append(f"# doctor: checking the cluster over SSH (read-only)…{done} (escape: stop)\n\n",
+                       style=styles.style("hint", dark))
             return
         report = self.doctor_report
         if self.doctor_state != "done" or report is None:
@@ -537,6 +560,9 @@ class ExplainScreen(Screen[None]):
             self._cancel.set()
             self.query_one("#verdict", VerdictBar).show_message("cancelling after the current SSH command…",
                                                                 "warning")
+        elif self._doctor_cancel is not None:
+            self._doctor_cancel.set()
+            self.notify("stopping doctor after the commands in flight", markup=False, timeout=3)
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
