@@ -48,7 +48,7 @@ from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
 from ovntrace.tui.widgets.panes import RawView, TextPane
-from ovntrace.tui.widgets.path import PathHop, PathPane, hops
+from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
 
@@ -64,6 +64,7 @@ def _freeze_heap() -> None:
 
 
 SELECTION_SETTLE_S = 0.06  # the details pane updates this long after the last tree move
+PATH_SETTLE_S = 0.1  # OVN meaning arrives one trace at a time: the path pane is redrawn once per burst
 
 RUNBOOK_HINT = (
     "No inventory given.\n\n"
@@ -117,6 +118,8 @@ class ExplainScreen(Screen[None]):
         # --nb/--sb/--context: none | loading | done | failed | skipped (escape while loading)
         self.facts_state = "loading" if (self.options.nb or self.options.sb or self.options.contexts) else "none"
         self._pending: tuple[int, Outline] | None = None  # parsed, waiting for the facts to correlate
+        self._hops: dict[int, list[PathHop]] = {}  # path pane rows per trace, dropped when its OVN text arrives
+        self._path_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -362,6 +365,7 @@ class ExplainScreen(Screen[None]):
         self.text = message.text
         self.text_lines = message.text.split("\n")
         self.outline = message.outline
+        self._hops.clear()
         tree = self.query_one("#tree", TraceTree)
         tree.load(message.outline)
         if previous is not None:  # r keeps the place
@@ -398,7 +402,9 @@ class ExplainScreen(Screen[None]):
             return
         changed = apply_ovn(outline, message.labels, message.ovn)
         self.query_one("#tree", TraceTree).relabel(changed)
-        self._show_path()
+        self._hops.pop(message.trace_index, None)
+        if self._path_timer is None:
+            self._path_timer = self.set_timer(PATH_SETTLE_S, self._show_path)
         if message.trace_index == self.trace_index:
             self._show_verdict()
             self._show_selection()
@@ -447,11 +453,17 @@ class ExplainScreen(Screen[None]):
         bar.show_verdict(self.outline.result, self.trace_index, tovn, self.source.name)
 
     def _show_path(self) -> None:
+        self._path_timer = None
         if self.outline is None:
             return
         view = self.path_view
-        names = [f"hop {i + 1} @ {n}" for i, n in enumerate(view.nodes)] if view is not None else []
-        rows = hops(self.outline.result, self.outline.ovn, names)
+        result, ovn = self.outline.result, self.outline.ovn
+        rows: list[PathHop] = []
+        for ti in range(len(result.traces)):
+            if ti not in self._hops:
+                name = f"hop {ti + 1} @ {view.nodes[ti]}" if view is not None and ti < len(view.nodes) else None
+                self._hops[ti] = trace_hops(result, ti, ovn[ti] if ti < len(ovn) else None, name)
+            rows += self._hops[ti]
         if view is not None:  # live: the stitched path across nodes first
             first = self.outline.result.traces[0].first_line if self.outline.result.traces else 1
             rows = [PathHop(0, first, f"⇒ {view.line}", "path"),

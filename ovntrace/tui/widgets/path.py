@@ -7,7 +7,6 @@ takes :class:`Hop` rows and does not care where they came from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -29,26 +28,28 @@ class PathHop:
     style: str = "path"
 
 
-def hops(result: ParseResult, ovn: Sequence[TraceOvn | None], names: Sequence[str] = ()) -> list[PathHop]:
-    """Passes/bridges of every trace, then its logical hops when known (``names``: what to call each
-    trace, e.g. a live path's ``hop 1 @ kube-node2``; default ``trace N`` when there are several)."""
+def trace_hops(result: ParseResult, ti: int, tovn: TraceOvn | None, name: str | None = None) -> list[PathHop]:
+    """The path pane's rows for trace ``ti``: its passes (bridges, table counts, datapath actions), then its
+    logical hops when known. ``name``: what to call the trace (a live path's ``hop 1 @ kube-node2``; default
+    ``trace N`` when there are several). The screen caches them per trace: OVN meaning arrives one trace at
+    a time."""
     out: list[PathHop] = []
-    for ti, t in enumerate(result.traces):
-        name = names[ti] if ti < len(names) else (f"trace {ti + 1}" if len(result.traces) > 1 else "")
-        prefix = f"{name} · " if name else ""
-        br = bridges(t)
-        for pi, p in enumerate(t.passes):
-            n_tables = sum(1 for s in p.walk() if s.kind is StepKind.TABLE)
-            pbr = list(dict.fromkeys(s.bridge for s in p.walk() if s.kind is StepKind.BRIDGE and s.bridge))
-            dp = p.datapath_actions or ""
-            acts = f" ⇒ {dp if len(dp) <= 60 else dp[:59] + '…'}" if dp else ""
-            out.append(PathHop(ti, p.first_line, f"{prefix}{pass_title(p, pi + 1)} · "
-                               f"{' → '.join(pbr) or ', '.join(br) or '?'} · {n_tables} tables{acts}", "hop.pass"))
-        tovn = ovn[ti] if ti < len(ovn) else None
-        if tovn is not None:
-            for h in tovn.path:
-                arrow = "⇒" if h.kind == "tunnel" else "→"
-                out.append(PathHop(ti, h.line, f"{prefix}  {arrow} {h.text}", "path"))
+    t = result.traces[ti]
+    if name is None:
+        name = f"trace {ti + 1}" if len(result.traces) > 1 else ""
+    prefix = f"{name} · " if name else ""
+    br = bridges(t)
+    for pi, p in enumerate(t.passes):
+        n_tables = sum(1 for s in p.walk() if s.kind is StepKind.TABLE)
+        pbr = list(dict.fromkeys(s.bridge for s in p.walk() if s.kind is StepKind.BRIDGE and s.bridge))
+        dp = p.datapath_actions or ""
+        acts = f" ⇒ {dp if len(dp) <= 60 else dp[:59] + '…'}" if dp else ""
+        out.append(PathHop(ti, p.first_line, f"{prefix}{pass_title(p, pi + 1)} · "
+                           f"{' → '.join(pbr) or ', '.join(br) or '?'} · {n_tables} tables{acts}", "hop.pass"))
+    if tovn is not None:
+        for h in tovn.path:
+            arrow = "⇒" if h.kind == "tunnel" else "→"
+            out.append(PathHop(ti, h.line, f"{prefix}  {arrow} {h.text}", "path"))
     return out
 
 
