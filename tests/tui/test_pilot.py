@@ -172,6 +172,31 @@ def test_path_pane_lists_passes_and_hops_and_moves_the_tree() -> None:
     run(make_app(XNODE), scenario)
 
 
+def test_mouse_clicks_a_hop_a_tab_and_a_tree_row() -> None:
+    async def scenario(pilot: Pilot[int]) -> None:
+        screen = explain(pilot)
+        path = screen.query_one("#path", PathPane)
+        prompts = [str(path.get_option_at_index(i).prompt) for i in range(path.option_count)]
+        hop = next(i for i, p in enumerate(prompts) if "pass 2" in p)
+        # a click on the hop's line in the path pane (inside its border) moves the tree there
+        assert await pilot.click("#path", offset=(3, 1 + hop))
+        await pilot.pause(0.2)
+        node = tree(pilot).selected
+        assert node is not None and node.kind == "pass" and node.text.startswith("pass 2"), node
+        # a click on the Runbook tab switches the side pane
+        assert await pilot.click("#side Tab#--content-tab-runbook")
+        await pilot.pause(0.1)
+        assert screen.query_one("#side", TabbedContent).active == "runbook"
+        # a click on a tree row (two rows above the cursor; 1: the border) selects it
+        t = tree(pilot)
+        before = t.cursor_line
+        assert await pilot.click("#tree", offset=(10, 1 + (before - t.scroll_offset.y) - 2))
+        await pilot.pause(0.1)
+        assert t.cursor_line == before - 2
+
+    run(make_app(XNODE), scenario)
+
+
 def test_paste_and_explain() -> None:
     text = ACL_DROP.read_text(encoding="utf-8")
 
