@@ -5,6 +5,7 @@ Pure functions (no Textual): the screen calls them from a worker thread.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,12 +18,16 @@ SUFFIX = {"markdown": ".md", "json": ".json"}
 
 
 def default_path(source_name: str | None, fmt: str, cwd: Path | None = None) -> Path:
-    """``<input stem>.ovntrace.md`` next to where the TUI runs (``paste.ovntrace.json`` for a paste)."""
-    stem = Path(source_name).stem if source_name else "paste"
+    """``<input stem>.ovntrace.md`` next to where the TUI runs (``paste.ovntrace.json`` for a paste); a stem
+    that is not a plain file name (a live path's ``default/client-1 → …``) is made one."""
+    stem = Path(source_name).stem if source_name and "/" not in source_name else (source_name or "paste")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "paste"
     return (cwd or Path.cwd()) / f"{stem}.ovntrace{SUFFIX[fmt]}"
 
 
-def render(result: ParseResult, fmt: str, ovn: Sequence[TraceOvn | None] | None = None) -> str:
+def render(result: ParseResult, fmt: str, ovn: Sequence[TraceOvn | None] | None = None, preamble: str = "") -> str:
+    """``preamble``: Markdown put before the explanation (a live path's line and verdict); not in JSON,
+    whose ``ovntrace.explain/1`` contract has no place for it."""
     if fmt == "json":
         from ovntrace.render import json as json_render
 
@@ -30,12 +35,13 @@ def render(result: ParseResult, fmt: str, ovn: Sequence[TraceOvn | None] | None 
     if fmt == "markdown":
         from ovntrace.render import markdown
 
-        return markdown.render(result, ovn=ovn)
+        return preamble + markdown.render(result, ovn=ovn)
     raise ValueError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
-def export(result: ParseResult, fmt: str, path: Path, ovn: Sequence[TraceOvn | None] | None = None) -> int:
+def export(result: ParseResult, fmt: str, path: Path, ovn: Sequence[TraceOvn | None] | None = None,
+           preamble: str = "") -> int:
     """Write the export to ``path`` atomically (temporary file + rename); returns the bytes written."""
-    text = render(result, fmt, ovn)
+    text = render(result, fmt, ovn, preamble)
     atomic_write(path.expanduser(), text)
     return len(text.encode("utf-8"))

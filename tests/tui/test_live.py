@@ -13,9 +13,11 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from ovntrace.lab import inventory
 from ovntrace.lab.lab import Lab
@@ -93,6 +95,28 @@ def test_live_path_traced_in_a_worker_and_explained_per_node(live_lab: Lab) -> N
         assert "# ovntrace path: hop 2 on kube-node1 (trk,new): ovs-appctl ofproto/trace br-int" in screen.text
 
     _run(_app(live_lab), scenario)
+
+
+def test_export_of_a_live_path_starts_with_the_path(live_lab: Lab, tmp_path: Path) -> None:
+    target = tmp_path / "path.md"
+
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause(0.15)
+        box = pilot.app.screen.query_one("#export-path", Input)
+        assert Path(box.value).name == "path-default-client-1-default-sshd-2-trk-new.ovntrace.md"  # a file name
+        box.value = str(target)
+        box.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+
+    _run(_app(live_lab), scenario)
+    body = target.read_text(encoding="utf-8")
+    assert body.startswith(f"## ovntrace path {SRC} → {DST} (icmp, trk,new)\n")
+    assert f"**Path:** `{PATH_LINE}`" in body
+    assert "in path order: hop 1 on kube-node2, hop 2 on kube-node1." in body
+    assert body.count("### trace ") == 2
 
 
 def test_c_picks_a_conntrack_state_and_retraces(live_lab: Lab) -> None:

@@ -244,6 +244,11 @@ class ExplainScreen(Screen[None]):
             view = trace_path(request, lambda what: self.post_message(LiveProgress(generation, what)), cancel)
             result = parse(view.text)
             outline = build(result)
+            for root in outline.roots:  # "trace 1 (lines 1-386)" -> "hop 1 @ kube-node2 (lines 1-386)"
+                if root.trace_index < len(view.nodes):
+                    root.text = root.text.replace(f"trace {root.trace_index + 1}",
+                                                  f"hop {root.trace_index + 1} @ {view.nodes[root.trace_index]}", 1)
+                    root.refresh_search()
         except Cancelled:
             self.post_message(LiveFailed(generation, "cancelled", cancelled=True))
             return
@@ -658,7 +663,10 @@ class ExplainScreen(Screen[None]):
         if self.outline is None:
             self.notify("nothing to export yet", severity="warning")
             return
-        self.app.push_screen(ExportScreen(self.source.name), self._export_chosen)
+        name = self.source.name
+        if self.live is not None:
+            name = f"path {self.live.src} {self.live.dst} {self.live.ct}"
+        self.app.push_screen(ExportScreen(name), self._export_chosen)
 
     def _export_chosen(self, request: ExportRequest | None) -> None:
         if request is not None and self.outline is not None:
@@ -669,11 +677,20 @@ class ExplainScreen(Screen[None]):
         from ovntrace.tui.export import export
 
         try:
-            size = export(outline.result, request.fmt, request.path, outline.ovn)
+            size = export(outline.result, request.fmt, request.path, outline.ovn, self._export_preamble())
         except (OSError, ValueError) as e:
             self.app.call_from_thread(self.notify, f"export failed: {e}", severity="error", markup=False)
             return
         self.post_message(Exported(str(request.path), size))
+
+    def _export_preamble(self) -> str:
+        """A live path's Markdown starts with what was traced, the stitched path and its verdict."""
+        view = self.path_view
+        if view is None:
+            return ""
+        hops = ", ".join(f"hop {i + 1} on {n}" for i, n in enumerate(view.nodes))
+        return (f"## ovntrace {view.request.title}\n\n**Verdict:** {view.verdict_text}  \n"
+                f"**Path:** `{view.line}`\n\nThe traces below, in path order: {hops}.\n\n")
 
     def on_exported(self, message: Exported) -> None:
         self.notify(f"wrote {message.path} ({message.size} bytes)", title="Export", markup=False)
