@@ -283,22 +283,28 @@ def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int |
     return src_node, chains
 
 
-def _open_live(inventory: str | Path | None, accept_new: bool, progress: TextIO | None = None,
-               on_step: Callable[[int, int, str], None] | None = None) -> tuple[Any, Any, str, Any]:
-    """(inventory, pool, central, collected) of a live cluster (``progress``: where a one-line progress
-    display goes while collecting, when it is a terminal; ``on_step(done, total, what)``: called at each
-    command, and may raise to stop)."""
+def _load_inventory(inventory: str | Path | None) -> tuple[Any, Path]:
+    """(Inventory, its path): ``inventory`` or the lab's; a missing or bad one is a usage error."""
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
-    from ovntrace.sources import collect
 
     inv_path = Path(inventory) if inventory else _default_inventory()
     if not inv_path.is_file():
         raise PathUsageError(f"no inventory at {inv_path} (--inventory F, or `ovntrace lab up`)")
     try:
-        inv = inv_mod.load(inv_path)
+        return inv_mod.load(inv_path), inv_path
     except LabError as e:
         raise PathUsageError(str(e)) from None
+
+
+def _open_live(inventory: str | Path | None, accept_new: bool, progress: TextIO | None = None,
+               on_step: Callable[[int, int, str], None] | None = None) -> tuple[Any, Any, str, Any]:
+    """(inventory, pool, central, collected) of a live cluster (``progress``: where a one-line progress
+    display goes while collecting, when it is a terminal; ``on_step(done, total, what)``: called at each
+    command, and may raise to stop)."""
+    from ovntrace.sources import collect
+
+    inv, inv_path = _load_inventory(inventory)
     names = [n.name for n in inv.nodes]
     central = inv.cluster.central or next((n.name for n in inv.nodes if n.role == "central"), names[0])
     db = inv.cluster.db_address or inv.node(central).ip
@@ -621,16 +627,7 @@ def _path_tui(args: argparse.Namespace) -> int:
     inventory = None
     inv_path: Path | None = None
     if args.offline is None or args.inventory:
-        from ovntrace.lab import inventory as inv_mod
-        from ovntrace.lab.errors import LabError
-
-        inv_path = Path(args.inventory) if args.inventory else _default_inventory()
-        if not inv_path.is_file():
-            raise PathUsageError(f"no inventory at {inv_path} (--inventory F, or `ovntrace lab up`)")
-        try:
-            inventory = inv_mod.load(inv_path)
-        except LabError as e:
-            raise PathUsageError(str(e)) from None
+        inventory, inv_path = _load_inventory(args.inventory)
     from ovntrace.tui.app import create_app
     from ovntrace.tui.live import PathRequest
     from ovntrace.tui.source import Options

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
 
 from ovntrace.lab import inventory
 from ovntrace.tui.app import OvnTraceApp, create_app
+from ovntrace.tui.screens.explain import ExplainScreen
 from ovntrace.tui.source import Options, Source
 from tests.conftest import FIX, ROOT
 
@@ -36,3 +39,19 @@ async def settle(pilot: Pilot[int]) -> None:
             await pilot.pause(0.15)
             if not any(w.is_running for w in pilot.app.workers):
                 return
+
+
+def run_on_screen(app: OvnTraceApp, scenario: Callable[[Pilot[int], ExplainScreen], Awaitable[None]]) -> None:
+    """Run ``scenario`` at 160x48 on the app's explain screen, from its first frame (workers still running)."""
+    async def main() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            screen = pilot.app.screen
+            assert isinstance(screen, ExplainScreen)
+            await scenario(pilot, screen)
+
+    asyncio.run(main())
+
+
+def verdict_text(screen: ExplainScreen) -> str:
+    return str(screen.query_one("#verdict").render())

@@ -8,9 +8,7 @@ accepts and stays silent (an OVSDB server stuck on a big transaction looks like 
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
@@ -21,6 +19,8 @@ from ovntrace.tui.screens.explain import ExplainScreen
 from ovntrace.tui.source import Options, Source
 from tests.conftest import FIX
 from tests.tui.conftest import XNODE, settle
+from tests.tui.conftest import run_on_screen as _run
+from tests.tui.conftest import verdict_text as _verdict
 
 NB, SB = FIX / "lab" / "ovnnb_db.db", FIX / "lab" / "ovnsb_db.db"
 WITH_FACTS = "TUNNEL: tunnelled to chassis kube-node1 (172.17.42.31) for outport default_sshd-2 (dp 4, in 1, out 3)"
@@ -29,21 +29,6 @@ TRACE_ALONE = "TUNNEL: tunnelled to 172.17.42.31 (dp 4, in 1, out 3)"
 
 def _app(**sources: tuple[str, ...]) -> OvnTraceApp:
     return create_app(Source(path=XNODE, name=XNODE.name), Options(**sources))  # type: ignore[arg-type]
-
-
-def _run(app: OvnTraceApp, scenario: Callable[[Pilot[int], ExplainScreen], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause()
-            screen = pilot.app.screen
-            assert isinstance(screen, ExplainScreen)
-            await scenario(pilot, screen)
-
-    asyncio.run(main())
-
-
-def _verdict(screen: ExplainScreen) -> str:
-    return str(screen.query_one("#verdict").render())
 
 
 def test_db_files_give_names_to_the_verdict() -> None:

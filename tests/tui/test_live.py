@@ -6,13 +6,11 @@ on the nodes. The pilot drives the app; a tmux test runs the command in a real t
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +28,9 @@ from ovntrace.tui.source import Options
 from ovntrace.tui.widgets.path import PathPane
 from ovntrace.tui.widgets.tree import TraceTree
 from tests.conftest import ROOT
+from tests.tui.conftest import run_on_screen as _run
 from tests.tui.conftest import settle
+from tests.tui.conftest import verdict_text as _verdict
 from tests.tui.test_terminal import Tmux
 
 SRC, DST = "default/client-1", "default/sshd-2"
@@ -53,21 +53,6 @@ def live_lab(lab: Lab) -> Lab:
 def _app(lab: Lab, **kw: object) -> OvnTraceApp:
     req = PathRequest(SRC, DST, str(lab.inventory_path), **kw)  # type: ignore[arg-type]
     return create_app(None, Options(inventory=inventory.load(lab.inventory_path), live=req, doctor=False))
-
-
-def _run(app: OvnTraceApp, scenario: Callable[[Pilot[int], ExplainScreen], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause()
-            screen = pilot.app.screen
-            assert isinstance(screen, ExplainScreen)
-            await scenario(pilot, screen)
-
-    asyncio.run(main())
-
-
-def _verdict(screen: ExplainScreen) -> str:
-    return str(screen.query_one("#verdict").render())
 
 
 def _notes(pilot: Pilot[int]) -> list[str]:
