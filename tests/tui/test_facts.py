@@ -38,6 +38,11 @@ def test_db_files_give_names_to_the_verdict() -> None:
         assert _verdict(screen).startswith(WITH_FACTS), _verdict(screen)
         assert screen.outline is not None
         assert any("switch kube-node1" in n.ovn for n in screen.outline.flat if n.ovn)
+        generation = screen.generation
+        await pilot.press("r")  # re-run: the trace and the facts are read again
+        await settle(pilot)
+        assert screen.generation == generation + 1 and screen.facts_state == "done"
+        assert _verdict(screen).startswith(WITH_FACTS)
 
     _run(_app(nb=(str(NB),), sb=(str(SB),)), scenario)
 

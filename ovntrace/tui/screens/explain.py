@@ -116,7 +116,8 @@ class ExplainScreen(Screen[None]):
         self._cancel: Cancel | None = None  # set while a live trace runs
         self.context = self.options.context
         # --nb/--sb/--context: none | loading | done | failed | skipped (escape while loading)
-        self.facts_state = "loading" if (self.options.nb or self.options.sb or self.options.contexts) else "none"
+        self.has_facts = bool(self.options.nb or self.options.sb or self.options.contexts)
+        self.facts_state = "loading" if self.has_facts else "none"
         self._pending: tuple[int, Outline] | None = None  # parsed, waiting for the facts to correlate
         self._hops: dict[int, list[PathHop]] = {}  # path pane rows per trace, dropped when its OVN text arrives
         self._path_timer: Timer | None = None
@@ -202,6 +203,8 @@ class ExplainScreen(Screen[None]):
         """(Re)parse the input in a thread worker; the newest generation wins."""
         self.generation += 1
         gc.unfreeze()  # the previous generation's objects may be collected again
+        if self.has_facts:  # read again for the new parse (a live SB sends only what the trace needs)
+            self.facts_state = "loading"
         if self.live is not None:
             if self._cancel is not None:
                 self._cancel.set()  # an older live trace stops at its next step; the newest wins
@@ -280,8 +283,8 @@ class ExplainScreen(Screen[None]):
             self.query_one("#tree", TraceTree).border_subtitle = text
 
     def on_facts_loaded(self, message: FactsLoaded) -> None:
-        if self.facts_state != "loading":
-            return  # skipped meanwhile: the correlation already ran without them
+        if self.facts_state != "loading" or message.generation != self.generation:
+            return  # skipped meanwhile (the correlation already ran without them), or an older parse's
         self.query_one("#tree", TraceTree).border_subtitle = ""
         if message.error is not None:
             self.facts_state = "failed"
@@ -389,8 +392,7 @@ class ExplainScreen(Screen[None]):
         if self.options.correlate and result.traces:
             if self.facts_state == "loading" and self.path_view is None:
                 self._pending = (message.generation, message.outline)
-                if not any(w.group == "facts" and w.is_running for w in self.workers):
-                    self._facts(message.generation, result)
+                self._facts(message.generation, result)
             else:
                 self._correlate(message.generation, message.outline, self.path_view)
         _freeze_heap()
@@ -570,8 +572,8 @@ class ExplainScreen(Screen[None]):
         elif self.facts_state == "loading" and self._pending is not None:
             self.facts_state = "skipped"  # the read goes on in its thread; its result is ignored
             self.query_one("#tree", TraceTree).border_subtitle = ""
-            self.notify("cluster facts skipped: OVN meaning from the trace alone (r re-parses; restart to "
-                        "read them again)", title="Cluster facts", severity="warning", markup=False, timeout=6)
+            self.notify("cluster facts skipped: OVN meaning from the trace alone (r re-reads the trace and "
+                        "them)", title="Cluster facts", severity="warning", markup=False, timeout=6)
             self._correlate_pending()
         elif self._cancel is not None:
             self._cancel.set()
