@@ -135,8 +135,11 @@ def collect(inv: Inventory, pool: Pool, nodes: Sequence[str],
 
     lock = threading.Lock()
     done = [0]
+    stopped: list[BaseException] = []  # on_step raised: the jobs not started yet end at once with it
 
     def one(job: tuple[str, str, list[str]]) -> tuple[str, str, Reading | str]:
+        if stopped:
+            raise stopped[0]
         try:
             return _one(job)
         finally:
@@ -144,7 +147,11 @@ def collect(inv: Inventory, pool: Pool, nodes: Sequence[str],
                 with lock:
                     done[0] += 1
                     n = done[0]
-                on_step(n, len(jobs), f"{job[0]}: {job[1]}")
+                try:
+                    on_step(n, len(jobs), f"{job[0]}: {job[1]}")
+                except BaseException as e:
+                    stopped.append(e)
+                    raise
 
     def _one(job: tuple[str, str, list[str]]) -> tuple[str, str, Reading | str]:
         node, name, argv = job

@@ -17,10 +17,11 @@ FORMATS = ("markdown", "json")
 SUFFIX = {"markdown": ".md", "json": ".json"}
 
 
-def default_path(source_name: str | None, fmt: str, cwd: Path | None = None) -> Path:
-    """``<input stem>.ovntrace.md`` next to where the TUI runs (``paste.ovntrace.json`` for a paste); a stem
-    that is not a plain file name (a live path's ``default/client-1 → …``) is made one."""
-    stem = Path(source_name).stem if source_name and "/" not in source_name else (source_name or "paste")
+def default_path(source_name: str | None, fmt: str, cwd: Path | None = None, *, literal: bool = False) -> Path:
+    """``<input stem>.ovntrace.md`` next to where the TUI runs (``paste.ovntrace.json`` for a paste).
+    ``literal``: ``source_name`` is not a file name (a live path's ``path default/client-1 10.0.0.5 trk,new``):
+    all of it, made a file name, not its stem."""
+    stem = source_name if literal and source_name else (Path(source_name).stem if source_name else "paste")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "paste"
     return (cwd or Path.cwd()) / f"{stem}.ovntrace{SUFFIX[fmt]}"
 

@@ -20,6 +20,7 @@ class Parsed(Message):
     text: str
     result: ParseResult
     outline: Outline
+    view: Any = None  # live: the traced path (a PathView) the text is made of
 
 
 @dataclass
@@ -93,14 +94,6 @@ class LiveProgress(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LiveProgress) and message.generation == self.generation
-
-
-@dataclass
-class PathTraced(Message):
-    """The live path is traced (a :class:`ovntrace.tui.live.PathView`); its text is parsed next."""
-
-    generation: int
-    view: Any
 
 
 @dataclass

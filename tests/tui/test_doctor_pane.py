@@ -55,7 +55,7 @@ def test_doctor_progress_shows_and_escape_stops_it(lab: Lab) -> None:
         await pilot.press("escape")
         await settle(pilot)
         screen = pilot.app.screen
-        assert screen.doctor_state == "error"  # type: ignore[attr-defined]
+        assert screen.doctor_state == "stopped"  # type: ignore[attr-defined]
         assert any("stopped" in n.message for n in pilot.app._notifications)
         assert "# doctor:" not in pane.shown  # no half report
         assert pilot.app.is_running

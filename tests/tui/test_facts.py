@@ -9,6 +9,7 @@ accepts and stays silent (an OVSDB server stuck on a big transaction looks like 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -83,6 +84,41 @@ def test_escape_stops_waiting_for_a_silent_server() -> None:
 
     try:
         _run(_app(sb=(f"tcp:127.0.0.1:{port}",)), scenario)
+    finally:
+        server.close()
+
+
+def test_a_failed_reparse_while_facts_load_still_explains_what_is_shown(tmp_path: Path) -> None:
+    """r while the facts are being read, and the file is gone: the tree keeps the first parse, and the
+    facts read for it (here: the server closes, an error) still end in its OVN meaning, not a stuck state."""
+    trace = tmp_path / XNODE.name
+    trace.write_text(XNODE.read_text(encoding="utf-8"), encoding="utf-8")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    app = create_app(Source(path=trace, name=trace.name), Options(sb=(f"tcp:127.0.0.1:{port}",)))
+
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen._pending is not None:
+                break
+        shown = screen.outline
+        assert shown is not None and screen.facts_state == "loading"
+        trace.unlink()
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        assert any("cannot read" in n.message for n in pilot.app._notifications)
+        assert screen.outline is shown  # the first parse stays on screen
+        server.close()  # the facts read for it ends (an error)
+        await settle(pilot)
+        assert screen.facts_state == "failed"
+        assert str(screen.query_one("#tree").border_subtitle) == ""
+        assert _verdict(screen).startswith(TRACE_ALONE)  # correlated after all
+
+    try:
+        _run(app, scenario)
     finally:
         server.close()
 

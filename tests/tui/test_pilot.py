@@ -370,3 +370,31 @@ def test_several_traces_only_the_first_is_built() -> None:
         assert "trace 2/3" in verdict(pilot) and verdict(pilot).startswith("TUNNEL")
 
     run(make_app(text=text), scenario)
+
+
+def test_rerun_does_not_pile_up_frozen_objects() -> None:
+    """The loaded trace is frozen out of the GC (keypress latency); r must not keep the old ones frozen."""
+    import gc
+
+    counts: list[int] = []
+
+    async def scenario(pilot: Pilot[int]) -> None:
+        counts.append(gc.get_freeze_count())
+        for _ in range(4):
+            await pilot.press("r")
+            await settle(pilot)
+            counts.append(gc.get_freeze_count())
+
+    run(make_app(XNODE), scenario)
+    assert counts[0] > 10_000  # the trace's objects were frozen
+    assert max(counts[1:]) < counts[0] * 1.1, counts  # and a re-run replaces them, it does not add to them
+
+
+def test_export_names_are_file_names() -> None:
+    from ovntrace.tui.export import default_path
+
+    assert default_path("xnode-icmp-src.txt", "json", Path("/w")) == Path("/w/xnode-icmp-src.ovntrace.json")
+    new = default_path("path default/client-1 10.0.0.5 trk,new", "markdown", Path("/w"), literal=True)
+    est = default_path("path default/client-1 10.0.0.5 trk,est", "markdown", Path("/w"), literal=True)
+    assert new == Path("/w/path-default-client-1-10.0.0.5-trk-new.ovntrace.md")
+    assert new != est

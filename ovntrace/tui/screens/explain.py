@@ -41,7 +41,6 @@ from ovntrace.tui.messages import (
     LiveProgress,
     Parsed,
     ParseFailed,
-    PathTraced,
 )
 from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
@@ -58,8 +57,11 @@ def _freeze_heap() -> None:
 
     A 10k-line trace is a few hundred thousand long-lived objects; left in the collector, a full
     collection now and then walks all of them in the middle of a keypress (~100 ms in bench_tui.py).
-    ``load`` unfreezes before the next parse, so a re-run's old generation can still be freed.
+    ``load`` unfreezes before the next parse; the collection here frees the previous generation (its
+    outline and tree nodes point at each other: only the cycle collector frees them) before the rest is
+    frozen, so ``r`` and ``c`` do not pile up frozen garbage. One full collection per load, none per key.
     """
+    gc.collect()
     gc.freeze()
 
 
@@ -97,7 +99,8 @@ class ExplainScreen(Screen[None]):
         self.source = source
         self.options = options or Options()
         self.from_paste = from_paste
-        self.generation = 0
+        self.generation = 0  # of the newest load (parse or live trace) asked for
+        self.shown_generation = 0  # of the outline on screen (a failed re-parse keeps the previous one)
         self.text = source.text or ""
         self.text_lines: list[str] = []
         self.outline: Outline | None = None
@@ -180,6 +183,8 @@ class ExplainScreen(Screen[None]):
                 self._show_selection()
 
     def on_doctor_done(self, message: DoctorDone) -> None:
+        if self.doctor_state == "stopped":
+            return  # escape already said so
         self._doctor_cancel = None
         self.doctor_report = message.report
         self.doctor_state = "error" if message.error else "done"
@@ -203,8 +208,6 @@ class ExplainScreen(Screen[None]):
         """(Re)parse the input in a thread worker; the newest generation wins."""
         self.generation += 1
         gc.unfreeze()  # the previous generation's objects may be collected again
-        if self.has_facts:  # read again for the new parse (a live SB sends only what the trace needs)
-            self.facts_state = "loading"
         if self.live is not None:
             if self._cancel is not None:
                 self._cancel.set()  # an older live trace stops at its next step; the newest wins
@@ -258,8 +261,7 @@ class ExplainScreen(Screen[None]):
         except Exception as e:  # SSH, an unknown pod, a node down: a notification, never a crash
             self.post_message(LiveFailed(generation, _live_error(e)))
             return
-        self.post_message(PathTraced(generation, view))
-        self.post_message(Parsed(generation, view.text, result, outline))
+        self.post_message(Parsed(generation, view.text, result, outline, view))
 
     @work(thread=True, exclusive=True, group="facts", exit_on_error=False, description="cluster facts")
     def _facts(self, generation: int, result: Any) -> None:
@@ -269,9 +271,9 @@ class ExplainScreen(Screen[None]):
         from ovntrace.sources import load_cluster
 
         opts = self.options
-        keys, cookies = trace_needs(result)
-        self.app.call_from_thread(self._facts_status, "reading cluster facts… (escape: skip)")
         try:
+            keys, cookies = trace_needs(result)
+            self.app.call_from_thread(self._facts_status, "reading cluster facts… (escape: skip)")
             ctx = load_cluster(opts.nb, opts.sb, (), opts.contexts, keys or None, cookies)
         except Exception as e:  # a source that cannot be read: a notification; the trace is still explained
             self.post_message(FactsLoaded(generation, None, f"cannot load cluster facts: {e}"))
@@ -283,7 +285,8 @@ class ExplainScreen(Screen[None]):
             self.query_one("#tree", TraceTree).border_subtitle = text
 
     def on_facts_loaded(self, message: FactsLoaded) -> None:
-        if self.facts_state != "loading" or message.generation != self.generation:
+        pending = self._pending
+        if self.facts_state != "loading" or pending is None or message.generation != pending[0]:
             return  # skipped meanwhile (the correlation already ran without them), or an older parse's
         self.query_one("#tree", TraceTree).border_subtitle = ""
         if message.error is not None:
@@ -299,7 +302,7 @@ class ExplainScreen(Screen[None]):
         if self._pending is not None:
             generation, outline = self._pending
             self._pending = None
-            if generation == self.generation:
+            if generation == self.shown_generation:
                 self._correlate(generation, outline, None)
 
     def on_live_progress(self, message: LiveProgress) -> None:
@@ -307,31 +310,31 @@ class ExplainScreen(Screen[None]):
             self.query_one("#verdict", VerdictBar).show_message(
                 f"{self.live.title}: {message.what} (escape: cancel)")
 
-    def on_path_traced(self, message: PathTraced) -> None:
-        if message.generation != self.generation:
-            return
-        self._cancel = None
-        self.path_view = message.view
-        self.source = Source(text=message.view.text, name=message.view.request.title)
-
     def on_live_failed(self, message: LiveFailed) -> None:
-        if message.generation != self.generation:
-            return
+        if message.generation == self.generation:
+            self._live_stopped(message.error, message.cancelled)
+
+    def _live_stopped(self, error: str, cancelled: bool) -> None:
+        """The newest live trace failed or was cancelled: say so; the tree keeps what it shows, and so does
+        the request (``c`` and ``r`` start from the traced state, not the one that did not arrive)."""
         self._cancel = None
         title = self.live.title if self.live is not None else "live trace"
-        if message.cancelled:
+        if self.path_view is not None:
+            self.live = self.path_view.request
+        if cancelled:
             self.notify(f"{title}: cancelled (r: trace again)", title="Live trace", severity="warning",
                         markup=False, timeout=5)
             text = f"{title}: cancelled; r traces again" + (", the tree shows the previous trace" if self.outline
                                                             else "")
         else:
-            self.notify(message.error, title="Live trace failed", severity="error", markup=False, timeout=12)
-            text = f"{title}: {message.error}" + (" (the tree shows the previous trace)" if self.outline else "")
-        self.query_one("#verdict", VerdictBar).show_message(text, "warning" if message.cancelled else "error")
+            self.notify(error, title="Live trace failed", severity="error", markup=False, timeout=12)
+            text = f"{title}: {error}" + (" (the tree shows the previous trace)" if self.outline else "")
+        self.query_one("#verdict", VerdictBar).show_message(text, "warning" if cancelled else "error")
 
     def on_unmount(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()  # a live trace in flight stops at its next step instead of holding the exit
+        for cancel in (self._cancel, self._doctor_cancel):  # SSH work in flight stops at its next step
+            if cancel is not None:
+                cancel.set()
 
     @work(thread=True, exclusive=True, group="correlate", exit_on_error=False, description="OVN correlation")
     def _correlate(self, generation: int, outline: Outline, view: PathView | None = None) -> None:
@@ -360,6 +363,11 @@ class ExplainScreen(Screen[None]):
     def on_parsed(self, message: Parsed) -> None:
         if message.generation != self.generation:
             return
+        if message.view is not None:  # live: the path and its traces arrive together
+            self._cancel = None
+            self.path_view = message.view
+            self.source = Source(text=message.view.text, name=message.view.request.title)
+        self.shown_generation = message.generation
         result = message.result
         if not result.traces:
             from ovntrace.render.display import no_trace_message
@@ -390,7 +398,8 @@ class ExplainScreen(Screen[None]):
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
                         f"{result.warnings[0].message})", severity="warning", markup=False)
         if self.options.correlate and result.traces:
-            if self.facts_state == "loading" and self.path_view is None:
+            if self.has_facts and self.path_view is None:  # read for this parse: a live SB sends what it needs
+                self.facts_state = "loading"
                 self._pending = (message.generation, message.outline)
                 self._facts(message.generation, result)
             else:
@@ -405,7 +414,7 @@ class ExplainScreen(Screen[None]):
 
     def on_correlated(self, message: Correlated) -> None:
         outline = self.outline
-        if message.generation != self.generation or outline is None:
+        if message.generation != self.shown_generation or outline is None:
             return
         changed = apply_ovn(outline, message.labels, message.ovn)
         self.query_one("#tree", TraceTree).relabel(changed)
@@ -417,10 +426,10 @@ class ExplainScreen(Screen[None]):
             self._show_selection()
 
     def on_correlate_progress(self, message: CorrelateProgress) -> None:
-        if message.generation == self.generation and message.total > 1:
+        if message.generation == self.shown_generation and message.total > 1:
             self.query_one("#tree", TraceTree).border_subtitle = (
                 "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
-        if message.generation == self.generation and message.done == message.total:
+        if message.generation == self.shown_generation and message.done == message.total:
             _freeze_heap()
 
     # -- selection -> panes --------------------------------------------------------------------
@@ -576,12 +585,17 @@ class ExplainScreen(Screen[None]):
                         "them)", title="Cluster facts", severity="warning", markup=False, timeout=6)
             self._correlate_pending()
         elif self._cancel is not None:
+            # at once for the user: the worker stops at its next step (a command in flight ends or times
+            # out in its thread) and whatever it posts from now on is stale
             self._cancel.set()
-            self.query_one("#verdict", VerdictBar).show_message("cancelling after the current SSH command…",
-                                                                "warning")
+            self.generation += 1
+            self._live_stopped("cancelled", True)
         elif self._doctor_cancel is not None:
             self._doctor_cancel.set()
-            self.notify("stopping doctor after the commands in flight", markup=False, timeout=3)
+            self._doctor_cancel = None
+            self.doctor_state = "stopped"
+            self.notify("doctor stopped (escape): no findings", markup=False, timeout=4)
+            self._show_selection()
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
@@ -665,21 +679,24 @@ class ExplainScreen(Screen[None]):
         if self.outline is None:
             self.notify("nothing to export yet", severity="warning")
             return
-        name = self.source.name
-        if self.live is not None:
-            name = f"path {self.live.src} {self.live.dst} {self.live.ct}"
-        self.app.push_screen(ExportScreen(name), self._export_chosen)
+        view = self.path_view
+        if view is not None:  # the path shown, not a re-trace still on its way
+            req = view.request
+            self.app.push_screen(ExportScreen(f"path {req.src} {req.dst} {req.ct}", literal=True),
+                                 self._export_chosen)
+        else:
+            self.app.push_screen(ExportScreen(self.source.name), self._export_chosen)
 
     def _export_chosen(self, request: ExportRequest | None) -> None:
         if request is not None and self.outline is not None:
-            self._export(request, self.outline)
+            self._export(request, self.outline, self._export_preamble())  # what is on screen now
 
     @work(thread=True, group="export", exit_on_error=False, description="export")
-    def _export(self, request: ExportRequest, outline: Outline) -> None:
+    def _export(self, request: ExportRequest, outline: Outline, preamble: str) -> None:
         from ovntrace.tui.export import export
 
         try:
-            size = export(outline.result, request.fmt, request.path, outline.ovn, self._export_preamble())
+            size = export(outline.result, request.fmt, request.path, outline.ovn, preamble)
         except (OSError, ValueError) as e:
             self.app.call_from_thread(self.notify, f"export failed: {e}", severity="error", markup=False)
             return

@@ -27,9 +27,10 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
         Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Close without writing"),
     ]
 
-    def __init__(self, source_name: str | None) -> None:
+    def __init__(self, source_name: str | None, *, literal: bool = False) -> None:
         super().__init__()
         self.source_name = source_name
+        self.literal = literal  # the name is not a file name (a live path): use all of it
         self.fmt = "markdown"
 
     def compose(self) -> ComposeResult:
@@ -39,7 +40,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
                 yield RadioButton("Markdown (for a bug report)", value=True, id="fmt-markdown")
                 yield RadioButton("JSON (ovntrace.explain/1)", id="fmt-json")
             yield Label("File (written atomically):")
-            yield Input(str(default_path(self.source_name, self.fmt)), id="export-path")
+            yield Input(str(default_path(self.source_name, self.fmt, literal=self.literal)), id="export-path")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-ok")
                 yield Button("Cancel", id="export-cancel")
