@@ -70,21 +70,7 @@ class PathView:
         return f"{word}: {cause}" if cause else word
 
 
-class Cancel:
-    """A flag the UI sets and the worker's progress callback checks."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    @property
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
-def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: Cancel) -> PathView:
+def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: threading.Event) -> PathView:
     """Run the path for ``request.ct``; ``progress(what)`` at each step. Raises :class:`Cancelled`,
     or the path's own errors (``PathUsageError``, ``PathError``, ``SshError``, ``SourceError``)."""
     from pathlib import Path
@@ -92,7 +78,7 @@ def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: 
     from ovntrace.pathcmd import run_path
 
     def step(done: int, total: int, what: str) -> None:
-        if cancel.is_set:
+        if cancel.is_set():
             raise Cancelled()
         if what:
             progress(f"{what} ({done}/{total})" if total else what)
@@ -100,7 +86,7 @@ def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: 
     traces = {(n, ct): Path(f) for n, ct, f in request.traces}
     r = run_path(request.src, request.dst, request.inventory, request.proto, request.dport, request.sport,
                  request.accept_new, offline=request.offline, traces=traces, cts=(request.ct,), on_step=step)
-    if cancel.is_set:
+    if cancel.is_set():
         raise Cancelled()
     chain = r.chains[0]
     parts: list[str] = []

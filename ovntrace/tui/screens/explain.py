@@ -12,6 +12,7 @@ of the node it was taken on; ``c`` re-traces with another conntrack state, ``r``
 from __future__ import annotations
 
 import gc
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,7 +30,7 @@ from textual.worker import get_current_worker
 
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
-from ovntrace.tui.live import Cancel, PathRequest, PathView
+from ovntrace.tui.live import PathRequest, PathView
 from ovntrace.tui.messages import (
     Correlated,
     CorrelateProgress,
@@ -113,10 +114,10 @@ class ExplainScreen(Screen[None]):
         self.doctor_state = "off"  # off | running | done | error
         self.doctor_report: Any = None
         self.doctor_progress = ""
-        self._doctor_cancel: Cancel | None = None
+        self._doctor_cancel: threading.Event | None = None
         self.live: PathRequest | None = self.options.live
         self.path_view: PathView | None = None
-        self._cancel: Cancel | None = None  # set while a live trace runs
+        self._cancel: threading.Event | None = None  # set while a live trace runs
         self.context = self.options.context
         # --nb/--sb/--context: none | loading | done | failed | skipped (escape while loading)
         self.has_facts = bool(self.options.nb or self.options.sb or self.options.contexts)
@@ -151,18 +152,18 @@ class ExplainScreen(Screen[None]):
         self.load()
         if self.options.inventory_path and self.options.doctor:
             self.doctor_state = "running"
-            self._doctor_cancel = Cancel()
+            self._doctor_cancel = threading.Event()
             self._doctor(self.options.inventory_path, self._doctor_cancel)
 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, description="doctor")
-    def _doctor(self, inventory: str, cancel: Cancel) -> None:
+    def _doctor(self, inventory: str, cancel: threading.Event) -> None:
         """Read-only checks of the cluster over SSH; findings go to the runbook pane (progress there too;
         escape stops it: the commands not started yet are not run)."""
         from ovntrace.doctor.cli import run_doctor
         from ovntrace.tui.live import Cancelled
 
         def step(done: int, total: int, what: str) -> None:
-            if cancel.is_set:
+            if cancel.is_set():
                 raise Cancelled()
             self.post_message(DoctorProgress(done, total))
 
@@ -211,7 +212,7 @@ class ExplainScreen(Screen[None]):
         if self.live is not None:
             if self._cancel is not None:
                 self._cancel.set()  # an older live trace stops at its next step; the newest wins
-            self._cancel = Cancel()
+            self._cancel = threading.Event()
             self.query_one("#verdict", VerdictBar).show_message(f"{self.live.title}: starting… (escape: cancel)")
             self._trace_live(self.generation, self.live, self._cancel)
             return
@@ -241,7 +242,7 @@ class ExplainScreen(Screen[None]):
         self.post_message(Parsed(generation, text, result, outline))
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False, description="live path trace")
-    def _trace_live(self, generation: int, request: PathRequest, cancel: Cancel) -> None:
+    def _trace_live(self, generation: int, request: PathRequest, cancel: threading.Event) -> None:
         """The path over SSH (or from a snapshot), then its text parsed as any input is."""
         from ovntrace.parser import parse
         from ovntrace.tui.live import Cancelled, trace_path
