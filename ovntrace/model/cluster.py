@@ -169,6 +169,7 @@ class ClusterContext:
     nodes: tuple[NodeFacts, ...] = ()
     ovn_version: str | None = None  # from the SB/NB schema or the sources, when known
     sources: tuple[str, ...] = ()  # human descriptions of where the facts came from
+    notes: tuple[str, ...] = ()  # what loading tolerated or skipped (a cut db record, a skipped file ...)
 
     def merge(self, other: ClusterContext) -> ClusterContext:
         """Combine two partial contexts (e.g. an NB file, an SB file and a node's conf.db)."""
@@ -184,6 +185,7 @@ class ClusterContext:
             nodes=self.nodes + other.nodes,
             ovn_version=self.ovn_version or other.ovn_version,
             sources=self.sources + other.sources,
+            notes=self.notes + other.notes,
         )
 
 

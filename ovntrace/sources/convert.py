@@ -95,6 +95,10 @@ class LazyFlows(Sequence[LogicalFlow]):
             self._prefixes = index
         return self._prefixes
 
+    def uuids(self) -> KeysView[str]:
+        """Every flow's UUID (no flow is built)."""
+        return self._rows.keys()
+
     def prefixes(self) -> KeysView[str]:
         """The first 8 hex digits of every flow's UUID (the cookies of its OpenFlow flows)."""
         return self._prefix_index().keys()

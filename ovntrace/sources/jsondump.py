@@ -34,8 +34,9 @@ def looks_like_json_tables(text: str) -> bool:
     return head.startswith("{") and '"headings"' in text[:200_000] and '"data"' in text[:200_000]
 
 
-def split_json_tables(text: str, name: str = "input") -> list[JsonTable]:
-    """Every ``{"headings", "data"}`` object in the text, in order."""
+def split_json_tables(text: str, name: str = "input", notes: list[str] | None = None) -> list[JsonTable]:
+    """Every ``{"headings", "data"}`` object in the text, in order. With ``notes``, a *last* object cut short
+    (a dump truncated while copying) is left out with a note there, as a database file's cut last record."""
     dec = json.JSONDecoder()
     out: list[JsonTable] = []
     pos = 0
@@ -50,6 +51,10 @@ def split_json_tables(text: str, name: str = "input") -> list[JsonTable]:
                 obj, pos = dec.raw_decode(text, pos)
             except ValueError as e:
                 line = text.count("\n", 0, pos) + 1
+                if notes is not None and out and "\n{" not in text[pos:].rstrip():
+                    notes.append(f"{name}: the last JSON table (line {line}) is cut short ({e}); ignored it: "
+                                 f"only the {len(out)} table(s) before it were read")
+                    break
                 raise SourceError(f"{name}: line {line}: expected a JSON table object "
                                   f"({{\"headings\": [...], \"data\": [...]}}): {e}") from e
             if not (isinstance(obj, dict) and isinstance(obj.get("headings"), list)
@@ -108,10 +113,12 @@ def guess_table(headings: list[str], db_hint: str | None = None) -> tuple[str, s
 
 
 def decode_json_tables(
-    text: str, db_hint: str | None = None, table_hint: str | None = None, name: str = "input"
+    text: str, db_hint: str | None = None, table_hint: str | None = None, name: str = "input",
+    notes: list[str] | None = None,
 ) -> tuple[str, Tables]:
-    """(database name, plain rows per table) of a dump or of ``list`` outputs."""
-    parts = split_json_tables(text, name)
+    """(database name, plain rows per table) of a dump or of ``list`` outputs. ``notes``: see
+    :func:`split_json_tables`."""
+    parts = split_json_tables(text, name, notes)
     named: list[tuple[str | None, JsonTable]] = [(_table_of_caption(p.caption), p) for p in parts]
     captions = [t for t, _ in named if t]
     if captions:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ovntrace.model.cluster import ClusterContext
+from ovntrace.model.cluster import ClusterContext, NodeFacts
 from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
+from ovntrace.sources.limits import InputTooLarge, decompress_stream, is_compressed, read_path
+from ovntrace.sources.limits import read_stream as _read_stream
 from ovntrace.sources.ovsdb import Database, is_db_file, replay, split_records
 from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
 
@@ -23,8 +27,8 @@ _DB_HINTS = {
     "sb": SB, "southbound": SB, SB.lower(): SB,
     "ovs": OVS, "node": OVS, "conf": OVS, OVS.lower(): OVS,
 }
-_MAX_FILE = 2 << 30
-_DIR_SKIP_SUFFIXES = (".gz", ".xz", ".bz2", ".tar", ".zip", ".pcap", ".png", ".jpg", ".so", ".pyc")
+_DIR_SKIP_SUFFIXES = (".tar", ".tgz", ".zip", ".pcap", ".png", ".jpg", ".so", ".pyc")
+_COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2")
 _DIR_MAX_FILES = 20_000
 
 
@@ -55,6 +59,11 @@ def read_db_bytes(data: bytes, name: str, db_hint: str | None = None) -> Databas
     schema_name = first.get("name") if isinstance(first, dict) else None
     wanted = WANTED.get(str(schema_name)) or (WANTED.get(db_hint) if db_hint else None)
     db = replay(records, wanted, name, LAZY_TABLES)
+    if notes:
+        rows = sum(len(t) for t in db.tables.values())
+        left = "no rows at all" if not rows else f"{rows} rows"
+        notes[-1] += (f"; read the database as it was before that record ({db.transactions} transaction(s), "
+                      f"{left}): names and flows may be missing or out of date")
     db.notes.extend(notes)
     return db
 
@@ -67,10 +76,19 @@ def _describe(db: Database, name: str) -> str:
 def context_from_bytes(data: bytes, name: str, hint: str | None = None, node: str | None = None) -> ClusterContext:
     """Recognise and convert one input by its content: database file, JSON dump/list, or show outputs."""
     db_hint = _db_hint(hint)
+    if is_compressed(data[:8]):
+        import io
+
+        with decompress_stream(io.BytesIO(data), data[:8]) as f:
+            try:
+                data = _read_stream(f, name)
+            except (EOFError, OSError) as e:
+                raise SourceError(f"{name}: a compressed input that is cut short or damaged: {e}") from None
     if is_db_file(data):
         db = read_db_bytes(data, name, db_hint)
         _check_db(db.name, db_hint, name)
-        return context_of(db.name, db.tables, _describe(db, name), node)
+        ctx = context_of(db.name, db.tables, _describe(db, name), node)
+        return dataclasses.replace(ctx, notes=ctx.notes + tuple(db.notes)) if db.notes else ctx
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -90,9 +108,11 @@ def context_from_text_any(text: str, name: str, hint: str | None = None, node: s
     if text.startswith(("OVSDB JSON ", "OVSDB CLUSTER ")):
         return context_from_bytes(text.encode("utf-8"), name, hint, node)
     if looks_like_json_tables(text):
-        db_name, tables = decode_json_tables(text, db_hint, _table_hint(hint), name)
+        notes: list[str] = []
+        db_name, tables = decode_json_tables(text, db_hint, _table_hint(hint), name, notes)
         _check_db(db_name, db_hint, name)
-        return context_of(db_name, tables, f"{db_name} JSON tables from {name} ({', '.join(sorted(tables))})", node)
+        ctx = context_of(db_name, tables, f"{db_name} JSON tables from {name} ({', '.join(sorted(tables))})", node)
+        return dataclasses.replace(ctx, notes=ctx.notes + tuple(notes)) if notes else ctx
     kind = _kind_hint(hint)
     if kind is not None or looks_like_show(text):
         ctx = context_from_text(text, kind, node, name)
@@ -139,13 +159,8 @@ def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str
     if "\n" not in s and len(s) < 4096 and path.is_dir():
         return load_directory(path, hint)
     if "\n" not in s and len(s) < 4096 and path.exists():
-        if path.stat().st_size > _MAX_FILE:
-            raise SourceError(f"{s}: larger than {_MAX_FILE >> 30} GiB")
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise SourceError(f"{s}: {e.strerror or e}") from e
-        return context_from_bytes(data, s, hint, node)
+        # read with the size cap, whatever stat says (a device or a FIFO has no size); .gz/.xz/.bz2 decompressed
+        return context_from_bytes(read_path(path, s), s, hint, node)
     if "\n" in s or s.startswith(("{", "OVSDB ")):
         return context_from_text_any(s, "text", hint, node)
     raise SourceError(f"{s}: no such file or directory")
@@ -215,13 +230,13 @@ def load_cluster(
     with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
         futures = [pool.submit(fn, *a, **kw) for fn, a, kw in remote]
         for fn, a, kw in local:
-            ctx = ctx.merge(fn(*a, **kw))
+            ctx = merge_sources(ctx, fn(*a, **kw))
         for fut in futures:
-            ctx = ctx.merge(fut.result())
+            ctx = merge_sources(ctx, fut.result())
     for name, src in nodes:
         ctx = ctx.merge(load_node(name, src))
     for src in contexts:
-        ctx = ctx.merge(load_context(src))
+        ctx = merge_sources(ctx, load_context(src))
     if len({n.name for n in ctx.nodes}) < len(ctx.nodes):
         from ovntrace.sources.paste import combine_nodes
 
@@ -229,10 +244,31 @@ def load_cluster(
     return ctx
 
 
+_SOS_DIRS = frozenset({
+    "etc", "var", "run", "proc", "sys", "usr", "lib", "boot", "dev", "opt", "home", "root", "tmp", "sos_commands",
+    "sos_logs", "sos_reports", "sos_strings", "openvswitch", "ovn", "logs", "log", "must-gather", "network_logs",
+    "namespaces", "nodes", "db", "dbs", "data", "output", "outputs", "ovs", "ovsdb"})
+# words of a file name that say which output it holds; what comes before them is the node (NODE-ovs-vsctl-show.txt)
+_KIND_WORDS = re.compile(r"[._-](?:ovs-vsctl|ovs-ofctl|ovs-appctl|ovs-dpctl|ovsdb-client|ovn-nbctl|ovn-sbctl|"
+                         r"vsctl|ofctl|dpif|conf\.db|conf-db|ovs-dump|ovs_vsctl|ovs_ofctl|ovs_appctl)", re.I)
+
+
+@dataclass
+class _Part:
+    ctx: ClusterContext
+    rel: tuple[str, ...]  # path relative to the root, split
+    path: str
+
+
 def load_directory(root: Path, hint: str | None = None) -> ClusterContext:
-    """Every recognised file under ``root`` (sosreport, must-gather, a folder of outputs). Files that are
-    none of the sources are skipped; a recognised file that is broken is an error."""
-    ctx = ClusterContext()
+    """Every recognised file under ``root`` (sosreport, must-gather, a folder of outputs), compressed ones
+    (``.gz``, ``.xz``, ``.bz2``) too. Files that are none of the sources are skipped (a JSON file that is not
+    OVSDB's, such as a ``pod.json``, with a note); a recognised file that is broken is an error. The same
+    database given twice (a db file and its dump, a clustered and a standalone copy) is used once. Node
+    outputs are tied to their node by name (``NODE.ovs-vsctl-show.txt``, ``NODE-ovs-ofctl-show.txt``,
+    ``NODE/...``) or by content (system-id, hostname, the node's interfaces); see docs/sources.md."""
+    parts: list[_Part] = []
+    notes: list[str] = []
     count = 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -245,30 +281,192 @@ def load_directory(root: Path, hint: str | None = None) -> ClusterContext:
             if count > _DIR_MAX_FILES:
                 raise SourceError(f"{root}: more than {_DIR_MAX_FILES} files")
             try:
-                with p.open("rb") as f:
-                    head = f.read(4096)
-            except OSError:
+                head = read_path(p, head_only=4096)
+            except SourceError as e:
+                if fn.endswith(_COMPRESSED_SUFFIXES):
+                    notes.append(f"{e}; skipped it")
                 continue
             if not _maybe_source(head):
                 continue
             try:
-                part = context_from_bytes(p.read_bytes(), str(p), None)
+                got = context_from_bytes(read_path(p), str(p), None)
+            except InputTooLarge:
+                raise
             except SourceError as e:
-                if is_db_file(head) or head.lstrip().startswith(b"{"):
+                if is_db_file(head):
                     raise
-                if "not a recognised source" in str(e):
+                looks_json = head.lstrip()[:1] in (b"{", b"[")
+                if "not a recognised source" in str(e) or (looks_json and not _ovsdb_json(head)):
+                    if looks_json:
+                        notes.append(f"{p}: skipped: JSON that is not an OVSDB dump or ovn-*ctl/ovs-vsctl "
+                                     "--format=json list")
                     continue
                 raise
-            ctx = ctx.merge(part)
+            parts.append(_Part(got, p.relative_to(root).parts, str(p)))
+    ctx = ClusterContext()
+    for one in _tie_nodes(parts, notes):
+        ctx = merge_sources(ctx, one.ctx)
     if not ctx.sources:
-        raise SourceError(f"{root}: no recognised source in this directory")
+        raise SourceError(f"{root}: no recognised source in this directory" + (
+            f" ({'; '.join(notes)})" if notes else ""))
     from ovntrace.sources.paste import combine_nodes
 
-    return ClusterContext(
-        datapaths=ctx.datapaths, port_bindings=ctx.port_bindings, logical_flows=ctx.logical_flows,
-        datapath_groups=ctx.datapath_groups, chassis=ctx.chassis, multicast_groups=ctx.multicast_groups,
-        mac_bindings=ctx.mac_bindings, nb_rows=ctx.nb_rows, nodes=tuple(combine_nodes(ctx.nodes)),
-        ovn_version=ctx.ovn_version, sources=ctx.sources)
+    return dataclasses.replace(ctx, nodes=tuple(combine_nodes(ctx.nodes)), notes=ctx.notes + tuple(notes))
+
+
+def _ovsdb_json(head: bytes) -> bool:
+    """The start of a JSON file looks like OVSDB's (a dump or list table, a snapshot, a schema)."""
+    return any(k in head for k in (b'"headings"', b'"caption"', b'"ovntrace.snapshot/'))
+
+
+# -- the same database twice ------------------------------------------------------------------------
+
+
+def _row_key(uuid: str, name: str) -> str:
+    return uuid or f"name:{name}"
+
+
+def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str]) -> tuple[tuple[Any, ...], int]:
+    """``new``'s rows that ``old`` does not have (by key); and how many were already there."""
+    seen = {key(r) for r in old}
+    kept = tuple(r for r in new if key(r) not in seen)
+    return kept, len(new) - len(kept)
+
+
+def _flow_uuids(flows: Sequence[Any]) -> set[str]:
+    keys = getattr(flows, "uuids", None)
+    return set(keys()) if callable(keys) else {f.uuid for f in flows}
+
+
+def merge_sources(a: ClusterContext, b: ClusterContext) -> ClusterContext:
+    """``a.merge(b)``, with rows ``a`` already has (same UUID: the same database given twice, as a db file
+    and its dump, or a clustered and a standalone copy) kept once, ``a``'s copy first. A note says so."""
+    if not a.sources:
+        return b
+    named = lambda r: _row_key(getattr(r, "uuid", ""), getattr(r, "name", "") or getattr(r, "logical_port", ""))  # noqa: E731
+    dps, d1 = _dedupe(a.datapaths, b.datapaths, lambda r: r.uuid)
+    pbs, d2 = _dedupe(a.port_bindings, b.port_bindings, named)
+    groups, d3 = _dedupe(a.datapath_groups, b.datapath_groups, lambda r: r.uuid)
+    chassis, d4 = _dedupe(a.chassis, b.chassis, named)
+    mcast, d5 = _dedupe(a.multicast_groups, b.multicast_groups, lambda r: r.uuid)
+    macs, d6 = _dedupe(a.mac_bindings, b.mac_bindings, lambda r: r.uuid)
+    nbrows, d7 = _dedupe(a.nb_rows, b.nb_rows,
+                         lambda r: r.uuid or f"{r.table}:{r.row.get('name')}:{r.row.get('_parent')}")
+    flows: Sequence[Any] = b.logical_flows
+    d8 = 0
+    if a.logical_flows and b.logical_flows:
+        ua, ub = _flow_uuids(a.logical_flows), _flow_uuids(b.logical_flows)
+        d8 = len(ua & ub)
+        if ub <= ua:
+            flows = ()
+        elif ua <= ub:  # b holds all of a's flows and more: keep b's (lazy) sequence whole
+            a = dataclasses.replace(a, logical_flows=())
+        else:
+            flows = tuple(f for f in b.logical_flows if f.uuid not in ua)
+    dup = d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8
+    total = (len(b.datapaths) + len(b.port_bindings) + len(b.datapath_groups) + len(b.chassis)
+             + len(b.multicast_groups) + len(b.mac_bindings) + len(b.nb_rows) + len(b.logical_flows))
+    notes = b.notes
+    if dup:
+        what = "all of its" if dup == total else f"{dup} of its {total}"
+        notes += (f"{', '.join(b.sources) or 'a source'}: {what} rows are already in "
+                  f"{', '.join(a.sources)} (the same database given twice): each row is used once",)
+    b = dataclasses.replace(b, datapaths=dps, port_bindings=pbs, datapath_groups=groups, chassis=chassis,
+                            multicast_groups=mcast, mac_bindings=macs, nb_rows=nbrows, logical_flows=flows,
+                            notes=notes)
+    return a.merge(b)
+
+
+# -- which node a file is about -----------------------------------------------------------------------
+
+
+def _identities(parts: list[_Part]) -> dict[str, str]:
+    """Every name a node is known by in the folder (conf.db system-id / hostname, SB Chassis name /
+    hostname), lowercased -> the node name to use."""
+    ids: dict[str, str] = {}
+    for part in parts:
+        for ch in part.ctx.chassis:
+            if ch.name:
+                ids.setdefault(ch.name.lower(), ch.hostname or ch.name)
+                if ch.hostname:
+                    ids.setdefault(ch.hostname.lower(), ch.hostname)
+    for part in parts:
+        for n in part.ctx.nodes:
+            if n.name != part.path:
+                for ident in (n.system_id, n.hostname, n.name):
+                    if ident:
+                        ids[ident.lower()] = n.name
+    return ids
+
+
+def _name_in_path(rel: tuple[str, ...], ids: dict[str, str]) -> str | None:
+    """A known node identity that a path component is, or starts with (then ``.``, ``-`` or ``_``)."""
+    for comp in rel:
+        low = comp.lower()
+        best = None
+        for ident, name in ids.items():
+            hit = low == ident or (low.startswith(ident) and low[len(ident):len(ident) + 1] in (".", "-", "_"))
+            if hit and (best is None or len(ident) > len(best[0])):
+                best = (ident, name)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def _name_by_convention(rel: tuple[str, ...]) -> str | None:
+    """``NODE/file`` (NODE not a sosreport directory), or ``NODE.<output>`` / ``NODE-ovs-vsctl-show.txt``."""
+    if len(rel) >= 2 and rel[0].lower() not in _SOS_DIRS and not rel[0].lower().startswith(("sosreport", "sos_")):
+        return rel[0]
+    fn = rel[-1]
+    for suffix in _COMPRESSED_SUFFIXES:
+        fn = fn.removesuffix(suffix)
+    m = _KIND_WORDS.search(fn)
+    if m and m.start() > 0:
+        return fn[:m.start()]
+    return None
+
+
+def _name_by_interfaces(nf: NodeFacts, named: list[NodeFacts]) -> str | None:
+    """The one named node whose interfaces (name, and ofport when both know it) include all of ``nf``'s."""
+    mine = [(i.name, i.ofport) for i in nf.interfaces if i.name]
+    if not mine:
+        return None
+    hits = []
+    for other in named:
+        theirs = {i.name: i.ofport for i in other.interfaces}
+        if all(n in theirs and (o is None or theirs[n] is None or theirs[n] == o) for n, o in mine):
+            hits.append(other.name)
+    found = sorted(set(hits))
+    return found[0] if len(found) == 1 else None
+
+
+def _tie_nodes(parts: list[_Part], notes: list[str]) -> list[_Part]:
+    """Name the node facts of each file: a conf.db by the path when it names a node, else by its content
+    (hostname, system-id); a show output without a prompt naming its host by the path, by the node whose
+    interfaces it shows, or (one node in the folder) by that node. Otherwise it stays unnamed, with a note."""
+    ids = _identities(parts)
+    named = [n for p in parts for n in p.ctx.nodes if n.name != p.path]
+    single = sorted({n.name for n in named})
+    out = []
+    for part in parts:
+        if not part.ctx.nodes:
+            out.append(part)
+            continue
+        new_nodes = []
+        for nf in part.ctx.nodes:
+            from_content = nf.name != part.path  # a conf.db's hostname, or a prompt's host
+            by_path = _name_in_path(part.rel, ids) or _name_by_convention(part.rel)
+            name = nf.name
+            if nf.system_id or nf.hostname:  # a conf.db: the path wins when it names a node (same hostnames)
+                name = by_path or nf.name
+            elif not from_content:
+                name = by_path or _name_by_interfaces(nf, named) or (single[0] if len(single) == 1 else nf.name)
+                if name == nf.name:
+                    notes.append(f"{part.path}: a node's output not tied to any node (name the file "
+                                 "NODE.ovs-vsctl-show.txt or put it in a folder NODE/)")
+            new_nodes.append(dataclasses.replace(nf, name=name) if name != nf.name else nf)
+        out.append(_Part(dataclasses.replace(part.ctx, nodes=tuple(new_nodes)), part.rel, part.path))
+    return out
 
 
 def _maybe_source(head: bytes) -> bool:

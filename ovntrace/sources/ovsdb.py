@@ -493,20 +493,22 @@ def split_records(data: bytes, name: str = "database file") -> tuple[list[Record
             if len(parts) != 4 or parts[0] != b"OVSDB" or not parts[2].isdigit():
                 if out and not data[pos:].strip():
                     break
-                problem = f"{name}: bad record header at byte {pos}: {header[:60]!r}"
+                problem = f"{name}: bad record header (record {len(out) + 1}) at byte {pos}: {header[:60]!r}"
                 if out:
-                    notes.append(problem + " (ignored the rest)")
+                    notes.append(problem + " (a truncated or damaged file; ignored the rest)")
                     break
                 raise SourceError(problem + " (expected 'OVSDB JSON|CLUSTER <length> <sha1>')")
             length = int(parts[2])
             start = nl + 1
             body = data[start:start + length]
             if nl < 0 or len(body) < length:
-                notes.append(f"{name}: the last record (byte {pos}) is cut short; ignored it")
+                notes.append(f"{name}: the last record (record {len(out) + 1}, byte {pos}) is cut short "
+                             f"({len(body) if nl >= 0 else 0} of {length} bytes): the file is truncated; ignored it")
                 break
             if hashlib.sha1(body).hexdigest() != parts[3].decode("ascii", "replace").lower():
                 if start + length >= n - 1:
-                    notes.append(f"{name}: the last record (byte {pos}) fails its checksum; ignored it")
+                    notes.append(f"{name}: the last record (record {len(out) + 1}, byte {pos}) fails its SHA-1 "
+                                 "checksum; ignored it")
                     break
                 raise SourceError(f"{name}: record at byte {pos} fails its SHA-1 checksum")
             try:
