@@ -40,18 +40,83 @@ EPILOG = """exit status: 0 parsed (warnings on stderr), 1 error (one-line messag
 
 
 def _read_input(path: str, stdin: TextIO) -> str:
-    if path == "-":
-        return stdin.read()
+    """The trace text, read with the input size cap (``--max-input-size``): ``/dev/zero`` or an endless
+    pipe is refused with one line instead of filling the memory."""
+    from ovntrace.sources.limits import max_input_size, too_large_message
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError as e:
-        raise CliError(f"cannot read {path}: {e.strerror or e}") from e
+        cap = max_input_size()
+    except Exception as e:  # a bad OVNTRACE_MAX_INPUT_SIZE
+        raise CliError(str(e), ExitStatus.NO_TRACE) from e
+    if path == "-":
+        text = stdin.read(cap + 1)
+    else:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read(cap + 1)
+        except OSError as e:
+            raise CliError(f"cannot read {path}: {e.strerror or e}") from e
+    if len(text) > cap:
+        raise CliError(too_large_message("stdin" if path == "-" else path, cap))
+    return text
+
+
+def _apply_common(args: argparse.Namespace) -> None:
+    """Options every input-reading command shares: ``--max-input-size``, ``--ovn-version`` (checked here,
+    so a bad value is one line and exit 2, not a traceback)."""
+    size = getattr(args, "max_input_size", None)
+    if size is not None:
+        from ovntrace.sources.limits import parse_size, set_max_input_size
+
+        try:
+            set_max_input_size(parse_size(size))
+        except ValueError as e:
+            raise CliError(f"--max-input-size: {e}", ExitStatus.NO_TRACE) from None
+    version = getattr(args, "ovn_version", None)
+    if version is not None:
+        from ovntrace.ovn.releases import known_releases, try_parse_version
+
+        if try_parse_version(version) is None:
+            known = known_releases()
+            raise CliError(f"--ovn-version {version!r}: not an OVN release (expected X.Y or X.Y.Z, e.g. "
+                           f"{known[-1] if known else '23.03.1'})", ExitStatus.NO_TRACE)
+
+
+def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO) -> str | None:
+    """Print what loading the context tolerated (a cut db record, a skipped file, a database given twice), and
+    check ``--on``: the node's name, else its hostname or system-id; a node the context does not have is a
+    warning listing the nodes it has. Returns the node name the correlator should use."""
+    if ctx is None:
+        return on
+    for note in ctx.notes:
+        stderr.write(f"ovntrace: warning: {note}\n")
+    if not on:
+        return on
+    if any(n.name == on for n in ctx.nodes):
+        return on
+    alias = sorted({n.name for n in ctx.nodes if on in (n.hostname, n.system_id)})
+    if not alias:
+        chassis = {c.name for c in ctx.chassis if on in (c.name, c.hostname)}
+        alias = sorted({n.name for n in ctx.nodes if n.system_id in chassis or n.hostname in chassis})
+    if len(alias) == 1:
+        return alias[0]
+    if not alias and any(on in (c.name, c.hostname) for c in ctx.chassis):
+        stderr.write(f"ovntrace: warning: --on {on}: a chassis of the Southbound database, but no OVS facts of it "
+                     f"were given (its conf.db or ovs-vsctl/ovs-ofctl show): OpenFlow ports stay unnamed; nodes "
+                     f"with facts: {', '.join(n.name for n in ctx.nodes) or 'none'}\n")
+        return on
+    present = ", ".join(
+        n.name + (f" (hostname {n.hostname})" if n.hostname and n.hostname != n.name else "")
+        for n in ctx.nodes) or "none"
+    what = f"several nodes match ({', '.join(alias)})" if alias else "no such node in the context"
+    stderr.write(f"ovntrace: warning: --on {on}: {what}; nodes present: {present}\n")
+    return on
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
     from ovntrace.parser import parse
 
+    _apply_common(args)
     text = _read_input(args.file, stdin)
     result = parse(text)
     if not result.traces:
@@ -63,7 +128,8 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         from ovntrace.correlate import Correlator
 
         ctx = _load_context(args, result)
-        correlator = Correlator(ctx, args.ovn_version, args.on)
+        on = _context_warnings(ctx, args.on, stderr)
+        correlator = Correlator(ctx, args.ovn_version, on)
         ovn = [correlator.annotate(t) for t in result.traces]
     if args.format == "json":
         from ovntrace.render import json as json_render
@@ -150,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     ovn.add_argument("--on", metavar="NODE", help="the node the trace was taken on (for ofport names)")
     ovn.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else guessed")
     ovn.add_argument("--no-ovn", action="store_true", help="plain OVS explanation, no OVN meaning")
+    ex.add_argument("--max-input-size", metavar="SIZE",
+                    help="refuse any input (trace, db file, dump, reply) larger than SIZE (default 1G; e.g. 4G, "
+                    "512M; env OVNTRACE_MAX_INPUT_SIZE)")
     ex.set_defaults(func=cmd_explain)
 
     try:

@@ -645,6 +645,8 @@ def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: b
 
     t0 = time.monotonic()
     out = Path(output)
+    if out.is_dir():
+        raise PathUsageError(f"-o {output}: a directory; give the snapshot file's name (e.g. {out / 'snapshot.json'})")
     if not out.parent.resolve().is_dir():
         raise PathUsageError(f"-o {output}: no such directory {out.parent}")
     inv, pool, central, got = _open_live(inventory, accept_new, progress)
@@ -654,7 +656,12 @@ def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: b
     finally:
         pool.close()
     snap = snapshot.build(got, central, [(n.name, n.role) for n in inv.nodes], stats)
-    size = snapshot.write(snap, out)
+    try:
+        size = snapshot.write(snap, out)
+    except OSError as e:
+        from ovntrace.sources.errors import SourceError
+
+        raise SourceError(f"-o {output}: cannot write the snapshot: {e.strerror or e}") from None
     snap.doc["stats"]["bytes"] = size
     return snap
 

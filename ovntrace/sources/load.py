@@ -304,7 +304,7 @@ def load_directory(root: Path, hint: str | None = None) -> ClusterContext:
                 raise
             parts.append(_Part(got, p.relative_to(root).parts, str(p)))
     ctx = ClusterContext()
-    for one in _tie_nodes(parts, notes):
+    for one in sorted(_tie_nodes(parts, notes), key=_kind_rank):
         ctx = merge_sources(ctx, one.ctx)
     if not ctx.sources:
         raise SourceError(f"{root}: no recognised source in this directory" + (
@@ -322,15 +322,33 @@ def _ovsdb_json(head: bytes) -> bool:
 # -- the same database twice ------------------------------------------------------------------------
 
 
-def _row_key(uuid: str, name: str) -> str:
-    return uuid or f"name:{name}"
+def _richness(r: Any) -> int:
+    """How much a row says (a db row says more than the same row in a show output)."""
+    cols = getattr(r, "columns", None)
+    if isinstance(cols, dict):
+        return len(cols)
+    return sum(1 for f in dataclasses.fields(r) if getattr(r, f.name) not in (None, "", (), {}))
 
 
-def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str]) -> tuple[tuple[Any, ...], int]:
-    """``new``'s rows that ``old`` does not have (by key); and how many were already there."""
-    seen = {key(r) for r in old}
-    kept = tuple(r for r in new if key(r) not in seen)
-    return kept, len(new) - len(kept)
+def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str],
+            ) -> tuple[tuple[Any, ...], tuple[Any, ...], int]:
+    """(``old`` with a richer copy from ``new`` in place of its own, ``new``'s rows ``old`` does not have,
+    how many rows with the same non-empty UUID both have)."""
+    where = {key(r): i for i, r in enumerate(old)}
+    kept_old = list(old)
+    kept_new = []
+    same = 0
+    for r in new:
+        i = where.get(key(r))
+        if i is None:
+            kept_new.append(r)
+            continue
+        o = kept_old[i]
+        if getattr(r, "uuid", "") and getattr(r, "uuid", "") == getattr(o, "uuid", ""):
+            same += 1
+        if _richness(r) > _richness(o):
+            kept_old[i] = r
+    return tuple(kept_old), tuple(kept_new), same
 
 
 def _flow_uuids(flows: Sequence[Any]) -> set[str]:
@@ -339,20 +357,23 @@ def _flow_uuids(flows: Sequence[Any]) -> set[str]:
 
 
 def merge_sources(a: ClusterContext, b: ClusterContext) -> ClusterContext:
-    """``a.merge(b)``, with rows ``a`` already has (same UUID: the same database given twice, as a db file
-    and its dump, or a clustered and a standalone copy) kept once, ``a``'s copy first. A note says so."""
+    """``a.merge(b)``, each row once: rows with the same UUID (the same database given twice: a db file and
+    its dump, a clustered and a standalone copy), the same chassis name or logical port, or a show output's
+    row (no UUID) of a named object the other has, are kept once, the richer copy (a database row rather than
+    a show output's). A note says when a database was given twice."""
     if not a.sources:
         return b
-    named = lambda r: _row_key(getattr(r, "uuid", ""), getattr(r, "name", "") or getattr(r, "logical_port", ""))  # noqa: E731
-    dps, d1 = _dedupe(a.datapaths, b.datapaths, lambda r: r.uuid)
-    pbs, d2 = _dedupe(a.port_bindings, b.port_bindings, named)
-    groups, d3 = _dedupe(a.datapath_groups, b.datapath_groups, lambda r: r.uuid)
-    chassis, d4 = _dedupe(a.chassis, b.chassis, named)
-    mcast, d5 = _dedupe(a.multicast_groups, b.multicast_groups, lambda r: r.uuid)
-    macs, d6 = _dedupe(a.mac_bindings, b.mac_bindings, lambda r: r.uuid)
-    nbrows, d7 = _dedupe(a.nb_rows, b.nb_rows,
-                         lambda r: r.uuid or f"{r.table}:{r.row.get('name')}:{r.row.get('_parent')}")
+    by_uuid = lambda r: r.uuid  # noqa: E731
+    dps_a, dps, d1 = _dedupe(a.datapaths, b.datapaths, by_uuid)
+    pbs_a, pbs, d2 = _dedupe(a.port_bindings, b.port_bindings, lambda r: r.logical_port or r.uuid)
+    groups_a, groups, d3 = _dedupe(a.datapath_groups, b.datapath_groups, by_uuid)
+    ch_a, chassis, d4 = _dedupe(a.chassis, b.chassis, lambda r: r.name or r.uuid)
+    mc_a, mcast, d5 = _dedupe(a.multicast_groups, b.multicast_groups, by_uuid)
+    mac_a, macs, d6 = _dedupe(a.mac_bindings, b.mac_bindings, by_uuid)
+    nb_a, nbrows, d7 = _dedupe(
+        a.nb_rows, b.nb_rows, lambda r: r.uuid or f"{r.table}:{r.columns.get('name')}:{r.columns.get('_parent')}")
     flows: Sequence[Any] = b.logical_flows
+    flows_a: Sequence[Any] = a.logical_flows
     d8 = 0
     if a.logical_flows and b.logical_flows:
         ua, ub = _flow_uuids(a.logical_flows), _flow_uuids(b.logical_flows)
@@ -360,21 +381,44 @@ def merge_sources(a: ClusterContext, b: ClusterContext) -> ClusterContext:
         if ub <= ua:
             flows = ()
         elif ua <= ub:  # b holds all of a's flows and more: keep b's (lazy) sequence whole
-            a = dataclasses.replace(a, logical_flows=())
+            flows_a = ()
         else:
             flows = tuple(f for f in b.logical_flows if f.uuid not in ua)
     dup = d1 + d2 + d3 + d4 + d5 + d6 + d7 + d8
-    total = (len(b.datapaths) + len(b.port_bindings) + len(b.datapath_groups) + len(b.chassis)
-             + len(b.multicast_groups) + len(b.mac_bindings) + len(b.nb_rows) + len(b.logical_flows))
     notes = b.notes
-    if dup:
-        what = "all of its" if dup == total else f"{dup} of its {total}"
-        notes += (f"{', '.join(b.sources) or 'a source'}: {what} rows are already in "
-                  f"{', '.join(a.sources)} (the same database given twice): each row is used once",)
+    dbs_a, dbs_b = _db_sources(a.sources), _db_sources(b.sources)
+    both = [db for db in dbs_b if db in dbs_a]
+    if dup and both:
+        for db in both:
+            notes += (f"{', '.join(dbs_b[db])}: the same {db} as {', '.join(dbs_a[db])} (given twice; {dup} rows "
+                      "in both): each row is used once",)
+    a = dataclasses.replace(a, datapaths=dps_a, port_bindings=pbs_a, datapath_groups=groups_a, chassis=ch_a,
+                            multicast_groups=mc_a, mac_bindings=mac_a, nb_rows=nb_a, logical_flows=flows_a)
     b = dataclasses.replace(b, datapaths=dps, port_bindings=pbs, datapath_groups=groups, chassis=chassis,
                             multicast_groups=mcast, mac_bindings=macs, nb_rows=nbrows, logical_flows=flows,
                             notes=notes)
     return a.merge(b)
+
+
+_SCHEMAS = ("OVN_Southbound", "OVN_Northbound", "Open_vSwitch")
+
+
+def _db_sources(sources: Sequence[str]) -> dict[str, list[str]]:
+    """Database name -> the files/remotes it came from, of the database sources (not show outputs)."""
+    out: dict[str, list[str]] = {}
+    for src in sources:
+        db = src.split(" ", 1)[0]
+        if db in _SCHEMAS:
+            where = src.split(" from ", 1)[1].split(" (", 1)[0] if " from " in src else src
+            if where not in out.setdefault(db, []):
+                out[db].append(where)
+    return out
+
+
+def _kind_rank(part: _Part) -> int:
+    """Databases (files, dumps, snapshots) before show outputs: their rows are the complete ones."""
+    src = part.ctx.sources[0] if part.ctx.sources else ""
+    return 0 if src.startswith(("OVN_", "Open_vSwitch", "snapshot")) or " from " not in src else 1
 
 
 # -- which node a file is about -----------------------------------------------------------------------

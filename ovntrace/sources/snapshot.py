@@ -186,10 +186,12 @@ def parse(text: str, name: str = "snapshot") -> Snapshot:
 
 
 def load(path: str | os.PathLike[str]) -> Snapshot:
+    from ovntrace.sources.limits import read_path
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SourceError(f"{path}: {e}") from None
+        text = read_path(path).decode("utf-8")  # with the input size cap; .gz too
+    except UnicodeDecodeError as e:
+        raise SourceError(f"{path}: not UTF-8: {e}") from None
     if not is_snapshot_text(text):
         raise SourceError(f"{path}: not an ovntrace snapshot (`ovntrace snapshot -o FILE` writes one)")
     return parse(text, str(path))
