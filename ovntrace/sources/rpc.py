@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import ssl
 import time
 from typing import Any
 
 from ovntrace.sources.errors import SourceError
+from ovntrace.sources.limits import max_input_size, too_large
 from ovntrace.sources.ovsdb import LazyRows, Schema, Tables, converter, default_plain, gc_paused
 from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
 
@@ -52,13 +54,105 @@ def _connect(remote: str, timeout: float, key: str | None, cert: str | None, ca:
     raise SourceError(f"{remote}: not a remote (tcp:IP:PORT, ssl:IP:PORT, unix:PATH)")
 
 
+_QUOTES_BRACES = bytes(b for b in range(256) if b not in b'"{}')
+_SPACE = re.compile(rb"[ \t\r\n]*")
+
+
+class JsonFramer:
+    """Splits a byte stream of JSON-RPC messages (JSON objects, one after another, RFC 7047) into decoded
+    objects in time linear in the bytes, whatever the chunking: a message is decoded once, when its closing
+    brace has arrived. Finding that brace costs a few passes of C byte operations per chunk and no Python
+    work per string or per row: escapes are removed (``\\\\`` then ``\\"``), so that the quotes left
+    delimit strings; only quotes and braces are kept; adjacent quote pairs (strings without braces) are
+    dropped; the braces outside strings are counted. A message larger than ``limit`` bytes is an error
+    before it fills the memory (a server streaming forever)."""
+
+    def __init__(self, where: str, limit: int | None = None) -> None:
+        self.where = where
+        self.limit = max_input_size() if limit is None else limit
+        self.buf = bytearray()
+        self.start = -1  # offset of the message being read (-1: between messages)
+        self.scan = 0  # bytes of the message before this are counted (never in the middle of an escape)
+        self.depth = 0  # brace depth at ``scan``
+        self.in_string = False  # whether ``scan`` is inside a string
+        self.decoder = json.JSONDecoder()
+
+    def feed(self, data: bytes) -> list[Any]:
+        """The messages ``data`` completes, in order."""
+        self.buf += data
+        out = []
+        while True:
+            obj = self._next()
+            if obj is None:
+                break
+            out.append(obj)
+        pending = len(self.buf) - max(self.start, 0)
+        if pending > self.limit:
+            raise too_large(f"{self.where}: a reply", self.limit)
+        return out
+
+    def _next(self) -> Any:
+        buf = self.buf
+        if self.start < 0:
+            i = _SPACE.match(buf, self.scan).end()  # type: ignore[union-attr]
+            if i >= len(buf):
+                del buf[:]
+                self.scan = 0
+                return None
+            if buf[i] != 0x7B:  # "{"
+                raise SourceError(f"{self.where}: not a JSON-RPC message (starts with {bytes(buf[i:i + 40])!r})")
+            self.start, self.scan, self.depth, self.in_string = i, i + 1, 1, False
+        end = len(buf)
+        while end > self.scan and buf[end - 1] == 0x5C:  # keep a trailing backslash run with what follows it
+            end -= 1
+        if end <= self.scan:
+            return None
+        span = bytes(buf[self.scan:end]).replace(b"\\\\", b"").replace(b'\\"', b"")
+        marks = span.translate(None, _QUOTES_BRACES).replace(b'""', b"")
+        if self.in_string:
+            marks = b'"' + marks
+        pieces = marks.split(b'"')
+        in_string = len(pieces) % 2 == 0
+        braces = b"".join(pieces[0::2])
+        reduced, passes = braces, 0
+        while b"{}" in reduced and passes < 64:
+            reduced, passes = reduced.replace(b"{}", b""), passes + 1
+        if passes >= 64:  # very deep nesting: count the few braces left one by one
+            low = run = 0
+            for c in reduced:
+                run += 1 if c == 0x7B else -1
+                low = min(low, run)
+            closes, opens = -low, run - low
+        else:
+            closes = len(reduced) - len(reduced.lstrip(b"}"))
+            opens = len(reduced) - closes
+        if closes < self.depth:
+            self.depth += opens - closes
+            self.scan, self.in_string = end, in_string
+            return None
+        # the message ends inside this span: decode it once (outside strings it is ASCII; a UTF-8 sequence
+        # cut at ``end`` can only follow the message), then carry on after it
+        raw = bytes(buf[self.start:end])
+        try:
+            text = raw.decode("utf-8", "surrogateescape")
+            obj, idx = self.decoder.raw_decode(text)
+            used = idx if len(text) == len(raw) else len(text[:idx].encode("utf-8", "surrogateescape"))
+            if used != idx:
+                raw[:used].decode("utf-8")  # the message itself must be UTF-8
+        except (UnicodeDecodeError, ValueError) as e:
+            raise SourceError(f"{self.where}: a reply that is not valid JSON: {e}") from None
+        del buf[:self.start + used]
+        self.start, self.scan, self.depth, self.in_string = -1, 0, 0, False
+        return obj
+
+
 class _Session:
     def __init__(self, sock: socket.socket, remote: str, timeout: float) -> None:
         self.sock = sock
         self.remote = remote
         self.deadline = time.monotonic() + timeout
-        self.buf = b""
-        self.decoder = json.JSONDecoder()
+        self.framer = JsonFramer(remote)
+        self.pending: list[Any] = []
         self.next_id = 0
 
     def call(self, method: str, params: list[Any]) -> Any:
@@ -78,20 +172,7 @@ class _Session:
             return msg.get("result")
 
     def _read(self) -> dict[str, Any]:
-        while True:
-            text = self.buf.lstrip()
-            # a message ends with '}': only then try to decode (a 20 MB reply arrives in many chunks)
-            if text and text.rstrip().endswith(b"}"):
-                try:
-                    obj, end = self.decoder.raw_decode(text.decode("utf-8"))
-                except (ValueError, UnicodeDecodeError):
-                    obj, end = None, 0
-                if obj is not None:
-                    consumed = len(text.decode("utf-8")[:end].encode("utf-8"))
-                    self.buf = text[consumed:]
-                    if not isinstance(obj, dict):
-                        raise SourceError(f"{self.remote}: not a JSON-RPC message")
-                    return obj
+        while not self.pending:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise SourceError(f"{self.remote}: no answer in time")
@@ -99,7 +180,12 @@ class _Session:
             chunk = self.sock.recv(1 << 20)
             if not chunk:
                 raise SourceError(f"{self.remote}: connection closed")
-            self.buf += chunk
+            with gc_paused():
+                self.pending += self.framer.feed(chunk)
+        obj = self.pending.pop(0)
+        if not isinstance(obj, dict):
+            raise SourceError(f"{self.remote}: not a JSON-RPC message")
+        return obj
 
 
 def fetch_tables(
