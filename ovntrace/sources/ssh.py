@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import shlex
@@ -28,6 +29,11 @@ from typing import Protocol
 CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 30.0
 
+# paramiko's transport thread logs a failed handshake as an ERROR with its traceback, which Python's
+# last-resort handler prints on stderr (22 lines for a silent listener): the failure is reported by our
+# one-line SshError instead. ``--debug`` tracebacks are unaffected.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 
 class SshError(Exception):
     """A node could not be reached or a command failed there: one line naming node and command."""
@@ -37,7 +43,8 @@ class SshError(Exception):
         super().__init__(where + message)
         self.node = node
         self.command = command
-        # auth | hostkey | hostkey-changed | timeout | connect | not-found | permission | ovs-down | failed
+        # auth | hostkey | hostkey-changed | hostkey-revoked | timeout | connect | not-found | permission | ovs-down |
+        # too-large | failed
         self.kind = kind
 
 
@@ -193,20 +200,133 @@ class LocalTransport:
         line = shlex.join(full)
         self.commands += 1
         try:
-            res = subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except FileNotFoundError:
             raise SshError(self.node, "command not found", line, "not-found") from None
-        except subprocess.TimeoutExpired:
-            raise SshError(self.node, f"timed out after {timeout:.0f}s", line, "timeout") from None
-        if res.returncode != 0:
-            raise _classify(self.node, line, res.returncode, res.stderr)
-        return res.stdout
+        try:
+            out, err = _read_capped(proc, self.node, line, timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        if proc.returncode != 0:
+            raise _classify(self.node, line, proc.returncode, err.decode("utf-8", "replace"))
+        return out.decode("utf-8", "replace")
 
     def close(self) -> None:
         pass
 
 
+def _too_large(node: str, line: str, cap: int) -> SshError:
+    from ovntrace.sources.limits import too_large_message
+
+    return SshError(node, too_large_message("the output", cap) + "; stopped the command", line, "too-large")
+
+
+def _read_capped(proc: subprocess.Popen[bytes], node: str, line: str, timeout: float) -> tuple[bytes, bytes]:
+    """stdout and stderr of a local command, at most the input size cap together, within ``timeout``."""
+    import selectors
+
+    from ovntrace.sources.limits import max_input_size
+
+    cap = max_input_size()
+    bufs = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        for f in bufs:
+            assert f is not None
+            sel.register(f, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SshError(node, f"timed out after {timeout:.0f}s", line, "timeout")
+            for key, _ in sel.select(min(left, 1.0)):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                bufs[key.fileobj] += chunk  # type: ignore[index]
+                if sum(len(b) for b in bufs.values()) > cap:
+                    raise _too_large(node, line, cap)
+    left = max(0.0, deadline - time.monotonic())
+    try:
+        proc.wait(left)
+    except subprocess.TimeoutExpired:
+        raise SshError(node, f"timed out after {timeout:.0f}s", line, "timeout") from None
+    return bytes(bufs[proc.stdout]), bytes(bufs[proc.stderr])
+
+
 _KH_LOCK = threading.Lock()
+
+
+@dataclass
+class KnownHosts:
+    """A known_hosts file as OpenSSH reads it, for paramiko: plain and hashed entries; ``@revoked`` keys
+    (refused for every host, even with --accept-new); ``@cert-authority`` lines skipped (ovntrace does not
+    check SSH certificates) and counted, so that an unknown-key error can say so; lines that are not valid
+    entries skipped and counted (paramiko alone fails on the whole file: "Incorrect padding")."""
+
+    entries: list[tuple[list[str], object]] = field(default_factory=list)  # (host patterns, PKey)
+    revoked: set[tuple[str, str]] = field(default_factory=set)  # (key type, base64)
+    cert_authorities: int = 0
+    bad_lines: list[int] = field(default_factory=list)
+
+    @staticmethod
+    def read(path: str) -> KnownHosts:
+        from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
+
+        kh = KnownHosts()
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read(16 << 20).splitlines()
+        for n, raw in enumerate(lines, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            marker = ""
+            if line.startswith("@"):
+                marker, _, line = line.partition(" ")
+                line = line.strip()
+            try:
+                entry = HostKeyEntry.from_line(line, n)
+            except (InvalidHostKey, ValueError, IndexError, TypeError):
+                entry = None
+            if marker == "@cert-authority":
+                kh.cert_authorities += 1
+                continue
+            if entry is None or entry.key is None:
+                kh.bad_lines.append(n)
+                continue
+            if marker == "@revoked":
+                kh.revoked.add((entry.key.get_name(), entry.key.get_base64()))
+                continue
+            if marker:
+                kh.bad_lines.append(n)
+                continue
+            kh.entries.append((list(entry.hostnames), entry.key))
+        return kh
+
+    def install(self, client: object) -> None:
+        """Add the entries whose key is not revoked to ``client``'s host keys."""
+        import paramiko
+
+        assert isinstance(client, paramiko.SSHClient)
+        keys = client.get_host_keys()
+        for names, key in self.entries:
+            assert isinstance(key, paramiko.PKey)
+            if (key.get_name(), key.get_base64()) in self.revoked:
+                continue
+            for name in names:
+                keys.add(name, key.get_name(), key)
+
+    def remark(self) -> str:
+        """What was not used from the file, for an unknown-host-key message ("" if everything was)."""
+        out = []
+        if self.cert_authorities:
+            out.append(f"it has {self.cert_authorities} @cert-authority line(s), which ovntrace does not honour "
+                       "(no SSH certificate checks): add the host's own key")
+        if self.bad_lines:
+            out.append(f"line(s) {', '.join(map(str, self.bad_lines[:5]))} are not valid entries and were skipped")
+        return "; " + "; ".join(out) if out else ""
 
 
 def _record_host_key(path: str, entry: str) -> None:
@@ -280,20 +400,25 @@ class SshTransport:
 
         client = paramiko.SSHClient()
         kh = t.known_hosts
+        known = KnownHosts()
         if kh and os.path.exists(kh):
             try:
-                client.load_host_keys(kh)
+                known = KnownHosts.read(kh)
             except OSError as e:
                 raise SshError(t.node, f"cannot read known_hosts {kh}: {e}", kind="hostkey") from None
+            known.install(client)
         node = t.node
         name = t.name
 
         class _Policy(paramiko.MissingHostKeyPolicy):
             def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+                if (key.get_name(), key.get_base64()) in known.revoked:
+                    raise SshError(node, f"host key of {name} ({key.get_name()} {key.fingerprint}) is marked "
+                                   f"@revoked in {kh}; refusing to connect", kind="hostkey-revoked")
                 if not t.accept_new:
                     raise SshError(node, f"unknown host key for {name} ({key.get_name()} "
-                                   f"{key.fingerprint}) not in {kh or 'known_hosts'}; check it, then "
-                                   "pass --accept-new to record it", kind="hostkey")
+                                   f"{key.fingerprint}) not in {kh or 'known_hosts'}{known.remark()}; check it, "
+                                   "then pass --accept-new to record it", kind="hostkey")
                 if kh:
                     _record_host_key(kh, f"{name} {key.get_name()} {key.get_base64()}")
 
@@ -317,7 +442,20 @@ class SshTransport:
             kind = "timeout" if isinstance(e, TimeoutError) else "connect"
             raise SshError(node, f"cannot connect to {name}: {e}", kind=kind) from None
         except paramiko.SSHException as e:
-            raise SshError(node, f"SSH to {name} failed: {e}", kind="connect") from None
+            tr = client.get_transport()
+            if tr is not None and getattr(tr, "saved_exception", None) is None and tr.is_alive():
+                tr.join(1.0)  # the handshake thread records why it failed (a banner timeout ...) as it ends
+            why = getattr(tr, "saved_exception", None) or e
+            client.close()
+            if "banner" in str(why).lower():
+                if isinstance(why.__context__, (TimeoutError, OSError)) and not isinstance(
+                        why.__context__, ConnectionError):
+                    raise SshError(node, f"timed out after {self.connect_timeout:.0f}s waiting for the SSH banner "
+                                   f"of {name}: something listens there but does not speak SSH",
+                                   kind="timeout") from None
+                raise SshError(node, f"{name} closed the connection before its SSH banner: something listens "
+                               "there but does not speak SSH (or refused this client)", kind="connect") from None
+            raise SshError(node, f"SSH to {name} failed: {why}", kind="connect") from None
         self.connections += 1
         return client
 
@@ -339,7 +477,13 @@ class SshTransport:
             chan.exec_command(line)
             out, err = bytearray(), bytearray()
             deadline = time.monotonic() + timeout
+            from ovntrace.sources.limits import max_input_size
+
+            cap = max_input_size()
             while True:
+                if len(out) + len(err) > cap:
+                    chan.close()  # the remote command gets SIGPIPE / its channel closed
+                    raise _too_large(self.node, line, cap)
                 if chan.recv_ready():
                     out += chan.recv(1 << 16)
                     continue
