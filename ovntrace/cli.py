@@ -107,7 +107,7 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
         return on
     present = ", ".join(
         n.name + (f" (hostname {n.hostname})" if n.hostname and n.hostname != n.name else "")
-        for n in ctx.nodes) or "none"
+        for n in sorted(ctx.nodes, key=lambda n: n.name)) or "none"
     what = f"several nodes match ({', '.join(alias)})" if alias else "no such node in the context"
     stderr.write(f"ovntrace: warning: --on {on}: {what}; nodes present: {present}\n")
     return on
