@@ -135,10 +135,15 @@ class Env:
         f = self.traces.get((node, ct))
         if f is None:
             raise NeedsTrace(node, ct, shlex.join(argv), flow)
+        from ovntrace.sources.errors import SourceError
+        from ovntrace.sources.limits import InputTooLarge, read_path
+
         try:
-            return f.read_text(encoding="utf-8", errors="replace")
-        except OSError as e:
-            raise PathUsageError(f"--trace {node}={f}: {e.strerror or e}") from None
+            return read_path(f, f"--trace {node}={f}").decode("utf-8", "replace")  # capped, .gz too
+        except InputTooLarge:
+            raise
+        except SourceError as e:
+            raise PathUsageError(str(e)) from None
 
 
 def _trace(env: Env, node: str, flow: str, ct: str) -> NodeTrace:
