@@ -290,8 +290,9 @@ def load_directory(root: Path, hint: str | None = None) -> ClusterContext:
                 continue
             try:
                 got = context_from_bytes(read_path(p), str(p), None)
-            except InputTooLarge:
-                raise
+            except InputTooLarge as e:  # a huge log of a sosreport: the rest of the folder is still read
+                notes.append(f"{e}; skipped it")
+                continue
             except SourceError as e:
                 if is_db_file(head):
                     raise
@@ -438,7 +439,7 @@ def _identities(parts: list[_Part]) -> dict[str, str]:
         for n in part.ctx.nodes:
             if n.name != part.path:
                 for ident in (n.system_id, n.hostname, n.name):
-                    if ident:
+                    if ident and ident != "node":  # "node": a conf.db with neither system-id nor hostname
                         ids[ident.lower()] = n.name
     return ids
 

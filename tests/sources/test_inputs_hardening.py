@@ -196,6 +196,15 @@ def test_folder_with_a_non_ovn_json_file_skips_it_with_a_note(tmp_path: Path) ->
     assert any(f"{tmp_path / 'pod.json'}: skipped" in n for n in ctx.notes)
 
 
+def test_folder_file_larger_than_the_cap_is_skipped_with_a_note(tmp_path: Path) -> None:
+    shutil.copy(LAB / "ovnsb_db.db", tmp_path / "ovnsb_db.db")
+    (tmp_path / "ovs-vswitchd.log.gz").write_bytes(gzip.compress(b"2026-01-01T00:00:00Z|vlog|INFO|x\n" * 100_000))
+    set_max_input_size(1 << 20)
+    ctx = load_context(tmp_path)
+    assert len(ctx.logical_flows) == 362
+    assert any("ovs-vswitchd.log.gz: more than 1 MiB" in n and "skipped" in n for n in ctx.notes)
+
+
 def test_folder_with_gzipped_files(tmp_path: Path) -> None:
     (tmp_path / "ovnsb_db.db.gz").write_bytes(gzip.compress((LAB / "ovnsb_db.db").read_bytes()))
     (tmp_path / "kube-node1.ovs-vsctl-show.txt.gz").write_bytes(
