@@ -87,6 +87,9 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
     check ``--on``: the node's name, else its hostname or system-id; a node the context does not have is a
     warning listing the nodes it has. Returns the node name the correlator should use."""
     if ctx is None:
+        if on:
+            stderr.write(f"ovntrace: warning: --on {on}: no cluster facts were given (--node, --context), so no "
+                         "node is known; it changes nothing\n")
         return on
     for note in ctx.notes:
         stderr.write(f"ovntrace: warning: {note}\n")

@@ -290,3 +290,5 @@ def test_on_names_a_node_of_the_folder_or_warns_with_the_nodes_present(tmp_path:
     rc, _, err = cli("explain", str(TRACE), "--context", str(tmp_path), "--on", "kube-node9")
     assert rc == 0
     assert "--on kube-node9: no such node in the context; nodes present: kube-node1, kube-node2" in err
+    rc, _, err = cli("explain", str(TRACE), "--on", "kube-node1")
+    assert rc == 0 and "--on kube-node1: no cluster facts were given" in err
