@@ -363,7 +363,9 @@ def _what(val: Any) -> str:
         return repr(val)
     if isinstance(val, str):
         return repr(val) if len(val) <= 60 else repr(val[:57]) + "…"
-    return {dict: "a table", list: "a list"}.get(type(val), type(val).__name__)
+    if isinstance(val, dict):
+        return "a table"
+    return "a list" if isinstance(val, list) else type(val).__name__
 
 
 class _Parser:
