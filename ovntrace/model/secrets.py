@@ -56,8 +56,7 @@ def secret_name(name: str) -> bool:
 # value patterns
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,64})-----.*?(?:-----END \1-----|\Z)", re.DOTALL)
-_SCHEME = re.compile(r"(?<![\w-])(Bearer|Basic)(\s+)(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{6,}=*",
-                     re.IGNORECASE)
+_SCHEME = re.compile(r"(?<![\w-])(Bearer|Basic)([ \t]+)[A-Za-z0-9._~+/-]{8,}=*", re.IGNORECASE)
 _JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _URL_PASS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#:@\"']*):([^\s/?#\"']*)@")
 # name = value / name: value / "name": "value" / "name","value" (OVSDB JSON maps) / --name value
@@ -65,7 +64,7 @@ _QSTR = r'"(?:[^"\\\n]|\\.)*"'
 _VALUE = r"(?P<v>" + _QSTR + r"|'[^'\n]*'|[^\s,;}\])\"']+)"
 _ASSIGN = re.compile(
     r"(?P<k>" + _QSTR + r"|(?<![\w.:/])[A-Za-z_][\w.:/-]*)"
-    r"(?P<sep>\s*(?:=|:(?!//))\s*|(?<=\"),\s*)" + _VALUE
+    r"(?P<sep>[ \t]*(?:=|:(?!//))[ \t]*|(?<=\"),[ \t]*)" + _VALUE
 )
 _OPTION = re.compile(r"(?<![\w-])(?P<k>--?[A-Za-z][\w-]*)(?P<sep>[ \t]+)" + _VALUE)
 

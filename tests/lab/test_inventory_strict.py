@@ -58,11 +58,13 @@ def test_a_typo_for_ssh_is_an_error_naming_the_key_and_line(tmp_path: Path) -> N
         (lambda t: t.replace('protocol = "tcp"', 'protocol = "tcp"\nbackend = "1.2.3.4"'),
          'backend = "1.2.3.4"', "unknown key 'backend'"),
         # ports: outside 1-65535 was written into every node's ovn-remote
-        (lambda t: t.replace("sb_port = 6642", "sb_port = 70000"), "sb_port = 70000", "sb_port 70000 is not a TCP port"),
+        (lambda t: t.replace("sb_port = 6642", "sb_port = 70000"), "sb_port = 70000",
+         "sb_port 70000 is not a TCP port"),
         (lambda t: t.replace("nb_port = 6641", "nb_port = 0"), "nb_port = 0", "nb_port 0 is not a TCP port"),
         (lambda t: t.replace("sb_port = 6642", "sb_port = 6641"), "sb_port = 6641", "both 6641"),
         # types (these raised TypeError / AddressValueError, exit 1)
-        (lambda t: t.replace("sb_port = 6642", 'sb_port = "6642"'), 'sb_port = "6642"', "must be an integer, not '6642'"),
+        (lambda t: t.replace("sb_port = 6642", 'sb_port = "6642"'), 'sb_port = "6642"',
+         "must be an integer, not '6642'"),
         (lambda t: t.replace('physical_ip = "172.17.42.30/24"', 'physical_ip = "banana"'),
          'physical_ip = "banana"', "physical_ip 'banana' is not an IPv4 address/prefix"),
         (lambda t: t.replace('physical_ip = "172.17.42.30/24"', "physical_ip = 7"),
