@@ -145,7 +145,8 @@ def build(collected: Any, central: str, nodes: list[tuple[str, str]], stats: dic
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cluster": {"central": central, "nodes": [{"name": n, "role": r} for n, r in nodes]},
-        "commands": [{"node": n, "command": c} for n, c in collected.commands],
+        # a command holds the node's prefix, which may carry a credential (``kubectl --token …``)
+        "commands": [{"node": n, "command": secret_rule.redact_patterns(c, REDACTED)} for n, c in collected.commands],
         "nb": redact_tables(_tables(collected.nb, "NB dump"), "OVN_Northbound", found),
         "sb": redact_tables(_tables(collected.sb, "SB dump"), "OVN_Southbound", found),
         "nodes": node_docs,
