@@ -117,3 +117,23 @@ def test_a_node_run_here_is_said_before_anything_runs(inv_path: Path, tmp_path: 
     assert note < text.index("[kube-node1] compute.7")
     assert "run on THIS machine" in text and "apply changes on kube-node1 (THIS machine)? [y/N]" in text
     assert not leaks(text)
+
+
+def test_text_net_alone_redacts_raw_command_lines(inv_path: Path) -> None:
+    """What the TUI's runbook pane does (inv.redact over the real command lines): it used to find the raw
+    value only, never its quoted form."""
+    inv = inv_mod.load(inv_path)
+    text = "\n".join(f"{st.line()}\n{st.check or ''}" for ph in runbook.plan(inv) for st in ph.steps)
+    assert leaks(text)  # the real commands do hold the secrets
+    assert not leaks(inv.redact(text)), leaks(inv.redact(text))
+
+
+def test_model_external_ids_use_the_rule() -> None:
+    """A node's conf.db (any source: a sosreport's file, a dump) -> NodeFacts.external_ids, redacted."""
+    from ovntrace.sources.convert import node_facts
+
+    tables = {"Open_vSwitch": {"u1": {"external_ids": {"hostname": "n1", "system-id": "c1", **SECRETS}}}}
+    ids = node_facts(tables, "n1").external_ids  # type: ignore[arg-type]
+    assert ids["hostname"] == "n1" and ids["system-id"] == "c1"
+    assert all(ids[k] == "***" for k in BY_NAME) and ids["k8s-api-server"] == "https://admin:***@api.example:6443/path"
+    assert not leaks(repr(ids)), leaks(repr(ids))
