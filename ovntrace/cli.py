@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, TextIO
 
+from ovntrace.lab.errors import LabError
+
 if TYPE_CHECKING:
     from ovntrace.model import ParseResult
     from ovntrace.model.cluster import ClusterContext
@@ -259,6 +261,11 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
             raise
         stderr.write(f"ovntrace: {e}\n")
         return int(e.status)
+    except LabError as e:  # provision / lab / doctor: an expected failure, one line and its exit code
+        if args.debug:
+            raise
+        stderr.write(f"ovntrace: {e}\n")
+        return int(e.exit_code)
     except KeyboardInterrupt:
         stderr.write("ovntrace: interrupted\n")
         return 130

@@ -78,7 +78,7 @@ class _Ctx:
         ps: PlannedStep | None = find_step(self.inv, node, role, needle)
         if ps is None:
             return None
-        return Fix(node, ps.id, ps.step.comment, self.inv.redact(ps.step.line()),
+        return Fix(node, ps.id, ps.step.comment, ps.shown,
                    apply_command(ps, self.inventory_arg), hint)
 
     def add(self, severity: str, node: str, check: str, message: str, evidence: list[str],

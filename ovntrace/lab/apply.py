@@ -8,15 +8,29 @@ is run and the step skipped when the check says it is done; otherwise, after con
 command runs (daemon starts guarded by their check). The first failure stops the run with the command's
 output. Every command run is appended to a log (redacted).
 
-The SSH layer is :mod:`ovntrace.sources.ssh` (one paramiko connection per node, host keys checked); a
-shell step is sent as ``sh -c <step>`` with its stderr folded into its output and its exit status echoed
-on a marker line, so a failing step's whole output can be shown.
+Secrets: every line shown or logged is built from :meth:`Inventory.redacted` (secret values replaced before
+they are quoted), and all output goes through :meth:`Inventory.redact`. The log is created 0600 (an existing
+one is made 0600), opened without following a symlink, and appended one record per ``write``.
+
+The SSH layer is :mod:`ovntrace.sources.ssh` (one paramiko connection per node, host keys checked). A shell
+step runs under :data:`WRAPPER` (``sh -c``): stderr folded into its output, its exit status echoed on a
+marker line (so a failing step's whole output can be shown), in its own session and process group
+(``setsid``) with a deadline (``timeout``) on the node, and a watcher that kills that process group when
+the channel's stdin reaches end of file, i.e. when the SSH channel closes: a local timeout, Ctrl-C or a
+killed ``apply`` stops the remote work (``ovn-nbctl --wait=hv sync`` included) instead of leaving it
+running. A node run on this machine (no ``[nodes.ssh]``, no ``ssh_config`` entry) is said so before
+anything runs; its steps run under the same wrapper, their stdin a pipe that dies with this process.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import select as _select
 import shlex
+import socket
+import stat
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,15 +52,45 @@ from ovntrace.sources.ssh import (
 
 RC_MARK = "__ovntrace_rc="
 STEP_TIMEOUT = 90.0
+#: how much longer than the node's own deadline this side waits for a command (so that the node reports it)
+GRACE = 15.0
+LOCAL_OUTPUT_CAP = 8 << 20
+STEP_NAME = "ovntrace-step"  # the wrapper's $0: how its processes show in ps
+
+#: Runs ``$1`` (a shell line) on the node: ``$2`` seconds at most (``timeout``, when the node has it), in a
+#: session of its own (``setsid``, when the node has it), stderr into stdout, then ``__ovntrace_rc=N``.
+#: A watcher reads the original stdin (the SSH channel: a pipe or a socket) and kills the step's process
+#: group at its end of file: when the channel closes (this side timed out, was interrupted or killed), the
+#: step dies with it. A stdin that is neither a pipe nor a socket (``docker exec`` without ``-i``) gets no
+#: watcher (it would read EOF at once); the deadline still holds. POSIX sh (dash, bash, busybox).
+WRAPPER = """step=$1 limit=$2 s= t= w=
+exec 3<&0 </dev/null
+command -v setsid >/dev/null 2>&1 && s=setsid
+command -v timeout >/dev/null 2>&1 && t="timeout -k 5 $limit"
+$s $t sh -c "$step" 2>&1 &
+p=$!
+if [ -p /dev/fd/3 ] || [ -S /dev/fd/3 ]; then
+  { while read -r _; do :; done; kill -TERM -"$p" || kill -TERM "$p"; } <&3 >/dev/null 2>&1 &
+  w=$!
+fi
+exec 3<&-
+wait "$p"
+rc=$?
+[ -z "$w" ] || kill "$w" 2>/dev/null
+echo "__RC_MARK__$rc"
+""".replace("__RC_MARK__", RC_MARK)
 
 
 @dataclass(frozen=True)
 class PlannedStep:
-    """A runbook step with its id (``role.k``, unique per node) and its position in the plan."""
+    """A runbook step with its id (``role.k``, unique per node) and its position in the plan; ``shown`` and
+    ``shown_check`` are its command and check as printed and logged (built from the redacted inventory)."""
 
     id: str
     index: int
     step: runbook.Step
+    shown: str = ""
+    shown_check: str | None = None
 
     @property
     def node(self) -> str:
@@ -58,14 +102,16 @@ class PlannedStep:
 
 
 def planned_steps(inv: Inventory) -> list[PlannedStep]:
-    """Every step of the plan, in order, with its id."""
+    """Every step of the plan, in order, with its id and its redacted command line."""
     counts: dict[tuple[str, str], int] = {}
     out: list[PlannedStep] = []
-    for ph in runbook.plan(inv):
-        for st in ph.steps:
-            k = counts.get((st.node, st.role), 0) + 1
-            counts[(st.node, st.role)] = k
-            out.append(PlannedStep(f"{st.role}.{k}", len(out) + 1, st))
+    real = [st for ph in runbook.plan(inv) for st in ph.steps]
+    shown = [st for ph in runbook.plan(inv.redacted()) for st in ph.steps]
+    for st, sh in zip(real, shown, strict=True):  # redaction changes values, never the plan's shape
+        k = counts.get((st.node, st.role), 0) + 1
+        counts[(st.node, st.role)] = k
+        out.append(PlannedStep(f"{st.role}.{k}", len(out) + 1, st, inv.redact(sh.line()),
+                               inv.redact(sh.check) if sh.check is not None else None))
     return out
 
 
@@ -78,7 +124,7 @@ def find_step(inv: Inventory, node: str, role: str, needle: str) -> PlannedStep 
     return None
 
 
-def select(inv: Inventory, node: str | None = None, steps: Sequence[str] = ()) -> list[PlannedStep]:
+def select_steps(inv: Inventory, node: str | None = None, steps: Sequence[str] = ()) -> list[PlannedStep]:
     """The steps to apply: of ``node`` (all nodes when None), ids or roles in ``steps`` (all when empty)."""
     if node is not None:
         inv.node(node)
@@ -92,6 +138,9 @@ def select(inv: Inventory, node: str | None = None, steps: Sequence[str] = ()) -
             raise LabError(f"no step {', '.join(bad)}{' on ' + node if node else ''} (steps: {ids})", exit_code=2)
         out = [ps for ps in out if ps.id in wanted or ps.step.role in wanted or ps.ref in wanted]
     return out
+
+
+select = select_steps  # the old name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,21 +177,96 @@ def open_pool(inv: Inventory, inv_path: Path, accept_new: bool = False) -> Pool:
     return Pool(transports)
 
 
+def local_nodes(pool: Pool, nodes: Sequence[str]) -> list[str]:
+    """The ``nodes`` whose commands run on this machine (no ``[nodes.ssh]``, no ``ssh_config`` entry)."""
+    return [n for n in dict.fromkeys(nodes) if isinstance(pool.transports.get(n), LocalTransport)]
+
+
 @dataclass(frozen=True)
 class ShellResult:
     rc: int
     output: str
 
 
-def run_shell(pool: Pool, node: str, command: str, timeout: float = COMMAND_TIMEOUT) -> ShellResult:
-    """Run a shell line on ``node``: its exit status and its stdout+stderr (never raises for a non-zero
-    exit; SshError when the node cannot be reached)."""
-    wrapped = "{ " + command + "\n} 2>&1; echo " + RC_MARK + "$?"
-    out = pool.run(node, ["sh", "-c", wrapped], timeout)
+def wrapped_argv(command: str, timeout: float) -> list[str]:
+    """The argv that runs ``command`` under :data:`WRAPPER` with a node-side deadline of ``timeout`` s."""
+    return ["sh", "-c", WRAPPER, STEP_NAME, command, str(max(1, int(timeout)))]
+
+
+def _result(out: str) -> ShellResult:
     m = re.search(re.escape(RC_MARK) + r"(\d+)\s*$", out)
     if m is None:
         return ShellResult(255, out)
     return ShellResult(int(m.group(1)), out[: m.start()])
+
+
+def run_shell(pool: Pool, node: str, command: str, timeout: float = COMMAND_TIMEOUT) -> ShellResult:
+    """Run a shell line on ``node`` under :data:`WRAPPER`: its exit status and its stdout+stderr (never
+    raises for a non-zero exit; SshError when the node cannot be reached or this side times out). The
+    node's deadline is ``timeout``; this side waits :data:`GRACE` seconds more for its report."""
+    if isinstance(pool[node], LocalTransport):
+        return _run_local(node, command, timeout)
+    return _result(pool.run(node, wrapped_argv(command, timeout), timeout + GRACE))
+
+
+def _run_local(node: str, command: str, timeout: float) -> ShellResult:
+    """:func:`run_shell` on this host: the wrapper's stdin is a pipe only this process holds, so the step
+    dies with this process (however it ends), as a remote one dies with its SSH channel."""
+    argv = wrapped_argv(command, timeout)
+    line = shlex.join(["sh", "-c", "<wrapper>", *argv[3:]])
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as e:
+        raise SshError(node, f"cannot run sh: {e.strerror or e}", line, "not-found") from None
+    assert proc.stdout is not None and proc.stdin is not None
+    out = bytearray()
+    deadline = time.monotonic() + timeout + GRACE
+    try:
+        fd = proc.stdout.fileno()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SshError(node, f"timed out after {timeout + GRACE:.0f}s", line, "timeout")
+            ready, _, _ = _select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            if len(out) < LOCAL_OUTPUT_CAP:
+                out += chunk[: LOCAL_OUTPUT_CAP - len(out)]
+        proc.wait()
+    finally:
+        proc.stdin.close()  # the watcher sees EOF: the step's process group is killed if it still runs
+        proc.stdout.close()
+        if proc.poll() is None:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return _result(out.decode("utf-8", "replace"))
+
+
+def open_log(path: Path) -> int:
+    """The apply log, for appending: created 0600 (an existing one is made 0600: it names the cluster's
+    commands), never through a symlink, only a regular file. Returns the fd (one record per ``write``)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as e:
+        hint = " (a symlink: pass --log FILE)" if path.is_symlink() else ""
+        raise LabError(f"cannot open the apply log {path}: {e.strerror or e}{hint}", exit_code=2) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LabError(f"the apply log {path} is not a regular file (pass --log FILE)", exit_code=2)
+        if stat.S_IMODE(st.st_mode) != 0o600:
+            os.fchmod(fd, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,32 +296,32 @@ def apply(
     first change; None means "yes" (``--yes``)."""
     res = ApplyResult()
     agreed: set[str] = set()
-    logf = log.open("a", encoding="utf-8") if log else None
+    logfd = open_log(log) if log else None
 
     def say(line: str) -> None:
         out.write(inv.redact(line) + "\n")
         out.flush()
 
-    def record(node: str, sid: str, what: str, command: str, rc: int | str) -> None:
-        if logf is not None:
+    def record(node: str, sid: str, what: str, command: str | None, rc: int | str) -> None:
+        if logfd is not None:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-            logf.write(inv.redact(f"{stamp} {node} {sid} {what} rc={rc}: {command}") + "\n")
-            logf.flush()
+            text = inv.redact(f"{stamp} {node} {sid} {what} rc={rc}: {command or ''}").replace("\n", "\\n")
+            os.write(logfd, (text + "\n").encode("utf-8", "replace"))
 
     try:
         for ps in steps:
             st = ps.step
             say(f"[{st.node}] {ps.id}: {st.comment}")
-            say(f"  $ {st.line()}")
+            say(f"  $ {ps.shown}")
             if st.check:
                 try:
                     chk = run_shell(pool, st.node, st.check)
                 except SshError as e:
                     res.failed = inv.redact(str(e))
                     say(f"  FAILED: cannot run the check: {e}")
-                    record(st.node, ps.id, "check", st.check, "ssh-error")
+                    record(st.node, ps.id, "check", ps.shown_check, "ssh-error")
                     return res
-                record(st.node, ps.id, "check", st.check, chk.rc)
+                record(st.node, ps.id, "check", ps.shown_check, chk.rc)
                 if chk.rc == 0:
                     say("  done already (check passed): skipped")
                     res.skipped += 1
@@ -213,11 +337,11 @@ def apply(
             except SshError as e:
                 res.failed = inv.redact(str(e))
                 say(f"  FAILED: {e}")
-                record(st.node, ps.id, "run", st.line(), "ssh-error")
+                record(st.node, ps.id, "run", ps.shown, "ssh-error")
                 return res
-            record(st.node, ps.id, "run", st.line(), r.rc)
+            record(st.node, ps.id, "run", ps.shown, r.rc)
             res.ran += 1
-            text = r.output.rstrip("\n")
+            text = inv.redact(r.output.rstrip("\n"))  # whole, before splitting: a secret may span lines
             if r.rc != 0:
                 say(f"  FAILED (exit {r.rc}); stopping here. Output:")
                 for ln in text.splitlines() or ["(no output)"]:
@@ -229,13 +353,14 @@ def apply(
             say("  ok")
         return res
     finally:
-        if logf is not None:
-            logf.close()
+        if logfd is not None:
+            os.close(logfd)
 
 
-def terminal_confirm(stdin: TextIO, out: TextIO) -> Confirm:
+def terminal_confirm(stdin: TextIO, out: TextIO, here: Sequence[str] = ()) -> Confirm:
     def ask(node: str) -> bool:
-        out.write(f"apply changes on {node}? [y/N] ")
+        where = f"{node} (THIS machine)" if node in here else node
+        out.write(f"apply changes on {where}? [y/N] ")
         out.flush()
         answer = stdin.readline()
         return answer.strip().lower() in ("y", "yes")
@@ -245,20 +370,26 @@ def terminal_confirm(stdin: TextIO, out: TextIO) -> Confirm:
 
 def cmd_apply(args: object, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """``ovntrace provision apply``; exit 0 applied (or nothing to do), 1 a step failed / SSH error,
-    2 usage (no inventory, unknown step, no terminal without --yes), 3 not confirmed."""
+    2 usage (no inventory, a bad inventory, unknown step, no terminal without --yes), 3 not confirmed."""
     inv, path = load_inventory(getattr(args, "inventory", None))
     node: str | None = getattr(args, "node", None)
-    steps = select(inv, node, getattr(args, "step", None) or ())
+    steps = select_steps(inv, node, getattr(args, "step", None) or ())
     yes = bool(getattr(args, "yes", False))
     if not yes and not stdin.isatty():
         raise LabError("refusing to change nodes without confirmation: no terminal on stdin (pass --yes)",
                        exit_code=2)
     log_arg = getattr(args, "log", None)
     log = Path(log_arg) if log_arg else path.parent / "provision-apply.log"
-    confirm = None if yes else terminal_confirm(stdin, stdout)
     where = node or ", ".join(dict.fromkeys(ps.node for ps in steps))
     stdout.write(f"# ovntrace provision apply: {len(steps)} steps on {where} (inventory {path}, log {log})\n")
     with open_pool(inv, path, bool(getattr(args, "accept_new", False))) as pool:
+        here = local_nodes(pool, [ps.node for ps in steps])
+        for n in here:
+            k = sum(ps.node == n for ps in steps)
+            stdout.write(f"# NOTE: node {n} has no [nodes.ssh] and no `Host {n}` in an ssh_config: its {k} "
+                         f"step(s) run on THIS machine ({socket.gethostname()})\n")
+        stdout.flush()
+        confirm = None if yes else terminal_confirm(stdin, stdout, here)
         res = apply(inv, pool, steps, stdout, confirm, log)
     summary = f"# {res.ran} run, {res.skipped} skipped (done already)"
     if res.failed:

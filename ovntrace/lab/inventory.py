@@ -7,23 +7,26 @@ See ``default-inventory.toml`` (bundled) for the seed's cluster.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import json
 import os
 import re
+import shlex
 import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ovntrace.lab.errors import LabError
+from ovntrace.model import secrets as secret_rule
 
 ROLES = ("central", "compute", "gateway")
-REDACTED = "***"
-_SECRET_KEY = re.compile(r"(token|secret|password|passwd|private)", re.IGNORECASE)
+REDACTED = secret_rule.MARK
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -179,200 +182,509 @@ class Inventory:
         return [p for p in self.pods if p.node == node]
 
     def secrets(self) -> list[str]:
-        """Every secret value of the inventory (to redact from any output)."""
-        out: list[str] = []
+        """Every secret value of the inventory (to redact from any output), longest first: the values of
+        secret-named external_ids (:func:`ovntrace.model.secrets.secret_name`), and the secret-shaped parts
+        (URL passwords, Bearer tokens, JWTs, PEM blocks, ``--token=…``) of every other value."""
+        out: set[str] = set()
         for n in self.nodes:
             for k, v in n.external_ids.items():
-                if _SECRET_KEY.search(k) and v:
-                    out.append(v)
-        return sorted(set(out), key=len, reverse=True)
+                if not v:
+                    continue
+                if secret_rule.secret_name(k) or secret_rule.is_kubeconfig(v):
+                    out.add(v)
+                else:
+                    out.update(secret_rule.find_secrets(v))
+            if n.ssh is not None:
+                out.update(secret_rule.find_secrets(n.ssh.prefix))
+                out.update(secret_rule.find_secrets(n.ssh.jump))
+        out.update(secret_rule.find_secrets(self.cluster.k8s_api_server))
+        return sorted(out, key=len, reverse=True)
+
+    @cached_property
+    def _redactor(self) -> secret_rule.Redactor:
+        return secret_rule.Redactor(self.secrets(), REDACTED)
 
     def redact(self, text: str) -> str:
-        for s in self.secrets():
-            text = text.replace(s, REDACTED)
-        return text
+        """``text`` with every secret of the inventory (in any of its encodings: raw, JSON/OVSDB-escaped,
+        shell-quoted) and every secret-shaped part replaced by ``***``."""
+        return self._redactor(text)
+
+    def redacted(self) -> Inventory:
+        """This inventory with its secret values replaced by ``***`` *before* anything quotes them: commands
+        built from it (``provision plan``, the lines ``apply`` shows and logs) cannot leak a secret whatever
+        escaping they use."""
+        def node(n: Node) -> Node:
+            ids = {k: secret_rule.redact_value(k, v, REDACTED) for k, v in n.external_ids.items()}
+            ssh = n.ssh
+            if ssh is not None:
+                ssh = replace(ssh, prefix=secret_rule.redact_patterns(ssh.prefix, REDACTED),
+                              jump=secret_rule.redact_patterns(ssh.jump, REDACTED))
+            return replace(n, external_ids=ids, ssh=ssh)
+
+        c = replace(self.cluster, k8s_api_server=secret_rule.redact_patterns(self.cluster.k8s_api_server, REDACTED))
+        return replace(self, cluster=c, nodes=tuple(node(n) for n in self.nodes))
 
 
 # ---------------------------------------------------------------------------------------------
 # loading and validation
+#
+# Every key of every table is known: an unknown one (``[nodes.shh]`` for ``[nodes.ssh]``) is an error naming
+# it and its line, never ignored (an ignored ``ssh`` table made a node run its steps on this machine).
+# tomllib gives no line numbers: :class:`_Lines` finds a key's line by scanning the text for its table
+# header or its ``key =`` line.
 
 
-def _want(table: dict[str, Any], key: str, typ: type, where: str, default: Any = None) -> Any:
-    if key not in table:
-        if default is None:
-            raise LabError(f"inventory: {where} has no {key!r}")
-        return default
-    val = table[key]
-    if typ is int and isinstance(val, bool):
-        raise LabError(f"inventory: {where}.{key} must be an integer")
-    if not isinstance(val, typ):
-        raise LabError(f"inventory: {where}.{key} must be a {typ.__name__}, not {type(val).__name__}")
-    return val
+class InventoryError(LabError):
+    """A bad inventory (unknown key, wrong type, bad value): one line naming the file, line and key; exit 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=2)
 
 
-def _check_name(name: str, where: str) -> str:
-    if not _NAME.match(name):
-        raise LabError(f"inventory: {where} name {name!r} must be letters, digits, '_', '.', '-'")
-    return name
+_REQUIRED: Any = object()
+_BARE = r"[A-Za-z0-9_-]+"
+_KEY_PART = re.compile(r'\s*(' + _BARE + r'|"(?:[^"\\]|\\.)*"|\'[^\'\n]*\')\s*')
+_HEADER = re.compile(r"^\s*(\[\[?)([^\[\]]+?)\]\]?\s*(?:#.*)?$")
+_HOST = re.compile(r"^[A-Za-z0-9_.-]{1,253}$")
+_USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}$")
+_IFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")
+_EXT_KEY = re.compile(r"^[A-Za-z0-9_./-]{1,255}$")
+_SYSTEM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_DP_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+ENCAP_TYPES = ("geneve", "vxlan", "stt")  # ovn-controller's ovn-encap-type values (OVN 23.03, encaps.c)
+ACL_ACTIONS = ("allow", "allow-related", "allow-stateless", "drop", "reject", "pass")  # ovn-nb(5), 23.03
+ACL_SEVERITIES = ("alert", "warning", "notice", "info", "debug")
+LB_PROTOCOLS = ("tcp", "udp", "sctp")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NO_NL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+TOP_KEYS = ("cluster", "nodes", "pods", "acls", "load_balancers")
+CLUSTER_KEYS = ("name", "cluster_subnet", "join_subnet", "encap_type", "central", "db_address", "nb_port",
+                "sb_port", "listen_address", "k8s_api_server", "physical_network")
+NODE_KEYS = ("name", "role", "ip", "subnet", "encap_type", "encap_ip", "datapath_type", "system_id",
+             "external_ids", "gateway", "ssh")
+GATEWAY_KEYS = ("bridge", "interface", "physical_ip", "default_gw")
+SSH_KEYS = ("host", "port", "user", "key", "known_hosts", "prefix", "command_prefix", "jump")
+POD_KEYS = ("namespace", "name", "node", "mac", "ip")
+ACL_KEYS = ("name", "switch", "match", "direction", "priority", "action", "log", "severity")
+LB_KEYS = ("name", "vip", "backends", "protocol")
 
 
-def _check_ip(value: str, where: str) -> str:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        raise LabError(f"inventory: {where} {value!r} is not an IPv4 address") from None
-    return value
+def _unquote(part: str) -> str:
+    if part.startswith('"'):
+        try:
+            return str(json.loads(part))
+        except ValueError:
+            return part[1:-1]
+    if part.startswith("'"):
+        return part[1:-1]
+    return part
 
 
-def _check_net(value: str, where: str) -> str:
-    try:
-        ipaddress.IPv4Network(value)
-    except ValueError:
-        raise LabError(f"inventory: {where} {value!r} is not an IPv4 network") from None
-    return value
+def _dotted(text: str) -> list[str] | None:
+    """The parts of a dotted TOML key (``a."b.c".d``), or None if ``text`` is not one."""
+    parts: list[str] = []
+    i = 0
+    while True:
+        m = _KEY_PART.match(text, i)
+        if m is None:
+            return None
+        parts.append(_unquote(m.group(1)))
+        i = m.end()
+        if i == len(text):
+            return parts
+        if text[i] != ".":
+            return None
+        i += 1
 
 
-def _str_dict(val: Any, where: str) -> dict[str, str]:
-    if not isinstance(val, dict) or not all(isinstance(v, str) for v in val.values()):
-        raise LabError(f"inventory: {where} must be a table of strings")
-    return {str(k): str(v) for k, v in val.items()}
+class _Lines:
+    """Where each table and key of a TOML text is (1-based line numbers), by location: ``cluster``,
+    ``cluster.sb_port``, ``nodes[1]``, ``nodes[1].shh``, ``nodes[1].external_ids.k8s-api-token``."""
+
+    def __init__(self, text: str) -> None:
+        self.at: dict[str, int] = {}
+        arrays: dict[str, int] = {}  # location of an array of tables -> its number of elements so far
+        table = ""
+        multiline: str | None = None
+        for no, line in enumerate(text.split("\n"), 1):
+            if multiline is not None:  # inside a multi-line string: look for its end only
+                if line.count(multiline) % 2 == 1:
+                    multiline = None
+                continue
+            h = _HEADER.match(line)
+            if h is not None:
+                parts = _dotted(h.group(2))
+                if parts is None:
+                    continue
+                loc = ""
+                for k, part in enumerate(parts):
+                    loc = f"{loc}.{part}" if loc else part
+                    last = k == len(parts) - 1
+                    if last and h.group(1) == "[[":
+                        arrays[loc] = arrays.get(loc, 0) + 1
+                        loc = f"{loc}[{arrays[loc] - 1}]"
+                    elif loc in arrays:
+                        loc = f"{loc}[{arrays[loc] - 1}]"
+                    self.at.setdefault(loc, no)
+                table = loc
+                continue
+            key, eq, value = line.partition("=")
+            parts = _dotted(key) if eq else None
+            if parts is not None:
+                loc = table
+                for part in parts:
+                    loc = f"{loc}.{part}" if loc else part
+                    self.at.setdefault(loc, no)
+                for q in ('"""', "'''"):
+                    if value.count(q) % 2 == 1:
+                        multiline = q
+                        break
+
+    def line(self, loc: str) -> int | None:
+        """The line of ``loc``, else of its nearest enclosing table or key that has one."""
+        while loc:
+            if loc in self.at:
+                return self.at[loc]
+            cut = max(loc.rfind("."), loc.rfind("["))
+            loc = loc[:cut] if cut > 0 else ""
+        return None
 
 
-def parse(data: dict[str, Any], source: str = "") -> Inventory:
-    """Build an :class:`Inventory` from parsed TOML, checking every field."""
-    c = data.get("cluster", {})
-    if not isinstance(c, dict):
-        raise LabError("inventory: [cluster] must be a table")
+def _kind(typ: type) -> str:
+    return {str: "a string", int: "an integer", bool: "true or false", list: "a list",
+            dict: "a table"}.get(typ, typ.__name__)
+
+
+def _what(val: Any) -> str:
+    if isinstance(val, bool):
+        return "true" if val else "false"
+    if isinstance(val, (int, float)):
+        return repr(val)
+    if isinstance(val, str):
+        return repr(val) if len(val) <= 60 else repr(val[:57]) + "…"
+    if isinstance(val, dict):
+        return "a table"
+    return "a list" if isinstance(val, list) else type(val).__name__
+
+
+class _Parser:
+    def __init__(self, source: str, text: str | None) -> None:
+        self.source = source or "<memory>"
+        self.lines = _Lines(text) if text is not None else None
+
+    def fail(self, loc: str, message: str) -> NoReturn:
+        line = self.lines.line(loc) if self.lines is not None and loc else None
+        where = f"{self.source}, line {line}" if line else self.source
+        raise InventoryError(f"inventory {where}: {message}")
+
+    def table(self, val: Any, loc: str, what: str, keys: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(val, dict):
+            self.fail(loc, f"{what} must be a table, not {_what(val)}")
+        for k in val:
+            if k not in keys:
+                near = difflib.get_close_matches(k, keys, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                self.fail(f"{loc}.{k}" if loc else k,
+                          f"unknown key {k!r} in {what}{hint} (known: {', '.join(keys)})")
+        return val
+
+    def get(self, tbl: dict[str, Any], key: str, typ: type, loc: str, what: str, default: Any = _REQUIRED) -> Any:
+        if key not in tbl:
+            if default is _REQUIRED:
+                self.fail(loc, f"{what} has no {key!r}")
+            return default
+        val = tbl[key]
+        if (typ is int and isinstance(val, bool)) or not isinstance(val, typ):
+            self.fail(f"{loc}.{key}", f"{what}: {key} must be {_kind(typ)}, not {_what(val)}")
+        if isinstance(val, str) and _CONTROL.search(val):
+            self.fail(f"{loc}.{key}", f"{what}: {key} holds a control character ({_what(val)})")
+        return val
+
+    def check(self, ok: bool, loc: str, message: str) -> None:
+        if not ok:
+            self.fail(loc, message)
+
+    # -- value checks: each returns the value -------------------------------------------------------
+
+    def name(self, tbl: dict[str, Any], key: str, loc: str, what: str, default: Any = _REQUIRED) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        self.check(bool(_NAME.match(v)), f"{loc}.{key}",
+                   f"{what}: {key} {_what(v)} must be 1-63 letters, digits, '_', '.', '-' (not starting with "
+                   "'_', '.', '-')")
+        return v
+
+    def ip(self, tbl: dict[str, Any], key: str, loc: str, what: str, default: Any = _REQUIRED) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        try:
+            ipaddress.IPv4Address(v)
+        except ValueError:
+            self.fail(f"{loc}.{key}", f"{what}: {key} {_what(v)} is not an IPv4 address")
+        return v
+
+    def net(self, tbl: dict[str, Any], key: str, loc: str, what: str, default: Any = _REQUIRED) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        try:
+            ipaddress.IPv4Network(v)
+        except ValueError as e:
+            self.fail(f"{loc}.{key}", f"{what}: {key} {_what(v)} is not an IPv4 network ({e})")
+        return v
+
+    def port(self, tbl: dict[str, Any], key: str, loc: str, what: str, default: Any = _REQUIRED) -> int:
+        v = int(self.get(tbl, key, int, loc, what, default))
+        self.check(1 <= v <= 65535, f"{loc}.{key}", f"{what}: {key} {v} is not a TCP port (1-65535)")
+        return v
+
+    def choice(self, tbl: dict[str, Any], key: str, loc: str, what: str, choices: tuple[str, ...],
+               default: Any = _REQUIRED) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        self.check(v in choices, f"{loc}.{key}", f"{what}: {key} {_what(v)} is not one of {', '.join(choices)}")
+        return v
+
+    def encap(self, tbl: dict[str, Any], key: str, loc: str, what: str, default: Any = _REQUIRED) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        self.check(bool(v) and all(t in ENCAP_TYPES for t in v.split(",")), f"{loc}.{key}",
+                   f"{what}: {key} {_what(v)} is not {', '.join(ENCAP_TYPES)} (or a comma-separated list)")
+        return v
+
+    def matching(self, tbl: dict[str, Any], key: str, loc: str, what: str, pattern: re.Pattern[str],
+                 expected: str, default: Any = _REQUIRED, empty: bool = False) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        self.check((empty and v == "") or bool(pattern.match(v)), f"{loc}.{key}",
+                   f"{what}: {key} {_what(v)} must be {expected}")
+        return v
+
+    def text(self, tbl: dict[str, Any], key: str, loc: str, what: str, default: Any = _REQUIRED,
+             empty: bool = True) -> str:
+        v = str(self.get(tbl, key, str, loc, what, default))
+        self.check(empty or bool(v.strip()), f"{loc}.{key}", f"{what}: {key} must not be empty")
+        return v
+
+    def addr_port(self, v: Any, loc: str, what: str, need_port: bool = False) -> str:
+        """``IPv4`` or ``IPv4:port`` (a load balancer VIP or backend)."""
+        if not isinstance(v, str):
+            self.fail(loc, f"{what} must be a string, not {_what(v)}")
+        host, colon, port = v.partition(":")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            self.fail(loc, f"{what} {_what(v)} is not IPv4[:port]")
+        if colon or need_port:
+            self.check(port.isdigit() and 1 <= int(port) <= 65535, loc,
+                       f"{what} {_what(v)}: the port must be 1-65535")
+        return v
+
+    def jump(self, v: str, loc: str, what: str) -> str:
+        """A ProxyJump value: ``[user@]host[:port]``, comma-separated (as ``ovntrace.sources.ssh`` reads it)."""
+        for hop in (h.strip() for h in v.split(",")):
+            if hop.lower() == "none" and "," not in v:
+                return v
+            rest = hop.removeprefix("ssh://")
+            user, _, hostport = rest.rpartition("@")
+            if hostport.startswith("["):
+                host, _, port = hostport[1:].partition("]")
+                port = port.removeprefix(":")
+            else:
+                host, _, port = hostport.partition(":")
+            ok = bool(_HOST.match(host) or (hostport.startswith("[") and host)) and (not user or bool(
+                _USER.match(user))) and (not port or (port.isdigit() and 1 <= int(port) <= 65535))
+            self.check(ok, loc, f"{what}: jump hop {_what(hop)} is not [user@]host[:port] (port 1-65535)")
+        return v
+
+
+def parse(data: dict[str, Any], source: str = "", text: str | None = None) -> Inventory:
+    """Build an :class:`Inventory` from parsed TOML, checking every key, type and value (``text``: the TOML
+    text, to name the line of a bad key). Raises :class:`InventoryError`."""
+    p = _Parser(source, text)
+    p.table(data, "", "the inventory", TOP_KEYS)
+    c = p.table(data.get("cluster", {}), "cluster", "[cluster]", CLUSTER_KEYS)
+    w = "[cluster]"
     cluster = Cluster(
-        name=_want(c, "name", str, "cluster", "ovn"),
-        cluster_subnet=_check_net(_want(c, "cluster_subnet", str, "cluster"), "cluster_subnet"),
-        join_subnet=_check_net(_want(c, "join_subnet", str, "cluster", "100.64.1.0/24"), "join_subnet"),
-        encap_type=_want(c, "encap_type", str, "cluster", "geneve"),
-        central=_want(c, "central", str, "cluster"),
-        db_address=_want(c, "db_address", str, "cluster"),
-        nb_port=_want(c, "nb_port", int, "cluster", 6641),
-        sb_port=_want(c, "sb_port", int, "cluster", 6642),
-        listen_address=_want(c, "listen_address", str, "cluster", ""),
-        k8s_api_server=_want(c, "k8s_api_server", str, "cluster", ""),
-        physical_network=_want(c, "physical_network", str, "cluster", "physnet"),
+        name=p.name(c, "name", "cluster", w, "ovn"),
+        cluster_subnet=p.net(c, "cluster_subnet", "cluster", w),
+        join_subnet=p.net(c, "join_subnet", "cluster", w, "100.64.1.0/24"),
+        encap_type=p.encap(c, "encap_type", "cluster", w, "geneve"),
+        central=p.name(c, "central", "cluster", w),
+        db_address=p.matching(c, "db_address", "cluster", w, _HOST, "an IPv4 address or a host name"),
+        nb_port=p.port(c, "nb_port", "cluster", w, 6641),
+        sb_port=p.port(c, "sb_port", "cluster", w, 6642),
+        listen_address=p.ip(c, "listen_address", "cluster", w, "") if c.get("listen_address") else
+        p.text(c, "listen_address", "cluster", w, ""),
+        k8s_api_server=p.text(c, "k8s_api_server", "cluster", w, ""),
+        physical_network=p.name(c, "physical_network", "cluster", w, "physnet"),
     )
+    p.check(cluster.nb_port != cluster.sb_port, "cluster.sb_port",
+            f"[cluster]: nb_port and sb_port are both {cluster.nb_port}")
     raw_nodes = data.get("nodes", [])
     if not isinstance(raw_nodes, list) or not raw_nodes:
-        raise LabError("inventory: needs at least one [[nodes]]")
+        p.fail("nodes", "the inventory needs at least one [[nodes]] table")
     nodes: list[Node] = []
-    for i, rn in enumerate(raw_nodes):
-        where = f"nodes[{i}]"
-        name = _check_name(_want(rn, "name", str, where), where)
-        where = f"node {name}"
-        role = _want(rn, "role", str, where)
-        if role not in ROLES:
-            raise LabError(f"inventory: {where} role {role!r} is not one of {', '.join(ROLES)}")
+    for i, raw in enumerate(raw_nodes):
+        loc = f"nodes[{i}]"
+        given = raw.get("name") if isinstance(raw, dict) else None
+        label = f"node {given}" if isinstance(given, str) and _NAME.match(given) else f"[[nodes]] #{i + 1}"
+        rn = p.table(raw, loc, label, NODE_KEYS)
+        name = p.name(rn, "name", loc, label)
+        w = f"node {name}"
+        role = p.choice(rn, "role", loc, w, ROLES)
         gw = None
         if "gateway" in rn:
-            g = rn["gateway"]
+            gl, gwh = f"{loc}.gateway", f"node {name} [nodes.gateway]"
+            g = p.table(rn["gateway"], gl, gwh, GATEWAY_KEYS)
             gw = Gateway(
-                bridge=_want(g, "bridge", str, where + ".gateway", "breth0"),
-                interface=_want(g, "interface", str, where + ".gateway", "eth0"),
-                physical_ip=_want(g, "physical_ip", str, where + ".gateway"),
-                default_gw=_check_ip(_want(g, "default_gw", str, where + ".gateway"), "default_gw"),
+                bridge=p.matching(g, "bridge", gl, gwh, _IFACE, "an OVS bridge name", "breth0"),
+                interface=p.matching(g, "interface", gl, gwh, _IFACE, "an interface name", "eth0"),
+                physical_ip=p.text(g, "physical_ip", gl, gwh),
+                default_gw=p.ip(g, "default_gw", gl, gwh),
             )
-            ipaddress.IPv4Interface(gw.physical_ip)
+            try:
+                if "/" not in gw.physical_ip:
+                    raise ValueError("no /prefix")
+                ipaddress.IPv4Interface(gw.physical_ip)
+            except ValueError:
+                p.fail(f"{gl}.physical_ip", f"{gwh}: physical_ip {_what(gw.physical_ip)} is not an IPv4 "
+                       "address/prefix (e.g. 172.17.42.30/24)")
         ssh = None
         if "ssh" in rn:
-            s = rn["ssh"]
+            sl, sw = f"{loc}.ssh", f"node {name} [nodes.ssh]"
+            s = p.table(rn["ssh"], sl, sw, SSH_KEYS)
+            prefix = p.text(s, "prefix", sl, sw, "") or p.text(s, "command_prefix", sl, sw, "")
+            try:
+                shlex.split(prefix)
+            except ValueError as e:
+                p.fail(f"{sl}.prefix", f"{sw}: prefix is not a shell word list ({e})")
             ssh = SshTarget(
-                host=_want(s, "host", str, where + ".ssh"),
-                port=_want(s, "port", int, where + ".ssh", 22),
-                user=_want(s, "user", str, where + ".ssh", "root"),
-                key=_want(s, "key", str, where + ".ssh", ""),
-                known_hosts=_want(s, "known_hosts", str, where + ".ssh", ""),
-                prefix=_want(s, "prefix", str, where + ".ssh", "") or _want(s, "command_prefix", str,
-                                                                            where + ".ssh", ""),
-                jump=_want(s, "jump", str, where + ".ssh", ""),
+                host=p.matching(s, "host", sl, sw, _HOST, "a host name or IPv4 address"),
+                port=p.port(s, "port", sl, sw, 22),
+                user=p.matching(s, "user", sl, sw, _USER, "a user name", "root"),
+                key=p.text(s, "key", sl, sw, ""),
+                known_hosts=p.text(s, "known_hosts", sl, sw, ""),
+                prefix=prefix,
+                jump=p.jump(p.text(s, "jump", sl, sw, ""), f"{sl}.jump", sw) if s.get("jump") else "",
             )
-        ip = _check_ip(_want(rn, "ip", str, where), where + " ip")
+        ip = p.ip(rn, "ip", loc, w)
+        el = f"{loc}.external_ids"
+        raw_ids = p.table(rn.get("external_ids", {}), el, f"node {name} [nodes.external_ids]",
+                          tuple(rn.get("external_ids", {})) if isinstance(rn.get("external_ids"), dict) else ())
+        ids: dict[str, str] = {}
+        for k, v in raw_ids.items():
+            p.check(bool(_EXT_KEY.match(k)), f"{el}.{k}",
+                    f"node {name} [nodes.external_ids]: key {k!r} must be letters, digits, '_', '.', '/', '-'")
+            p.check(isinstance(v, str), f"{el}.{k}",
+                    f"node {name} [nodes.external_ids]: {k} must be a string, not {_what(v)}")
+            # a value may hold newlines (a PEM block, a kubeconfig): other control characters are refused
+            p.check(not _CONTROL_NO_NL.search(v), f"{el}.{k}",
+                    f"node {name} [nodes.external_ids]: {k} holds a control character")
+            ids[k] = v
         nodes.append(
             Node(
                 name=name,
                 role=role,
                 ip=ip,
-                subnet=_check_net(_want(rn, "subnet", str, where), where + " subnet"),
-                encap_type=_want(rn, "encap_type", str, where, cluster.encap_type),
-                encap_ip=_check_ip(_want(rn, "encap_ip", str, where, ip), where + " encap_ip"),
-                datapath_type=_want(rn, "datapath_type", str, where, "system"),
-                system_id=_want(rn, "system_id", str, where, ""),
-                external_ids=_str_dict(rn.get("external_ids", {}), where + ".external_ids"),
+                subnet=p.net(rn, "subnet", loc, w),
+                encap_type=p.encap(rn, "encap_type", loc, w, cluster.encap_type),
+                encap_ip=p.ip(rn, "encap_ip", loc, w, ip),
+                datapath_type=p.matching(rn, "datapath_type", loc, w, _DP_TYPE,
+                                         "an OVS datapath type (system, netdev)", "system"),
+                system_id=p.matching(rn, "system_id", loc, w, _SYSTEM_ID,
+                                     "letters, digits, '_', '.', ':', '-' (at most 64)", "", empty=True),
+                external_ids=ids,
                 gateway=gw,
                 ssh=ssh,
             )
         )
     names = [n.name for n in nodes]
-    if len(set(names)) != len(names):
-        raise LabError("inventory: node names must be unique")
-    if cluster.central not in names:
-        raise LabError(f"inventory: cluster.central {cluster.central!r} is not a node")
+    for i, n in enumerate(names):
+        p.check(n not in names[:i], f"nodes[{i}].name", f"node name {n!r} is used twice")
+    p.check(cluster.central in names, "cluster.central", f"[cluster]: central {cluster.central!r} is not a node "
+            f"(nodes: {', '.join(names)})")
+    by_name = {n.name: n for n in nodes}
     pods: list[Pod] = []
-    for i, rp in enumerate(data.get("pods", [])):
-        where = f"pods[{i}]"
+    raw_pods = data.get("pods", [])
+    p.check(isinstance(raw_pods, list), "pods", "pods must be [[pods]] tables")
+    for i, raw in enumerate(raw_pods):
+        loc = f"pods[{i}]"
+        w = f"[[pods]] #{i + 1}"
+        rp = p.table(raw, loc, w, POD_KEYS)
         pod = Pod(
-            namespace=_check_name(_want(rp, "namespace", str, where, "default"), where),
-            name=_check_name(_want(rp, "name", str, where), where),
-            node=_want(rp, "node", str, where),
-            mac=_want(rp, "mac", str, where).lower(),
-            ip=_check_ip(_want(rp, "ip", str, where), where + " ip"),
+            namespace=p.name(rp, "namespace", loc, w, "default"),
+            name=p.name(rp, "name", loc, w),
+            node=p.text(rp, "node", loc, w),
+            mac=p.text(rp, "mac", loc, w).lower(),
+            ip=p.ip(rp, "ip", loc, w),
         )
-        if pod.node not in names:
-            raise LabError(f"inventory: pod {pod.ref} is on unknown node {pod.node!r}")
-        if not _MAC.match(pod.mac):
-            raise LabError(f"inventory: pod {pod.ref} mac {pod.mac!r} is not a MAC address")
+        w = f"pod {pod.ref}"
+        p.check(pod.node in by_name, f"{loc}.node", f"{w} is on unknown node {pod.node!r}")
+        p.check(bool(_MAC.match(pod.mac)), f"{loc}.mac", f"{w}: mac {_what(pod.mac)} is not a MAC address")
+        p.check(ipaddress.IPv4Address(pod.ip) in by_name[pod.node].network, f"{loc}.ip",
+                f"{w}: ip {pod.ip} is not in node {pod.node}'s subnet {by_name[pod.node].subnet}")
+        p.check(all(q.lsp != pod.lsp for q in pods), f"{loc}.name", f"{w} is listed twice")
         pods.append(pod)
     acls: list[Acl] = []
-    for i, ra in enumerate(data.get("acls", [])):
-        where = f"acls[{i}]"
+    raw_acls = data.get("acls", [])
+    p.check(isinstance(raw_acls, list), "acls", "acls must be [[acls]] tables")
+    for i, raw in enumerate(raw_acls):
+        loc = f"acls[{i}]"
+        w = f"[[acls]] #{i + 1}"
+        ra = p.table(raw, loc, w, ACL_KEYS)
         acl = Acl(
-            name=_want(ra, "name", str, where),
-            switch=_want(ra, "switch", str, where),
-            match=_want(ra, "match", str, where),
-            direction=_want(ra, "direction", str, where, "to-lport"),
-            priority=_want(ra, "priority", int, where, 1000),
-            action=_want(ra, "action", str, where, "drop"),
-            log=_want(ra, "log", bool, where, False),
-            severity=_want(ra, "severity", str, where, "info"),
+            name=p.name(ra, "name", loc, w),
+            switch=p.name(ra, "switch", loc, w),
+            match=p.text(ra, "match", loc, w, empty=False),
+            direction=p.choice(ra, "direction", loc, w, ("to-lport", "from-lport"), "to-lport"),
+            priority=int(p.get(ra, "priority", int, loc, w, 1000)),
+            action=p.choice(ra, "action", loc, w, ACL_ACTIONS, "drop"),
+            log=bool(p.get(ra, "log", bool, loc, w, False)),
+            severity=p.choice(ra, "severity", loc, w, ACL_SEVERITIES, "info"),
         )
-        if acl.direction not in ("to-lport", "from-lport"):
-            raise LabError(f"inventory: acl {acl.name} direction must be to-lport or from-lport")
+        p.check(0 <= acl.priority <= 32767, f"{loc}.priority",
+                f"acl {acl.name}: priority {acl.priority} is not 0-32767")
         acls.append(acl)
     lbs: list[LoadBalancer] = []
-    for i, rl in enumerate(data.get("load_balancers", [])):
-        where = f"load_balancers[{i}]"
-        backends = _want(rl, "backends", list, where)
+    raw_lbs = data.get("load_balancers", [])
+    p.check(isinstance(raw_lbs, list), "load_balancers", "load_balancers must be [[load_balancers]] tables")
+    for i, raw in enumerate(raw_lbs):
+        loc = f"load_balancers[{i}]"
+        w = f"[[load_balancers]] #{i + 1}"
+        rl = p.table(raw, loc, w, LB_KEYS)
+        name = p.name(rl, "name", loc, w)
+        vip = p.addr_port(p.text(rl, "vip", loc, w), f"{loc}.vip", f"load balancer {name}: vip")
+        backends = p.get(rl, "backends", list, loc, w)
+        p.check(bool(backends), f"{loc}.backends", f"load balancer {name}: backends is empty")
         lbs.append(
             LoadBalancer(
-                name=_want(rl, "name", str, where),
-                vip=_want(rl, "vip", str, where),
-                backends=tuple(str(b) for b in backends),
-                protocol=_want(rl, "protocol", str, where, "tcp"),
+                name=name,
+                vip=vip,
+                backends=tuple(p.addr_port(b, f"{loc}.backends", f"load balancer {name}: backend",
+                                           need_port=":" in vip) for b in backends),
+                protocol=p.choice(rl, "protocol", loc, w, LB_PROTOCOLS, "tcp"),
             )
         )
     return Inventory(cluster, tuple(nodes), tuple(pods), tuple(acls), tuple(lbs), source)
 
 
 def load(path: str | Path | None = None) -> Inventory:
-    """Load an inventory file, or the bundled default one when ``path`` is None."""
+    """Load an inventory file, or the bundled default one when ``path`` is None (InventoryError, exit 2,
+    for a file that cannot be read or is not a valid inventory)."""
     if path is None:
         text = resources.files("ovntrace.lab").joinpath("default-inventory.toml").read_text("utf-8")
         source = "<bundled default-inventory.toml>"
     else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as e:
-            raise LabError(f"cannot read inventory {path}: {e.strerror}") from None
         source = str(path)
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as e:
+            raise InventoryError(f"cannot read inventory {path}: {e.strerror or e}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise InventoryError(f"inventory {source}, line {line}: not UTF-8 (byte 0x{raw[e.start]:02x})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise LabError(f"inventory {source}: invalid TOML: {e}") from None
-    return parse(data, source)
+        raise InventoryError(f"inventory {source}: invalid TOML: {e}") from None
+    return parse(data, source, text)
 
 
 # ---------------------------------------------------------------------------------------------

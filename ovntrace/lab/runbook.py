@@ -682,14 +682,19 @@ def plan(inv: Inventory) -> list[Phase]:
 
 
 def render(inv: Inventory, node: str | None = None, checks: bool = False) -> str:
-    """The plan as text: per node, in order, each command with a comment; secrets redacted."""
+    """The plan as text: per node, in order, each command with a comment; secrets redacted.
+
+    The commands are built from :meth:`Inventory.redacted` (secret values replaced *before* they are
+    quoted: a value with quotes, backslashes or non-ASCII characters cannot slip through its escaping), and
+    the text then goes through :meth:`Inventory.redact` as a second net."""
     if node is not None:
         inv.node(node)
+    shown = inv.redacted()
     out = [
         f"# ovntrace provision plan: cluster {inv.cluster.name!r}, inventory {inv.source or '<memory>'}",
         "# Run each block on the node it names, blocks in this order.",
     ]
-    for ph in plan(inv):
+    for ph in plan(shown):
         if node is not None and ph.node != node:
             continue
         out += ["", f"# ===== {ph.node}: {ph.title} ====="]

@@ -6,10 +6,10 @@ Tuples are sorted by UUID (rows by table then UUID) so that the order never depe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, KeysView, Mapping, Sequence
 from typing import Any, overload
 
+from ovntrace.model import secrets as secret_rule
 from ovntrace.model.cluster import (
     Chassis,
     ClusterContext,
@@ -27,7 +27,6 @@ from ovntrace.model.cluster import (
 from ovntrace.sources.ovsdb import ZERO_UUID, PlainRow, Tables, gc_paused
 from ovntrace.sources.tables import NB, NB_TABLES, OVS, SB
 
-_SECRET = re.compile(r"token|secret|password|passwd", re.I)
 _EMPTY: dict[str, Any] = {}
 
 
@@ -214,7 +213,7 @@ def nb_context(tables: Tables, source: str = "") -> ClusterContext:
 
 
 def _masked(ext: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("***" if _SECRET.search(k) else v) for k, v in ext.items()}
+    return {k: secret_rule.redact_value(k, v) if isinstance(v, str) else v for k, v in ext.items()}
 
 
 def node_facts(tables: Tables, name: str | None = None) -> NodeFacts:

@@ -5,30 +5,30 @@ read (one ``{"caption", "headings", "data"}`` object per table), so that it is c
 collection is (:mod:`ovntrace.sources.collect`). ``load_context`` recognises it by content
 (:func:`is_snapshot_text`): ``explain --context FILE`` and ``path --offline FILE`` accept it.
 
-Redaction: a column or map key whose name contains ``token``, ``secret``, ``passw``, ``private_key``,
-``psk``, ``credential``, ``api_key``/``apikey``, ``certificate``/``ca_cert``, and any string holding PEM
-material (``-----BEGIN``), becomes ``"<redacted>"``; the paths redacted are listed in the file.
+Redaction (the one rule of :mod:`ovntrace.model.secrets`): a column or map key with a secret name
+(``token``, ``password``, ``secret``, ``private``, ``auth``, ``psk``, ``credential``, key material such as
+``api_key``/``ipsec_key``; not ``tunnel_key``) becomes ``"<redacted>"``, as does a kubeconfig; in any other
+string the secret-shaped parts (PEM blocks, ``Bearer …``, JWTs, a URL's password, ``token=…``) become
+``<redacted>``. The paths redacted are listed in the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ovntrace.model import secrets as secret_rule
 from ovntrace.model.cluster import ClusterContext
 from ovntrace.sources.errors import SourceError
 
 SCHEMA = "ovntrace.snapshot/1"
 MARK = '"ovntrace.snapshot/'
 REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"token|secret|passw|private[_-]?key|psk|credential|api[_-]?key|certificate|ca[_-]?cert",
-                          re.IGNORECASE)
 
 
 def is_snapshot_text(text: str) -> bool:
@@ -38,7 +38,7 @@ def is_snapshot_text(text: str) -> bool:
 
 
 def secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    return secret_rule.secret_name(name)
 
 
 def _tables(text: str, name: str) -> list[dict[str, Any]]:
@@ -63,10 +63,13 @@ def _tables(text: str, name: str) -> list[dict[str, Any]]:
 def _redact_value(v: Any, where: str, whole: bool, found: list[str]) -> Any:
     """``v`` in OVSDB JSON notation with secrets replaced (``whole``: the column itself is a secret)."""
     if isinstance(v, str):
-        if whole or "-----BEGIN" in v:
+        if whole and v:
             found.append(where)
             return REDACTED
-        return v
+        red = secret_rule.redact_patterns(v, REDACTED)
+        if red != v:
+            found.append(where)
+        return red
     if isinstance(v, list) and len(v) == 2 and v[0] == "map" and isinstance(v[1], list):
         pairs = []
         for pair in v[1]:
@@ -142,7 +145,8 @@ def build(collected: Any, central: str, nodes: list[tuple[str, str]], stats: dic
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cluster": {"central": central, "nodes": [{"name": n, "role": r} for n, r in nodes]},
-        "commands": [{"node": n, "command": c} for n, c in collected.commands],
+        # a command holds the node's prefix, which may carry a credential (``kubectl --token …``)
+        "commands": [{"node": n, "command": secret_rule.redact_patterns(c, REDACTED)} for n, c in collected.commands],
         "nb": redact_tables(_tables(collected.nb, "NB dump"), "OVN_Northbound", found),
         "sb": redact_tables(_tables(collected.sb, "SB dump"), "OVN_Southbound", found),
         "nodes": node_docs,

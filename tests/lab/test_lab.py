@@ -241,7 +241,8 @@ def test_partial_start_rolls_back(tmp_path_factory: pytest.TempPathFactory) -> N
     bad = inv_mod.parse(
         {
             **tomllib.loads(inv_mod.dumps(inv)),
-            "load_balancers": [{"name": "broken", "vip": "not-a-vip", "backends": ["x"]}],
+            # valid for the inventory (which checks VIPs now), refused by ovn-nbctl: no such switch
+            "acls": [{"name": "broken", "switch": "no-such-switch", "match": "ip4", "action": "drop"}],
         }
     )
     d = tmp_path_factory.mktemp("rb") / "lab"
