@@ -28,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
+from ovntrace.render.safe import SafeText, escape_lines
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
 from ovntrace.tui.live import PathRequest, PathView
@@ -508,12 +509,12 @@ class ExplainScreen(Screen[None]):
         pane = self.query_one("#runbook-pane", TextPane)
         inv = self.options.inventory
         if inv is None or self.outline is None:
-            pane.show(Text(RUNBOOK_HINT, style=styles.style("hint", dark)), copy="")
+            pane.show(SafeText(RUNBOOK_HINT, style=styles.style("hint", dark)), copy="")
             return
         from ovntrace.tui.runbook import as_script, for_node
 
         hits, fallback = for_node(inv, node, self.outline)
-        out = Text()
+        out = SafeText()  # doctor's findings quote remote output; the commands hold inventory names
         self._doctor_text(out, dark)
         if fallback:
             out.append("Nothing in this step names a runbook object; commands for the trace's packet:\n\n",
@@ -553,7 +554,8 @@ class ExplainScreen(Screen[None]):
 
     def _load_raw(self) -> None:
         if not self._raw_loaded:
-            self.query_one("#raw-view", RawView).load_text(self.text)
+            # as given, but a control character shows as \x1b (lines and their numbers stay the input's)
+            self.query_one("#raw-view", RawView).load_text(escape_lines(self.text))
             self._raw_loaded = True
 
     @on(PathPane.HopChosen)
@@ -644,7 +646,7 @@ class ExplainScreen(Screen[None]):
 
     def _status(self, text: str) -> None:
         status = self.query_one("#status", Static)
-        status.update(Text(text))
+        status.update(SafeText(text))
         status.display = bool(text)
 
     # -- other keys ----------------------------------------------------------------------------

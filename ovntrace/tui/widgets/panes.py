@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
 
+from ovntrace.render.safe import pictures
+
 
 class TextPane(VerticalScroll):
     """A focusable, scrollable pane holding one Rich Text (j/k scroll like less)."""
@@ -39,7 +41,16 @@ class TextPane(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class RawView(TextArea):
+class SafeTextArea(TextArea):
+    """A ``TextArea`` that draws a control character as a visible one (``␛``, ``�``), one for one, so that
+    the document (what is parsed, copied, edited) stays the text as given and nothing in it reaches the
+    terminal raw (Textual draws a line's characters as they are)."""
+
+    def get_line(self, line_index: int) -> Text:
+        return Text(pictures(self.document.get_line(line_index)), end="", no_wrap=True)
+
+
+class RawView(SafeTextArea):
     """The input as given, with line numbers; follows the selection."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
