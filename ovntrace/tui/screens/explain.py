@@ -710,9 +710,12 @@ class ExplainScreen(Screen[None]):
         view = self.path_view
         if view is None:
             return ""
-        hops = ", ".join(f"hop {i + 1} on {n}" for i, n in enumerate(view.nodes))
-        return (f"## ovntrace {view.request.title}\n\n**Verdict:** {view.verdict_text}  \n"
-                f"**Path:** `{view.line}`\n\nThe traces below, in path order: {hops}.\n\n")
+        from ovntrace.render.safe import md_code, md_text
+
+        # pod, port and node names come from the cluster: escaped as the Markdown renderer escapes its fields
+        hops = ", ".join(f"hop {i + 1} on {md_text(n)}" for i, n in enumerate(view.nodes))
+        return (f"## ovntrace {md_text(view.request.title)}\n\n**Verdict:** {md_text(view.verdict_text)}  \n"
+                f"**Path:** {md_code(view.line)}\n\nThe traces below, in path order: {hops}.\n\n")
 
     def on_exported(self, message: Exported) -> None:
         self.notify(f"wrote {message.path} ({message.size} bytes)", title="Export", markup=False)
