@@ -61,22 +61,28 @@ class _Html(HTMLParser):
         self.tags: list[str] = []
         self.ends: list[str] = []
         self.text: list[str] = []
+        self.outside: list[str] = []  # the text outside the code blocks (<pre>)
         self.code: list[str] = []  # the text of each <code> (inline and in <pre>)
         self._in_code = 0
+        self._in_pre = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
+        self._in_pre += tag == "pre"
         if tag == "code":
             self._in_code += 1
             self.code.append("")
 
     def handle_endtag(self, tag: str) -> None:
         self.ends.append(tag)
+        self._in_pre -= tag == "pre"
         if tag == "code":
             self._in_code -= 1
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        if not self._in_pre:
+            self.outside.append(data)
         if self._in_code:
             self.code[-1] += data
 
