@@ -107,7 +107,7 @@ def pictures(text: str) -> str:
 # ``_`` only where it can open or close emphasis (``ct_state`` stays readable); ``|`` cannot make a table
 # in a one-line field
 _MD_SPECIAL = re.compile(r"([\\`*\[\]{}#~!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_MD_LEAD = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
+_MD_LEAD = re.compile(r"^(\s*)(\d*)([-+=>.)])")
 
 
 def md_text(text: str) -> str:
@@ -115,7 +115,10 @@ def md_text(text: str) -> str:
     a leading list/quote/heading marker neutralised (the field may start a line)."""
     s = escape(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
-    return _MD_LEAD.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    m = _MD_LEAD.match(s)
+    if m is None or (m.group(2) and m.group(3) not in ".)") or (not m.group(2) and m.group(3) in ".)"):
+        return s
+    return s[: m.start(3)] + "\\" + s[m.start(3):]  # "\- item", "1\. item": text, not a list
 
 
 def _longest_run(text: str, char: str = "`") -> int:
