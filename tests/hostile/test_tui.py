@@ -231,10 +231,8 @@ def test_pty_bytes_hold_no_injected_sequence(hostile_files: dict[str, Path]) -> 
         os.write(fd, b"q")
         pump(5, until=b"\x1b[?1049l")
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # the child this test forked, by its pid
         os.waitpid(pid, 0)
         os.close(fd)
     out = bytes(buf)
