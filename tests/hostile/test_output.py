@@ -92,3 +92,26 @@ def test_corpus_size() -> None:
     assert len(PAYLOADS) == 15
     assert len(CASES) == 2 * 6 * 15 + 15
     assert len({c.text for c in CASES if not c.db}) == 2 * 6 * 15  # each injection changed its trace
+
+
+def test_error_messages_on_stderr_are_escaped(tmp_path: Path) -> None:
+    """One-line errors quote the input (no trace found), a file name, an --offline path: escaped too."""
+    title = PAYLOADS["osc-title"]
+    err = io.StringIO()
+    rc = run(["explain"], io.StringIO(f"hello {title} [bold]x[/]\n"), io.StringIO(), err)
+    assert rc == 2 and "first lines seen: hello \\x1b]2;PWNED-TITLE\\x07 [bold]x[/]" in err.getvalue()
+    oracle.assert_plain(err.getvalue(), "no-trace message")
+    err = io.StringIO()
+    rc = run(["explain", str(tmp_path / f"missing{title}")], io.StringIO(), io.StringIO(), err)
+    assert rc == 1 and "missing\\x1b]2;PWNED-TITLE\\x07" in err.getvalue()
+    oracle.assert_plain(err.getvalue(), "cannot-read message")
+
+    import contextlib
+
+    from ovntrace.pathcmd import main as path_main
+
+    out = io.StringIO()
+    with contextlib.redirect_stderr(out):
+        rc = path_main(["path", "a", "b", "--offline", str(tmp_path / f"snap{title}")])
+    assert rc != 0 and "snap\\x1b]2;PWNED-TITLE\\x07" in out.getvalue()
+    oracle.assert_plain(out.getvalue(), "path error")
