@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from ovntrace.sources import load_cluster
 from ovntrace.tui.app import create_app
@@ -101,7 +102,13 @@ def test_pilot_every_pane_and_notification(hostile_files: dict[str, Path], tmp_p
             assert raw.document.line_count == len(screen.text_lines)  # line numbers are the input's
             # a search for the payload: the status line echoes it escaped
             await pilot.press("slash")
-            await pilot.press(*"PWNED", "enter")
+            box = screen.query_one("#search", Input)
+            box.value = "\x1b]2;PWNED-TITLE\x07"  # as a paste from the trace would put it
+            await pilot.pause(0.2)
+            drawn = _screen_text(pilot)
+            oracle.assert_plain(drawn, "the search box")
+            assert "␛]2;PWNED-TITLE" in drawn  # (Rich drops the BEL itself)
+            await pilot.press("enter")
             await pilot.pause(0.2)
             oracle.assert_plain(_screen_text(pilot), "after a search")
             # the export `e` writes: Markdown safe, JSON exact

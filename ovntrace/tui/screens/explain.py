@@ -48,7 +48,7 @@ from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
-from ovntrace.tui.widgets.panes import RawView, TextPane
+from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
@@ -140,7 +140,8 @@ class ExplainScreen(Screen[None]):
                 with TabPane("Raw", id="raw"):
                     yield RawView(id="raw-view")
         yield Static(Text(""), id="status")
-        yield Input(placeholder="search the tree (enter: go, escape: close)", id="search")
+        yield Input(placeholder="search the tree (enter: go, escape: close)", id="search",
+                    highlighter=ControlPictures())
         yield Footer()
 
     def on_mount(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -48,6 +49,19 @@ class SafeTextArea(TextArea):
 
     def get_line(self, line_index: int) -> Text:
         return Text(pictures(self.document.get_line(line_index)), end="", no_wrap=True)
+
+
+class ControlPictures(Highlighter):
+    """For an ``Input``: draws its control characters as visible ones, one for one (a search pasted from a
+    trace); the value itself is left as typed."""
+
+    def __call__(self, text: str | Text) -> Text:
+        plain = text.plain if isinstance(text, Text) else text
+        out = Text(pictures(plain), no_wrap=True, overflow="ignore", end="")
+        return out
+
+    def highlight(self, text: Text) -> None:  # pragma: no cover - __call__ does the work
+        pass
 
 
 class RawView(SafeTextArea):
