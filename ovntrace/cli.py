@@ -154,8 +154,10 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
             color = True
         text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
     if result.warnings and not args.quiet:
-        for w in result.warnings:
-            stderr.write(f"ovntrace: line {w.line}: {w.message}\n")
+        from ovntrace.render.safe import escape
+
+        for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
+            stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
     return ExitStatus.OK
 
 
@@ -246,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """Run the CLI with injected streams (tests call this; ``main`` wires the real ones)."""
+    from ovntrace.render.safe import escape
+
     parser = build_parser()
     args = parser.parse_args(list(argv))
     if not getattr(args, "command", None):
@@ -259,7 +263,7 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
     except CliError as e:
         if args.debug:
             raise
-        stderr.write(f"ovntrace: {e}\n")
+        stderr.write(f"ovntrace: {escape(str(e))}\n")  # messages quote input lines, names, paths
         return int(e.status)
     except LabError as e:  # provision / lab / doctor: an expected failure, one line and its exit code
         if args.debug:
@@ -275,7 +279,7 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
         if args.debug:
             raise
         status = getattr(e, "exit_code", ExitStatus.ERROR)
-        stderr.write(f"ovntrace: {type(e).__name__}: {e} (run with --debug for details)\n")
+        stderr.write(f"ovntrace: {type(e).__name__}: {escape(str(e))} (run with --debug for details)\n")
         return int(status)
 
 

@@ -473,21 +473,29 @@ def _verdict_line(c: Chain) -> str:
 
 
 def _chain_lines(chains: list[Chain], markdown: bool, prefix: str = "") -> list[str]:
+    from ovntrace.render.safe import escape, md_code, md_text
+
+    md = md_text if markdown else escape  # names and causes come from the databases and the traces
     out: list[str] = []
     for c in chains:
         label = prefix + ("ct trk,new" if c.ct == "trk,new" else f"ct {c.ct} (--ct-next {c.ct})")
         if markdown:
-            out += [f"**{label}**: `{c.line}`", "", f"verdict: {_verdict_line(c)}", ""]
+            out += [f"**{md(label)}**: {md_code(c.line)}", "", f"verdict: {md(_verdict_line(c))}", ""]
         else:
-            out += [f"{label}: {c.line}", f"  verdict: {_verdict_line(c)}"]
+            out += [f"{label}: {md(c.line)}", f"  verdict: {md(_verdict_line(c))}"]
         if c.verdict.get("note"):
-            out.append(("" if markdown else "  ") + f"note: {c.verdict['note']}")
+            out.append(("" if markdown else "  ") + f"note: {md(c.verdict['note'])}")
     if chains[1:] and chains[1].verdict.get("kind") != chains[0].verdict.get("kind"):
         out.append(("" if markdown else "  ") + "note: established traffic ends differently from a new connection")
     return out
 
 
 def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> str:
+    """The path as text or Markdown. Names, causes and errors come from the cluster: in Markdown each is
+    escaped (:func:`ovntrace.render.safe.md_text`); in both, control characters show as ``\\x1b``."""
+    from ovntrace.render.safe import escape, escape_lines, md_code, md_text
+
+    md = md_text if markdown else escape
     ind = "" if markdown else "  "
     out = _chain_lines(r.chains, markdown)
     if r.reverse is not None:
@@ -495,34 +503,36 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> st
         if rv.chains:
             out += _chain_lines(rv.chains, markdown, "reply, ")
         if rv.note:
-            out.append(f"{ind}note: reply: {rv.note}")
+            out.append(f"{ind}note: reply: {md(rv.note)}")
         if rv.disagree:
-            out.append(f"{ind}note: {rv.disagree}")
+            out.append(f"{ind}note: {md(rv.disagree)}")
         elif rv.chains:
-            out.append(f"{ind}note: both directions agree ({_outcome(r.chains[0])}, {_outcome(rv.chains[0])})")
+            out.append(f"{ind}note: both directions agree "
+                       f"({md(_outcome(r.chains[0]))}, {md(_outcome(rv.chains[0]))})")
     s = r.stats
     for node, err in (s.get("not_collected") or {}).items():
-        out.append(f"{ind}note: {node} not collected: {err}")
+        out.append(f"{ind}note: {md(node)} not collected: {md(str(err))}")
     if s.get("offline"):
-        out.append(f"(offline, from snapshot {s['offline']}: no command run)")
+        out.append(f"(offline, from snapshot {md(str(s['offline']))}: no command run)")
     else:
         out.append(f"({s['connections']} connections, {s['commands']} commands, {s['seconds']:.2f} s)")
     if full:
         all_chains = r.chains + (r.reverse.chains if r.reverse else [])
         for c in all_chains:
             for t in c.traces:
-                out += ["", f"{'### ' if markdown else '== '}{t.node}, ct {t.ct}: {t.command}"]
+                out += ["", f"### {md(t.node)}, ct {t.ct}: {md_code(t.command)}" if markdown
+                        else f"== {md(t.node)}, ct {t.ct}: {md(t.command)}"]
                 if markdown:
-                    from ovntrace.render import markdown as md
+                    from ovntrace.render import markdown as md_render
 
-                    out.append(md.render(t.result, full=True, ovn=[t.ovn]))
+                    out.append(md_render.render(t.result, full=True, ovn=[t.ovn]))
                 else:
                     from ovntrace.render import text as tr
 
                     buf = io.StringIO()
                     tr.render(t.result, buf, full=True, color=False, ovn=[t.ovn])
                     out.append(buf.getvalue().rstrip("\n"))
-    return "\n".join(out) + "\n"
+    return escape_lines("\n".join(out)) + "\n"
 
 
 # -- command line ---------------------------------------------------------------------------------
@@ -593,6 +603,7 @@ def _trace_args(specs: Sequence[str]) -> dict[tuple[str, str], Path]:
 
 
 def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    from ovntrace.render.safe import escape
     from ovntrace.sources.errors import SourceError
     from ovntrace.sources.ssh import SshError
 
@@ -602,7 +613,7 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
         try:
             return _path_tui(args)
         except PathUsageError as e:
-            stderr.write(f"ovntrace path: {e}\n")
+            stderr.write(f"ovntrace path: {escape(str(e))}\n")
             return 2
     try:
         if args.trace and not args.offline:
@@ -610,10 +621,10 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
         r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
                      reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace), progress=stderr)
     except (PathUsageError, P.PathError) as e:
-        stderr.write(f"ovntrace path: {e}\n")
+        stderr.write(f"ovntrace path: {escape(str(e))}\n")
         return 2
     except (SshError, SourceError) as e:
-        stderr.write(f"ovntrace path: {e}\n")
+        stderr.write(f"ovntrace path: {escape(str(e))}\n")
         return 1
     if args.format == "json":
         stdout.write(json.dumps(to_dict(r), separators=(",", ":")) + "\n")

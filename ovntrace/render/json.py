@@ -182,5 +182,9 @@ def to_dict(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -
 
 def render(result: ParseResult, indent: int | None = None, ovn: Sequence[TraceOvn | None] | None = None) -> str:
     """Compact by default: the tree nests as deep as OVS's resubmits (100+ levels), so indenting it
-    multiplies the output (2.5 MB instead of 0.2 MB for a 374-line trace) and the encoding time."""
-    return json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False) + "\n"
+    multiplies the output (2.5 MB instead of 0.2 MB for a 374-line trace) and the encoding time.
+    Strings keep their exact text; DEL, C1 and format characters are written as ``\\uXXXX`` (as json
+    writes C0): nothing in the document is a raw control character (docs/json-contract.md)."""
+    from ovntrace.render.safe import json_text
+
+    return json_text(json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False)) + "\n"

@@ -1,7 +1,7 @@
 """``ovntrace explain --format text``: the explanation in a terminal, with Rich.
 
-All text from traces goes through :class:`rich.text.Text` (never markup), so a ``[bold]`` inside a
-pasted trace prints as itself.
+All text from traces and databases goes through :class:`ovntrace.render.safe.SafeText` (never markup),
+so a ``[bold]`` inside a pasted trace prints as itself and its control characters show as ``\x1b``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
-from rich.text import Text
 
 from ovntrace.model import ParseResult
 from ovntrace.model.ovn import TraceOvn
 from ovntrace.render.display import pass_title, path_line, result_rows, summary, verdict_line, verdict_style
+from ovntrace.render.safe import SafeText
 from ovntrace.render.styles import cookie_style, style_for
 
 INDENT = "    "
@@ -32,28 +32,28 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
             if index > 1:
                 console.print()
             head, _, _ = summary(trace, index).rpartition(" · ")
-            line = Text(head + " · ", style=style_for("header"))
+            line = SafeText(head + " · ", style=style_for("header"))
             line.append(verdict_line(trace, tovn), style=style_for(verdict_style(trace.verdict.kind)))
             console.print(line)
             path = path_line(tovn)
             if path:
-                console.print(Text(f"path: {path}", style=style_for("path")))
+                console.print(SafeText(f"path: {path}", style=style_for("path")))
             if tovn is not None and tovn.release_guess:
-                console.print(Text(f"ovn: {tovn.release_guess}", style="dim"))
+                console.print(SafeText(f"ovn: {tovn.release_guess}", style="dim"))
             for note in tovn.notes if tovn is not None else ():
-                console.print(Text(f"note: {note}", style=style_for("ovn")))
+                console.print(SafeText(f"note: {note}", style=style_for("ovn")))
             if trace.command:
-                console.print(Text(f"command: {trace.command}", style="dim"))
+                console.print(SafeText(f"command: {trace.command}", style="dim"))
         elif kind == "pass" and p is not None and trace is not None:
             i = trace.passes.index(p) + 1
-            title = Text(pass_title(p, i), style=style_for("pass"))
+            title = SafeText(pass_title(p, i), style=style_for("pass"))
             if p.flow:
                 title.append(f"  Flow: {p.flow}", style="dim")
             console.print(title)
             if p.datapath_actions is not None:
-                console.print(Text(f"  Datapath actions: {p.datapath_actions}", style="dim"))
+                console.print(SafeText(f"  Datapath actions: {p.datapath_actions}", style="dim"))
         elif row is not None:
-            t = Text(INDENT * (row.depth + 1))
+            t = SafeText(INDENT * (row.depth + 1))
             t.append(row.text, style=style_for(row.style))
             if row.note:
                 t.append("  ")
@@ -69,6 +69,6 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
                 t.append(f"  {row.ovn}", style=style_for("ovn"))
             console.print(t)
             if row.lflow:
-                console.print(Text(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
+                console.print(SafeText(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
     if not result.traces:
-        console.print(Text("no trace found", style="bold red"))
+        console.print(SafeText("no trace found", style="bold red"))

@@ -6,7 +6,9 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 
+from ovntrace.render.safe import escape
 from ovntrace.tui.screens.explain import ExplainScreen
 from ovntrace.tui.screens.help import HelpScreen
 from ovntrace.tui.screens.paste import PasteScreen
@@ -36,6 +38,12 @@ class OvnTraceApp(App[int]):
             self.push_screen(PasteScreen())
         else:
             self.push_screen(ExplainScreen(self.source, self.options))
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification (screens and widgets call this one): never markup, control characters shown
+        escaped (messages quote trace lines, names, errors)."""
+        super().notify(escape(message), title=escape(title), severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -1,4 +1,5 @@
-"""The details pane's content for one selected node, as Rich :class:`~rich.text.Text` (never markup).
+"""The details pane's content for one selected node, as a :class:`~ovntrace.render.safe.SafeText` (never
+markup; control characters in the input lines, names and values show escaped).
 
 For a table: the input lines it spans (with their numbers), its OVN meaning when known, the field
 state at entry with what changed since the previous table marked (``~`` changed, ``+`` now known,
@@ -19,6 +20,7 @@ from ovntrace.model import Pass, Step, StepKind, Trace
 from ovntrace.model.ovn import StepOvn, TraceOvn
 from ovntrace.render.display import acl_text, step_ovn_text
 from ovntrace.render.json import action_json, jsonable, odp_json
+from ovntrace.render.safe import SafeText
 from ovntrace.tui.outline import Node, NodeKind, Outline
 from ovntrace.tui.styles import style
 
@@ -240,7 +242,7 @@ def _trace_details(out: Text, t: Trace, tovn: TraceOvn | None, dark: bool) -> No
 
 def describe(node: Node, outline: Outline, text_lines: Sequence[str], dark: bool = True) -> Text:
     """Everything the details pane shows for ``node``."""
-    out = Text()
+    out = SafeText()
     tovn = outline.ovn[node.trace_index] if node.trace_index < len(outline.ovn) else None
     title = node.text if len(node.text) < 100 else node.text[:99] + "…"
     out.append(title, style=style("header", dark))

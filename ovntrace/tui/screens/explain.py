@@ -28,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
+from ovntrace.render.safe import SafeText, escape_lines
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
 from ovntrace.tui.live import PathRequest, PathView
@@ -47,7 +48,7 @@ from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
-from ovntrace.tui.widgets.panes import RawView, TextPane
+from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
@@ -139,7 +140,8 @@ class ExplainScreen(Screen[None]):
                 with TabPane("Raw", id="raw"):
                     yield RawView(id="raw-view")
         yield Static(Text(""), id="status")
-        yield Input(placeholder="search the tree (enter: go, escape: close)", id="search")
+        yield Input(placeholder="search the tree (enter: go, escape: close)", id="search",
+                    highlighter=ControlPictures())
         yield Footer()
 
     def on_mount(self) -> None:
@@ -508,12 +510,12 @@ class ExplainScreen(Screen[None]):
         pane = self.query_one("#runbook-pane", TextPane)
         inv = self.options.inventory
         if inv is None or self.outline is None:
-            pane.show(Text(RUNBOOK_HINT, style=styles.style("hint", dark)), copy="")
+            pane.show(SafeText(RUNBOOK_HINT, style=styles.style("hint", dark)), copy="")
             return
         from ovntrace.tui.runbook import as_script, for_node
 
         hits, fallback = for_node(inv, node, self.outline)
-        out = Text()
+        out = SafeText()  # doctor's findings quote remote output; the commands hold inventory names
         self._doctor_text(out, dark)
         if fallback:
             out.append("Nothing in this step names a runbook object; commands for the trace's packet:\n\n",
@@ -553,7 +555,8 @@ class ExplainScreen(Screen[None]):
 
     def _load_raw(self) -> None:
         if not self._raw_loaded:
-            self.query_one("#raw-view", RawView).load_text(self.text)
+            # as given, but a control character shows as \x1b (lines and their numbers stay the input's)
+            self.query_one("#raw-view", RawView).load_text(escape_lines(self.text))
             self._raw_loaded = True
 
     @on(PathPane.HopChosen)
@@ -644,7 +647,7 @@ class ExplainScreen(Screen[None]):
 
     def _status(self, text: str) -> None:
         status = self.query_one("#status", Static)
-        status.update(Text(text))
+        status.update(SafeText(text))
         status.display = bool(text)
 
     # -- other keys ----------------------------------------------------------------------------
@@ -708,9 +711,12 @@ class ExplainScreen(Screen[None]):
         view = self.path_view
         if view is None:
             return ""
-        hops = ", ".join(f"hop {i + 1} on {n}" for i, n in enumerate(view.nodes))
-        return (f"## ovntrace {view.request.title}\n\n**Verdict:** {view.verdict_text}  \n"
-                f"**Path:** `{view.line}`\n\nThe traces below, in path order: {hops}.\n\n")
+        from ovntrace.render.safe import md_code, md_text
+
+        # pod, port and node names come from the cluster: escaped as the Markdown renderer escapes its fields
+        hops = ", ".join(f"hop {i + 1} on {md_text(n)}" for i, n in enumerate(view.nodes))
+        return (f"## ovntrace {md_text(view.request.title)}\n\n**Verdict:** {md_text(view.verdict_text)}  \n"
+                f"**Path:** {md_code(view.line)}\n\nThe traces below, in path order: {hops}.\n\n")
 
     def on_exported(self, message: Exported) -> None:
         self.notify(f"wrote {message.path} ({message.size} bytes)", title="Export", markup=False)

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, TextArea
 
 from ovntrace.tui.source import Source
+from ovntrace.tui.widgets.panes import SafeTextArea
 
 HINT = ("Paste ovs-appctl ofproto/trace output below (as found in a bug report: prompts, '> ' quoting, "
         "Markdown fences are fine), then press ctrl+s to explain it.")
@@ -32,7 +33,7 @@ class PasteScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(HINT), id="paste-hint")
-        yield TextArea(self.initial, id="paste-area", soft_wrap=False, show_line_numbers=True)
+        yield SafeTextArea(self.initial, id="paste-area", soft_wrap=False, show_line_numbers=True)
         with Horizontal(id="paste-buttons"):
             yield Button("Explain (ctrl+s)", variant="primary", id="paste-explain")
         yield Footer()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
+
+from ovntrace.render.safe import pictures
 
 
 class TextPane(VerticalScroll):
@@ -39,7 +42,29 @@ class TextPane(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class RawView(TextArea):
+class SafeTextArea(TextArea):
+    """A ``TextArea`` that draws a control character as a visible one (``␛``, ``�``), one for one, so that
+    the document (what is parsed, copied, edited) stays the text as given and nothing in it reaches the
+    terminal raw (Textual draws a line's characters as they are)."""
+
+    def get_line(self, line_index: int) -> Text:
+        return Text(pictures(self.document.get_line(line_index)), end="", no_wrap=True)
+
+
+class ControlPictures(Highlighter):
+    """For an ``Input``: draws its control characters as visible ones, one for one (a search pasted from a
+    trace); the value itself is left as typed."""
+
+    def __call__(self, text: str | Text) -> Text:
+        plain = text.plain if isinstance(text, Text) else text
+        out = Text(pictures(plain), no_wrap=True, overflow="ignore", end="")
+        return out
+
+    def highlight(self, text: Text) -> None:  # pragma: no cover - __call__ does the work
+        pass
+
+
+class RawView(SafeTextArea):
     """The input as given, with line numbers; follows the selection."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

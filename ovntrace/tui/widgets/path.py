@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -17,6 +16,7 @@ from textual.widgets.option_list import Option
 from ovntrace.model import ParseResult, StepKind
 from ovntrace.model.ovn import TraceOvn
 from ovntrace.render.display import bridges, pass_title
+from ovntrace.render.safe import SafeText
 from ovntrace.tui import styles
 
 
@@ -54,7 +54,7 @@ def trace_hops(result: ParseResult, ti: int, tovn: TraceOvn | None, name: str | 
 
 
 class PathPane(OptionList):
-    """Hops, one per line (trace text as Rich Text, never markup)."""
+    """Hops, one per line (trace text as :class:`SafeText`, never markup)."""
 
     @dataclass
     class HopChosen(Message):
@@ -69,7 +69,7 @@ class PathPane(OptionList):
             return
         self._hops = new
         dark = self.app.current_theme.dark
-        self.set_options(Option(Text(h.text, style=styles.style(h.style, dark), no_wrap=True, overflow="ellipsis"))
+        self.set_options(Option(SafeText(h.text, style=styles.style(h.style, dark), no_wrap=True, overflow="ellipsis"))
                          for h in new)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

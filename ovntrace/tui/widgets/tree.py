@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from ovntrace.render.safe import SafeText
 from ovntrace.tui import styles
 from ovntrace.tui.outline import Node, NodeKind, Outline
 
@@ -127,9 +128,9 @@ class TraceTree(Tree[Node]):
     # -- rendering --------------------------------------------------------------------------
 
     def label_text(self, node: Node) -> Text:
-        """The styled label (Rich Text: trace text is never markup)."""
+        """The styled label (a :class:`SafeText`: trace text is never markup, its controls show escaped)."""
         dark = self.app.current_theme.dark if self.is_attached else True
-        t = Text(no_wrap=True, end="")
+        t = SafeText(no_wrap=True, end="")
         if node.kind == NodeKind.TRACE and node.trace is not None:
             from ovntrace.render.display import verdict_style
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.widgets import Static
 
 from ovntrace.model import ParseResult
 from ovntrace.model.ovn import TraceOvn
 from ovntrace.render.display import verdict_line, verdict_style
+from ovntrace.render.safe import SafeText
 from ovntrace.tui import styles
 
 
@@ -16,7 +16,7 @@ class VerdictBar(Static):
 
     def show_verdict(self, result: ParseResult, trace_index: int, tovn: TraceOvn | None, source: str) -> None:
         dark = self.app.current_theme.dark
-        t = Text(no_wrap=False)
+        t = SafeText(no_wrap=False)
         if not result.traces:
             t.append("no trace in the input", style=styles.style("error", dark))
             self.update(t)
@@ -32,10 +32,10 @@ class VerdictBar(Static):
     def show_path(self, verdict: str, delivered: bool, title: str, hop: str) -> None:
         """Live: the path's verdict (``DELIVERED: …`` or why not), what was traced, the selected hop."""
         dark = self.app.current_theme.dark
-        t = Text(no_wrap=False)
+        t = SafeText(no_wrap=False)
         t.append(verdict, style=styles.style("verdict.ok" if delivered else "verdict.drop", dark))
         t.append(f"  {title}" + (f" · {hop}" if hop else ""), style=styles.style("note", dark))
         self.update(t)
 
     def show_message(self, message: str, key: str = "hint") -> None:
-        self.update(Text(message, style=styles.style(key, self.app.current_theme.dark)))
+        self.update(SafeText(message, style=styles.style(key, self.app.current_theme.dark)))
