@@ -324,7 +324,9 @@ class Lab:
 
     # -- running commands -----------------------------------------------------------------------
 
-    def _exec(self, node: str, argv: Sequence[str], *, shell: bool = False, check: bool = True) -> str:
+    def _exec(
+        self, node: str, argv: Sequence[str], *, shell: bool = False, check: bool = True, stdin: str | None = None
+    ) -> str:
         what = argv[0] if not shell else argv[0].split()[0]
         try:
             res = subprocess.run(
@@ -332,6 +334,7 @@ class Lab:
                 env=self._full_env(node),
                 capture_output=True,
                 text=True,
+                input=stdin,
                 timeout=CMD_TIMEOUT,
                 check=False,
                 cwd=self.node_dir(node) if self.node_dir(node).is_dir() else None,
@@ -354,11 +357,12 @@ class Lab:
             )
         return res.stdout
 
-    def run(self, node: str, argv: Sequence[str]) -> str:
-        """Run ``argv`` with ``node``'s environment; its stdout (LabError if it fails)."""
+    def run(self, node: str, argv: Sequence[str], stdin: str | None = None) -> str:
+        """Run ``argv`` with ``node``'s environment (in the chroot for a chroot lab), ``stdin`` on its
+        standard input; its stdout (LabError if it fails)."""
         if not argv:
             raise LabError("nothing to run")
-        return self._exec(node, argv)
+        return self._exec(node, argv, stdin=stdin)
 
     def sh(self, node: str, command: str, check: bool = True) -> str:
         """Run a shell command line with ``node``'s environment."""
