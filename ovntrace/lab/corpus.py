@@ -279,7 +279,7 @@ def stage_names(lab: Lab) -> list[str]:
     ss = stage_set(lab.versions.get("ovn"))
     for dp in ("switch", "router"):
         for pl in ("ingress", "egress"):
-            names |= set(ss.names(dp, pl))  # type: ignore[arg-type]
+            names |= set(ss.names(dp, pl))
     return sorted(names)
 
 
