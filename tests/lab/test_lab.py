@@ -405,3 +405,21 @@ def test_two_releases_side_by_side(lab: Lab, lab25: Lab) -> None:
     assert lab.inventory.cluster.nb_port != lab25.inventory.cluster.nb_port
     assert all(alive(p) for p in (*lab.procs, *lab25.procs))
     assert Lab.load(lab25.dir).release == "25.03" and Lab.load(lab.dir).release == "23.03"
+
+
+def test_25_03_snapshot_then_explain_with_its_context(lab25: Lab, tmp_path: Path) -> None:
+    import json
+
+    snap = tmp_path / "c25.snapshot.json"
+    res = _ovntrace("snapshot", "--inventory", str(lab25.inventory_path), "-o", str(snap))
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads(snap.read_text())
+    assert doc["schema"] == "ovntrace.snapshot/1"
+    assert "25.03.0" in snap.read_text()  # the SB's and the nodes' OVN version, read through the chroot
+    trace = tmp_path / "t.txt"
+    trace.write_text(lab25.trace("kube-node2", lab25.microflow("kube-node2", "client-1", "192.168.2.3")))
+    ex = _ovntrace("explain", str(trace), "--context", str(snap), "--on", "kube-node2", "--format", "json")
+    assert ex.returncode == 0, ex.stderr
+    t = json.loads(ex.stdout)["traces"][0]
+    assert t["ovn"]["release"] == "25.03.0"
+    assert t["verdict"]["kind"] == "tunnel" and t["verdict"]["tunnel"]["dst"] == "172.17.42.31"
