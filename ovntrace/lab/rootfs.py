@@ -308,3 +308,28 @@ def _run_debootstrap(argv: list[str], say: Progress, t0: float) -> None:
         raise
     if rc != 0:
         raise LabError(f"debootstrap failed (exit {rc}): " + " | ".join(tail[-5:]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ovntrace.lab.rootfs [--release 25.03] [--install]``: build the root when missing; print it."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m ovntrace.lab.rootfs", description=main.__doc__)
+    ap.add_argument("--release", default="25.03", choices=sorted(RELEASES))
+    ap.add_argument("--install", action="store_true", help="apt-get install debootstrap when missing")
+    args = ap.parse_args(argv)
+    try:
+        root = ensure(release(args.release), progress=lambda line: print(line, flush=True), install=args.install)
+    except LabError as e:
+        print(f"ovntrace: {e}", file=sys.stderr)
+        return e.exit_code
+    info = complete(root, release(args.release)) or {}
+    versions = info.get("versions")
+    pkgs = ", ".join(f"{k} {v}" for k, v in versions.items()) if isinstance(versions, dict) else "?"
+    print(f"{root} (OVN {args.release}: {pkgs})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
