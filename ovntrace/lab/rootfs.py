@@ -276,8 +276,13 @@ def ensure(rel: Release, progress: Progress | None = None, install: bool = False
     return root
 
 
+#: debootstrap's per-package lines, grouped so that progress shows one line per phase
+PHASES = {"Retrieving": "download", "Validating": "download", "Extracting": "extract", "Unpacking": "unpack",
+          "Configuring": "configure", "Installing": "install"}
+
+
 def _run_debootstrap(argv: list[str], say: Progress, t0: float) -> None:
-    """Run debootstrap; report each phase (Retrieving, Extracting, Unpacking, Configuring, ...) once."""
+    """Run debootstrap; report each phase (download, extract, unpack, configure, ...) once, then every 10 s."""
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C")
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -287,6 +292,7 @@ def _run_debootstrap(argv: list[str], say: Progress, t0: float) -> None:
     tail: list[str] = []
     phase = ""
     count = 0
+    last = 0.0
     deadline = time.monotonic() + BUILD_TIMEOUT
     try:
         for line in proc.stdout:
@@ -294,10 +300,15 @@ def _run_debootstrap(argv: list[str], say: Progress, t0: float) -> None:
             tail = [*tail, line][-15:]
             m = re.match(r"^I: (\w+)", line)
             if m:
+                verb = PHASES.get(m.group(1), m.group(1))
+                now = time.monotonic()
+                if verb != phase:
+                    phase, count, last = verb, 0, now
+                    say(f"  [{now - t0:5.0f}s] debootstrap: {line[3:][:100]}")
                 count += 1
-                if m.group(1) != phase:
-                    phase = m.group(1)
-                    say(f"  [{time.monotonic() - t0:5.0f}s] debootstrap: {line[3:][:100]}")
+                if now - last >= 10:  # a long phase: say how far it got every 10 s
+                    last = now
+                    say(f"  [{now - t0:5.0f}s] debootstrap: {count} so far: {line[3:][:80]}")
             if time.monotonic() > deadline:
                 proc.kill()
                 raise LabError(f"debootstrap took more than {BUILD_TIMEOUT:.0f}s")
