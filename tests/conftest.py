@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ovntrace.lab import rootfs
+from ovntrace.lab.errors import LabError
 from ovntrace.lab.lab import Lab, missing_packages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +63,40 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         assert not left, f"processes left running: {left}"
 
 
+
+
+def need_release(name: str) -> None:
+    """Skip unless the lab can run OVN release ``name``: its Debian root is cached (built here when
+    missing, as root with debootstrap: about a minute, once per machine; scripts/test.sh builds it first)."""
+    from ovntrace.lab.lab import plan_release
+
+    _, rel = plan_release(name)
+    if rel is None:
+        need_lab_packages()
+        return
+    if missing_packages(chroot=True):
+        pytest.skip(f"host packages missing for a chroot lab: {', '.join(missing_packages(chroot=True))}")
+    if rootfs.complete(rootfs.root_path(rel), rel):
+        return
+    if os.geteuid() != 0 or not os.path.exists(rootfs.DEBOOTSTRAP):
+        pytest.skip(f"no Debian {rel.debian} root for OVN {name} in {rootfs.root_path(rel)} and cannot build one "
+                    "(needs root and debootstrap; scripts/test.sh builds it)")
+    try:
+        rootfs.ensure(rel, progress=lambda line: print(line, flush=True))
+    except LabError as e:
+        pytest.fail(f"building the OVN {name} root failed: {e}")
+
+
+@pytest.fixture(scope="session")
+def lab25(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The OVN 25.03 lab (Debian 13 binaries under chroot), up once per run, beside ``lab``."""
+    need_release("25.03")
+    d = tmp_path_factory.mktemp("lab25", numbered=True)
+    t0 = time.monotonic()
+    lab = Lab.up(None, d, release="25.03")
+    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
+    try:
+        yield lab
+    finally:
+        left = lab.down()
+        assert not left, f"processes left running: {left}"

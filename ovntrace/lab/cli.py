@@ -59,9 +59,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from ovntrace.lab import inventory as inv_mod
-    from ovntrace.lab.lab import Lab, apt_line, install_packages, missing_packages
+    from ovntrace.lab.lab import Lab, apt_line, install_packages, missing_packages, plan_release
 
-    if missing_packages():
+    _, chroot_rel = plan_release(args.release)
+    if chroot_rel is None and missing_packages():
         if not args.install:
             raise LabError(
                 f"missing packages {', '.join(missing_packages())}: run `{apt_line()}` "
@@ -71,15 +72,32 @@ def cmd_up(args: argparse.Namespace) -> int:
         install_packages()
     inv = inv_mod.load(args.inventory) if args.inventory else None
     t0 = time.monotonic()
-    lab = Lab.up(inv, _dir(args))
+    lab = Lab.up(inv, _dir(args), tunnels=args.tunnels, release=args.release, progress=_out, install=args.install)
     took = time.monotonic() - t0
     _out(f"lab up in {took:.1f}s: {len(lab.procs)} processes, nodes {', '.join(lab.inventory.node_names)}")
+    _out(f"  release:    {_release_desc(lab)}")
+    _out(f"  tunnels:    {_tunnels_desc(lab.tunnels)}")
     _out(f"  dir:        {lab.dir}")
     _out(f"  inventory:  {lab.inventory_path}")
     first = lab.inventory.node_names[0]
-    _out(f"  ssh:        ssh -F {shlex.quote(str(lab.ssh_config))} {first} ovs-vsctl show")
+    pre = " ".join(shlex.quote(w) for w in lab.prefix)
+    _out(f"  ssh:        ssh -F {shlex.quote(str(lab.ssh_config))} {first} {pre + ' ' if pre else ''}ovs-vsctl show")
     _out(f'  by hand:    eval "$(ovntrace lab env {first} --dir {shlex.quote(str(lab.dir))})"')
     return 0
+
+
+def _release_desc(lab: Lab) -> str:
+    v = lab.versions
+    what = f"OVN {v.get('ovn', '?')}, OVS {v.get('ovs', '?')}"
+    where = f"in chroot {lab.root} (node commands run with prefix `chroot {lab.root}`)" if lab.root else \
+        "the host's packages"
+    return f"{lab.release} ({what}; {where})"
+
+
+def _tunnels_desc(form: str) -> str:
+    if form == "dummy":
+        return "dummy (--enable-dummy=override: tunnel ports are plain dummy ports, no tnl_push)"
+    return "vport (--enable-dummy=system: real tunnel vports, traces end in tnl_push)"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -88,6 +106,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     alive = sum(1 for p in st["processes"] if p["alive"])
     state = "running" if st["running"] else "DEGRADED"
     _out(f"lab {st['dir']}: {state} ({alive}/{len(st['processes'])} processes)")
+    _out(f"release: {_release_desc(lab)}")
+    _out(f"tunnels: {_tunnels_desc(st['tunnel_form'])}")
     for p in st["processes"]:
         _out(f"  {p['node']:<14} {p['name']:<16} pid {p['pid']:<8} {'up' if p['alive'] else 'DOWN'}")
     _out(f"chassis in SB: {len(st['chassis'])}")
@@ -145,6 +165,9 @@ def cmd_env(args: argparse.Namespace) -> int:
     lab = _load_lab(args)
     for k, v in lab.env(args.node).items():
         _out(f"export {k}={shlex.quote(v)}")
+    if lab.root is not None:
+        root = shlex.quote(str(lab.root))
+        _out(f"# release {lab.release} runs in a chroot: run the tools as `chroot {root} TOOL ...`")
     return 0
 
 
@@ -190,6 +213,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up = lsub.add_parser("up", help="start the lab and apply the runbook")
     up.add_argument("--inventory", help="inventory TOML (default: the bundled seed cluster)")
     up.add_argument("--install", action="store_true", help="apt-get install the missing packages first")
+    up.add_argument(
+        "--tunnels",
+        choices=["vport", "dummy"],
+        default="vport",
+        help="vport: real tunnel vports, cross-node traces end in tnl_push (default); "
+        "dummy: tunnel ports are plain dummies (--enable-dummy=override), traces end in a datapath port",
+    )
+    up.add_argument(
+        "--release",
+        choices=["23.03", "25.03"],
+        help="OVN release (default: the host's packages; Debian 12: OVN 23.03.1/OVS 3.1.0). One the host does "
+        "not have runs from a Debian root under chroot, built once with debootstrap and cached "
+        "(25.03: Debian 13, OVN 25.03.0/OVS 3.5.0, in $OVNTRACE_CACHE_DIR or /var/cache/ovntrace/rootfs-trixie)",
+    )
     _add_dir(up)
     up.set_defaults(func=cmd_up)
 

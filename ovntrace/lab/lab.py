@@ -13,9 +13,12 @@ node's ``breth0`` its IP and its peers' MACs (``tnl/neigh/set``) so that traces 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ovntrace.lab import inventory as inv_mod
-from ovntrace.lab import runbook, sshd
+from ovntrace.lab import rootfs, runbook, sshd
 from ovntrace.lab.errors import LabError
 from ovntrace.lab.inventory import Gateway, Inventory, Node, Pod, SshTarget, atomic_write
 
@@ -64,6 +67,11 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ("/usr/bin/uuidgen", "uuid-runtime"),
 )
 MAX_SOCKET_PATH = 107  # AF_UNIX paths are at most 107 bytes
+#: tunnel forms: ``vport`` = real geneve/vxlan vports (``--enable-dummy=system``: traces end in
+#: ``tnl_push(...)``); ``dummy`` = every netdev class, tunnels included, is a dummy
+#: (``--enable-dummy=override``: traces end in a plain datapath port, no encapsulation)
+TUNNEL_FORMS = ("vport", "dummy")
+ENABLE_DUMMY = {"vport": "system", "dummy": "override"}
 STOP_WAIT = 2.0
 CMD_TIMEOUT = 60.0
 
@@ -76,8 +84,38 @@ def apt_line(packages: Iterable[str] = PACKAGES) -> str:
     return "apt-get install -y " + " ".join(sorted(set(packages)))
 
 
-def missing_packages() -> list[str]:
-    return sorted({pkg for path, pkg in REQUIRED if not os.path.exists(path)})
+#: what a lab in a chroot needs on the host: its sshd stays the host's
+HOST_REQUIRED: tuple[tuple[str, str], ...] = (
+    (sshd.SSHD, "openssh-server"),
+    (sshd.SSH_KEYGEN, "openssh-client"),
+    ("/usr/bin/ssh", "openssh-client"),
+    ("/usr/sbin/chroot", "coreutils"),
+)
+
+
+def missing_packages(chroot: bool = False) -> list[str]:
+    need = HOST_REQUIRED if chroot else REQUIRED
+    return sorted({pkg for path, pkg in need if not os.path.exists(path)})
+
+
+def host_release() -> str | None:
+    """The OVN release (``23.03``) of the host's packages, from ``ovn-controller --version``."""
+    try:
+        out = subprocess.run(
+            ["/usr/bin/ovn-controller", "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"ovn-controller (\d+\.\d+)", out)
+    return m.group(1) if m else None
+
+
+def plan_release(name: str | None) -> tuple[str, rootfs.Release | None]:
+    """(release name, the release whose chroot runs it, or None for the host's packages)."""
+    host = host_release()
+    if name is None or name == host:
+        return host or "host", None
+    return name, rootfs.release(name)
 
 
 def install_packages() -> None:
@@ -187,10 +225,48 @@ def underlay_prefix(node: Node) -> int:
 class Lab:
     """A running lab (see the module doc). Create with :meth:`up`, reopen with :meth:`load`."""
 
-    def __init__(self, directory: Path, inventory: Inventory, procs: list[Proc]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        inventory: Inventory,
+        procs: list[Proc],
+        tunnels: str = "vport",
+        release: str = "host",
+        root: Path | None = None,
+        versions: dict[str, str] | None = None,
+    ) -> None:
         self.dir = directory
         self.inventory = inventory
         self.procs = procs
+        #: "vport" (real tunnel vports, tnl_push) or "dummy" (tunnel ports are plain dummies)
+        self.tunnels = tunnels
+        #: the OVN release that runs ("23.03", "25.03")
+        self.release = release
+        #: the chroot whose binaries run the nodes' commands (None: the host's packages)
+        self.root = root
+        #: {"ovs": "3.5.0", "ovn": "25.03.0"} as the binaries say
+        self.versions = dict(versions or {})
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    @property
+    def run_base(self) -> str:
+        """``<dir>/nodes`` as the nodes' daemons and commands see it. For a chroot lab the node
+        dirs live inside the chroot (``/tmp/ovntrace-lab/<id>/nodes``, so every socket is
+        reachable from both sides without a mount) and ``<dir>/nodes`` is a symlink to them."""
+        if self.root is None:
+            return str(self.dir / "nodes")
+        ident = hashlib.sha256(str(self.dir).encode()).hexdigest()[:12]
+        return f"/tmp/ovntrace-lab/{ident}/nodes"
+
+    def rnode_dir(self, node: str) -> str:
+        """``node``'s dir as its daemons see it (inside the chroot for a chroot lab)."""
+        return f"{self.run_base}/{node}"
+
+    @property
+    def prefix(self) -> tuple[str, ...]:
+        """The command prefix of every node command (``chroot ROOT`` for a chroot lab)."""
+        return ("chroot", str(self.root)) if self.root is not None else ()
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -209,7 +285,7 @@ class Lab:
         """Environment variables so that OVS/OVN tools target ``node``'s daemons."""
         inv = self.inventory
         inv.node(node)
-        d = str(self.node_dir(node))
+        d = self.rnode_dir(node)
         env = {
             "OVS_RUNDIR": d,
             "OVS_DBDIR": d,
@@ -248,14 +324,17 @@ class Lab:
 
     # -- running commands -----------------------------------------------------------------------
 
-    def _exec(self, node: str, argv: Sequence[str], *, shell: bool = False, check: bool = True) -> str:
+    def _exec(
+        self, node: str, argv: Sequence[str], *, shell: bool = False, check: bool = True, stdin: str | None = None
+    ) -> str:
         what = argv[0] if not shell else argv[0].split()[0]
         try:
             res = subprocess.run(
-                ["bash", "-c", argv[0]] if shell else list(argv),
+                [*self.prefix, *(["bash", "-c", argv[0]] if shell else list(argv))],
                 env=self._full_env(node),
                 capture_output=True,
                 text=True,
+                input=stdin,
                 timeout=CMD_TIMEOUT,
                 check=False,
                 cwd=self.node_dir(node) if self.node_dir(node).is_dir() else None,
@@ -278,11 +357,12 @@ class Lab:
             )
         return res.stdout
 
-    def run(self, node: str, argv: Sequence[str]) -> str:
-        """Run ``argv`` with ``node``'s environment; its stdout (LabError if it fails)."""
+    def run(self, node: str, argv: Sequence[str], stdin: str | None = None) -> str:
+        """Run ``argv`` with ``node``'s environment (in the chroot for a chroot lab), ``stdin`` on its
+        standard input; its stdout (LabError if it fails)."""
         if not argv:
             raise LabError("nothing to run")
-        return self._exec(node, argv)
+        return self._exec(node, argv, stdin=stdin)
 
     def sh(self, node: str, command: str, check: bool = True) -> str:
         """Run a shell command line with ``node``'s environment."""
@@ -492,6 +572,7 @@ class Lab:
                 errors.append(str(e))
         return {
             "dir": str(self.dir),
+            "tunnel_form": self.tunnels,
             "running": all(p["alive"] for p in procs),
             "processes": procs,
             "chassis": sorted(chassis, key=lambda c: c["hostname"]),
@@ -503,7 +584,15 @@ class Lab:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def _save_state(self) -> None:
-        state = {"version": 1, "dir": str(self.dir), "procs": [p.to_json() for p in self.procs]}
+        state = {
+            "version": 1,
+            "dir": str(self.dir),
+            "tunnels": self.tunnels,
+            "release": self.release,
+            "root": str(self.root) if self.root else None,
+            "versions": self.versions,
+            "procs": [p.to_json() for p in self.procs],
+        }
         atomic_write(self.dir / STATE, json.dumps(state, indent=1) + "\n")
 
     @classmethod
@@ -517,17 +606,40 @@ class Lab:
         except (OSError, ValueError) as e:
             raise LabError(f"cannot read {d / STATE}: {e}") from None
         procs = [Proc(p["node"], p["name"], int(p["pid"]), int(p["start"])) for p in state.get("procs", [])]
-        return cls(d, inv_mod.load(d / "inventory.toml"), procs)
+        tunnels = str(state.get("tunnels", "vport"))
+        root = Path(state["root"]) if state.get("root") else None
+        return cls(
+            d,
+            inv_mod.load(d / "inventory.toml"),
+            procs,
+            tunnels=tunnels,
+            release=str(state.get("release", "host")),
+            root=root,
+            versions={str(k): str(v) for k, v in (state.get("versions") or {}).items()},
+        )
 
     def down(self) -> list[Proc]:
         """Stop exactly the processes this lab started (by pid) and remove the lab dir."""
         left = stop_procs(self.procs)
         if (self.dir / STATE).exists():
+            if self.root is not None:
+                shutil.rmtree(self._host_run_base().parent, ignore_errors=True)
             shutil.rmtree(self.dir, ignore_errors=True)
         return left
 
+    def host_path(self, path: str | Path) -> Path:
+        """A path as the nodes see it (inside the chroot), as the host sees it."""
+        if self.root is None:
+            return Path(path)
+        return self.root / str(path).lstrip("/")
+
+    def _host_run_base(self) -> Path:
+        """:attr:`run_base` as the host sees it."""
+        return self.host_path(self.run_base)
+
     def _start(self, node: str, name: str, argv: list[str], pidfile: Path) -> None:
         self._exec(node, argv)
+        pidfile = self.host_path(pidfile)
         pid = _read_pid(pidfile)
         st = _stat(pid)
         if st is None:
@@ -536,7 +648,7 @@ class Lab:
         self._save_state()
 
     def _start_central(self, node: str) -> None:
-        d = self.node_dir(node)
+        d = Path(self.rnode_dir(node))
         for db, schema, conn in (
             ("ovnnb_db", NB_SCHEMA, "db:OVN_Northbound,NB_Global,connections"),
             ("ovnsb_db", SB_SCHEMA, "db:OVN_Southbound,SB_Global,connections"),
@@ -579,7 +691,7 @@ class Lab:
 
     def _start_chassis(self, n: Node) -> None:
         node = n.name
-        d = self.node_dir(node)
+        d = Path(self.rnode_dir(node))
         self.run(node, ["ovsdb-tool", "create", str(d / "conf.db"), VSWITCH_SCHEMA])
         self._start(
             node,
@@ -606,7 +718,7 @@ class Lab:
                 "--detach",
                 "--no-chdir",
                 "-vconsole:off",
-                "--enable-dummy=system",
+                f"--enable-dummy={ENABLE_DUMMY[self.tunnels]}",
                 "--disable-system",
                 "--disable-system-route",
                 f"--pidfile={d}/ovs-vswitchd.pid",
@@ -664,12 +776,29 @@ class Lab:
 
     @classmethod
     def up(
-        cls, inventory: Inventory | None = None, directory: str | Path | None = None, provision: bool = True
+        cls,
+        inventory: Inventory | None = None,
+        directory: str | Path | None = None,
+        provision: bool = True,
+        tunnels: str = "vport",
+        release: str | None = None,
+        progress: rootfs.Progress | None = None,
+        install: bool = False,
     ) -> Lab:
         """Start the lab described by ``inventory`` (default: the bundled one) in ``directory``.
 
-        With ``provision=False`` only the daemons (and sshd) are started: the runbook is not applied."""
-        missing = missing_packages()
+        With ``provision=False`` only the daemons (and sshd) are started: the runbook is not applied.
+        ``tunnels``: ``"vport"`` (real tunnel vports: cross-node traces end in ``tnl_push(...)``) or
+        ``"dummy"`` (``--enable-dummy=override``: tunnel ports are plain dummy ports, so a
+        cross-node trace ends in ``output:<tunnel port>`` and a plain datapath port number).
+        ``release``: the OVN release (``"23.03"``, ``"25.03"``; default: the host's packages). One
+        that the host does not have runs from a Debian root of that release under ``chroot``
+        (:mod:`ovntrace.lab.rootfs`: built once with debootstrap, cached; ``progress`` gets the
+        build's progress lines, ``install`` lets it apt-get install debootstrap)."""
+        if tunnels not in TUNNEL_FORMS:
+            raise LabError(f"tunnels {tunnels!r}: use one of {', '.join(TUNNEL_FORMS)}", exit_code=2)
+        rel_name, rel = plan_release(release)
+        missing = missing_packages(chroot=rel is not None)
         if missing:
             raise LabError(
                 f"missing packages {', '.join(missing)}: run `{apt_line()}` (or `ovntrace lab up --install`)",
@@ -686,17 +815,23 @@ class Lab:
                 raise LabError(
                     f"a lab is already running in {d} (`ovntrace lab down --dir {d}` first)", exit_code=3
                 )
+            if old is not None and old.root is not None:
+                shutil.rmtree(old._host_run_base().parent, ignore_errors=True)
             shutil.rmtree(d, ignore_errors=True)
         elif d.exists() and any(d.iterdir()):
             raise LabError(f"{d} exists and is not a lab directory: choose another --dir")
-        longest = d / "nodes" / max(src.node_names, key=len) / "ovn-controller.4194304.ctl"
-        if len(str(longest)) > MAX_SOCKET_PATH:
+        root = rootfs.ensure(rel, progress=progress, install=install) if rel is not None else None
+        probe = cls(d, src, [], root=root)
+        longest = probe.rnode_dir(max(src.node_names, key=len)) + "/ovn-controller.4194304.ctl"
+        if len(longest) > MAX_SOCKET_PATH:
             raise LabError(f"lab dir {d} is too long for unix sockets: use a shorter --dir")
         d.mkdir(parents=True, exist_ok=True)
         nb_port, sb_port = sshd.free_port(), sshd.free_port()
         while sb_port == nb_port:
             sb_port = sshd.free_port()
-        lab = cls(d, _lab_inventory(src, nb_port, sb_port), [])
+        lab = cls(
+            d, _lab_inventory(src, nb_port, sb_port), [], tunnels=tunnels, release=rel_name, root=root
+        )
         lab._save_state()
         try:
             lab._bring_up(provision)
@@ -711,9 +846,16 @@ class Lab:
 
     def _bring_up(self, provision: bool) -> None:
         inv = self.inventory
+        if self.root is not None:
+            base = self._host_run_base()
+            shutil.rmtree(base.parent, ignore_errors=True)  # left by a lab that was not taken down
+            base.mkdir(parents=True)
+            (self.dir / "nodes").symlink_to(base, target_is_directory=True)
         for n in inv.nodes:
             self.node_dir(n.name).mkdir(parents=True, exist_ok=True)
         inv_mod.save(inv, self.inventory_path)
+        self.versions = self._read_versions(inv.cluster.central)
+        self._save_state()
         self._start_central(inv.cluster.central)
         for n in inv.nodes:
             self._start_chassis(n)
@@ -741,6 +883,7 @@ class Lab:
                     user=sshd.user(),
                     key=str(sshd.client_key(self.dir)),
                     known_hosts=str(sshd.known_hosts(self.dir)),
+                    prefix=shlex.join(self.prefix),
                 ),
             )
             for n in inv.nodes
@@ -751,6 +894,17 @@ class Lab:
             self.run_steps(phase.steps)
         if provision:
             self._lab_extras()
+
+    def _read_versions(self, node: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, argv, pat in (
+            ("ovs", ["ovs-vswitchd", "--version"], r"ovs-vswitchd \(Open vSwitch\) (\S+)"),
+            ("ovn", ["ovn-controller", "--version"], r"ovn-controller (\S+)"),
+        ):
+            m = re.search(pat, self.run(node, argv))
+            if m:
+                out[key] = m.group(1)
+        return out
 
     def _lab_extras(self) -> None:
         """Lab-only config: the external gateways' MACs (nothing answers ARP on a dummy network)."""

@@ -7,6 +7,7 @@ import re
 import subprocess
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from ovntrace.lab import runbook
 from ovntrace.lab.cli import main
 from ovntrace.lab.errors import LabError
 from ovntrace.lab.lab import Lab, alive
+from tests.conftest import need_lab_packages
 
 pytestmark = pytest.mark.lab
 
@@ -130,6 +132,7 @@ def test_status_three_chassis_and_tunnels(lab: Lab, capsys: pytest.CaptureFixtur
     assert main(["lab", "status", "--dir", str(lab.dir)]) == 0
     out = capsys.readouterr().out
     assert "chassis in SB: 3" in out and "15/15 processes" in out
+    assert "tunnels: vport" in out
 
 
 def test_cross_node_trace_reaches_the_tunnel(lab: Lab) -> None:
@@ -147,6 +150,43 @@ def test_cross_node_trace_reaches_the_tunnel(lab: Lab) -> None:
     actions = trace.strip().splitlines()[-1]
     assert actions.startswith("Datapath actions:") and "tnl_push(" in actions
     assert "dst=172.17.42.31" in actions and "geneve(" in actions
+
+
+@pytest.fixture(scope="module")
+def dummy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A lab whose tunnel ports are plain dummies (``--tunnels dummy``: --enable-dummy=override)."""
+    need_lab_packages()
+    lab = Lab.up(None, tmp_path_factory.mktemp("dummy", numbered=True), tunnels="dummy")
+    try:
+        yield lab
+    finally:
+        assert not lab.down()
+
+
+def test_dummy_tunnels_end_in_a_plain_datapath_port(dummy_lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = dummy_lab
+    assert Lab.load(lab.dir).tunnels == "dummy"
+    flow = lab.microflow("kube-node2", "default/client-1", "192.168.2.3")
+    trace = lab.trace("kube-node2", flow)
+    tun = lab.run(
+        "kube-node2",
+        ["ovs-vsctl", "--bare", "--columns=ofport", "find", "Interface", 'options:remote_ip="172.17.42.31"'],
+    ).strip()
+    assert re.search(rf"^\s+output:{tun}$", trace, re.M)
+    assert "native tunnel" not in trace and "tnl_push" not in trace
+    actions = trace.strip().splitlines()[-1]
+    # the last datapath action is a plain port number: the dummy geneve port's datapath port
+    dp_port = re.search(rf" {tun}/(\d+): \(geneve\)", lab.run("kube-node2", ["ovs-appctl", "dpif/show"]))
+    assert dp_port, "no geneve port in dpif/show"
+    assert actions.startswith("Datapath actions:") and actions.endswith("," + dp_port.group(1)), actions
+    assert main(["lab", "status", "--dir", str(lab.dir)]) == 0
+    assert "tunnels: dummy" in capsys.readouterr().out
+
+
+def test_bad_tunnel_form_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="tunnels 'gre'") as e:
+        Lab.up(None, tmp_path / "x", tunnels="gre")
+    assert e.value.exit_code == 2 and not (tmp_path / "x").exists()
 
 
 def test_trace_with_ct_next_and_bridge(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
@@ -262,3 +302,125 @@ def test_down_stops_everything_fast(bare_lab: Lab) -> None:
     assert not any(alive(p) for p in procs)
     assert not bare_lab.dir.exists()
     assert _procs_mentioning(bare_lab.dir) == []
+
+
+# -- OVN 25.03: Debian 13 binaries under chroot, the host's sshd, the inventory's per-node prefix ------------
+
+
+def _ovntrace(*args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", "from ovntrace.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))},
+    )
+
+
+def test_25_03_lab_runs_the_trixie_binaries_in_a_chroot(lab25: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = lab25
+    assert lab.up_seconds <= 20, lab.up_seconds  # type: ignore[attr-defined]
+    assert lab.release == "25.03" and lab.root is not None
+    assert lab.versions == {"ovs": "3.5.0", "ovn": "25.03.0"}
+    # every daemon runs from the chroot: its root is the rootfs
+    for p in lab.procs:
+        if p.name != "sshd":
+            assert os.readlink(f"/proc/{p.pid}/root") == str(lab.root), p
+    assert "ovn-controller 25.03.0" in lab.run("kube-node1", ["ovn-controller", "--version"])
+    # the inventory tells every client to run node commands through the chroot
+    inv = inv_mod.load(lab.inventory_path)
+    for n in inv.nodes:
+        assert n.ssh is not None and n.ssh.prefix == f"chroot {lab.root}"
+    st = lab.status()
+    assert st["running"] and not st["errors"] and len(st["chassis"]) == 3
+    assert main(["lab", "status", "--dir", str(lab.dir)]) == 0
+    out = capsys.readouterr().out
+    assert "release: 25.03 (OVN 25.03.0, OVS 3.5.0; in chroot " in out and "15/15 processes" in out
+
+
+def test_25_03_ssh_with_the_prefix_reaches_the_node(lab25: Lab) -> None:
+    res = subprocess.run(
+        ["ssh", "-F", str(lab25.ssh_config), "kube-node1", "chroot", str(lab25.root), "sh", "-c",
+         "'ovs-vsctl --version | head -1; echo node=$OVNTRACE_LAB_NODE'"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "ovs-vsctl (Open vSwitch) 3.5.0" in res.stdout and "node=kube-node1" in res.stdout
+
+
+def test_25_03_cross_node_trace_reaches_the_tunnel(lab25: Lab) -> None:
+    trace = lab25.trace("kube-node2", lab25.microflow("kube-node2", "default/client-1", "192.168.2.3"))
+    actions = trace.strip().splitlines()[-1]
+    assert "tnl_push(" in actions and "dst=172.17.42.31" in actions and "geneve(" in actions
+
+
+def test_25_03_path_gives_the_right_verdicts(lab25: Lab) -> None:
+    lab25._refresh_neighbors("kube-node2")
+    icmp = _ovntrace("path", "default/client-1", "default/sshd-2", "--inventory", str(lab25.inventory_path))
+    assert icmp.returncode == 0, icmp.stdout + icmp.stderr
+    verdicts = [ln.strip() for ln in icmp.stdout.splitlines() if ln.strip().startswith("verdict:")]
+    assert verdicts == ["verdict: DELIVERED on kube-node1: delivered to interface "
+                        f"{inv_mod.load().pod('sshd-2').iface} (logical port default_sshd-2)"] * 2
+    ssh = _ovntrace("path", "default/client-1", "default/sshd-2", "--tcp", "--dport", "22",
+                    "--inventory", str(lab25.inventory_path))  # fmt: skip
+    assert ssh.returncode == 0, ssh.stdout + ssh.stderr
+    assert "verdict: DROP on kube-node1: dropped by ACL deny-ssh-from-client-1 (to-lport, priority 1001)" in ssh.stdout
+
+
+def test_25_03_fresh_lab_doctor_is_clean_and_apply_changes_nothing(lab25: Lab) -> None:
+    res = _ovntrace("doctor", "--inventory", str(lab25.inventory_path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert re.search(r"^\d+ checks on 3 node\(s\) in .*: 0 error\(s\), 0 warning\(s\)$", res.stdout, re.M), res.stdout
+    again = _ovntrace("provision", "apply", "--inventory", str(lab25.inventory_path), "--node", "kube-node1",
+                      "--step", "compute", "--yes")  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 run, 7 skipped" in again.stdout
+
+
+def test_25_03_doctor_finds_a_break_and_apply_fixes_it_in_the_chroot(lab25: Lab) -> None:
+    lab = lab25
+    lab.run("kube-node2", ["ovs-vsctl", "remove", "Open_vSwitch", ".", "external_ids", "ovn-encap-ip"])
+    try:
+        res = _ovntrace("doctor", "--inventory", str(lab.inventory_path), "--format", "json")
+        import json
+
+        doc = json.loads(res.stdout)
+        found = [f for f in doc["findings"] if f["node"] == "kube-node2" and f["check"] == "ovn-encap-ip"]
+        assert found and found[0]["fix"]["step"] == "compute.2", doc["findings"]
+        fixed = _ovntrace(*found[0]["fix"]["apply"].split()[1:], "--yes")
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        got = lab.run("kube-node2", ["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-encap-ip"])
+        assert got.strip() == '"172.17.42.32"'  # set by `provision apply`, through the chroot prefix
+        assert _ovntrace("doctor", "--inventory", str(lab.inventory_path)).returncode == 0
+    finally:  # leave the session lab as it was for the other tests, whatever happened
+        lab.run("kube-node2", ["ovs-vsctl", "set", "Open_vSwitch", ".", "external_ids:ovn-encap-ip=172.17.42.32"])
+
+
+def test_two_releases_side_by_side(lab: Lab, lab25: Lab) -> None:
+    assert lab.release == "23.03" and lab.root is None and lab.versions == {"ovs": "3.1.0", "ovn": "23.03.1"}
+    assert "ovn-controller 23.03.1" in lab.run("kube-node1", ["ovn-controller", "--version"])
+    assert "ovn-controller 25.03.0" in lab25.run("kube-node1", ["ovn-controller", "--version"])
+    assert lab.inventory.cluster.nb_port != lab25.inventory.cluster.nb_port
+    assert all(alive(p) for p in (*lab.procs, *lab25.procs))
+    assert Lab.load(lab25.dir).release == "25.03" and Lab.load(lab.dir).release == "23.03"
+
+
+def test_25_03_snapshot_then_explain_with_its_context(lab25: Lab, tmp_path: Path) -> None:
+    import json
+
+    snap = tmp_path / "c25.snapshot.json"
+    res = _ovntrace("snapshot", "--inventory", str(lab25.inventory_path), "-o", str(snap))
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads(snap.read_text())
+    assert doc["schema"] == "ovntrace.snapshot/1"
+    assert "25.03.0" in snap.read_text()  # the SB's and the nodes' OVN version, read through the chroot
+    trace = tmp_path / "t.txt"
+    trace.write_text(lab25.trace("kube-node2", lab25.microflow("kube-node2", "client-1", "192.168.2.3")))
+    ex = _ovntrace("explain", str(trace), "--context", str(snap), "--on", "kube-node2", "--format", "json")
+    assert ex.returncode == 0, ex.stderr
+    t = json.loads(ex.stdout)["traces"][0]
+    assert t["ovn"]["release"] == "25.03.0"
+    assert t["verdict"]["kind"] == "tunnel" and t["verdict"]["tunnel"]["dst"] == "172.17.42.31"

@@ -31,8 +31,12 @@ from typing import Any
 DETRACE = "/usr/bin/ovn-detrace"
 SBCTL = "ovn-sbctl"
 
-# detrace echoes the trace stripped; it takes cookies with this regex and ends a block on these lines
+# detrace echoes the trace stripped; it takes cookies with this regex and ends a block on these lines.
+# OVN 23.03's ovn-detrace: `^.*cookie 0x(...)` (table lines only). OVN 25.03's: `^.*cookie[ =]0x(...)`, so it
+# also resolves the `rule_cookie=0x...` of a `controller(...)` in datapath actions, and a cookie line ends
+# the block before it too.
 _COOKIE = re.compile(r"^.*cookie 0x([0-9a-fA-F]+)")
+_COOKIE_25 = re.compile(r"^.*cookie[ =]0x([0-9a-fA-F]+)")
 _TABLE_LINE = re.compile(r"^ *[0-9]+\.")
 _DP_LINE = re.compile(r'^  \*     "(?P<name>.*)" \((?P<uuid>[0-9a-f-]{36})\) \[(?P<pipeline>\w+)\]$')
 _LFLOW_LINE = re.compile(
@@ -77,6 +81,7 @@ class Block:
     cookie: str
     trace_line: int  # 1-based line in ovn-detrace's output (= the echoed trace line)
     records: list[Record] = field(default_factory=list)
+    on_table_line: bool = True  # False: a `rule_cookie=` of datapath actions (25.03's ovn-detrace)
 
 
 def run_detrace(trace_text: str, sb_remote: str, nb_remote: str, timeout: float = 600.0) -> str:
@@ -97,8 +102,19 @@ def run_detrace(trace_text: str, sb_remote: str, nb_remote: str, timeout: float 
     return res.stdout
 
 
-def parse_detrace(output: str) -> list[Block]:
-    """The cookie blocks of an ``ovn-detrace`` output, in order, with their records."""
+def detrace_style(version: str | None) -> str:
+    """``"23.03"`` or ``"25.03"``: which ovn-detrace cookie rules an OVN version's ovn-detrace has (the
+    ``cookie[ =]`` regex is in 25.03.0's; 23.03.1's has ``cookie 0x``)."""
+    if not version:
+        return "23.03"
+    major, minor = (int(x) for x in version.split(".")[:2])
+    return "25.03" if (major, minor) >= (25, 3) else "23.03"
+
+
+def parse_detrace(output: str, style: str = "23.03") -> list[Block]:
+    """The cookie blocks of an ``ovn-detrace`` output, in order, with their records (``style``: see
+    :func:`detrace_style`)."""
+    cookie_rx = _COOKIE_25 if style == "25.03" else _COOKIE
     blocks: list[Block] = []
     pending: list[Block] = []  # cookies of the current OpenFlow table block (ovn-detrace's `cookies`)
     rec: Record | None = None
@@ -141,13 +157,14 @@ def parse_detrace(output: str) -> list[Block]:
                     owner.records.append(rec)
                 continue
             raise DetraceError(f"line {n}: unexpected ovn-detrace annotation {line!r}")
-        # an echoed trace line: ovn-detrace flushes its cookies on a table line or a blank line
-        if _TABLE_LINE.match(line) or line.strip() == "":
+        # an echoed trace line: ovn-detrace flushes its cookies on a table line or a blank line (25.03: or
+        # another cookie line)
+        m = cookie_rx.match(line)
+        if _TABLE_LINE.match(line) or line.strip() == "" or (style == "25.03" and m):
             pending = []
             rec = None
-        m = _COOKIE.match(line)
         if m:
-            b = Block(cookie_key(m[1]), n)
+            b = Block(cookie_key(m[1]), n, on_table_line=bool(_TABLE_LINE.match(line)))
             blocks.append(b)
             pending.append(b)
     for b in blocks:
@@ -259,10 +276,17 @@ def resolve_lflow(rec: Record, cookie: str, lflows: dict[str, SbLflow]) -> SbLfl
     return found[0]
 
 
-def truth_from_output(output: str, lflows: dict[str, SbLflow]) -> dict[str, list[dict[str, Any]]]:
-    """:func:`detrace_truth` from an already captured ``ovn-detrace`` output and an SB snapshot."""
+def truth_from_output(
+    output: str, lflows: dict[str, SbLflow], style: str = "23.03"
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`detrace_truth` from an already captured ``ovn-detrace`` output and an SB snapshot.
+
+    Only cookies of OpenFlow table lines count (25.03's ovn-detrace also resolves the ``rule_cookie=``
+    of datapath actions: those are :func:`parse_detrace`'s blocks with ``on_table_line`` False)."""
     truth: dict[str, list[dict[str, Any]]] = {}
-    for b in parse_detrace(output):
+    for b in parse_detrace(output, style):
+        if not b.on_table_line:
+            continue
         for r in b.records:
             if r.kind != "lflow":
                 continue
@@ -313,6 +337,31 @@ def lflow_list_stages(sb_remote: str, lflow_uuid: str) -> set[tuple[int, str]]:
         if m and lflow_uuid.startswith(f"{int(m[1], 16):08x}"):
             got.add((int(m[2]), m[3]))
     return got
+
+
+def sb_lflows_from_file(path: str) -> dict[str, SbLflow]:
+    """:func:`sb_lflows` from a standalone SB database file (``ovsdb-tool query``, no server)."""
+    groups = {
+        g["_uuid"]: frozenset(_as_list(g["datapaths"]))
+        for g in db_file_rows(path, "OVN_Southbound", "Logical_DP_Group", ["_uuid", "datapaths"])
+    }
+    cols = ["_uuid", "table_id", "pipeline", "priority", "match", "actions", "external_ids", "logical_datapath",
+            "logical_dp_group"]  # fmt: skip
+    out: dict[str, SbLflow] = {}
+    for row in db_file_rows(path, "OVN_Southbound", "Logical_Flow", cols):
+        dps: set[str] = set()
+        dp = _single(row["logical_datapath"])
+        if dp:
+            dps.add(dp)
+        grp = _single(row["logical_dp_group"])
+        if grp:
+            dps |= groups.get(grp, frozenset())
+        ext = row["external_ids"] if isinstance(row["external_ids"], dict) else {}
+        out[row["_uuid"]] = SbLflow(
+            row["_uuid"], int(row["table_id"]), row["pipeline"], int(row["priority"]), row["match"],
+            row["actions"], ext.get("stage-name"), frozenset(dps),
+        )  # fmt: skip
+    return out
 
 
 def db_file_rows(path: str, database: str, table: str, columns: Iterable[str]) -> list[dict[str, Any]]:

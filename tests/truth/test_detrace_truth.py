@@ -265,3 +265,29 @@ def test_live_ovsdb_and_db_files_give_identical_json(name: str, lab: Lab, truth_
     assert live == files
     steps = [s for p in live["traces"][0]["passes"] for s in p["steps"]]
     assert steps and any("ovn" in c for s in steps for c in s["children"])
+
+
+# -- the 25.03 lab: its own ovn-detrace (in the chroot) against ovntrace, live -----------------------------
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("name", ["xnode-icmp-src", "acl-drop-dst"])
+def test_25_03_live_detrace_agrees_with_ovntrace(name: str, lab25: Lab, tmp_path: Path) -> None:
+    from ovntrace.lab.corpus import SCENARIOS, detrace
+    from tests.truth.detrace import sb_lflows as live_lflows
+    from tests.truth.detrace import truth_from_output
+
+    traces: dict[str, str] = {}
+    for sc in SCENARIOS:  # the corpus scenarios up to `name` (a destination's flow needs its source's trace)
+        traces[sc.name] = lab25.trace(sc.node, sc.flow(lab25, traces), bridge=sc.bridge)
+        if sc.name == name:
+            break
+    sb, nb = remotes(lab25)
+    out = detrace(lab25, traces[name])  # /usr/bin/ovn-detrace of OVN 25.03.0, run in the chroot
+    truth = truth_from_output(out, live_lflows(sb), "25.03")  # host ovn-sbctl reads the 25.03 SB fine
+    assert truth
+    path = tmp_path / f"{name}.txt"
+    path.write_text(traces[name])
+    doc = explain_json(path, sb, nb)
+    assert doc["traces"][0]["ovn"]["release"] == "25.03.0"
+    assert compare_explain(doc, truth) == []
