@@ -71,9 +71,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         install_packages()
     inv = inv_mod.load(args.inventory) if args.inventory else None
     t0 = time.monotonic()
-    lab = Lab.up(inv, _dir(args))
+    lab = Lab.up(inv, _dir(args), tunnels=args.tunnels)
     took = time.monotonic() - t0
     _out(f"lab up in {took:.1f}s: {len(lab.procs)} processes, nodes {', '.join(lab.inventory.node_names)}")
+    _out(f"  tunnels:    {_tunnels_desc(lab.tunnels)}")
     _out(f"  dir:        {lab.dir}")
     _out(f"  inventory:  {lab.inventory_path}")
     first = lab.inventory.node_names[0]
@@ -82,12 +83,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tunnels_desc(form: str) -> str:
+    if form == "dummy":
+        return "dummy (--enable-dummy=override: tunnel ports are plain dummy ports, no tnl_push)"
+    return "vport (--enable-dummy=system: real tunnel vports, traces end in tnl_push)"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     lab = _load_lab(args)
     st = lab.status()
     alive = sum(1 for p in st["processes"] if p["alive"])
     state = "running" if st["running"] else "DEGRADED"
     _out(f"lab {st['dir']}: {state} ({alive}/{len(st['processes'])} processes)")
+    _out(f"tunnels: {_tunnels_desc(st['tunnel_form'])}")
     for p in st["processes"]:
         _out(f"  {p['node']:<14} {p['name']:<16} pid {p['pid']:<8} {'up' if p['alive'] else 'DOWN'}")
     _out(f"chassis in SB: {len(st['chassis'])}")
@@ -190,6 +198,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up = lsub.add_parser("up", help="start the lab and apply the runbook")
     up.add_argument("--inventory", help="inventory TOML (default: the bundled seed cluster)")
     up.add_argument("--install", action="store_true", help="apt-get install the missing packages first")
+    up.add_argument(
+        "--tunnels",
+        choices=["vport", "dummy"],
+        default="vport",
+        help="vport: real tunnel vports, cross-node traces end in tnl_push (default); "
+        "dummy: tunnel ports are plain dummies (--enable-dummy=override), traces end in a datapath port",
+    )
     _add_dir(up)
     up.set_defaults(func=cmd_up)
 

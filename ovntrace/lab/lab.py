@@ -64,6 +64,11 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ("/usr/bin/uuidgen", "uuid-runtime"),
 )
 MAX_SOCKET_PATH = 107  # AF_UNIX paths are at most 107 bytes
+#: tunnel forms: ``vport`` = real geneve/vxlan vports (``--enable-dummy=system``: traces end in
+#: ``tnl_push(...)``); ``dummy`` = every netdev class, tunnels included, is a dummy
+#: (``--enable-dummy=override``: traces end in a plain datapath port, no encapsulation)
+TUNNEL_FORMS = ("vport", "dummy")
+ENABLE_DUMMY = {"vport": "system", "dummy": "override"}
 STOP_WAIT = 2.0
 CMD_TIMEOUT = 60.0
 
@@ -187,10 +192,14 @@ def underlay_prefix(node: Node) -> int:
 class Lab:
     """A running lab (see the module doc). Create with :meth:`up`, reopen with :meth:`load`."""
 
-    def __init__(self, directory: Path, inventory: Inventory, procs: list[Proc]) -> None:
+    def __init__(
+        self, directory: Path, inventory: Inventory, procs: list[Proc], tunnels: str = "vport"
+    ) -> None:
         self.dir = directory
         self.inventory = inventory
         self.procs = procs
+        #: "vport" (real tunnel vports, tnl_push) or "dummy" (tunnel ports are plain dummies)
+        self.tunnels = tunnels
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -492,6 +501,7 @@ class Lab:
                 errors.append(str(e))
         return {
             "dir": str(self.dir),
+            "tunnel_form": self.tunnels,
             "running": all(p["alive"] for p in procs),
             "processes": procs,
             "chassis": sorted(chassis, key=lambda c: c["hostname"]),
@@ -503,7 +513,12 @@ class Lab:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def _save_state(self) -> None:
-        state = {"version": 1, "dir": str(self.dir), "procs": [p.to_json() for p in self.procs]}
+        state = {
+            "version": 1,
+            "dir": str(self.dir),
+            "tunnels": self.tunnels,
+            "procs": [p.to_json() for p in self.procs],
+        }
         atomic_write(self.dir / STATE, json.dumps(state, indent=1) + "\n")
 
     @classmethod
@@ -517,7 +532,8 @@ class Lab:
         except (OSError, ValueError) as e:
             raise LabError(f"cannot read {d / STATE}: {e}") from None
         procs = [Proc(p["node"], p["name"], int(p["pid"]), int(p["start"])) for p in state.get("procs", [])]
-        return cls(d, inv_mod.load(d / "inventory.toml"), procs)
+        tunnels = str(state.get("tunnels", "vport"))
+        return cls(d, inv_mod.load(d / "inventory.toml"), procs, tunnels=tunnels)
 
     def down(self) -> list[Proc]:
         """Stop exactly the processes this lab started (by pid) and remove the lab dir."""
@@ -606,7 +622,7 @@ class Lab:
                 "--detach",
                 "--no-chdir",
                 "-vconsole:off",
-                "--enable-dummy=system",
+                f"--enable-dummy={ENABLE_DUMMY[self.tunnels]}",
                 "--disable-system",
                 "--disable-system-route",
                 f"--pidfile={d}/ovs-vswitchd.pid",
@@ -664,11 +680,20 @@ class Lab:
 
     @classmethod
     def up(
-        cls, inventory: Inventory | None = None, directory: str | Path | None = None, provision: bool = True
+        cls,
+        inventory: Inventory | None = None,
+        directory: str | Path | None = None,
+        provision: bool = True,
+        tunnels: str = "vport",
     ) -> Lab:
         """Start the lab described by ``inventory`` (default: the bundled one) in ``directory``.
 
-        With ``provision=False`` only the daemons (and sshd) are started: the runbook is not applied."""
+        With ``provision=False`` only the daemons (and sshd) are started: the runbook is not applied.
+        ``tunnels``: ``"vport"`` (real tunnel vports: cross-node traces end in ``tnl_push(...)``) or
+        ``"dummy"`` (``--enable-dummy=override``: tunnel ports are plain dummy ports, so a
+        cross-node trace ends in ``output:<tunnel port>`` and a plain datapath port number)."""
+        if tunnels not in TUNNEL_FORMS:
+            raise LabError(f"tunnels {tunnels!r}: use one of {', '.join(TUNNEL_FORMS)}", exit_code=2)
         missing = missing_packages()
         if missing:
             raise LabError(
@@ -696,7 +721,7 @@ class Lab:
         nb_port, sb_port = sshd.free_port(), sshd.free_port()
         while sb_port == nb_port:
             sb_port = sshd.free_port()
-        lab = cls(d, _lab_inventory(src, nb_port, sb_port), [])
+        lab = cls(d, _lab_inventory(src, nb_port, sb_port), [], tunnels=tunnels)
         lab._save_state()
         try:
             lab._bring_up(provision)

@@ -7,6 +7,7 @@ import re
 import subprocess
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from ovntrace.lab import runbook
 from ovntrace.lab.cli import main
 from ovntrace.lab.errors import LabError
 from ovntrace.lab.lab import Lab, alive
+from tests.conftest import need_lab_packages
 
 pytestmark = pytest.mark.lab
 
@@ -130,6 +132,7 @@ def test_status_three_chassis_and_tunnels(lab: Lab, capsys: pytest.CaptureFixtur
     assert main(["lab", "status", "--dir", str(lab.dir)]) == 0
     out = capsys.readouterr().out
     assert "chassis in SB: 3" in out and "15/15 processes" in out
+    assert "tunnels: vport" in out
 
 
 def test_cross_node_trace_reaches_the_tunnel(lab: Lab) -> None:
@@ -147,6 +150,43 @@ def test_cross_node_trace_reaches_the_tunnel(lab: Lab) -> None:
     actions = trace.strip().splitlines()[-1]
     assert actions.startswith("Datapath actions:") and "tnl_push(" in actions
     assert "dst=172.17.42.31" in actions and "geneve(" in actions
+
+
+@pytest.fixture(scope="module")
+def dummy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A lab whose tunnel ports are plain dummies (``--tunnels dummy``: --enable-dummy=override)."""
+    need_lab_packages()
+    lab = Lab.up(None, tmp_path_factory.mktemp("dummy", numbered=True), tunnels="dummy")
+    try:
+        yield lab
+    finally:
+        assert not lab.down()
+
+
+def test_dummy_tunnels_end_in_a_plain_datapath_port(dummy_lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = dummy_lab
+    assert Lab.load(lab.dir).tunnels == "dummy"
+    flow = lab.microflow("kube-node2", "default/client-1", "192.168.2.3")
+    trace = lab.trace("kube-node2", flow)
+    tun = lab.run(
+        "kube-node2",
+        ["ovs-vsctl", "--bare", "--columns=ofport", "find", "Interface", 'options:remote_ip="172.17.42.31"'],
+    ).strip()
+    assert re.search(rf"^\s+output:{tun}$", trace, re.M)
+    assert "native tunnel" not in trace and "tnl_push" not in trace
+    actions = trace.strip().splitlines()[-1]
+    # the last datapath action is a plain port number: the dummy geneve port's datapath port
+    dp_port = re.search(rf" {tun}/(\d+): \(geneve\)", lab.run("kube-node2", ["ovs-appctl", "dpif/show"]))
+    assert dp_port, "no geneve port in dpif/show"
+    assert actions.startswith("Datapath actions:") and actions.endswith("," + dp_port.group(1)), actions
+    assert main(["lab", "status", "--dir", str(lab.dir)]) == 0
+    assert "tunnels: dummy" in capsys.readouterr().out
+
+
+def test_bad_tunnel_form_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="tunnels 'gre'") as e:
+        Lab.up(None, tmp_path / "x", tunnels="gre")
+    assert e.value.exit_code == 2 and not (tmp_path / "x").exists()
 
 
 def test_trace_with_ct_next_and_bridge(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
