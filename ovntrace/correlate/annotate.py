@@ -135,7 +135,7 @@ class Correlator:
             steps[s.line] = self._step(s, lay, dp_types)
         actions = self._actions(trace, lay.release)
         path = self._path(trace, steps)
-        verdict = make_verdict(trace, steps, actions, lay.release, self.ix)
+        verdict = make_verdict(trace, steps, actions, lay.release, self.ix, self.node)
         warnings = tuple(w for st in steps.values() for w in (
             [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
             if st.lflow_ambiguous else []))

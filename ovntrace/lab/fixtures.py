@@ -302,7 +302,11 @@ def tunnel_in_flow_any(lab: Lab, src_trace: str, src_node: str, dst_node: str, p
             md = re.findall(r"set_field:(0x[0-9a-f]+)(?:/0x[0-9a-f]+)?->tun_metadata0", src_trace)
             if not tid:
                 raise LabError(f"no tunnel key in the trace from {src_node}")
-            keys = f"tun_id={tid[-1]}" + (f",tun_metadata0={md[-1]}" if md else "")
+            opt = int(md[-1], 16) if md else None
+            moved = re.findall(r"NXM_NX_TUN_METADATA0\[16\.\.30\] is now (0x[0-9a-f]+)", src_trace)
+            if opt is not None and moved:  # the inport bits moved in from reg14 after the set_field
+                opt = (opt & 0xFFFF) | (int(moved[-1], 16) << 16)
+            keys = f"tun_id={tid[-1]}" + (f",tun_metadata0={opt:#x}" if opt is not None else "")
     eth = re.findall(r"set\(eth\(src=([0-9a-f:]+),dst=([0-9a-f:]+)\)\)", actions)
     port = lab.run(dst_node, ["ovs-vsctl", "--bare", "--columns=ofport", "find", "Interface",
                               f"options:remote_ip={runbook.atom(tun_src)}"]).strip()  # fmt: skip
