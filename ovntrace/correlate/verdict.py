@@ -37,6 +37,8 @@ from ovntrace.ovn import tunnel as ovn_tunnel
 
 TUNNEL_TYPES = ("geneve", "vxlan", "stt")
 _Drop = Callable[..., OvnVerdict]
+# set_field:0x3->tun_metadata0, load:0x4->NXM_NX_TUN_ID[0..23]
+_LOAD = re.compile(r"^(?:set_field|load):([^-\s>]+)->(\S+)$")
 _IS_NOW = re.compile(r"^(?:->\s*)?(\S+?)(?:\[(\d+)\.\.(\d+)\])? is now (0x[0-9a-fA-F]+|\d+)")
 
 
@@ -118,15 +120,11 @@ def _writes(table: Step) -> dict[str, int]:
     """What a table's actions write: ``set_field:V->F`` and ``move`` results (``F is now V``)."""
     out: dict[str, int] = {}
     for c in table.children:
-        if c.kind is StepKind.ACTION and c.action is not None and c.action.name == "set_field":
-            f, v = str(c.action.args.get("field", "")), _int(str(c.action.args.get("value", "")))
-            if f and v is not None:
-                out[f] = v
-        elif c.kind is StepKind.ACTION and c.action is None and "->" in c.text and c.text.startswith("set_field:"):
-            val, _, f = c.text[len("set_field:"):].partition("->")
-            v = _int(val)
+        m = _LOAD.match(c.text.strip()) if c.kind is StepKind.ACTION else None
+        if m:
+            v = _int(m.group(1))
             if v is not None:
-                out[f] = v
+                out[m.group(2)] = v
         for d in ([c] if c.kind is StepKind.DETAIL else [k for k in c.children if k.kind is StepKind.DETAIL]):
             m = _IS_NOW.match(d.text.strip())
             if m:
@@ -216,7 +214,7 @@ def _chassis_json(c: Chassis) -> dict[str, Any]:
     return out
 
 
-def _chassis_words(cands: Sequence[Chassis], ip: str | None) -> str:
+def _chassis_words(cands: Sequence[Chassis], ip: str | None, db: bool | None = True) -> str:
     at = f" ({ip})" if ip else ""
     if len(cands) == 1:
         c = cands[0]
@@ -224,7 +222,9 @@ def _chassis_words(cands: Sequence[Chassis], ip: str | None) -> str:
         return f"chassis {c.name}{host}{at}"
     if cands:
         return "one of chassis " + ", ".join(c.name for c in cands) + at
-    return f"{ip} (no chassis known with that encap IP)" if ip else "an unknown chassis"
+    if ip:
+        return f"{ip} (no chassis known with that encap IP)" if db else ip
+    return "an unknown chassis"
 
 
 # -- outputs ---------------------------------------------------------------------------------------
@@ -288,8 +288,9 @@ def _outputs(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Fa
         tun_id = _field_written(w, "tun_id", "nxm_nx_tun_id")
         tun_md = _field_written(w, "tun_metadata0", "nxm_nx_tun_metadata0")
         native = any("native tunnel" in d for d in details)
+        kernel = any("kernel tunnel" in d or "output to tunnel" in d for d in details)
         remote_table = st is not None and st.table_role in ("REMOTE_OUTPUT",)
-        is_tunnel = (iface is not None and iface.type in TUNNEL_TYPES) or native or (
+        is_tunnel = (iface is not None and iface.type in TUNNEL_TYPES) or native or kernel or (
             remote_table and tun_id is not None)
         md = _full(table.state.get("metadata"))
         dp = ix.datapath(md) if md is not None else None
@@ -317,6 +318,7 @@ def _outputs(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Fa
             elif cands:
                 o["chassis_candidates"] = [_chassis_json(c) for c in cands]
             o["_chassis"] = cands
+            o["_db"] = bool(ix.chassis_by_name)
             if key is not None:
                 o["key"] = key
                 kdp = ix.datapath(key["datapath"]) if key.get("datapath") is not None else dp
@@ -415,7 +417,8 @@ def _output_words(o: Mapping[str, Any]) -> str:
     port = f"ofport {o.get('ofport')}" + (f" → datapath port {o['dp_port']}" if o.get("dp_port") else "")
     if o.get("kind") == "tunnel":
         cands = o.get("_chassis") or []
-        words = f"tunnelled ({o.get('encap') or 'tunnel'}) to {_chassis_words(cands, o.get('remote_ip'))}"
+        words = f"tunnelled to {_chassis_words(cands, o.get('remote_ip'), o.get('_db'))}"
+        words += f" over {o['encap']}" if o.get("encap") else ""
         if o.get("logical_port"):
             words += f" for outport {o['logical_port']}"
         k = o.get("key")
@@ -490,6 +493,7 @@ def _arrival(trace: Trace, steps: Mapping[int, StepOvn], facts: _Facts) -> dict[
             if pb is not None:
                 out[k] = pb.logical_port
     out["_chassis"] = cands
+    out["_db"] = bool(ix.chassis_by_name)
     return out
 
 
@@ -504,7 +508,7 @@ def _arrival_words(a: Mapping[str, Any]) -> str:
         bits.append(f"out {k['outport']}" + (f" {a['outport_name']}" if a.get("outport_name") else ""))
     via = f" on {a['interface']}" if a.get("interface") else f" on ofport {a.get('ofport')}"
     return (f"arrived over {a.get('encap') or 'a tunnel'} from "
-            f"{_chassis_words(a.get('_chassis') or [], a.get('remote_ip'))}{via}"
+            f"{_chassis_words(a.get('_chassis') or [], a.get('remote_ip'), a.get('_db'))}{via}"
             + (f" (key {', '.join(bits)})" if bits else ""))
 
 
@@ -583,7 +587,7 @@ def _base_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], actio
         return OvnVerdict(kind, cause, outs[0]["line"], chassis=chassis or None, outport=outport,
                           reason="flood" if len(outs) > 1 else kind, lb=lb)
     if lb is not None and v.kind is VerdictKind.RECIRC:
-        return OvnVerdict("lb", _lb_words(lb), lb.get("line"), reason="lb", lb=lb)
+        return OvnVerdict("recirc", _lb_words(lb), lb.get("line"), reason="lb", lb=lb)
     if v.kind is VerdictKind.TUNNEL:
         return _tunnel_verdict_from_actions(trace, release, facts.ix)
     if v.kind is VerdictKind.CONTROLLER and ctrl:
