@@ -218,8 +218,9 @@ def _chassis_words(cands: Sequence[Chassis], ip: str | None, db: bool | None = T
     at = f" ({ip})" if ip else ""
     if len(cands) == 1:
         c = cands[0]
-        host = f", hostname {c.hostname}" if c.hostname and c.hostname != c.name else ""
-        return f"chassis {c.name}{host}{at}"
+        bits = [f"hostname {c.hostname}"] if c.hostname and c.hostname != c.name else []
+        bits += [ip] if ip else []
+        return f"chassis {c.name}" + (f" ({', '.join(bits)})" if bits else "")
     if cands:
         return "one of chassis " + ", ".join(c.name for c in cands) + at
     if ip:
@@ -414,7 +415,7 @@ def _tunnel_key(encap: str | None, tun_id: int | None, tun_md: int | None, w: Ma
 
 
 def _output_words(o: Mapping[str, Any]) -> str:
-    port = f"ofport {o.get('ofport')}" + (f" → datapath port {o['dp_port']}" if o.get("dp_port") else "")
+    """Short: the interface and the datapath port are in ``outputs`` (JSON, the Details pane)."""
     if o.get("kind") == "tunnel":
         cands = o.get("_chassis") or []
         words = f"tunnelled to {_chassis_words(cands, o.get('remote_ip'), o.get('_db'))}"
@@ -429,14 +430,15 @@ def _output_words(o: Mapping[str, Any]) -> str:
             if k.get("outport") is not None:
                 bits.append(f"out {k['outport']}")
             words += f" (key {', '.join(bits)})"
-        where = f" via {o['interface']}, " if o.get("interface") else " via "
-        return words + where + port
-    who = f"pod {o['pod']} (logical port {o['logical_port']})" if o.get("pod") else (
-        f"logical port {o['logical_port']}" if o.get("logical_port") else None)
-    iface = f"interface {o['interface']}" if o.get("interface") else None
-    head = who or iface or f"OpenFlow port {o.get('ofport')}"
-    tail = [x for x in (iface if who else None, port) if x]
-    return f"{head} ({', '.join(tail)})"
+        return words
+    port = f"ofport {o.get('ofport')}"
+    if o.get("pod"):
+        return f"pod {o['pod']} (logical port {o['logical_port']}, {port})"
+    if o.get("logical_port"):
+        return f"logical port {o['logical_port']} ({port})"
+    if o.get("interface"):
+        return f"interface {o['interface']} ({port})"
+    return f"OpenFlow port {o.get('ofport')}" + (f" (datapath port {o['dp_port']})" if o.get("dp_port") else "")
 
 
 def _public(o: Mapping[str, Any]) -> dict[str, Any]:
@@ -506,9 +508,8 @@ def _arrival_words(a: Mapping[str, Any]) -> str:
         bits.append(f"in {k['inport']}" + (f" {a['inport_name']}" if a.get("inport_name") else ""))
     if k.get("outport") is not None:
         bits.append(f"out {k['outport']}" + (f" {a['outport_name']}" if a.get("outport_name") else ""))
-    via = f" on {a['interface']}" if a.get("interface") else f" on ofport {a.get('ofport')}"
     return (f"arrived over {a.get('encap') or 'a tunnel'} from "
-            f"{_chassis_words(a.get('_chassis') or [], a.get('remote_ip'), a.get('_db'))}{via}"
+            f"{_chassis_words(a.get('_chassis') or [], a.get('remote_ip'), a.get('_db'))}"
             + (f" (key {', '.join(bits)})" if bits else ""))
 
 
