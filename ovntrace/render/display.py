@@ -249,22 +249,32 @@ def path_line(ovn: TraceOvn | None) -> str | None:
     if ovn is None or not ovn.path:
         return None
     parts = []
+    outs = ovn.verdict.outputs if ovn.verdict is not None else ()
+    tunnels = [o for o in outs if o.get("kind") == "tunnel"]
     for h in ovn.path:
         if h.kind == "tunnel":
-            parts.append(f"⇒ {h.text}")
+            if not tunnels:  # else the verdict's tunnel outputs say it, with the chassis by name
+                parts.append(f"⇒ {h.text}")
         else:
             parts.append(("→ " if parts else "") + h.text)
-    outs = ovn.verdict.outputs if ovn.verdict is not None else ()
+    if len(tunnels) == 1 and len(outs) == 1:
+        parts.append(f"⇒ {_tunnel_hop(tunnels[0])}")
     if len(outs) > 1:  # the fan-out: every port the packet leaves by
         parts.append("⇉ {" + ", ".join(_output_label(o) for o in outs) + "}")
     return " ".join(parts)
+
+
+def _tunnel_hop(o: Mapping[str, Any]) -> str:
+    ch = o.get("chassis") or {}
+    who = f" (chassis {ch['name']})" if ch.get("name") else ""
+    return f"{o.get('encap') or 'tunnel'} → {o.get('remote_ip') or '?'}{who}"
 
 
 def _output_label(o: Mapping[str, Any]) -> str:
     who = o.get("pod") or o.get("logical_port") or o.get("interface") or o.get("openflow") or "?"
     if o.get("kind") == "tunnel":
         ch = o.get("chassis") or {}
-        return f"tunnel → {ch.get('hostname') or ch.get('name') or o.get('remote_ip') or '?'} ({who})"
+        return f"tunnel → {ch.get('name') or o.get('remote_ip') or '?'} ({who})"
     return str(who)
 
 
