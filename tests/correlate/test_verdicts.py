@@ -334,3 +334,20 @@ def test_verdict_golden(set_name: str, name: str, node: str, request: pytest.Fix
         golden.write_text(got, encoding="utf-8")
     assert golden.exists(), f"no golden {golden.name}: run pytest --update-goldens and review the diff"
     assert got == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("set_name", ["verdicts", "vxlan"])
+def test_path_builds_the_arriving_flow_for_geneve_and_vxlan(set_name: str) -> None:
+    """``ovntrace path``'s next hop: the tunnel fields must be what the real lab put on the wire (the
+    manifest's arrival command, built from the real datapath actions)."""
+    from ovntrace.correlate import path as P
+
+    manifest = json.loads((LAB / set_name / "manifest.json").read_text())
+    cmds = {f["file"]: f["command"].split()[4].strip("'") for f in manifest["files"] if f["file"].endswith(".txt")
+            and f["command"].startswith("ovntrace lab trace")}
+    first = [tuple(kv.partition("=")[::2]) for kv in cmds["xnode-icmp-src.txt"].split(",")]
+    t, _, v = explain(set_name, "xnode-icmp-src", "kube-node2")
+    want = dict(kv.partition("=")[::2] for kv in cmds["xnode-icmp-dst.txt"].split(","))
+    got = dict(P.arriving_flow(first, t, v, int(want["in_port"]), want["tun_src"], want["tun_dst"]))  # type: ignore[arg-type]
+    for k in ("in_port", "tun_id", "tun_src", "tun_dst", "tun_metadata0"):
+        assert got.get(k) == want.get(k), k
