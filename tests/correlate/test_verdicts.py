@@ -9,8 +9,14 @@ derived from a real trace or context to make a case the lab cannot (named in eac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import re
+import shutil
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -351,3 +357,66 @@ def test_path_builds_the_arriving_flow_for_geneve_and_vxlan(set_name: str) -> No
     got = dict(P.arriving_flow(first, t, v, int(want["in_port"]), want["tun_src"], want["tun_dst"]))  # type: ignore[arg-type]
     for k in ("in_port", "tun_id", "tun_src", "tun_dst", "tun_metadata0"):
         assert got.get(k) == want.get(k), k
+
+
+def test_text_and_markdown_lead_with_the_ovn_verdict() -> None:
+    import io
+
+    from ovntrace.render import markdown, text
+
+    res = parse((LAB / "verdicts" / "ttl-expiry.txt").read_text(encoding="utf-8"))
+    a = annotate(res.traces[0], context("verdicts", "kube-node2"), VERSION, "kube-node2")
+    md = markdown.render(res, ovn=[a])
+    assert "**Verdict:** DROP: TTL expired (ttl 1) in lr_in_ip_input on router kube-master" in md
+    assert "· OVS: controller: sent to the OpenFlow controller" in md
+    buf = io.StringIO()
+    text.render(res, buf, color=False, ovn=[a])
+    first = buf.getvalue().splitlines()[0]
+    assert "· DROP: TTL expired" in first and "OVS: controller" in first and "CONTROLLER:" not in first
+
+
+# -- the oracle: the real ovn-detrace on the same trace and databases --------------------------------
+
+DETRACE_CASES = [("ttl-expiry", "lr_in_ip_input", "ttl_expired"), ("no-route-v6", "lr_in_ip_routing", "no_route"),
+                 ("port-security-v6", "ls_in_apply_port_sec", "port_security"),
+                 ("port-security-drop", "ls_in_apply_port_sec", "port_security"),
+                 ("arp-punt", "lr_in_arp_request", "arp_request"), ("lb-vip", "ls_in_lb", "lb")]
+
+
+@pytest.fixture(scope="module")
+def detrace_dbs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The set's real NB/SB files served by a real ovsdb-server (unix sockets in a tmp dir)."""
+    if not (shutil.which("ovn-detrace") and shutil.which("ovsdb-server")):
+        pytest.skip("ovn-detrace / ovsdb-server not installed")
+    d = tmp_path_factory.mktemp("detrace")
+    pids = []
+    for db in ("sb", "nb"):
+        shutil.copyfile(LAB / "verdicts" / f"ovn{db}_db.db", d / f"{db}.db")
+        subprocess.run(["ovsdb-server", "--detach", "--no-chdir", f"--pidfile={d}/{db}.pid",
+                        f"--remote=punix:{d}/{db}.sock", f"--unixctl={d}/{db}.ctl", str(d / f"{db}.db")],
+                       check=True, timeout=20)
+        pids.append(int((d / f"{db}.pid").read_text()))
+    yield d
+    for pid in pids:  # only the servers started here
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+@pytest.mark.parametrize(("name", "stage", "reason"), DETRACE_CASES)
+def test_deciding_table_stage_agrees_with_ovn_detrace(name: str, stage: str, reason: str, detrace_dbs: Any) -> None:
+    d = detrace_dbs
+    text = (LAB / "verdicts" / f"{name}.txt").read_text(encoding="utf-8")
+    out = subprocess.run(["ovn-detrace", f"--ovnsb=unix:{d}/sb.sock", f"--ovnnb=unix:{d}/nb.sock"], input=text,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    node = "kube-node1" if name.startswith("lb") else "kube-node2"
+    t, a, v = explain("verdicts", name, node)
+    assert v.reason == reason
+    line = v.line if name != "lb-vip" else (v.lb or {}).get("line")
+    table = next((s for s in t.tables() if s.line == line), None) or next(
+        s for s in t.tables() if any(c.line == line for c in s.children))
+    ours = a.steps[table.line].stage
+    # ovn-detrace echoes the table line stripped, then its logical flow: find the block of that table
+    head = text.splitlines()[table.line - 1].strip()
+    block = out.split(head, 1)[1]
+    m = re.search(r"\* Logical flow: table=\d+ \((\w+)\)", block)
+    assert m is not None and m.group(1) == stage == ours
