@@ -105,12 +105,13 @@ def _tree(trace: Trace) -> _Tree:
 
 def _details_after(table: Step, action: Step) -> list[str]:
     """The ``-> ...`` detail lines printed under (or right after) an action."""
-    out = [c.text for c in action.children if c.kind is StepKind.DETAIL]
+    said = (StepKind.DETAIL, StepKind.WARNING, StepKind.ERROR)  # "-> ..." and ">> ..." lines
+    out = [c.text for c in action.children if c.kind in said]
     kids = table.children
     for i, k in enumerate(kids):
         if k is action:
             for nxt in kids[i + 1:]:
-                if nxt.kind is not StepKind.DETAIL:
+                if nxt.kind not in said:
                     break
                 out.append(nxt.text)
     return out
@@ -792,8 +793,29 @@ def _drop_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts
     role = st.table_role if st is not None else None
     if st is not None and st.nb and st.nb.get("table") == "ACL":
         return drop("acl", f"dropped by {acl_words(st.nb)}{where}", acl=dict(st.nb))
+    # a remote-output flow sent it into a tunnel, but OVS could not route the encapsulated packet
+    for _p, a in tree.order:
+        if a.action is not None and a.action.name == "output" and a.line in tree.owner:
+            det = _details_after(tree.owner[a.line], a)
+            if any("tunnel routing failed" in d for d in det):
+                port = str(a.action.args.get("port", "")).strip('"')
+                iface = facts.iface(port, None)
+                ip = iface.remote_ip if iface is not None else None
+                to = _chassis_words(facts.chassis_of_iface(iface, ip), ip, bool(facts.ix.chassis_by_name))
+                return drop("tunnel_routing_failed",
+                            f"the remote-output flow sends it into the tunnel (output:{port}"
+                            + (f", {iface.name}" if iface is not None else "") + f") to {to}"
+                            + ", but OVS's native tunnel routing failed (no underlay route or neighbour for the "
+                            "remote encap IP on this node): dropped", port=port, remote_ip=ip)
     # an outport with neither a local nor a remote output flow
     if role in ("LOCAL_OUTPUT", "REMOTE_OUTPUT", "CHECK_LOOPBACK") and "reg15" not in (last.match or ""):
+        r15 = _full(last.state.get("reg15"))
+        if not r15:
+            arrival = _arrival(trace, steps, facts)
+            came = (" the tunnel key it arrived with carries no outport (Geneve option tun_metadata0 missing or 0)"
+                    if arrival is not None and not (arrival.get("key") or {}).get("outport") else "")
+            return drop("no_outport", f"no logical outport is set (reg15 = {r15 if r15 is not None else '?'}) when "
+                        f"it reaches table {last.table} ({role}): nothing to output to;{came or ' cause unknown'}")
         return _no_output_flow(last, st, facts, drop)
     if stage_words and "port_sec" in stage_words:
         return _port_security(last, st, facts, stage_words, where, drop)

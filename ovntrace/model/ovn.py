@@ -87,7 +87,8 @@ class OvnVerdict:
     chassis: Mapping[str, Any] | None = None
     outport: str | None = None
     # a short code of what decided it: acl | port_security | ttl_expired | no_route | unbound_outport |
-    # outport_chassis_gone | no_tunnel | no_output_flow | unknown_in_port | normal_learned_in_port |
+    # outport_chassis_gone | no_tunnel | no_output_flow | tunnel_routing_failed | no_outport | unknown_in_port |
+    # normal_learned_in_port |
     # logical_flow | no_flow | unknown | output | tunnel | flood | lb | arp_request | controller
     reason: str | None = None
     # every output on the integration bridge, in trace order (docs/json-contract.md, "verdict")

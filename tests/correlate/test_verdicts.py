@@ -420,3 +420,19 @@ def test_deciding_table_stage_agrees_with_ovn_detrace(name: str, stage: str, rea
     block = out.split(head, 1)[1]
     m = re.search(r"\* Logical flow: table=\d+ \((\w+)\)", block)
     assert m is not None and m.group(1) == stage == ours
+
+
+def test_native_tunnel_routing_failure_is_not_called_a_missing_output_flow() -> None:
+    """Real OVN 24.03.9 trace: table 39 has the remote-output flow, OVS cannot route the tunnel."""
+    t = parse((FIX / "ovn-24.03.9" / "trace1.txt").read_text(encoding="utf-8")).traces[0]
+    a = annotate(t)
+    assert a is not None and a.verdict is not None
+    assert a.verdict.reason == "tunnel_routing_failed" and "no local or remote output flow" not in a.verdict.cause
+
+
+def test_tunnel_packet_without_an_outport_in_its_key() -> None:
+    """Real kube-ovn paste: the packet arrives with tun_metadata0 = 0, so reg15 stays 0."""
+    t = parse((FIX / "traces" / "063_kubeovn-issue5687-tunnel-in-drop.txt").read_text(encoding="utf-8")).traces[0]
+    a = annotate(t)
+    assert a is not None and a.verdict is not None and a.verdict.reason == "no_outport"
+    assert "carries no outport" in a.verdict.cause and "outport key 0" not in a.verdict.cause
