@@ -667,10 +667,13 @@ def _controller_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn],
     lf_ttl = st is not None and st.lflow is not None and "ip.ttl" in st.lflow.match
     if name.startswith("ICMP") and (ttl_match or lf_ttl or (stage and "ip_input" in stage and ttl_match)):
         ttl = ttl_match.group(1) if ttl_match else "0 or 1"
+        rport = st.inport if st is not None else None
         cause = (f"TTL expired (ttl {ttl}) in {stage or 'the router input stage'}{where}: "
-                 f"ovn-controller answers with ICMP time exceeded; the packet goes no further")
+                 "ovn-controller answers with ICMP time exceeded"
+                 + (f" from router port {rport}" if rport else "") + "; the packet goes no further")
         return OvnVerdict("drop", cause, ln, reason="ttl_expired",
-                          drop={"reason": "ttl_expired", "stage": stage, "table": table.table if table else None})
+                          drop={"reason": "ttl_expired", "stage": stage, "table": table.table if table else None,
+                                "router_port": rport})
     if name in ("ARP", "ND_NS") and table is not None:
         hop = _next_hop(table, name == "ND_NS")
         rport = st.outport if st is not None else None

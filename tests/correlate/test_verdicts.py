@@ -225,6 +225,7 @@ def test_ttl_expiry_in_lr_in_ip_input() -> None:
     t, a, v = explain("verdicts", "ttl-expiry", "kube-node2")
     assert v.kind == "drop" and v.reason == "ttl_expired" and v.drop is not None
     assert v.drop["stage"] == "lr_in_ip_input" and "router kube-master" in v.cause
+    assert v.drop["router_port"] == "rtos-kube-node2"  # as ovn-detrace shows: outport = "rtos-kube-node2"
     assert "OVS: controller" in verdict_line(t, a)
 
 
