@@ -275,10 +275,16 @@ def geneve_metadata(v: OvnVerdict) -> tuple[int, int]:
 def arriving_flow(first: Flow, trace: Trace, v: OvnVerdict, in_port: int, tun_src: str, tun_dst: str) -> Flow:
     """The packet as the remote chassis receives it: its tunnel port, tun_id/tun_src/tun_dst/tun_metadata0,
     and the inner packet of ``first`` after the source side's rewrites (MACs, TTL, NAT)."""
-    tun_id, md0 = geneve_metadata(v)
+    key = next((o.get("key") for o in v.outputs if o.get("kind") == "tunnel" and o.get("key")), None)
     rw = rewrites(trace)
-    out: Flow = [("in_port", str(in_port)), ("tun_id", hex(tun_id)), ("tun_src", tun_src), ("tun_dst", tun_dst),
-                 ("tun_metadata0", hex(md0))]
+    if key is not None and str(key.get("encap", "")).startswith("vxlan") and key.get("tun_id"):
+        # VXLAN: the VNI as written (outport << 12 | datapath), no Geneve option
+        out: Flow = [("in_port", str(in_port)), ("tun_id", str(key["tun_id"])), ("tun_src", tun_src),
+                     ("tun_dst", tun_dst)]
+    else:
+        tun_id, md0 = geneve_metadata(v)
+        out = [("in_port", str(in_port)), ("tun_id", hex(tun_id)), ("tun_src", tun_src), ("tun_dst", tun_dst),
+               ("tun_metadata0", hex(md0))]
     for k, val in first:
         if k == "in_port":
             continue

@@ -86,6 +86,17 @@ class OvnVerdict:
     acl: Mapping[str, Any] | None = None
     chassis: Mapping[str, Any] | None = None
     outport: str | None = None
+    # a short code of what decided it: acl | port_security | ttl_expired | no_route | unbound_outport |
+    # outport_chassis_gone | no_tunnel | no_output_flow | tunnel_routing_failed | no_outport | unknown_in_port |
+    # normal_learned_in_port |
+    # logical_flow | no_flow | unknown | output | tunnel | flood | lb | arp_request | controller
+    reason: str | None = None
+    # every output on the integration bridge, in trace order (docs/json-contract.md, "verdict")
+    outputs: tuple[Mapping[str, Any], ...] = ()
+    arrival: Mapping[str, Any] | None = None  # the packet came in over a tunnel: from whom, with which key
+    drop: Mapping[str, Any] | None = None  # why it dropped: table, stage, the object named
+    lb: Mapping[str, Any] | None = None  # load balancer VIP, name, backends, group
+    arp: Mapping[str, Any] | None = None  # next-hop resolution punted to ovn-controller
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,26 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
     if errors:
         err, line = errors[0]
         return Verdict(VerdictKind.DROP, line, f"translation failed ({err}), packet is dropped")
+    normal = _normal_drop(passes)
+    if normal is not None:
+        return Verdict(VerdictKind.DROP, normal[0], f"no output in the datapath actions: dropped ({normal[1]})")
     return Verdict(VerdictKind.DROP, last_line, "no output in the datapath actions: dropped")
+
+
+def _normal_drop(passes: tuple[Pass, ...]) -> tuple[int, str] | None:
+    """``NORMAL`` that printed why it dropped (``-> learned port is input port, dropping``)."""
+    for p in passes:
+        for step in p.walk():
+            a = step.action
+            if step.kind is StepKind.ACTION and a is not None and a.name == "NORMAL" and not step.spurious:
+                for d in (*step.children, *_after(p, step)):
+                    text = d.text.strip().removeprefix("->").strip()
+                    if d.kind is StepKind.DETAIL and text.endswith("dropping"):
+                        why = text.removesuffix(", dropping").removesuffix("dropping").strip(" ,")
+                        words = ("NORMAL: the destination MAC was learned on the input port"
+                                 if why == "learned port is input port" else f"NORMAL: {why}")
+                        return step.line, words
+    return None
 
 
 def _after(p: Pass, step: Step) -> list[Step]:

@@ -249,12 +249,33 @@ def path_line(ovn: TraceOvn | None) -> str | None:
     if ovn is None or not ovn.path:
         return None
     parts = []
+    outs = ovn.verdict.outputs if ovn.verdict is not None else ()
+    tunnels = [o for o in outs if o.get("kind") == "tunnel"]
     for h in ovn.path:
         if h.kind == "tunnel":
-            parts.append(f"⇒ {h.text}")
+            if not tunnels:  # else the verdict's tunnel outputs say it, with the chassis by name
+                parts.append(f"⇒ {h.text}")
         else:
             parts.append(("→ " if parts else "") + h.text)
+    if len(tunnels) == 1 and len(outs) == 1:
+        parts.append(f"⇒ {_tunnel_hop(tunnels[0])}")
+    if len(outs) > 1:  # the fan-out: every port the packet leaves by
+        parts.append("⇉ {" + ", ".join(_output_label(o) for o in outs) + "}")
     return " ".join(parts)
+
+
+def _tunnel_hop(o: Mapping[str, Any]) -> str:
+    ch = o.get("chassis") or {}
+    who = f" (chassis {ch['name']})" if ch.get("name") else ""
+    return f"{o.get('encap') or 'tunnel'} → {o.get('remote_ip') or '?'}{who}"
+
+
+def _output_label(o: Mapping[str, Any]) -> str:
+    who = o.get("pod") or o.get("logical_port") or o.get("interface") or o.get("openflow") or "?"
+    if o.get("kind") == "tunnel":
+        ch = o.get("chassis") or {}
+        return f"tunnel → {ch.get('name') or o.get('remote_ip') or '?'} ({who})"
+    return str(who)
 
 
 def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
@@ -273,13 +294,33 @@ def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
 
 
 def verdict_line(t: Trace, ovn: TraceOvn | None = None) -> str:
-    if ovn is not None and ovn.verdict is not None:
-        v2 = ovn.verdict
-        where = f" (line {v2.line})" if v2.line else ""
-        return f"{v2.kind.upper()}: {v2.cause}{where}"
+    """The headline: the OVN verdict when there is one, the OVS-level one beside it (as such) when it
+    says something else (``DROP: dropped by ACL … · OVS: controller: sent to the OpenFlow controller``)."""
     v = t.verdict
     where = f" (line {v.line})" if v.line else ""
+    if ovn is not None and ovn.verdict is not None:
+        v2 = ovn.verdict
+        line = f"{v2.kind.upper()}: {v2.cause}" + (f" (line {v2.line})" if v2.line else "")
+        if v2.kind != v.kind.value:
+            line += f" · {ovs_verdict_words(t)}"
+        return line
     return f"{v.kind.value.upper()}: {v.reason}{where}"
+
+
+def ovs_verdict_words(t: Trace) -> str:
+    """The OVS-level verdict, labelled as such: ``OVS: controller: sent to the OpenFlow controller (line 67)``."""
+    v = t.verdict
+    return f"OVS: {v.kind.value}: {v.reason}" + (f" (line {v.line})" if v.line else "")
+
+
+def headline_style(t: Trace, ovn: TraceOvn | None = None) -> str:
+    """The style of the headline: of the OVN verdict's kind when there is one."""
+    if ovn is not None and ovn.verdict is not None:
+        try:
+            return verdict_style(VerdictKind(ovn.verdict.kind))
+        except ValueError:
+            pass
+    return verdict_style(t.verdict.kind)
 
 
 def pass_title(p: Pass, i: int) -> str:

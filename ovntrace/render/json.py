@@ -126,6 +126,12 @@ def verdict_json(v: Verdict, ovn: OvnVerdict | None = None) -> dict[str, Any]:
             out["chassis"] = jsonable(dict(ovn.chassis))
         if ovn.outport:
             out["outport"] = ovn.outport
+        out["ovn_reason"] = ovn.reason
+        out["outputs"] = [jsonable(dict(o)) for o in ovn.outputs]
+        for key in ("arrival", "drop", "lb", "arp"):
+            value = getattr(ovn, key)
+            if value:
+                out[key] = jsonable(dict(value))
     return out
 
 

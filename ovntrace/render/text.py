@@ -13,7 +13,7 @@ from rich.console import Console
 
 from ovntrace.model import ParseResult
 from ovntrace.model.ovn import TraceOvn
-from ovntrace.render.display import pass_title, path_line, result_rows, summary, verdict_line, verdict_style
+from ovntrace.render.display import headline_style, pass_title, path_line, result_rows, summary, verdict_line
 from ovntrace.render.safe import SafeText
 from ovntrace.render.styles import cookie_style, style_for
 
@@ -33,7 +33,7 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
                 console.print()
             head, _, _ = summary(trace, index).rpartition(" · ")
             line = SafeText(head + " · ", style=style_for("header"))
-            line.append(verdict_line(trace, tovn), style=style_for(verdict_style(trace.verdict.kind)))
+            line.append(verdict_line(trace, tovn), style=style_for(headline_style(trace, tovn)))
             console.print(line)
             path = path_line(tovn)
             if path:

@@ -213,15 +213,21 @@ def _pass_details(out: Text, p: Pass, dark: bool) -> None:
 
 
 def _trace_details(out: Text, t: Trace, tovn: TraceOvn | None, dark: bool) -> None:
-    from ovntrace.render.display import verdict_style
+    from ovntrace.render.display import headline_style, ovs_verdict_words, verdict_style
 
     _section(out, "Verdict", dark)
     v = t.verdict
-    out.append(f"{v.kind.value.upper()}: {v.reason}\n", style=style(verdict_style(v.kind), dark))
-    if tovn is not None and tovn.verdict is not None:
-        _kv(out, "cause", tovn.verdict.cause, dark)
-        if tovn.verdict.line:
-            _kv(out, "decided at", f"line {tovn.verdict.line}", dark)
+    ov = tovn.verdict if tovn is not None else None
+    if ov is not None:  # one verdict: OVN's leads, the OVS-level one is shown beside it as such
+        out.append(f"{ov.kind.upper()}: {ov.cause}\n", style=style(headline_style(t, tovn), dark))
+        if ov.line:
+            _kv(out, "decided at", f"line {ov.line}", dark)
+        _kv(out, "OVS", ovs_verdict_words(t).removeprefix("OVS: "), dark)
+        for o in ov.outputs:
+            _kv(out, "output", ", ".join(f"{k}={val}" for k, val in o.items()
+                                         if not isinstance(val, (dict, list)) and k != "line"), dark)
+    else:
+        out.append(f"{v.kind.value.upper()}: {v.reason}\n", style=style(verdict_style(v.kind), dark))
     if v.line:
         _kv(out, "line", str(v.line), dark)
     if v.ports:

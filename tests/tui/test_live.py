@@ -66,7 +66,7 @@ def test_live_path_traced_in_a_worker_and_explained_per_node(live_lab: Lab) -> N
         view = screen.path_view
         assert view is not None and view.line == PATH_LINE
         assert view.nodes == ("kube-node2", "kube-node1")
-        assert _verdict(screen).startswith("DELIVERED: delivered to interface")
+        assert _verdict(screen).startswith("DELIVERED: delivered to pod default/sshd-2")
         assert "(icmp, trk,new) · hop 1/2 on kube-node2" in _verdict(screen)
         rows = [str(o.prompt) for o in screen.query_one("#path", PathPane).options]
         assert rows[0] == f"⇒ {PATH_LINE}"
@@ -184,13 +184,13 @@ def test_path_tui_in_a_real_terminal(live_lab: Lab) -> None:
                    check=True, timeout=20, cwd=ROOT, env={**os.environ, "TERM": "xterm-256color"})
     t = Tmux(session)
     try:
-        screen = t.wait_for("DELIVERED: delivered to interface")
+        screen = t.wait_for("DELIVERED: delivered to pod default/sshd-2")
         assert "(icmp, trk,new)" in screen and "hop 1 @ kube-node2" in screen
         t.keys("c")
         t.wait_for("Conntrack state")
         t.keys("Down", "Enter")
         screen = t.wait_for("(icmp, trk,est)")
-        t.wait_for("DELIVERED: delivered to interface")
+        t.wait_for("DELIVERED: delivered to pod default/sshd-2")
         t.keys("q")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=20, check=False)

@@ -6,7 +6,7 @@ from textual.widgets import Static
 
 from ovntrace.model import ParseResult
 from ovntrace.model.ovn import TraceOvn
-from ovntrace.render.display import verdict_line, verdict_style
+from ovntrace.render.display import headline_style, verdict_line
 from ovntrace.render.safe import SafeText
 from ovntrace.tui import styles
 
@@ -22,7 +22,7 @@ class VerdictBar(Static):
             self.update(t)
             return
         trace = result.traces[trace_index]
-        t.append(verdict_line(trace, tovn), style=styles.style(verdict_style(trace.verdict.kind), dark))
+        t.append(verdict_line(trace, tovn), style=styles.style(headline_style(trace, tovn), dark))
         where = f"  {source}"
         if len(result.traces) > 1:
             where += f" · trace {trace_index + 1}/{len(result.traces)}"
