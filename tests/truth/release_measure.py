@@ -31,9 +31,7 @@ from pathlib import Path
 from ovntrace.correlate.annotate import annotate
 from ovntrace.parser import parse
 from tests.conftest import FIX
-from tests.truth.detrace import DETRACE, cookie_key, parse_detrace, run_detrace
-
-__all__ = ["parse_detrace"]
+from tests.truth.detrace import DETRACE, cookie_key, run_detrace
 
 
 @dataclass(frozen=True)

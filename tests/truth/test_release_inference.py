@@ -56,6 +56,7 @@ def test_lab_fixtures_against_real_ovn_detrace_on_their_databases() -> None:
     cases = lab_fixture_cases()
     assert len(cases) == len(lab_fixture_traces()) >= 15
     total = measure(cases)["23.03.1"]
+    print(f"fixtures/lab OVN 23.03.1: {total.row()}")
     assert total.wrong == 0, total.wrong_examples
     assert total.open_missing == 0
     assert total.total > 600 and total.right >= 0.9 * total.total, total.row()
@@ -66,6 +67,7 @@ def test_lab_fixtures_against_real_ovn_detrace_on_their_databases() -> None:
 def test_live_lab_traces_against_real_ovn_detrace(truth_runs: dict[str, TruthRun]) -> None:
     cases = [Case(n, "23.03.1", r.trace, r.detrace) for n, r in truth_runs.items()]
     total = measure(cases)["23.03.1"]
+    print(f"live lab OVN 23.03.1: {total.row()}")
     assert total.total > 100
     assert total.wrong == 0, total.wrong_examples
 
