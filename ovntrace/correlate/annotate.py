@@ -37,6 +37,9 @@ def _int(value: str | None) -> int | None:
 
 _WRITES_MD_RE = re.compile(r"(?:->metadata\b|->OXM_OF_METADATA\[)")
 _WRITES_LPORT_RE = re.compile(r"(?:->reg1[45]\b|->NXM_NX_REG1[45]\[)")
+_TUN_MOVE_RE = re.compile(r"move:NXM_NX_TUN_ID\[")
+_SWITCH_ZONE_RE = re.compile(r"^ct\((?!.*commit).*zone=NXM_NX_REG13\[")
+_ROUTER_ZONE_RE = re.compile(r"^ct\(.*zone=NXM_NX_REG1[12]\[")
 _DETRACE_RE = re.compile(r"(?:Logical flows?:|Logical datapaths?:|Port Binding:)")
 
 
@@ -172,6 +175,7 @@ class Correlator:
         lay = _choose_layout(evidence, self.version, self.version_source)
         if not lay.candidates:
             return None
+        self._types_from_stages(tables, dp_types, lay.candidates)
         self._line_bridge = {c.line: s.bridge for s in trace.tables() for c in s.children}
         readings: dict[tuple[int, str | None], tuple[ovn_infer.Reading, ...]] = {}
         steps: dict[int, StepOvn] = {}
@@ -220,6 +224,20 @@ class Correlator:
                 notes.append(f"{key} {mac} is {owner}")
         return tuple(notes)
 
+    def _types_from_stages(self, tables: list[Step], dp_types: dict[int, str], releases: tuple[str, ...]) -> None:
+        """A datapath of unknown type whose tables (with a cookie) are stages only of a switch (or only of
+        a router) in every candidate release is one."""
+        seen: dict[int, set[int]] = {}
+        for s in tables:
+            md = _int(s.state.get("metadata"))
+            if md and md not in dp_types and s.cookie and not s.miss and s.table is not None \
+                    and self.ix.datapath(md) is None:
+                seen.setdefault(md, set()).add(s.table)
+        for md, ids in seen.items():
+            kinds = ovn_infer.possible_dp_types(ids, releases)
+            if len(kinds) == 1:
+                dp_types[md] = kinds[0]
+
     def _dp_type_of(self, s: Step, dp_types: Mapping[int, str]) -> str | None:
         md = _int(s.state.get("metadata"))
         if not md:
@@ -231,9 +249,15 @@ class Correlator:
         """Datapath type per metadata: from the SB; else inferred from what the trace shows: a
         datapath that decrements the TTL is a router; the datapath a VIF or tunnel packet enters
         first, and one entered from a router, is a switch (OVN attaches VIFs to switches and
-        routers to switches)."""
+        routers to switches). A pipeline table (below 64, where OVN's physical tables start) running
+        conntrack in the DNAT/SNAT zone (reg11/reg12) is a router's: ovn-controller compiles ct
+        actions of switch pipelines into the port's zone (reg13) (``ep->is_switch`` in
+        ``lib/actions.c``, 2.6+); ct_next/ct_lb (a ``ct(table=...)`` without commit) in the port's
+        zone (reg13) is a switch's (a router's go to its DNAT zone; routers commit in reg13 too, so
+        a commit says nothing)."""
         out: dict[int, str] = {}
         order: list[int] = []
+        switchy: set[int] = set()
         for s in tables:
             md = _int(s.state.get("metadata"))
             if md is None or md == 0:
@@ -243,9 +267,18 @@ class Correlator:
             dp = self.ix.datapath(md)
             if dp is not None and dp.type:
                 out[md] = dp.type
-            elif any(c.action is not None and c.action.name == "dec_ttl" for c in s.children):
+                continue
+            texts = _action_texts(s) if s.table is not None and s.table < 64 else ()
+            if any(c.action is not None and c.action.name == "dec_ttl" for c in s.children) \
+                    or any(_ROUTER_ZONE_RE.search(t) for t in texts):
                 out[md] = "router"
-        has_table0 = any(s.table == 0 for s in tables)
+            elif any(_SWITCH_ZONE_RE.search(t) for t in texts):
+                switchy.add(md)
+        for md in switchy:
+            out.setdefault(md, "switch")
+        # the first datapath is a switch when a VIF (or localnet) port flow of table 0 put the packet
+        # there; a tunnel delivers to any datapath's egress (a router's, for a chassisredirect port)
+        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(_action_texts(s))) for s in tables)
         for i, md in enumerate(order):
             if md in out:
                 continue

@@ -299,6 +299,18 @@ def table_readings(table_id: int, dp_type: str | None, releases: Sequence[str]) 
                  for k, v in groups.items())
 
 
+def possible_dp_types(table_ids: Iterable[int], releases: Sequence[str]) -> tuple[str, ...]:
+    """Datapath types under which every one of ``table_ids`` (pipeline tables one datapath ran, each with a
+    logical flow) is a stage in every one of ``releases``: a switch egress pipeline has more stages than a
+    router's, so a datapath seen at egress stage 9 is a switch."""
+    ids = tuple(table_ids)
+    out = []
+    for kind in ("switch", "router"):
+        if all(_stage_at(r, t, None)[0] is None or _stage_at(r, t, kind)[2] for r in releases for t in ids):
+            out.append(kind)
+    return tuple(out)
+
+
 def spans(releases: Iterable[str]) -> tuple[str, ...]:
     """Runs of consecutive known releases: ``("22.12.1..22.12.3", "23.03.1..23.03.3")``."""
     order = {t: i for i, t in enumerate(known_releases())}

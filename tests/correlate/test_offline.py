@@ -121,3 +121,18 @@ def test_seed_notes_with_the_seeds_pasted_outputs() -> None:
     assert a.actions[out7.line].words == "to interface ovn-c7889c-0, geneve to 172.17.42.31"
     eth_src = next(s for s in t.walk() if s.text == "set_field:00:00:00:c0:2e:c7->eth_src")
     assert a.actions[eth_src.line].words == "MAC of rtos-kube-node1 (router port)"
+
+
+def test_tunnel_entered_datapath_type_needs_evidence() -> None:
+    """A tunnel delivers into any datapath's egress (a router's for a chassisredirect port): the switch type
+    of kube-node1's switch comes from its ct_next in the port's zone (reg13), not from being first."""
+    _, a = _ann("lab/xnode-icmp-dst.txt")
+    types = {st.datapath.key: st.datapath.type for st in a.steps.values() if st.datapath is not None}
+    assert types == {4: "switch"}
+    # the gateway trace: the datapath the tunnel enters (2, the join switch's egress) runs no conntrack of
+    # its own; it is a switch because it runs egress stages 7-9, which no router egress pipeline has
+    t2, a2 = _ann("lab/external-gw.txt")
+    dp2 = [(s.table, st) for s in t2.tables() if (st := a2.steps.get(s.line)) and st.datapath is not None
+           and st.datapath.key == 2 and st.pipeline == "egress"]
+    assert {st.datapath.type for _, st in dp2 if st.datapath} == {"switch"}
+    assert dict((t, st.stage) for t, st in dp2)[42] == "ls_out_pre_acl"
