@@ -1,9 +1,11 @@
 """Trace + cluster facts -> OVN meaning for every step, a logical path, and a verdict in words.
 
-Pure: no I/O. Works with an empty :class:`ClusterContext` (a pasted trace alone): stage names come
-from the table layout (inferred from landmarks in the trace, the OVN version only as a hint),
-registers, tunnel metadata and controller opcodes are decoded from the trace itself. With databases
-the datapath, logical flow, NB object and port names are filled in.
+Pure: no I/O. Works with an empty :class:`ClusterContext` (a pasted trace alone): the release is then
+not known, only the known releases consistent with the trace (:mod:`ovntrace.ovn.infer`), and a table
+gets a stage name only where all of them agree (else ``stage_candidates``); registers, tunnel
+metadata and controller opcodes are decoded from the trace itself. With databases (or
+``--ovn-version``) the release is pinned, and the datapath, logical flow, NB object and port names
+are filled in. Only bridges with OVN evidence get OVN meaning (:func:`_ovn_evidence`).
 """
 
 from __future__ import annotations
