@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a node's OVS facts (conf.db, ovs-vsctl show, ovs-ofctl show br-int)")
     ovn.add_argument("--context", action="append", metavar="SOURCE", help="any source, detected by content")
     ovn.add_argument("--on", metavar="NODE", help="the node the trace was taken on (for ofport names)")
-    ovn.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else guessed")
+    ovn.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else inferred (candidates)")
     ovn.add_argument("--no-ovn", action="store_true", help="plain OVS explanation, no OVN meaning")
     ex.add_argument("--max-input-size", metavar="SIZE",
                     help="refuse any input (trace, db file, dump, reply) larger than SIZE (default 1G; e.g. 4G, "

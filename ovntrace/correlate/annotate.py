@@ -1,13 +1,16 @@
 """Trace + cluster facts -> OVN meaning for every step, a logical path, and a verdict in words.
 
-Pure: no I/O. Works with an empty :class:`ClusterContext` (a pasted trace alone): stage names come
-from the table layout (inferred from landmarks in the trace, the OVN version only as a hint),
-registers, tunnel metadata and controller opcodes are decoded from the trace itself. With databases
-the datapath, logical flow, NB object and port names are filled in.
+Pure: no I/O. Works with an empty :class:`ClusterContext` (a pasted trace alone): the release is then
+not known, only the known releases consistent with the trace (:mod:`ovntrace.ovn.infer`), and a table
+gets a stage name only where all of them agree (else ``stage_candidates``); registers, tunnel
+metadata and controller opcodes are decoded from the trace itself. With databases (or
+``--ovn-version``) the release is pinned, and the datapath, logical flow, NB object and port names
+are filled in. Only bridges with OVN evidence get OVN meaning (:func:`_ovn_evidence`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +21,10 @@ from ovntrace.model.cluster import ClusterContext, Datapath, LogicalFlow, NbRow,
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
 from ovntrace.model.trace import Step, StepKind, Trace, VerdictKind
 from ovntrace.ovn import controller as ovn_controller
+from ovntrace.ovn import infer as ovn_infer
 from ovntrace.ovn import registers as ovn_registers
-from ovntrace.ovn import stages as ovn_stages
-from ovntrace.ovn import tables as ovn_tables
+from ovntrace.ovn import releases as ovn_releases
 from ovntrace.ovn import tunnel as ovn_tunnel
-
-MIN_CONFIDENCE = 0.5  # below this (and with no database hit) the trace is not treated as OVN's
 
 
 def _int(value: str | None) -> int | None:
@@ -36,51 +37,81 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _evidence(trace: Trace) -> list[ovn_tables.FlowEvidence]:
-    out = []
-    for s in trace.tables():
-        if s.table is None or s.miss:
-            continue
-        actions = [c.text for c in s.children if c.kind is StepKind.ACTION]
-        cookie = int(s.cookie, 16) if s.cookie else 0
-        out.append(ovn_tables.FlowEvidence(s.table, s.match or "", actions, cookie))
-    return out
+_WRITES_MD_RE = re.compile(r"(?:->metadata\b|->OXM_OF_METADATA\[)")
+_WRITES_LPORT_RE = re.compile(r"(?:->reg1[45]\b|->NXM_NX_REG1[45]\[)")
+_TUN_MOVE_RE = re.compile(r"move:NXM_NX_TUN_ID\[")
+_SWITCH_ZONE_RE = re.compile(r"^ct\((?!.*commit).*zone=NXM_NX_REG13\[")
+_ROUTER_ZONE_RE = re.compile(r"^ct\(.*zone=NXM_NX_REG1[12]\[")
+_DETRACE_RE = re.compile(r"(?:Logical flows?:|Logical datapaths?:|Port Binding:)")
+
+
+def _action_texts(s: Step) -> tuple[str, ...]:
+    return tuple(c.text for c in s.children if c.kind is StepKind.ACTION)
+
+
+def _ovn_evidence(s: Step, cookie_known: Any) -> str | None:
+    """Why this table step shows OVN at work on its bridge, or None.
+
+    OVN evidence (issue 11): a table-0 flow that loads the logical datapath (metadata) and a logical
+    port (reg14/reg15), directly or moved from the tunnel key; a datapath hop (``clone(...)``) loading
+    both; a cookie that is a Southbound row's; an ``ovn-detrace`` annotation."""
+    text = " ".join(_action_texts(s))
+    if _WRITES_MD_RE.search(text) and _WRITES_LPORT_RE.search(text) and (s.table == 0 or "clone(" in text):
+        return f"table {s.table} loads a logical datapath and port"
+    if s.cookie and cookie_known(s.cookie):
+        return f"cookie {s.cookie} is a Southbound row's"
+    if any(c.kind is StepKind.ANNOTATION and _DETRACE_RE.search(c.text) for c in s.children):
+        return "ovn-detrace annotation"
+    return None
 
 
 @dataclass(frozen=True)
 class _Layout:
-    layout: ovn_tables.Layout | None
-    release: str | None
+    """The release as known or inferred: ``candidates`` are the releases the names come from."""
+
+    release: str | None  # pinned / from the DB / the only candidate; else None
+    candidates: tuple[str, ...]
+    source: str | None  # "option" | "database" | "trace"
     confidence: float | None
     words: str | None
 
+    @property
+    def work_release(self) -> str | None:
+        """One release for decoders that need one (controller opcodes, tunnel keys): the pinned one,
+        else the newest candidate."""
+        return self.release or (self.candidates[-1] if self.candidates else None)
 
-def _choose_layout(trace: Trace, version: str | None) -> _Layout:
-    evidence = _evidence(trace)
-    if not evidence:
-        return _Layout(None, version, None, None)
-    candidates = ovn_tables.infer_layout(evidence, version)
-    if not candidates:
-        return _Layout(None, version, None, None)
-    best = candidates[0]
-    release: str | None
-    if version:
-        release = version
-        words = f"OVN {version} (given); table layout {best.layout.label}"
-        if version not in best.layout.releases:
-            words += f" fits the trace better than {version}'s (confidence {best.confidence:.0%})"
-    else:
-        rels = best.releases or best.layout.releases
-        release = rels[-1] if rels else None
-        fitting = [c for c in candidates if c.score >= best.score]
-        if len(fitting) > 1:
-            words = (f"table layout fits {len(fitting)} OVN layouts ({fitting[-1].layout.label} to "
-                     f"{fitting[0].layout.label}); names per OVN {best.layout.label}, confidence "
-                     f"{best.confidence:.0%} for the tables seen; pass --ovn-version to be sure")
-        else:
-            words = (f"OVN {best.layout.label} guessed from the table layout (confidence {best.confidence:.0%}); "
-                     "pass --ovn-version to set it")
-    return _Layout(best.layout, release, best.confidence, words)
+
+def _choose_layout(evidence: list[ovn_infer.StepEvidence], version: str | None, source: str | None) -> _Layout:
+    if version and ovn_releases.try_parse_version(version) is not None:
+        tag = ovn_releases.nearest_release(version).release
+        cons = ovn_infer.constraints(evidence)
+        total = sum(c.weight for c in cons)
+        bad = [c for c in cons if not c.test(tag)]
+        fit = 1.0 - (sum(c.weight for c in bad) / total) if total else 1.0
+        where = "pinned by --ovn-version" if source == "option" else \
+            "from the databases (SB/NB_Global northd_internal_version)"
+        words = f"OVN {version}, {where}"
+        if tag != version:
+            words += f" (facts of the known release {tag})"
+        if bad:
+            best = ovn_infer.infer_releases(evidence)
+            words += (f"; but the trace contradicts it: {bad[0].why}"
+                      f" (releases that fit the trace: {ovn_infer.spans_text(best.candidates)})")
+        return _Layout(version, (tag,), source, round(fit, 3), words)
+    inf = ovn_infer.infer_releases(evidence)
+    cands = inf.candidates
+    if not cands:
+        return _Layout(None, (), None, None, None)
+    n = len(cands)
+    fits = "1 release fits" if n == 1 else f"{n} releases fit"
+    words = f"inferred from the table layout and the flows seen ({inf.evidence} facts): {fits}: " \
+        f"{ovn_infer.spans_text(cands)}"
+    if inf.conflicts:
+        words += f"; no known release fits everything (even these contradict: {inf.conflicts[0]})"
+    if n > 1:
+        words += "; a stage name is shown only where they all agree; pass --ovn-version to pin it"
+    return _Layout(cands[0] if n == 1 else None, cands, "trace", None, words)
 
 
 def _dp_ref(dp: Datapath | None, key: int | None, guessed_type: str | None = None) -> DatapathRef | None:
@@ -118,29 +149,59 @@ class Correlator:
         self.ctx = ctx or ClusterContext()
         self.ix: ClusterIndex = build_index(self.ctx)
         self.version = ovn_version or self.ctx.ovn_version
+        self.version_source = "option" if ovn_version else "database" if self.ctx.ovn_version else None
         self.node = node
+        self._line_bridge: dict[int, str | None] = {}
 
     # -- per trace -------------------------------------------------------------------------------
     def annotate(self, trace: Trace) -> TraceOvn | None:
         if trace.format.value == "ovn-trace" or not trace.passes:
             return None
-        lay = _choose_layout(trace, self.version)
-        hits = self._db_hits(trace)
-        if lay.layout is None or ((lay.confidence or 0) < MIN_CONFIDENCE and not hits):
+        bridges = self._ovn_bridges(trace)
+        if not bridges:
+            return None  # no OVN evidence anywhere: OVS meaning only
+        tables = [s for s in trace.tables() if s.bridge in bridges]
+        dp_types = self._dp_types(tables)
+        evidence = [ovn_infer.StepEvidence(
+            s.table, s.match or "", _action_texts(s), int(s.cookie, 16) if s.cookie else 0,
+            self._dp_type_of(s, dp_types),
+            tuple(c.text for c in s.children if c.kind is StepKind.ANNOTATION), s.miss)
+            for s in tables if s.table is not None]
+        lay = _choose_layout(evidence, self.version, self.version_source)
+        if not lay.candidates:
             return None
-        dp_types = self._dp_types(trace)
-        lay = self._pick_release(trace, lay, dp_types)
+        self._types_from_stages(tables, dp_types, lay.candidates)
+        self._line_bridge = {c.line: s.bridge for s in trace.tables() for c in s.children}
+        readings: dict[tuple[int, str | None], tuple[ovn_infer.Reading, ...]] = {}
         steps: dict[int, StepOvn] = {}
-        for s in trace.tables():
-            steps[s.line] = self._step(s, lay, dp_types)
-        actions = self._actions(trace, lay.release)
+        for s in tables:
+            steps[s.line] = self._step(s, lay, dp_types, readings)
+        release = lay.work_release
+        actions = self._actions(trace, release)
         path = self._path(trace, steps)
-        verdict = make_verdict(trace, steps, actions, lay.release, self.ix, self.node)
+        verdict = make_verdict(trace, steps, actions, release, self.ix, self.node)
         warnings = tuple(w for st in steps.values() for w in (
             [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
             if st.lflow_ambiguous else []))
         return TraceOvn(lay.release, lay.words, lay.confidence, steps, actions, path, verdict, warnings,
-                        self._mac_notes(trace))
+                        self._mac_notes(trace), lay.source, lay.candidates,
+                        tuple(b or "" for b in sorted(bridges, key=lambda b: b or "")))
+
+    def _ovn_bridges(self, trace: Trace) -> set[str | None]:
+        """Bridges of the trace with OVN evidence (:func:`_ovn_evidence`); ``None`` stands for the one
+        bridge of a legacy-format trace, which names none."""
+        out: set[str | None] = set()
+        known = self._cookie_known
+        for s in trace.tables():
+            if s.bridge not in out and _ovn_evidence(s, known) is not None:
+                out.add(s.bridge)
+        return out
+
+    def _cookie_known(self, cookie: str) -> bool:
+        if self.ix.empty:
+            return False
+        prefix = cookie_prefix(cookie)
+        return prefix in self.ix.lflows_by_cookie or prefix in self.ix.rows_by_prefix
 
     def _mac_notes(self, trace: Trace) -> tuple[str, ...]:
         """Whose MACs the packet carries: the seed's first note ("dl_dst is stor-kube-node2's MAC")."""
@@ -158,19 +219,41 @@ class Correlator:
                 notes.append(f"{key} {mac} is {owner}")
         return tuple(notes)
 
-    def _db_hits(self, trace: Trace) -> int:
-        if self.ix.empty:
-            return 0
-        return sum(1 for s in trace.tables() if s.cookie and cookie_prefix(s.cookie) in self.ix.lflows_by_cookie)
+    def _types_from_stages(self, tables: list[Step], dp_types: dict[int, str], releases: tuple[str, ...]) -> None:
+        """A datapath of unknown type whose tables (with a cookie) are stages only of a switch (or only of
+        a router) in every candidate release is one."""
+        seen: dict[int, set[int]] = {}
+        for s in tables:
+            md = _int(s.state.get("metadata"))
+            if md and md not in dp_types and s.cookie and not s.miss and s.table is not None \
+                    and self.ix.datapath(md) is None:
+                seen.setdefault(md, set()).add(s.table)
+        for md, ids in seen.items():
+            kinds = ovn_infer.possible_dp_types(ids, releases)
+            if len(kinds) == 1:
+                dp_types[md] = kinds[0]
 
-    def _dp_types(self, trace: Trace) -> dict[int, str]:
+    def _dp_type_of(self, s: Step, dp_types: Mapping[int, str]) -> str | None:
+        md = _int(s.state.get("metadata"))
+        if not md:
+            return None
+        dp = self.ix.datapath(md)
+        return dp.type if dp is not None and dp.type else dp_types.get(md)
+
+    def _dp_types(self, tables: list[Step]) -> dict[int, str]:
         """Datapath type per metadata: from the SB; else inferred from what the trace shows: a
         datapath that decrements the TTL is a router; the datapath a VIF or tunnel packet enters
         first, and one entered from a router, is a switch (OVN attaches VIFs to switches and
-        routers to switches)."""
+        routers to switches). A pipeline table (below 64, where OVN's physical tables start) running
+        conntrack in the DNAT/SNAT zone (reg11/reg12) is a router's: ovn-controller compiles ct
+        actions of switch pipelines into the port's zone (reg13) (``ep->is_switch`` in
+        ``lib/actions.c``, 2.6+); ct_next/ct_lb (a ``ct(table=...)`` without commit) in the port's
+        zone (reg13) is a switch's (a router's go to its DNAT zone; routers commit in reg13 too, so
+        a commit says nothing)."""
         out: dict[int, str] = {}
         order: list[int] = []
-        for s in trace.tables():
+        switchy: set[int] = set()
+        for s in tables:
             md = _int(s.state.get("metadata"))
             if md is None or md == 0:
                 continue
@@ -179,9 +262,18 @@ class Correlator:
             dp = self.ix.datapath(md)
             if dp is not None and dp.type:
                 out[md] = dp.type
-            elif any(c.action is not None and c.action.name == "dec_ttl" for c in s.children):
+                continue
+            texts = _action_texts(s) if s.table is not None and s.table < 64 else ()
+            if any(c.action is not None and c.action.name == "dec_ttl" for c in s.children) \
+                    or any(_ROUTER_ZONE_RE.search(t) for t in texts):
                 out[md] = "router"
-        has_table0 = any(s.table == 0 for s in trace.tables())
+            elif any(_SWITCH_ZONE_RE.search(t) for t in texts):
+                switchy.add(md)
+        for md in switchy:
+            out.setdefault(md, "switch")
+        # the first datapath is a switch when a VIF (or localnet) port flow of table 0 put the packet
+        # there; a tunnel delivers to any datapath's egress (a router's, for a chassisredirect port)
+        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(_action_texts(s))) for s in tables)
         for i, md in enumerate(order):
             if md in out:
                 continue
@@ -189,43 +281,8 @@ class Correlator:
                 out[md] = "switch"
         return out
 
-    def _pick_release(self, trace: Trace, lay: _Layout, dp_types: dict[int, str]) -> _Layout:
-        """Within a layout's releases, stage lists can differ: keep the release whose stage names
-        fit what the tables do (dec_ttl in ip_routing, setting eth_dst from reg0 in arp_resolve ...)."""
-        if self.version or lay.layout is None:
-            return lay
-        releases = lay.layout.releases
-        if len(releases) < 2:
-            return lay
-        best: tuple[int, int] = (-1, -1)
-        chosen = lay.release
-        seen_sets: set[tuple[str, ...]] = set()
-        for idx, rel in enumerate(releases):
-            ss = ovn_stages.stage_set(rel)
-            key = ss.switch_ingress + ss.router_ingress + ss.switch_egress + ss.router_egress
-            if key in seen_sets:
-                continue
-            seen_sets.add(key)
-            score = 0
-            for s in trace.tables():
-                md = _int(s.state.get("metadata"))
-                kind = dp_types.get(md) if md is not None else None
-                role = lay.layout.role_of(s.table) if s.table is not None else None
-                if kind is None or role is None or role.stage_index is None:
-                    continue
-                st = ovn_stages.stage(kind, role.kind, role.stage_index, rel)  # type: ignore[arg-type]
-                score += _signature_score(s, st.name if st else None)
-            if (score, idx) > best:
-                best, chosen = (score, idx), rel
-        if chosen == lay.release:
-            return lay
-        words = (lay.words or "").replace(f"OVN {lay.layout.label}", f"OVN {chosen} (layout {lay.layout.label})")
-        return _Layout(lay.layout, chosen, lay.confidence, words + "; stage names fit " + str(chosen))
-
-    def _step(self, s: Step, lay: _Layout, dp_types: dict[int, str]) -> StepOvn:
-        layout = lay.layout
-        assert layout is not None
-        role = layout.role_of(s.table) if s.table is not None else None
+    def _step(self, s: Step, lay: _Layout, dp_types: dict[int, str],
+              cache: dict[tuple[int, str | None], tuple[ovn_infer.Reading, ...]]) -> StepOvn:
         md = _int(s.state.get("metadata"))
         if md == 0:
             md = None  # before table 0 sets it (or after a patch port): no datapath yet
@@ -233,16 +290,30 @@ class Correlator:
         dp_type = dp.type if dp is not None and dp.type else dp_types.get(md) if md is not None else None
         pipeline = stage = None
         candidates: tuple[str, ...] = ()
+        stage_releases: dict[str, tuple[str, ...]] = {}
         table_role = None
-        if role is not None:
-            table_role = role.kind if role.kind != "physical" else role.name
-            if role.kind in ("ingress", "egress"):
-                pipeline = role.kind
-                found = ovn_stages.stage_for_table(s.table, layout, dp_type, lay.release)  # type: ignore[arg-type]
-                if len(found) == 1:
-                    stage = found[0].name
-                else:
-                    candidates = tuple(st.name for st in found)
+        stage_index: int | None = None
+        if s.table is not None:
+            key = (s.table, dp_type)
+            if key not in cache:
+                cache[key] = ovn_infer.table_readings(s.table, dp_type, lay.candidates)
+            rds = cache[key]
+            roles = {rd.table_role for rd in rds}
+            if len(roles) == 1:
+                table_role = rds[0].table_role
+            pls = {rd.pipeline for rd in rds}
+            if len(pls) == 1:
+                pipeline = rds[0].pipeline
+            idxs = {rd.stage_index for rd in rds}
+            if len(idxs) == 1:
+                stage_index = rds[0].stage_index
+            by_name = ovn_infer.names_by_release(rds)
+            if pipeline is not None or len(roles) > 1:
+                if len(rds) == 1 and len(rds[0].names) == 1:
+                    stage = rds[0].names[0]
+                elif by_name:
+                    candidates = tuple(by_name)
+                    stage_releases = {n: ovn_infer.spans(r) for n, r in by_name.items()}
         lflow = None
         ambiguous: tuple[str, ...] = ()
         nb = physical = None
@@ -250,7 +321,7 @@ class Correlator:
             prefix = cookie_prefix(s.cookie)
             lfs = self.ix.lflows_by_cookie.get(prefix, [])
             if lfs:
-                narrowed = self._narrow(lfs, pipeline, role.stage_index if role else None, dp)
+                narrowed = self._narrow(lfs, pipeline, stage_index, dp)
                 if len(narrowed) == 1:
                     lflow = _lflow_ref(narrowed[0])
                     stage = stage or narrowed[0].stage_name
@@ -270,6 +341,7 @@ class Correlator:
             stage = lflow.stage
         if stage is not None:
             candidates = ()
+            stage_releases = {}
         inport = outport = None
         r14, r15 = _int(s.state.get("reg14")), _int(s.state.get("reg15"))
         if dp is not None:
@@ -284,10 +356,11 @@ class Correlator:
                                and m.tunnel_key == r15), None)
                     outport = mc.name if mc else None
         if outport is None and r15 is not None and ovn_tunnel.is_multicast_key(r15):
-            outport = ovn_tunnel.multicast_group_name(r15, lay.release)
-        notes = self._notes(s, lay.release)
-        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, lflow, ambiguous, nb,
-                       physical, inport, outport, notes)
+            names = {ovn_tunnel.multicast_group_name(r15, r) for r in lay.candidates}
+            outport = names.pop() if len(names) == 1 else None  # only when every candidate agrees
+        notes = self._notes(s, lay.candidates)
+        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, stage_releases, lflow,
+                       ambiguous, nb, physical, inport, outport, notes)
 
     def _narrow(self, lfs: list[LogicalFlow], pipeline: str | None, index: int | None,
                 dp: Datapath | None) -> list[LogicalFlow]:
@@ -301,7 +374,7 @@ class Correlator:
             out = [lf for lf in out if dp.uuid in self.ix.lflow_datapaths(lf)] or out
         return out
 
-    def _notes(self, s: Step, release: str | None) -> tuple[str, ...]:
+    def _notes(self, s: Step, releases: tuple[str, ...]) -> tuple[str, ...]:
         notes = []
         zone = _int(s.state.get("reg13"))
         facts = self.ix.nodes_by_name.get(self.node) if self.node else (
@@ -313,9 +386,17 @@ class Correlator:
         r10 = s.state.get("reg10")
         value = _int(r10)
         if value:
-            flags = ovn_registers.decode_flags(value, release)
-            if flags:
-                notes.append("flags: " + ", ".join(flags))
+            readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
+            if len(readings) == 1:
+                flags = list(readings.pop())
+                if flags:
+                    notes.append("flags: " + ", ".join(flags))
+            else:  # bit meanings differ between the candidate releases: only what they all read
+                common = set.intersection(*(set(f) for f in readings))
+                first = next(iter(readings))
+                shown = [f for f in first if f in common]
+                shown.append("other bits read differently by the candidate releases")
+                notes.append("flags: " + ", ".join(shown))
         return tuple(notes)
 
     # -- actions ------------------------------------------------------------------------------------
@@ -341,7 +422,8 @@ class Correlator:
                     out[s.line] = ActionOvn(f"MAC of {owner}", None, {"mac_owner": owner})
             elif a.name == "output" and "port" in a.args:
                 port = str(a.args["port"])
-                iface = self.ix.interface(self.node, int(port)) if port.isdigit() else None
+                iface = self.ix.interface(self.node, int(port), self._line_bridge.get(s.line)) \
+                    if port.isdigit() else None
                 if iface is not None:
                     words = f"to interface {iface.name}"
                     if iface.iface_id:
@@ -380,20 +462,6 @@ class Correlator:
         return tuple(hops)
 
 
-def _signature_score(step: Step, stage: str | None) -> int:
-    """+1 when what a table does is what its stage name says, -1 when it contradicts it."""
-    if stage is None:
-        return 0
-    names = {c.action.name for c in step.children if c.action is not None}
-    texts = " ".join(c.text for c in step.children if c.kind is StepKind.ACTION)
-    score = 0
-    if "dec_ttl" in names:
-        score += 1 if "ip_routing" in stage else -1
-    if "->eth_dst" in texts and step.match and ("reg0=" in step.match or "xxreg0=" in step.match):
-        score += 1 if "arp_resolve" in stage else -1
-    if "->reg15" in texts and step.match and "dl_dst=" in step.match and "_in_" in stage:
-        score += 1 if "l2_lkup" in stage else -1
-    return score
 
 
 def _physical(row: tuple[str, object]) -> dict[str, Any]:

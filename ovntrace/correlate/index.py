@@ -126,12 +126,14 @@ class ClusterIndex:
         exact = [r for r in rows if r.uuid.startswith(hint.lower())]
         return (exact or rows)[0] if len(exact or rows) == 1 else None
 
-    def interface(self, node: str | None, ofport: int) -> Interface | None:
+    def interface(self, node: str | None, ofport: int, bridge: str | None = None) -> Interface | None:
+        """The interface with OpenFlow port ``ofport``; ``bridge`` given: on that bridge only (ofports
+        are per bridge: breth0's port 1 is not br-int's)."""
         facts = self.nodes_by_name.get(node) if node else None
         candidates = [facts] if facts else list(self.nodes_by_name.values()) if len(self.nodes_by_name) == 1 else []
         for f in candidates:
             for iface in f.interfaces:
-                if iface.ofport == ofport:
+                if iface.ofport == ofport and (bridge is None or iface.bridge in (None, bridge)):
                     return iface
         return None
 

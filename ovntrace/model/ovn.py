@@ -43,8 +43,12 @@ class StepOvn:
     table_role: str | None = None  # "ingress" | "egress" | a physical table name (LOCAL_OUTPUT ...)
     datapath: DatapathRef | None = None
     pipeline: str | None = None
-    stage: str | None = None
-    stage_candidates: tuple[str, ...] = ()  # when the datapath type is unknown
+    stage: str | None = None  # set only when every candidate release (and datapath type) agrees
+    # the names the table may have when they do not agree (several candidate releases, or an unknown
+    # datapath type): stage names, or OFTABLE names where a release has a physical table there
+    stage_candidates: tuple[str, ...] = ()
+    # for each candidate name, the releases it comes from (spans like "22.12.1..22.12.2")
+    stage_releases: Mapping[str, tuple[str, ...]] = field(default_factory=empty_map)
     lflow: LflowRef | None = None
     lflow_ambiguous: tuple[str, ...] = ()  # lflow UUIDs a cookie could not be narrowed down from
     nb: Mapping[str, Any] | None = None  # the NB row behind the flow (stage-hint), e.g. an ACL
@@ -103,12 +107,15 @@ class OvnVerdict:
 class TraceOvn:
     """All OVN annotations of one trace."""
 
-    release: str | None
-    release_guess: str | None  # how the release/layout was chosen, in words
-    layout_confidence: float | None
+    release: str | None  # the release when pinned, read from a database, or the only one that fits
+    release_guess: str | None  # where the release came from, in words that are true
+    layout_confidence: float | None  # 1.0 only when pinned and the trace agrees; see docs/json-contract.md
     steps: Mapping[int, StepOvn] = field(default_factory=dict)  # by table step line (treat as read-only)
     actions: Mapping[int, ActionOvn] = field(default_factory=dict)  # by action step line
     path: tuple[Hop, ...] = ()
     verdict: OvnVerdict | None = None
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # trace-level facts in words (whose MAC the packet is sent to ...)
+    release_source: str | None = None  # "option" (--ovn-version) | "database" | "trace" (inferred)
+    release_candidates: tuple[str, ...] = ()  # every known release consistent with the trace
+    bridges: tuple[str, ...] = ()  # the bridges given OVN meaning (others of the trace: OVS meaning only)

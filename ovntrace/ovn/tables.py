@@ -352,7 +352,8 @@ def landmarks(evidence: Iterable[EvidenceItem]) -> tuple[list[Observation], list
     return obs, hints, seen
 
 
-def _in_range(tag: str, h: ReleaseHint) -> bool:
+def in_range(tag: str, h: ReleaseHint) -> bool:
+    """True if release ``tag`` satisfies the hint's bounds."""
     k = parse_version(tag).key
     if h.min_release and k < parse_version(h.min_release).key:
         return False
@@ -398,7 +399,7 @@ def infer_layout(evidence: Iterable[EvidenceItem], version_hint: str | None = No
                 bad.append(f"table {tid} seen in the trace does not exist in this layout")
         releases = lay.releases
         for h in hints:
-            keep = tuple(r for r in releases if _in_range(r, h))
+            keep = tuple(r for r in releases if in_range(r, h))
             if keep:
                 agree += h.weight
                 good.append(h.why)

@@ -156,7 +156,8 @@ def _group_nested(kids: list[Step]) -> list[Step]:
 
 def step_ovn_text(st: StepOvn) -> str:
     """``lr_in_ip_routing @ router kube-master · in rtos-kube-node2 · out rtos-kube-node1``."""
-    where = st.stage or (" | ".join(st.stage_candidates) if st.stage_candidates else st.table_role) or ""
+    # an open name (candidate releases or datapath types disagree) is shown with a "?": never as a fact
+    where = st.stage or (" | ".join(st.stage_candidates) + " ?" if st.stage_candidates else st.table_role) or ""
     parts = [where] if where else []
     if st.datapath is not None and (st.pipeline or st.datapath.name):
         parts[-1:] = [f"{parts[-1]} @ {st.datapath.label()}"] if parts else [st.datapath.label()]

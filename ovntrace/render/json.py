@@ -56,6 +56,8 @@ def step_ovn_json(st: StepOvn) -> dict[str, Any]:
     }
     if st.stage_candidates:
         out["stage_candidates"] = list(st.stage_candidates)
+        if st.stage_releases:
+            out["stage_candidate_releases"] = {n: list(r) for n, r in st.stage_releases.items()}
     if st.lflow_ambiguous:
         out["lflow_ambiguous"] = list(st.lflow_ambiguous)
     if st.physical:
@@ -67,7 +69,8 @@ def step_ovn_json(st: StepOvn) -> dict[str, Any]:
 
 def ovn_json(o: TraceOvn) -> dict[str, Any]:
     return {"release": o.release, "release_guess": o.release_guess, "layout_confidence": o.layout_confidence,
-            "warnings": list(o.warnings), "notes": list(o.notes)}
+            "release_source": o.release_source, "release_candidates": list(o.release_candidates),
+            "bridges": list(o.bridges), "warnings": list(o.warnings), "notes": list(o.notes)}
 
 
 def hop_json(h: Hop) -> dict[str, Any]:

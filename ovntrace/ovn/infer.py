@@ -1,0 +1,344 @@
+"""Which OVN releases a trace can come from, and what each table is called in all of them.
+
+Without a database or a pinned version the release is not known.  Every known release tag is tested
+against the evidence a trace carries; the releases that contradict least of it (ideally nothing)
+are the *candidates*, and a table gets a stage name only when every candidate gives it the same one
+(:func:`table_readings`).  Evidence, each a :class:`Constraint` (a test of one release):
+
+* the table landmarks of :func:`ovntrace.ovn.tables.landmarks` (the table-0 flow's resubmit target is
+  the ingress base, tun_id written + ``output:`` is REMOTE_OUTPUT, the register-clearing flow is
+  CHECK_LOOPBACK and its target the egress base, ``push:in_port``/clear is SAVE_INPORT ...), and
+  every table seen must exist in the release's layout;
+* release-level hints (a cookie on the table-0 port flow: 20.03+; reg13[16..31] cleared, the encap
+  id ``MFF_LOG_ENCAP_ID``: 24.03+, and its absence on a VIF flow: before 24.03; the ``blocked`` bit
+  committed in ``ct_mark`` rather than ``ct_label``: 22.06+);
+* what a table *does*: a stage that calls a logical action compiled into a resubmit to a physical
+  table must be the stage northd emits that action in (``check_in_port_sec()`` ->
+  ``ls_in_check_port_sec``, ``chk_lb_hairpin()`` -> ``ls_in_pre_hairpin``, ``get_arp()`` ->
+  ``lr_in_arp_resolve``, ...; read from ``northd/northd.c`` at every tag, see docs/ovn-knowledge.md),
+  ``dec_ttl`` runs in ``lr_in_ip_routing`` (and, in OVN 2.8-2.12, ``lr_in_gw_redirect``), a flow
+  matching ``dl_dst`` that loads a constant outport is ``ls_in_l2_lkup``;
+* a pipeline table visited must be a stage of that release (index below its number of stages);
+* ``ovn-detrace`` annotations pasted with the trace (``Logical flow: table=N (stage)``).
+
+Pure: reads only the package data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, partial
+
+from ovntrace.ovn import stages as ovn_stages
+from ovntrace.ovn import tables as ovn_tables
+from ovntrace.ovn.releases import known_releases, parse_version
+
+# A logical action compiled into a resubmit to a physical table -> the stages northd emits it in
+# (every release that has the table; union over releases).  ovn-org/ovn northd/northd.c (20.03+),
+# openvswitch/ovs ovn/northd/ovn-northd.c (2.5-2.12).
+CALL_SIGNATURES: tuple[tuple[tuple[str, ...], frozenset[str], str], ...] = (
+    (("CHK_IN_PORT_SEC", "CHK_IN_PORT_SEC_ND"), frozenset({"ls_in_check_port_sec"}), "check_in_port_sec()"),
+    (("CHK_OUT_PORT_SEC",), frozenset({"ls_out_check_port_sec"}), "check_out_port_sec()"),
+    (("CHK_LB_HAIRPIN", "CHK_LB_HAIRPIN_REPLY"), frozenset({"ls_in_pre_hairpin"}), "chk_lb_hairpin()"),
+    (("CT_SNAT_HAIRPIN", "CT_SNAT_FOR_VIP"), frozenset({"ls_in_nat_hairpin"}), "ct_snat_to_vip"),
+    (("MAC_BINDING",), frozenset({"lr_in_arp_resolve"}), "get_arp()/get_nd()"),
+    (("MAC_LOOKUP",), frozenset({"lr_in_lookup_neighbor"}), "lookup_arp()/lookup_nd()"),
+    (("LOOKUP_FDB",), frozenset({"ls_in_lookup_fdb", "ls_out_lookup_fdb"}), "lookup_fdb()"),
+    (("CHK_LB_AFFINITY",), frozenset({"ls_in_lb_aff_check", "lr_in_lb_aff_check"}), "chk_lb_aff()"),
+)
+DEC_TTL_STAGES = frozenset({"lr_in_ip_routing", "lr_in_gw_redirect"})
+
+_RESUBMIT_RE = re.compile(r"^resubmit\((?:[^,()]*),(\d+)")
+_CONST_REG15_RE = re.compile(r"^(?:set_field:0x[0-9a-f]+->reg15|load:0x[0-9a-f]+->NXM_NX_REG15\[\])$")
+_DL_DST_RE = re.compile(r"(?:^|,)dl_dst=[0-9a-f:]+(?:,|$)")
+_DETRACE_RE = re.compile(r"Logical flow: table=(\d+) \((\w+)\)")
+_CT_MARK_BLOCKED_RE = re.compile(r"ct\(commit.*set_field:0x?[01]?/0x1->ct_mark")
+_ENCAP_ID_RE = re.compile(r"set_field:0x?[0-9a-f]*/0xffff0000->reg13|->NXM_NX_REG13\[16\.\.31\]")
+_LOADS_METADATA_RE = re.compile(r"(?:set_field:[^>]*->metadata$|load:[^>]*->OXM_OF_METADATA\[)")
+_TUN_RE = re.compile(r"NXM_NX_TUN_(?:ID|METADATA)")
+
+
+@dataclass(frozen=True)
+class StepEvidence:
+    """One table step of an OVN bridge: what the release inference reads.
+
+    ``actions``: the step's own action texts (not those of the tables it resubmits to);
+    ``dp_type``: "switch"/"router" when known for its datapath; ``annotations``: pasted
+    ``ovn-detrace`` lines under it."""
+
+    table_id: int
+    match: str
+    actions: tuple[str, ...]
+    cookie: int | None = None
+    dp_type: str | None = None
+    annotations: tuple[str, ...] = ()
+    miss: bool = False
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One piece of evidence as a test of a release; ``why`` in words."""
+
+    why: str
+    test: Callable[[str], bool] = field(compare=False)
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class ReleaseInference:
+    """The releases consistent with a trace.
+
+    ``candidates``: the known releases that contradict the least evidence (oldest first);
+    ``conflicts``: what even those contradict (empty when they fit everything);
+    ``narrowed_by``: the evidence that ruled releases out, in words;
+    ``considered``: how many known releases were tested."""
+
+    candidates: tuple[str, ...]
+    conflicts: tuple[str, ...]
+    narrowed_by: tuple[str, ...]
+    considered: int
+    evidence: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one table is in a group of releases: its role and its stage name(s)."""
+
+    table_role: str | None  # "ingress" | "egress" | OFTABLE name | None (not in the layout)
+    pipeline: str | None
+    stage_index: int | None
+    names: tuple[str, ...]  # stage names (switch and/or router), or () for physical tables
+    releases: tuple[str, ...]
+
+
+@cache
+def layout_of(release: str) -> ovn_tables.Layout:
+    return ovn_tables.layout_for_release(release)
+
+
+def _stage_names(release: str, dp: str, pipeline: str) -> tuple[str, ...]:
+    return ovn_stages.stage_set(release).names(dp, pipeline)  # type: ignore[arg-type]
+
+
+def _kinds(dp_type: str | None) -> tuple[str, ...]:
+    return (dp_type,) if dp_type in ("switch", "router") else ("switch", "router")
+
+
+@cache
+def _table_of(release: str, name: str) -> int | None:
+    return layout_of(release).get(name)
+
+
+@cache
+def _explains(release: str, table_id: int) -> bool:
+    return layout_of(release).explains(table_id)
+
+
+@cache
+def _stage_at(release: str, table_id: int, dp_type: str | None) -> tuple[str | None, int | None, tuple[str, ...]]:
+    """(pipeline, index, names) of ``table_id`` in ``release``; names () outside the stage lists."""
+    role = layout_of(release).role_of(table_id)
+    if role is None or role.kind == "physical" or role.stage_index is None:
+        return None, None, ()
+    names = []
+    for k in _kinds(dp_type):
+        lst = _stage_names(release, k, role.kind)
+        if role.stage_index < len(lst):
+            names.append(lst[role.stage_index])
+    return role.kind, role.stage_index, tuple(names)
+
+
+@cache
+def _role_names(release: str, table_id: int) -> tuple[str, ...]:
+    role = layout_of(release).role_of(table_id)
+    if role is None or role.kind != "physical":
+        return ()
+    return (role.name, *role.aliases)
+
+
+def constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
+    """Every piece of evidence in ``steps`` as a test of a release."""
+    out: list[Constraint] = []
+    flows = [ovn_tables.FlowEvidence(s.table_id, s.match, s.actions, s.cookie) for s in steps if not s.miss]
+    obs, hints, seen = ovn_tables.landmarks(flows)
+    seen |= {s.table_id for s in steps}
+    for o in obs:
+        def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
+            return any(_table_of(r, role) == o.table_id for role in o.roles)
+        out.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0))
+    for tid in sorted(seen):
+        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0))
+    for h in hints:
+        out.append(Constraint(h.why, partial(_hint_ok, h), 1.0))
+    out.extend(_step_constraints(steps))
+    # dedupe identical evidence (the same table seen twice says nothing new)
+    uniq: dict[str, Constraint] = {}
+    for c in out:
+        uniq.setdefault(c.why, c)
+    return list(uniq.values())
+
+
+def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
+    out: list[Constraint] = []
+    for s in steps:
+        t = s.table_id
+        acts = s.actions
+        top = ",".join(acts)
+        if t == 0 and not s.miss:
+            vif = ("in_port=" in s.match and any(_LOADS_METADATA_RE.search(a) for a in acts)
+                   and not _TUN_RE.search(top))
+            if vif and not _ENCAP_ID_RE.search(top):
+                out.append(Constraint(
+                    "table-0 port flow does not load the encap id (reg13[16..31], loaded on every VIF "
+                    "flow since 24.03.0)",
+                    lambda r: parse_version(r).key < (24, 3, 0), 1.0))
+        if _CT_MARK_BLOCKED_RE.search(top):
+            out.append(Constraint("ct(commit) writes the blocked bit in ct_mark (ct_mark.blocked: 22.06+)",
+                                  lambda r: parse_version(r).key >= (22, 6, 0), 1.0))
+        for a in acts:
+            m = _RESUBMIT_RE.match(a)
+            if not m:
+                continue
+            u = int(m.group(1))
+            out.append(Constraint(
+                f"table {t} resubmits to table {u}: a stage calling a physical table is the stage northd "
+                "emits that action in (check_in_port_sec() in ls_in_check_port_sec, chk_lb_hairpin() in "
+                "ls_in_pre_hairpin, get_arp() in lr_in_arp_resolve ...)",
+                partial(_call_ok, t, u), 3.0))
+        if any(a == "dec_ttl" or a.startswith("dec_ttl(") for a in acts):
+            out.append(Constraint(f"table {t} decrements the TTL (ip.ttl--: lr_in_ip_routing)",
+                                  partial(_dec_ttl_ok, t), 3.0))
+        if _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
+            def t_l2(r: str, t: int = t) -> bool:
+                pl, _, names = _stage_at(r, t, "switch")
+                return pl == "ingress" and "ls_in_l2_lkup" in names
+            out.append(Constraint(f"table {t} matches dl_dst and loads the outport (ls_in_l2_lkup)", t_l2, 3.0))
+        if not s.miss and s.cookie:
+            def t_stage(r: str, t: int = t, dp: str | None = s.dp_type) -> bool:
+                pl, _, names = _stage_at(r, t, dp)
+                return pl is None or bool(names)
+            out.append(Constraint(f"table {t} is a stage of the pipeline (a flow with a cookie matched)", t_stage, 1.0))
+        for text in s.annotations:
+            m = _DETRACE_RE.search(text)
+            if m:
+                idx, name = int(m.group(1)), m.group(2)
+                out.append(Constraint(f"ovn-detrace: table {t} is logical table {idx} ({name})",
+                                      partial(_detrace_ok, t, idx, name), 5.0))
+    return out
+
+
+def _explains_rev(t: int, r: str) -> bool:
+    return _explains(r, t)
+
+
+def _hint_ok(h: ovn_tables.ReleaseHint, r: str) -> bool:
+    return ovn_tables.in_range(r, h)
+
+
+def _dec_ttl_ok(t: int, r: str) -> bool:
+    return bool(DEC_TTL_STAGES & set(_stage_at(r, t, "router")[2]))
+
+
+def _call_ok(t: int, u: int, r: str) -> bool:
+    """Every signature that applies in ``r`` (table u is the physical table it calls) holds."""
+    called = set(_role_names(r, u))
+    if not called or _role_names(r, t):
+        return True  # u is no physical table here, or t is one (physical tables chain to each other)
+    pl, _, names = _stage_at(r, t, None)
+    for roles, allowed, _what in CALL_SIGNATURES:
+        if called & set(roles) and not (pl is not None and allowed & set(names)):
+            return False
+    return True
+
+
+def _detrace_ok(t: int, idx: int, name: str, r: str) -> bool:
+    pl, index, _ = _stage_at(r, t, None)
+    if pl is None or index != idx:
+        return False
+    dp = "router" if name.startswith("lr_") else "switch"
+    lst = _stage_names(r, dp, pl)
+    return idx < len(lst) and lst[idx] == name
+
+
+def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None = None) -> ReleaseInference:
+    """The known releases that fit ``steps`` best (see the module doc)."""
+    rels = tuple(releases) if releases is not None else known_releases()
+    cons = constraints(steps)
+    cost: dict[str, float] = {}
+    failed: dict[str, list[str]] = {}
+    for r in rels:
+        bad = [c for c in cons if not c.test(r)]
+        cost[r] = sum(c.weight for c in bad)
+        failed[r] = [c.why for c in bad]
+    if not rels:
+        return ReleaseInference((), (), (), 0, len(cons))
+    best = min(cost.values())
+    cands = tuple(r for r in rels if cost[r] == best)
+    conflicts = tuple(dict.fromkeys(w for r in cands for w in failed[r]))
+    ruled = [w for r in rels if r not in cands for w in failed[r] if w not in conflicts]
+    narrowed = tuple(dict.fromkeys(ruled))
+    return ReleaseInference(cands, conflicts, narrowed, len(rels), len(cons))
+
+
+def table_readings(table_id: int, dp_type: str | None, releases: Sequence[str]) -> tuple[Reading, ...]:
+    """What ``table_id`` is in each of ``releases``, grouped: one Reading when they all agree."""
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for r in releases:
+        role = layout_of(r).role_of(table_id)
+        if role is None:
+            key: tuple[object, ...] = (None, None, None, ())
+        elif role.kind == "physical":
+            key = (role.name, None, None, ())
+        else:
+            pl, idx, names = _stage_at(r, table_id, dp_type)
+            key = (role.kind, pl, idx, names)
+        groups.setdefault(key, []).append(r)
+    return tuple(Reading(k[0], k[1], k[2], k[3], tuple(v))  # type: ignore[arg-type]
+                 for k, v in groups.items())
+
+
+def possible_dp_types(table_ids: Iterable[int], releases: Sequence[str]) -> tuple[str, ...]:
+    """Datapath types under which every one of ``table_ids`` (pipeline tables one datapath ran, each with a
+    logical flow) is a stage in every one of ``releases``: a switch egress pipeline has more stages than a
+    router's, so a datapath seen at egress stage 9 is a switch."""
+    ids = tuple(table_ids)
+    out = []
+    for kind in ("switch", "router"):
+        if all(_stage_at(r, t, None)[0] is None or _stage_at(r, t, kind)[2] for r in releases for t in ids):
+            out.append(kind)
+    return tuple(out)
+
+
+def spans(releases: Iterable[str]) -> tuple[str, ...]:
+    """Runs of consecutive known releases: ``("22.12.1..22.12.3", "23.03.1..23.03.3")``."""
+    order = {t: i for i, t in enumerate(known_releases())}
+    rs = sorted(set(releases), key=lambda t: order.get(t, -1))
+    out: list[str] = []
+    run: list[str] = []
+    for r in rs:
+        if run and order.get(r, -99) == order.get(run[-1], -100) + 1:
+            run.append(r)
+            continue
+        if run:
+            out.append(run[0] if len(run) == 1 else f"{run[0]}..{run[-1]}")
+        run = [r]
+    if run:
+        out.append(run[0] if len(run) == 1 else f"{run[0]}..{run[-1]}")
+    return tuple(out)
+
+
+def spans_text(releases: Iterable[str]) -> str:
+    return ", ".join(spans(releases))
+
+
+def names_by_release(readings: Sequence[Reading]) -> Mapping[str, tuple[str, ...]]:
+    """Stage or table name -> the releases that give it (from :func:`table_readings`)."""
+    out: dict[str, list[str]] = {}
+    for rd in readings:
+        names = rd.names or ((rd.table_role,) if rd.table_role and rd.table_role not in ("ingress", "egress")
+                             else ())
+        for n in names:
+            out.setdefault(n, []).extend(rd.releases)
+    return {n: tuple(v) for n, v in out.items()}
