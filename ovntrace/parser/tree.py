@@ -55,6 +55,7 @@ class Node:
     spurious: bool = False
     nested_in: int | None = None
     via: int | None = None
+    reason: str | None = None  # unparsed nodes: why (the warning's text), when more is known than "not understood"
 
 
 def parse_table_line(body: str) -> tuple[int | None, str | None, int | None, str | None, bool]:
@@ -104,6 +105,11 @@ def make_node(line: Line, kind: str, bridge: str | None) -> Node:
     if kind == "ANNOTATION_LINE":
         return Node(StepKind.ANNOTATION, line.no, body)
     action = parse_action(body)
+    error = action.args.get("error") if not action.known else None
+    if error is not None:
+        # an action the state replay cannot apply as printed: keep the line, say why (state.replay
+        # then forgets what it may have written)
+        return Node(StepKind.UNPARSED, line.no, body, reason=str(error))
     if action.known or _looks_like_action(body):
         return Node(StepKind.ACTION, line.no, body, action=action)
     if body.startswith("Dropping packet"):  # OFT_ACTION debug texts of encap/decap (OVS 2.8+)
@@ -115,7 +121,11 @@ _ACTION_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\)|:\S+)?(->\S+)?$")
 
 
 def _looks_like_action(body: str) -> bool:
-    return bool(_ACTION_SHAPE.match(body))
+    # bounded: the pattern backtracks on long lines of "->" runs, and no real action is this long
+    return len(body) <= _ACTION_SHAPE_MAX and bool(_ACTION_SHAPE.match(body))
+
+
+_ACTION_SHAPE_MAX = 8192
 
 
 _CONTAINER_KINDS = (StepKind.BRIDGE, StepKind.TABLE, StepKind.THAW)
