@@ -43,7 +43,9 @@ def _read_input(path: str, stdin: TextIO) -> str:
     if path == "-":
         return stdin.read()
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        # newline="": split on LF only, later (a stray CR inside a line must not split it and shift
+        # every later line number; stdin already reads this way on POSIX)
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
             return f.read()
     except OSError as e:
         raise CliError(f"cannot read {path}: {e.strerror or e}") from e
@@ -68,7 +70,7 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if args.format == "json":
         from ovntrace.render import json as json_render
 
-        stdout.write(json_render.render(result, ovn=ovn))
+        json_render.write(result, stdout, ovn=ovn)
     elif args.format == "markdown":
         from ovntrace.render import markdown
 

@@ -264,6 +264,7 @@ def annotate_semantics(root: Node) -> None:
         kids = node.children
         stack.extend(kids)
         last_action: Node | None = None
+        budget = [4 * len(kids) + 64]
         i = 0
         while i < len(kids):
             child = kids[i]
@@ -281,7 +282,7 @@ def annotate_semantics(root: Node) -> None:
                 if a.name in ("clone", "ct") and not child.nested_in:
                     _mark_nested(kids, i, a.flat_count(), child.line)
                 elif a.name == "check_pkt_larger":
-                    _mark_cpl(kids, i)
+                    _mark_cpl(kids, i, budget)
             i += 1
 
 
@@ -302,15 +303,20 @@ def _mark_nested(kids: list[Node], index: int, count: int, line: int) -> None:
         j += 1
 
 
-def _mark_cpl(kids: list[Node], index: int) -> None:
-    rest = kids[index + 1 :]
-    n = len(rest)
-    if n == 2 and all(r.text == "drop" for r in rest):
-        for r in rest:
-            r.spurious = True
+def _mark_cpl(kids: list[Node], index: int, budget: list[int]) -> None:
+    """Mark the second copy of the rest of the list after ``check_pkt_larger`` (no copies: the
+    comparisons of one list share ``budget``, so a list of thousands of them stays linear)."""
+    start = index + 1
+    n = len(kids) - start
+    if n == 2 and kids[start].text == "drop" and kids[start + 1].text == "drop":
+        kids[start].spurious = kids[start + 1].spurious = True
         return
-    if n >= 2 and n % 2 == 0:
-        half = n // 2
-        if [r.text for r in rest[:half]] == [r.text for r in rest[half:]]:
-            for r in rest[half:]:
-                r.spurious = True
+    if n < 2 or n % 2:
+        return
+    half = n // 2
+    for j in range(half):
+        budget[0] -= 1
+        if budget[0] < 0 or kids[start + j].text != kids[start + half + j].text:
+            return
+    for j in range(start + half, len(kids)):
+        kids[j].spurious = True

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 from ovntrace.model import Action, DatapathAction, ParseResult, Pass, Step, StepKind, Subfield, Trace, Verdict
 from ovntrace.model.ovn import Hop, OvnVerdict, StepOvn, TraceOvn
@@ -148,6 +149,7 @@ def pass_json(p: Pass, ovn: TraceOvn | None = None) -> dict[str, Any]:
         "translation_error": p.translation_error,
         "slow_path": list(p.slow_path),
         "notes": [step_json(n) for n in p.notes],
+        "section_lines": [{"line": x.line, "kind": x.kind, "text": x.text, "used": x.used} for x in p.section_lines],
     }
 
 
@@ -183,4 +185,70 @@ def to_dict(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -
 def render(result: ParseResult, indent: int | None = None, ovn: Sequence[TraceOvn | None] | None = None) -> str:
     """Compact by default: the tree nests as deep as OVS's resubmits (100+ levels), so indenting it
     multiplies the output (2.5 MB instead of 0.2 MB for a 374-line trace) and the encoding time."""
-    return json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False) + "\n"
+    if indent is not None:
+        return json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    write(result, out, ovn)
+    return out.getvalue()
+
+
+# keys whose values hold the trace tree: encoded by :func:`_encode` itself, without recursion
+_TREE_KEYS = frozenset({"traces", "passes", "steps", "notes", "children"})
+
+
+def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
+    """Write the same text as ``json.dumps(to_dict(result, ovn), ensure_ascii=False)`` plus a newline,
+    one trace at a time (memory: the largest trace, not the whole document) and without recursing
+    into the tree (``json.dumps`` recurses once per level; the parser caps trees at 4096 levels)."""
+    head = to_dict(ParseResult((), result.warnings, result.line_count, result.prose_lines))
+    text = json.dumps(head, ensure_ascii=False)
+    out.write(text[: -len("]}")])  # ends with "traces": [
+    for i, t in enumerate(result.traces):
+        if i:
+            out.write(", ")
+        for chunk in _encode(trace_json(t, ovn[i] if ovn is not None and i < len(ovn) else None)):
+            out.write(chunk)
+    out.write("]}\n")
+
+
+def _encode(value: Any) -> Iterator[str]:
+    """``json.dumps`` (default separators), iteratively through the tree keys, in chunks."""
+    stack: list[Iterator[Any]] = [iter((value,))]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+            continue
+        if isinstance(item, _Close):
+            yield item.text
+            continue
+        if isinstance(item, dict) and _TREE_KEYS.intersection(item):
+            stack.append(_dict_parts(item))
+        elif isinstance(item, list) and item and isinstance(item[0], dict):
+            stack.append(_list_parts(item))
+        else:
+            yield json.dumps(item, ensure_ascii=False)
+
+
+class _Close:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_END = _Close("")
+
+
+def _dict_parts(d: dict[str, Any]) -> Iterator[Any]:
+    for i, (k, v) in enumerate(d.items()):
+        yield _Close(("{" if i == 0 else ", ") + json.dumps(k, ensure_ascii=False) + ": ")
+        yield v
+    yield _Close("}" if d else "{}")
+
+
+def _list_parts(items: list[Any]) -> Iterator[Any]:
+    for i, v in enumerate(items):
+        yield _Close("[" if i == 0 else ", ")
+        yield v
+    yield _Close("]")
