@@ -193,6 +193,9 @@ def build_modern(lines: list[tuple[Line, str]], root: Node) -> None:
 
 def _pending_target(node: Node) -> int | None:
     """The table the last action of ``node`` sends the packet to, if it is a resubmit/goto_table."""
+    kids = node.children
+    if not kids or kids[-1].kind is StepKind.TABLE or kids[-1].kind is StepKind.BRIDGE:
+        return None  # the fast answer, asked for every open table when a paste's targets do not match
     for child in reversed(node.children):
         if child.kind is StepKind.ACTION and child.action is not None:
             a = child.action
@@ -212,6 +215,11 @@ def _pending_target(node: Node) -> int | None:
     return None
 
 
+# how far down the open tables the flat fallback looks for the resubmit that entered a table (OVS
+# nests translations at most 64 deep: MAX_DEPTH in ofproto/ofproto-dpif-xlate.c)
+FLAT_SEARCH = 64
+
+
 def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
     """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line."""
     stack: list[Node] = [root]
@@ -228,7 +236,9 @@ def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
             continue
         if node.kind is StepKind.TABLE:
             placed = False
-            for i in range(len(stack) - 1, -1, -1):
+            # the resubmit that entered a table is the latest open one in real pastes; looking at most
+            # FLAT_SEARCH entries down keeps a paste whose targets never match linear
+            for i in range(len(stack) - 1, max(-1, len(stack) - 1 - FLAT_SEARCH), -1):
                 target = _pending_target(stack[i])
                 if target is not None and (node.table is None or target == node.table):
                     del stack[i + 1 :]

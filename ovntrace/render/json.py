@@ -211,26 +211,35 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
     out.write("]}\n")
 
 
+_DUMP = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _nests(value: Any) -> bool:
+    """A dict holding part of the tree (a non-empty list under a tree key)."""
+    return isinstance(value, dict) and any(value.get(k) for k in _TREE_KEYS)
+
+
 def _encode(value: Any) -> Iterator[str]:
-    """``json.dumps`` (default separators), iteratively through the tree keys, in chunks."""
+    """``json.dumps`` (default separators), iteratively through the tree keys, in chunks: a step's
+    own fields are encoded in one call, only its children are walked here."""
     stack: list[Iterator[Any]] = [iter((value,))]
     while stack:
         item = next(stack[-1], _END)
         if item is _END:
             stack.pop()
-            continue
-        if isinstance(item, _Close):
+        elif isinstance(item, _Close):
             yield item.text
-            continue
-        if isinstance(item, dict) and _TREE_KEYS.intersection(item):
+        elif _nests(item):
             stack.append(_dict_parts(item))
-        elif isinstance(item, list) and item and isinstance(item[0], dict):
+        elif isinstance(item, list) and any(_nests(v) for v in item):
             stack.append(_list_parts(item))
         else:
-            yield json.dumps(item, ensure_ascii=False)
+            yield _DUMP(item)
 
 
 class _Close:
+    """Literal JSON text between encoded values."""
+
     __slots__ = ("text",)
 
     def __init__(self, text: str) -> None:
@@ -241,10 +250,19 @@ _END = _Close("")
 
 
 def _dict_parts(d: dict[str, Any]) -> Iterator[Any]:
-    for i, (k, v) in enumerate(d.items()):
-        yield _Close(("{" if i == 0 else ", ") + json.dumps(k, ensure_ascii=False) + ": ")
-        yield v
-    yield _Close("}" if d else "{}")
+    run: dict[str, Any] = {}
+    sep = "{"
+    for k, v in d.items():
+        if k in _TREE_KEYS and v:
+            if run:
+                yield _Close(sep + _DUMP(run)[1:-1])
+                sep, run = ", ", {}
+            yield _Close(sep + _DUMP(k) + ": ")
+            sep = ", "
+            yield v
+        else:
+            run[k] = v
+    yield _Close((sep + _DUMP(run)[1:-1] if run else "") + "}")
 
 
 def _list_parts(items: list[Any]) -> Iterator[Any]:
