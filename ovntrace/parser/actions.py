@@ -37,17 +37,19 @@ RESERVED_PORTS = frozenset({"NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT", "TABLE
 _RESUBMIT_RE = re.compile(r"^resubmit\(\s*([^,()]*)\s*,\s*([^,()]*)\s*(?:,\s*(ct))?\s*\)$")
 
 
-def _texts(root: lark.Tree[Any]) -> dict[int, str]:
-    """The text of every subtree of ``root``, reassembled once each, bottom-up and without recursion.
-
-    ``TEXT(items)`` keeps its parentheses; ``NAME=value``, ``set_field:V->F`` and the other rule shapes
-    are put back as printed (the grammar ignores spaces).
-    """
+def _texts(root: lark.Tree[Any], source: str) -> dict[int, str]:
+    """The text of every subtree of ``root``: its slice of ``source`` (as printed: empty arguments
+    such as ``resubmit(,8)``'s stay), else reassembled from its parts; once each, without recursion."""
     out: dict[int, str] = {}
     stack: list[tuple[lark.Tree[Any], bool]] = [(root, False)]
     while stack:
         node, ready = stack.pop()
         if not ready:
+            meta = node.meta
+            if not meta.empty:
+                out[id(node)] = source[meta.start_pos : meta.end_pos]
+                stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+                continue
             stack.append((node, True))
             stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
             continue
@@ -342,7 +344,7 @@ def parse_action(text: str) -> Action:
     first = items[0]
     if isinstance(first, lark.Token):
         return _checked(_word(str(first), stripped))
-    return _checked(_from_tree(first, _texts(first), stripped))
+    return _checked(_from_tree(first, _texts(first, stripped), stripped))
 
 
 def parse_action_list(text: str) -> tuple[Action, ...]:
@@ -357,6 +359,6 @@ def parse_action_list(text: str) -> tuple[Action, ...]:
         tree = grammar("actions").parse(stripped)
     except lark.exceptions.LarkError:
         return (Action("unknown", stripped, {"arg": stripped}, known=False),)
-    texts = _texts(tree)
+    texts = _texts(tree, stripped)
     return tuple(_checked(_from_tree(t, texts) if isinstance(t, lark.Tree) else _word(str(t), str(t)))
                  for t in tree.children)
