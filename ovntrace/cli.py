@@ -41,6 +41,10 @@ EPILOG = """exit status: 0 parsed (warnings on stderr), 1 error (one-line messag
 
 def _read_input(path: str, stdin: TextIO) -> str:
     if path == "-":
+        buffer = getattr(stdin, "buffer", None)
+        if buffer is not None:  # bytes: invalid UTF-8 becomes U+FFFD, as for a file (not a crash)
+            data: bytes = buffer.read()
+            return data.decode("utf-8", errors="replace")
         return stdin.read()
     try:
         # newline="": split on LF only, later (a stray CR inside a line must not split it and shift

@@ -302,3 +302,10 @@ def test_cli_on_a_file_splits_on_lf_only(tmp_path: Path) -> None:
     doc = json.loads(out.stdout)
     assert doc["line_count"] == len(lines) - (1 if lines[-1] == "" else 0)
     assert doc["traces"][0]["passes"][0]["datapath_actions_line"] == dp  # was dp + 1
+
+
+def test_cli_stdin_with_invalid_utf8_reads_like_a_file() -> None:
+    data = (T3.read_bytes().replace(b"set_field:0x2->reg11", b"set_field:0x2->reg11\xff\xfe", 1))
+    out = subprocess.run([sys.executable, "-m", "ovntrace.cli", "explain", "--no-ovn", "--format", "json", "-"],
+                         input=data, capture_output=True, check=True, cwd=ROOT)
+    assert "set_field:0x2->reg11\ufffd\ufffd" in out.stdout.decode("utf-8")
