@@ -25,8 +25,8 @@ import re
 import signal
 import sys
 import time
-import tracemalloc
 import traceback
+import tracemalloc
 from pathlib import Path
 from types import FrameType
 
@@ -71,7 +71,6 @@ def main() -> None:
     args = ap.parse_args()
     sys.setrecursionlimit(10_000)  # as ovntrace's main() does
     import ovntrace
-
     from ovntrace.parser import parse
     from ovntrace.render import json as json_render
 
@@ -106,7 +105,7 @@ def main() -> None:
         except Hang:
             found = ["hang"]
             t_parse = float(args.timeout)
-        except BaseException as e:  # noqa: BLE001 - classified, that is the point
+        except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
             found = [_where(e)]
