@@ -25,7 +25,6 @@ import re
 import signal
 import sys
 import time
-import traceback
 import tracemalloc
 from pathlib import Path
 from types import FrameType
@@ -56,9 +55,15 @@ def line_scan(text: str) -> int:
 
 
 def _where(e: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if "/ovntrace/" in f.filename]
-    f = frames[-1] if frames else None
-    return f"{type(e).__name__} in {Path(f.filename).stem}.{f.name}" if f else type(e).__name__
+    """``KeyError in state.apply``: the exception and the last ovntrace function it went through
+    (walked by hand: a RecursionError's traceback is thousands of frames deep)."""
+    tb, last = e.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "/ovntrace/" in code.co_filename:
+            last = f"{Path(code.co_filename).stem}.{code.co_name}"
+        tb = tb.tb_next
+    return f"{type(e).__name__} in {last}" if last else type(e).__name__
 
 
 def main() -> None:
