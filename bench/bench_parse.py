@@ -111,7 +111,8 @@ def memory_growth(sizes: list[int]) -> dict[str, object]:
             "lines": parse_rss["lines"],
             "mb": round(path.stat().st_size / 1e6, 1),
             "parse_bytes_per_line": round((parse_rss["after_kb"] - parse_rss["before_kb"]) * 1024 / parse_rss["lines"]),
-            "explain_json_bytes_per_line": round((explain["after_kb"] - explain["before_kb"]) * 1024 / explain["lines"]),
+            "explain_json_bytes_per_line":
+                round((explain["after_kb"] - explain["before_kb"]) * 1024 / explain["lines"]),
             "explain_json_peak_mb": round(explain["after_kb"] / 1024),
         })
         path.unlink()
