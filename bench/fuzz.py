@@ -42,8 +42,18 @@ class Hang(Exception):
     pass
 
 
+_ARMED = [False]
+
+
 def _alarm(signum: int, frame: FrameType | None) -> None:
-    raise Hang()
+    if _ARMED[0]:  # an alarm delivered late (while a deep traceback unwinds) is ignored
+        _ARMED[0] = False
+        raise Hang()
+
+
+def _arm(seconds: int) -> None:
+    _ARMED[0] = seconds > 0
+    signal.alarm(seconds)
 
 
 def line_scan(text: str) -> int:
@@ -101,7 +111,7 @@ def main() -> None:
         line_scan(text)
         t_scan = time.perf_counter() - t0
         found: list[str] = []
-        signal.alarm(args.timeout)
+        _arm(args.timeout)
         try:
             t0 = time.perf_counter()
             json_render.render(parse(text))
@@ -116,7 +126,7 @@ def main() -> None:
             found = [_where(e)]
             t_parse = 0.0
         finally:
-            signal.alarm(0)
+            _arm(0)
         if kb >= 1 and found != ["hang"]:
             if t_parse * 1000 / kb > worst_kb[0]:
                 worst_kb = (t_parse * 1000 / kb, name)
