@@ -194,6 +194,27 @@ def json_line_numbers(blob: str, prose: list[int]) -> set[int]:
     return {int(x) for x in _LINE_NO.findall(blob)} | set(prose)
 
 
+_SHAPES = [
+    ("final_flow", re.compile(r"\s*Final flow:")), ("megaflow", re.compile(r"\s*(Megaflow|Relevant fields):")),
+    ("datapath_actions", re.compile(r"\s*Datapath actions:")),
+    ("nat", re.compile(r"\s*(Replacing src|Initial flow|Modified flow)")),
+    ("recirc", re.compile(r"\s*(recirc\(0x|={20,})")), ("rule", re.compile(r"\s*-{3,}\s*$")),
+    ("flow", re.compile(r"\s*Flow:")),
+]
+
+
+def shape(line: str) -> str:
+    """Which kind of line it is, for the failure classes (``final_flow``, ``nat``, ``other`` ...)."""
+    return next((name for name, rx in _SHAPES if rx.match(line)), "other")
+
+
+def _lost_msg(where: str, lost: list[int], lines: list[str]) -> list[str]:
+    kinds: dict[str, list[int]] = {}
+    for i in lost:
+        kinds.setdefault(shape(lines[i - 1]), []).append(i)
+    return [f"lost from {where}: {k} lines {v[:5]}" for k, v in kinds.items()]
+
+
 def problems(text: str, *, renderers: bool = True) -> list[str]:
     """What is wrong with how ``text`` is parsed and shown: lines the model or the JSON lost.
 
@@ -214,8 +235,7 @@ def problems(text: str, *, renderers: bool = True) -> list[str]:
     if hasattr(result, "accounted_lines"):  # (bench/fuzz.py also runs against older trees)
         seen = result.accounted_lines()
         lost = [i for i in want if i not in seen]
-        if lost:
-            out.append(f"lost from the model: lines {lost[:5]}")
+        out += _lost_msg("the model", lost, text.split("\n"))
     blob = json_render.render(result)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))  # json.loads recurses once per level (as ovntrace's main allows)
@@ -225,8 +245,7 @@ def problems(text: str, *, renderers: bool = True) -> list[str]:
         sys.setrecursionlimit(limit)
     in_json = json_line_numbers(blob, doc["prose_lines"])
     lost_json = [i for i in want if i not in in_json]
-    if lost_json:
-        out.append(f"lost from the JSON: lines {lost_json[:5]}")
+    out += _lost_msg("the JSON", lost_json, text.split("\n"))
     bad = [w.line for w in result.warnings if not 0 < w.line <= max(1, result.line_count)]
     if bad:
         out.append(f"warnings name lines outside the input: {bad[:5]}")
