@@ -7,6 +7,9 @@ Reports, side by side in one run (ratios against baselines measured in the same 
 * parse of a real ~450-line OVN trace;
 * ``ovntrace explain`` wall time of that trace including interpreter start (best of several runs),
   against ``python -c pass`` as the interpreter-start baseline.
+
+``--memory``: peak RSS growth per input line of parse and of ``explain --format json`` at 50k, 100k and
+200k lines (the per-line figure must stay flat: memory grows no faster than the input).
 """
 
 from __future__ import annotations
@@ -77,11 +80,56 @@ def _rss_child(path: str) -> dict[str, float]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
+def _rss_explain(path: str) -> dict[str, float]:
+    """Peak RSS of ``ovntrace explain --format json`` (the real CLI entry, OVN correlation on, output
+    to /dev/null) in a fresh interpreter: VmHWM after importing everything, and at the end."""
+    code = (
+        "import sys,json,os;from ovntrace import cli;from ovntrace.parser.loader import grammar;"
+        "import ovntrace.correlate, ovntrace.render.json;"
+        "hwm=lambda:int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]);"
+        "[grammar(g) for g in ('lines','actions','kv')];sys.setrecursionlimit(10000);r0=hwm();"
+        "out=open(os.devnull,'w');rc=cli.run(['explain','--format','json','-q',sys.argv[1]],sys.stdin,out,sys.stderr);"
+        "r1=hwm();n=sum(1 for _ in open(sys.argv[1]));"
+        "print(json.dumps({'before_kb':r0,'after_kb':r1,'lines':n,'rc':rc}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def memory_growth(sizes: list[int]) -> dict[str, object]:
+    """Peak RSS growth per input line, parse and explain --format json, at several input sizes: the
+    per-line figure must not grow with the size (memory no faster than the input)."""
+    tmp = ROOT / "bench" / "results"
+    tmp.mkdir(exist_ok=True)
+    rows = []
+    for n in sizes:
+        path = tmp / f"big-{n}.txt"
+        path.write_text(big_input(n), encoding="utf-8")
+        parse_rss = _rss_child(str(path))
+        explain = _rss_explain(str(path))
+        rows.append({
+            "lines": parse_rss["lines"],
+            "mb": round(path.stat().st_size / 1e6, 1),
+            "parse_bytes_per_line": round((parse_rss["after_kb"] - parse_rss["before_kb"]) * 1024 / parse_rss["lines"]),
+            "explain_json_bytes_per_line":
+                round((explain["after_kb"] - explain["before_kb"]) * 1024 / explain["lines"]),
+            "explain_json_peak_mb": round(explain["after_kb"] / 1024),
+        })
+        path.unlink()
+    return {"memory": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--memory", action="store_true",
+                    help="only the memory growth table: parse and explain --format json at 50k, 100k, 200k lines")
     args = ap.parse_args()
+    if args.memory:
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(memory_growth([50_000, 100_000, 200_000]), indent=1))
+        return
     sys.path.insert(0, str(ROOT))
     from ovntrace.parser import parse
     from ovntrace.parser.loader import grammar

@@ -43,7 +43,9 @@ EPILOG = """exit status: 0 parsed (warnings on stderr), 1 error (one-line messag
 
 def _read_input(path: str, stdin: TextIO) -> str:
     """The trace text, read with the input size cap (``--max-input-size``): ``/dev/zero`` or an endless
-    pipe is refused with one line instead of filling the memory."""
+    pipe is refused with one line instead of filling the memory. Lines split on LF only, later (a stray CR
+    inside a line must not split it and shift every later line number); invalid UTF-8 becomes U+FFFD, from a
+    file as from stdin (not a crash)."""
     from ovntrace.sources.limits import max_input_size, too_large_message
 
     try:
@@ -51,17 +53,23 @@ def _read_input(path: str, stdin: TextIO) -> str:
     except Exception as e:  # a bad OVNTRACE_MAX_INPUT_SIZE
         raise CliError(str(e), ExitStatus.NO_TRACE) from e
     if path == "-":
+        buffer = getattr(stdin, "buffer", None)
+        if buffer is not None:
+            data: bytes = buffer.read(cap + 1)
+            text = data.decode("utf-8", errors="replace")
+            if len(data) > cap:
+                raise CliError(too_large_message("stdin", cap))
+            return text
         text = stdin.read(cap + 1)
     else:
         try:
-            with open(path, encoding="utf-8", errors="replace") as f:
+            with open(path, encoding="utf-8", errors="replace", newline="") as f:
                 text = f.read(cap + 1)
         except OSError as e:
             raise CliError(f"cannot read {path}: {e.strerror or e}") from e
     if len(text) > cap:
         raise CliError(too_large_message("stdin" if path == "-" else path, cap))
     return text
-
 
 def _apply_common(args: argparse.Namespace) -> None:
     """Options every input-reading command shares: ``--max-input-size``, ``--ovn-version`` (checked here,
@@ -139,7 +147,7 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if args.format == "json":
         from ovntrace.render import json as json_render
 
-        stdout.write(json_render.render(result, ovn=ovn))
+        json_render.write(result, stdout, ovn=ovn)
     elif args.format == "markdown":
         from ovntrace.render import markdown
 

@@ -110,6 +110,24 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class SectionLine:
+    """A line of a pass that is not part of its tree, kept with its number.
+
+    ``kind``: ``flow``, ``final_flow``, ``megaflow`` (also ``Relevant fields:``), ``datapath_actions``,
+    ``continuation`` (a wrapped line joined to the one before), ``recirc_header``, ``recirc_rule``
+    (the ``=====`` lines), ``nat`` (the NAT simulation block), ``rule`` (the ``----`` under a bridge),
+    ``end`` (the ``.`` after an execution failure). ``used`` is False for a line that repeats a kind
+    this pass already had (a second ``Datapath actions:``, two recirculation headers in a row): the
+    pass keeps the first as its value, and a warning names both lines.
+    """
+
+    line: int
+    kind: str
+    text: str
+    used: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Pass:
     """One translation: the first ``Flow:`` section, or one recirculation section."""
 
@@ -129,6 +147,7 @@ class Pass:
     translation_error: str | None = None
     slow_path: tuple[str, ...] = ()
     notes: tuple[Step, ...] = ()  # trailer lines (slow path, execution failure, limits)
+    section_lines: tuple[SectionLine, ...] = ()  # every line outside the tree, in input order
 
     def walk(self) -> Iterator[Step]:
         for step in self.steps:
@@ -162,3 +181,22 @@ class ParseResult:
     warnings: tuple[ParseWarning, ...] = ()
     line_count: int = 0
     prose_lines: tuple[int, ...] = field(default=())  # lines outside any trace (prompts, prose)
+
+    def accounted_lines(self) -> set[int]:
+        """Every input line number the result keeps: a step, a note, a pass's own lines, ovn-trace raw
+        lines, prose or a warning. A non-blank input line missing from it was lost (a bug)."""
+        seen: set[int] = set(self.prose_lines)
+        seen.update(w.line for w in self.warnings)
+        for t in self.traces:
+            seen.update(s.line for s in t.raw)
+            for p in t.passes:
+                seen.update(s.line for s in p.walk())
+                for n in p.notes:
+                    seen.update(s.line for s in n.walk())
+                seen.update(x.line for x in p.section_lines)
+                for ln in (p.flow_line, p.datapath_actions_line):
+                    if ln is not None:
+                        seen.add(ln)
+                if p.recirc_id is not None:
+                    seen.add(p.first_line)
+        return seen

@@ -37,46 +37,48 @@ RESERVED_PORTS = frozenset({"NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT", "TABLE
 _RESUBMIT_RE = re.compile(r"^resubmit\(\s*([^,()]*)\s*,\s*([^,()]*)\s*(?:,\s*(ct))?\s*\)$")
 
 
-def _value(tree: lark.Tree[Any] | lark.Token) -> str:
-    """The text of a value subtree, reassembled (``TEXT(items)`` keeps its parentheses)."""
-    if isinstance(tree, lark.Token):
-        return str(tree)
-    parts: list[str] = []
-    children = tree.children
-    if tree.data == "value" and len(children) == 1:
-        return _value(children[0])
-    if tree.data == "value":
-        head = children[0]
-        if isinstance(head, lark.Token):
-            parts.append(str(head))
-            rest = children[1:]
-        else:
-            rest = children
-        parts.append("(" + ",".join(_item_text(c) for c in rest) + ")")
-        return "".join(parts)
-    return _item_text(tree)
+def _texts(root: lark.Tree[Any], source: str) -> dict[int, str]:
+    """The text of every subtree of ``root``: its slice of ``source`` (as printed: empty arguments
+    such as ``resubmit(,8)``'s stay), else reassembled from its parts; once each, without recursion."""
+    out: dict[int, str] = {}
+    stack: list[tuple[lark.Tree[Any], bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if not ready:
+            meta = node.meta
+            if not meta.empty:
+                out[id(node)] = source[meta.start_pos : meta.end_pos]
+                stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+                continue
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+            continue
+        out[id(node)] = _render(node, out)
+    return out
 
 
-def _item_text(tree: lark.Tree[Any] | lark.Token) -> str:
-    if isinstance(tree, lark.Token):
-        return str(tree)
-    d = tree.data
-    ch = tree.children
-    if d == "kv":
-        return f"{ch[0]}={_value(ch[1])}"
-    if d == "word":
-        return str(ch[0])
-    if d == "call":
-        return f"{ch[0]}(" + ",".join(_item_text(c) for c in ch[1:]) + ")"
-    if d in ("set_field", "load"):
-        return f"{ch[0]}{_value(ch[1])}->{ch[2]}"
-    if d == "move":
-        return f"{ch[0]}{ch[1]}->{ch[2]}"
-    if d == "check_pkt_larger":
-        return f"{ch[0]}{ch[1]})->{ch[2]}"
+def _render(node: lark.Tree[Any], done: dict[int, str]) -> str:
+    def t(c: lark.Tree[Any] | lark.Token) -> str:
+        return done[id(c)] if isinstance(c, lark.Tree) else str(c)
+
+    d, ch = node.data, node.children
+    if d == "kv" and len(ch) == 2:
+        return f"{t(ch[0])}={t(ch[1])}"
+    if d == "word" and len(ch) == 1:
+        return t(ch[0])
+    if d == "call" and ch:
+        return t(ch[0]) + "(" + ",".join(t(c) for c in ch[1:]) + ")"
+    if d in ("set_field", "load", "move") and len(ch) == 3:
+        return f"{t(ch[0])}{t(ch[1])}->{t(ch[2])}"
+    if d == "check_pkt_larger" and len(ch) == 3:
+        return f"{t(ch[0])}{t(ch[1])})->{t(ch[2])}"
     if d == "value":
-        return _value(tree)
-    return "".join(_item_text(c) for c in ch)
+        if len(ch) == 1:
+            return t(ch[0])
+        if ch and isinstance(ch[0], lark.Token):
+            return t(ch[0]) + "(" + ",".join(t(c) for c in ch[1:]) + ")"
+        return "(" + ",".join(t(c) for c in ch) + ")"
+    return "".join(t(c) for c in ch)
 
 
 def _sub(text: str) -> Subfield:
@@ -91,15 +93,19 @@ def _split_mask(value: str) -> tuple[str, str | None]:
     return value, None
 
 
-def _from_tree(tree: lark.Tree[Any], text: str | None = None) -> Action:
+def _from_tree(tree: lark.Tree[Any], texts: dict[int, str], text: str | None = None) -> Action:
     d = tree.data
     ch = tree.children
-    raw = text if text is not None else _item_text(tree)
+    raw = text if text is not None else texts[id(tree)]
+
+    def t(c: lark.Tree[Any] | lark.Token) -> str:
+        return texts[id(c)] if isinstance(c, lark.Tree) else str(c)
+
     if d == "set_field":
-        value, mask = _split_mask(_value(ch[1]))
+        value, mask = _split_mask(t(ch[1]))
         return Action("set_field", raw, {"value": value, "mask": mask, "field": canonical(str(ch[2]))})
     if d == "load":
-        return Action("load", raw, {"value": _value(ch[1]), "dst": _sub(str(ch[2]))})
+        return Action("load", raw, {"value": t(ch[1]), "dst": _sub(str(ch[2]))})
     if d == "move":
         return Action("move", raw, {"src": _sub(str(ch[1])), "dst": _sub(str(ch[2]))})
     if d == "check_pkt_larger":
@@ -107,7 +113,7 @@ def _from_tree(tree: lark.Tree[Any], text: str | None = None) -> Action:
     if d == "word":
         return _word(str(ch[0]), raw)
     if d == "call":
-        return _call(str(ch[0]), ch[1:], raw)
+        return _call(str(ch[0]), ch[1:], raw, texts)
     return Action(d, raw, {"arg": raw}, known=False)
 
 
@@ -181,32 +187,32 @@ def _unquote(s: str) -> str:
     return s
 
 
-def _call(name: str, items: list[Any], raw: str) -> Action:
+def _call(name: str, items: list[Any], raw: str, texts: dict[int, str]) -> Action:
     kv: dict[str, Any] = {}
     flags: list[str] = []
     inner: list[Action] = []
     positional: list[str] = []
     for it in items:
         if isinstance(it, lark.Tree) and it.data == "kv":
-            kv[str(it.children[0])] = _value(it.children[1])
+            value = it.children[1]
+            kv[str(it.children[0])] = texts[id(value)] if isinstance(value, lark.Tree) else str(value)
         elif isinstance(it, lark.Tree) and it.data == "word":
             positional.append(str(it.children[0]))
             flags.append(str(it.children[0]))
         elif isinstance(it, lark.Tree):
-            positional.append(_item_text(it))
+            positional.append(texts[id(it)])
             if it.data == "call" and name in ("ct",):
-                sub = _call(str(it.children[0]), it.children[1:], _item_text(it))
+                sub = _call(str(it.children[0]), it.children[1:], texts[id(it)], texts)
                 if sub.name == "exec":
                     inner.extend(sub.inner)
                     kv["exec"] = [a.text for a in sub.inner]
                 else:
                     inner.append(sub)
                     kv[sub.name] = dict(sub.args)
-            elif name in ("clone", "exec", "write_actions"):
-                inner.append(_from_tree(it))
     if name in ("clone", "exec", "write_actions"):
-        # every item is an action: words and kvs too
-        inner = [_from_tree(it) if isinstance(it, lark.Tree) else Action(str(it), str(it)) for it in items]
+        # every item is an action: words and kvs too (each built once: building them in the loop above
+        # as well made nested clone(...) cost 2^depth)
+        inner = [_from_tree(it, texts) if isinstance(it, lark.Tree) else Action(str(it), str(it)) for it in items]
         args: dict[str, Any] = {"actions": [a.text for a in inner]}
         if name == "write_actions":
             return Action(name, raw, args, ())  # executed later under "--. Executing action set:"
@@ -259,23 +265,86 @@ def _call(name: str, items: list[Any], raw: str) -> Action:
     return Action(name, raw, args, known=name in KNOWN_ACTIONS)
 
 
+# Deeper than this many parentheses, an action line is kept as text, not parsed (a warning says so).
+# OVS itself refuses actions nested more than 100 deep (MAX_OFPACT_PARSE_DEPTH, lib/ofp-actions.c,
+# OVS 2.8-3.5), and real OVN actions nest 3 or 4 deep; the cap also bounds the parser's recursion.
+MAX_NESTING = 128
+
+# the actions the state replay applies, and the arguments it needs from each
+_OPERANDS: dict[str, tuple[str, ...]] = {
+    "set_field": ("field", "value"), "write_metadata": ("value",), "load": ("dst", "value"),
+    "move": ("src", "dst"), "push": ("field",), "pop": ("field",), "check_pkt_larger": ("dst",),
+    "set_tunnel": ("value",), "set_tunnel64": ("value",),
+    **{name: ("value",) for name in _MOD_FIELD},
+}
+
+STATE_ACTIONS = frozenset(_OPERANDS)
+
+
+def nesting_depth(text: str) -> int:
+    """How deep the parentheses of ``text`` nest (linear; unbalanced ones count as they come)."""
+    if text.count("(") <= MAX_NESTING:
+        return text.count("(")  # an upper bound, enough to know it is under the cap
+    depth = deepest = 0
+    for m in _PAREN_RE.finditer(text):
+        depth = depth + 1 if m.group() == "(" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_PAREN_RE = re.compile(r"[()]")
+
+
+def _too_deep(stripped: str) -> Action | None:
+    depth = nesting_depth(stripped)
+    if depth <= MAX_NESTING:
+        return None
+    name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", stripped)
+    return Action(name.group(0) if name else "unknown", stripped, {
+        "arg": stripped,
+        "error": f"nested {depth} parentheses deep (more than {MAX_NESTING}): kept as text, not parsed"},
+        known=False)
+
+
+def _checked(action: Action) -> Action:
+    """An action the state replay would apply, printed without its operands (``mod_dl_src``,
+    ``set_field:0x1``, ``load:0x1``, ``move:reg0``): kept as text with ``error`` saying what is missing."""
+    need = _OPERANDS.get(action.name)
+    if need is None:
+        return action
+    missing = [k for k in need if getattr(action.args.get(k), "field", action.args.get(k)) in (None, "")]
+    if not missing:
+        return action
+    return Action(action.name, action.text, {
+        "arg": action.text,
+        "error": f"{action.name} without its operands ({', '.join(need)}): not the form OVS prints"},
+        known=False)
+
+
 @functools.lru_cache(maxsize=65536)
 def parse_action(text: str) -> Action:
-    """Parse one printed action. Never raises: unparseable text is kept as an unknown action."""
+    """Parse one printed action. Never raises: unparseable text is kept as an unknown action.
+
+    A known action missing the operands it needs, or nested too deep to parse, comes back with
+    ``known=False`` and ``args["error"]`` saying why (the tree keeps that line as unparsed).
+    """
     stripped = text.strip()
+    deep = _too_deep(stripped)
+    if deep is not None:
+        return deep
     try:
         tree = grammar("actions").parse(stripped)
     except lark.exceptions.LarkError:
         name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", stripped)
-        return Action(name.group(0) if name else "unknown", stripped, {"arg": stripped}, known=False)
+        return _checked(Action(name.group(0) if name else "unknown", stripped, {"arg": stripped}, known=False))
     items = tree.children
     if len(items) != 1:
         # "a,b" on one line is not something OVS prints; keep it whole
         return Action("unknown", stripped, {"arg": stripped}, known=False)
     first = items[0]
     if isinstance(first, lark.Token):
-        return _word(str(first), stripped)
-    return _from_tree(first, stripped)
+        return _checked(_word(str(first), stripped))
+    return _checked(_from_tree(first, _texts(first, stripped), stripped))
 
 
 def parse_action_list(text: str) -> tuple[Action, ...]:
@@ -283,8 +352,13 @@ def parse_action_list(text: str) -> tuple[Action, ...]:
     stripped = text.strip()
     if stripped in ("", "drop"):
         return (Action("drop", "drop", {}),) if stripped == "drop" else ()
+    deep = _too_deep(stripped)
+    if deep is not None:
+        return (deep,)
     try:
         tree = grammar("actions").parse(stripped)
     except lark.exceptions.LarkError:
         return (Action("unknown", stripped, {"arg": stripped}, known=False),)
-    return tuple(_from_tree(t) if isinstance(t, lark.Tree) else _word(str(t), str(t)) for t in tree.children)
+    texts = _texts(tree, stripped)
+    return tuple(_checked(_from_tree(t, texts) if isinstance(t, lark.Tree) else _word(str(t), str(t)))
+                 for t in tree.children)

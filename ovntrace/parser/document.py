@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ovntrace.model.actions import Action
+from ovntrace.model.odp import DatapathAction
 from ovntrace.model.trace import (
     ParseResult,
     ParseWarning,
     Pass,
+    SectionLine,
     Step,
     StepKind,
     Trace,
@@ -27,6 +29,8 @@ from ovntrace.model.trace import (
     VerdictKind,
 )
 from ovntrace.parser.actions import parse_action_list
+from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
+from ovntrace.parser.kv import nesting_depth as kv_nesting_depth
 from ovntrace.parser.kv import parse_datapath_actions, parse_flow
 from ovntrace.parser.preprocess import Line, preprocess
 from ovntrace.parser.state import FieldState, replay
@@ -78,6 +82,9 @@ class _Section:
     notes: list[Node] = field(default_factory=list)
     done: bool = False
     last_trailer: str | None = None  # kind of the last trailer line (to join wrapped continuations)
+    lines: list[SectionLine] = field(default_factory=list)  # lines outside the tree, in order
+    final_line: int | None = None
+    megaflow_line: int | None = None
 
 
 @dataclass
@@ -90,6 +97,7 @@ class _Trace:
     recirc_pending: _Section | None = None
     recirc_phase: str | None = None  # "open" after the first ====, "closed" after the second
     raw: list[Line] = field(default_factory=list)  # ovn-trace lines
+    loose: list[SectionLine] = field(default_factory=list)  # "=====" lines waiting for their section
 
 
 class _Segmenter:
@@ -117,6 +125,39 @@ class _Segmenter:
 
     def _prose(self, line: Line) -> None:
         self.prose.append(line.no)
+
+    def _keep(self, sec: _Section, line: Line, kind: str, end: int, used: bool = True) -> None:
+        """Record ``line`` (and the wrapped continuation lines up to index ``end``) in ``sec``."""
+        sec.lines.append(SectionLine(line.no, kind, line.body, used))
+        for k in range(line.no, end):  # line.no is the index of the next line
+            nxt = self.lines[k]
+            sec.lines.append(SectionLine(nxt.no, "continuation", nxt.body, used))
+
+    @staticmethod
+    def _open_pending(cur: _Trace) -> _Section:
+        """The pending recirculation section becomes the current one."""
+        new = cur.recirc_pending
+        assert new is not None
+        new.lines[:0] = cur.loose
+        cur.loose = []
+        cur.sections.append(new)
+        cur.recirc_pending = None
+        cur.recirc_phase = None
+        return new
+
+    def _drop_pending(self, cur: _Trace, why: str) -> None:
+        """A recirculation header that gets no section: its lines stay, in the last section (or the
+        next one), marked unused, and a warning says so."""
+        old = cur.recirc_pending
+        if old is None:
+            return
+        self.warnings.append(ParseWarning(old.first_line, why))
+        kept = [SectionLine(x.line, x.kind, x.text, False) for x in old.lines]
+        if cur.sections:
+            cur.sections[-1].lines.extend(kept)
+        else:
+            cur.loose.extend(kept)
+        cur.recirc_pending = None
 
     # -- main loop -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -193,11 +234,8 @@ class _Segmenter:
         if kind == "FLOW_LINE":
             text, j = self._continuations(i, body[len("Flow:") :].strip())
             if cur is not None and cur.recirc_pending is not None:
-                new = cur.recirc_pending
+                new = self._open_pending(cur)
                 new.flow, new.flow_line = text, line.no
-                cur.sections.append(new)
-                cur.recirc_pending = None
-                cur.recirc_phase = None
             elif (cur is not None and sec is not None and sec.flow is None and not sec.done
                   and (not sec.tree or (cur.format is TraceFormat.LEGACY and len(sec.tree) == 1
                                         and sec.tree[0][1] == "OLD_BRIDGE_LINE"))):
@@ -207,6 +245,7 @@ class _Segmenter:
                 new_trace.sections[0].flow = text
                 new_trace.sections[0].flow_line = line.no
             assert self.cur is not None
+            self._keep(self.cur.sections[-1], line, "flow", j)
             self.cur.last_line = self.lines[j - 1].no
             return j
 
@@ -216,6 +255,8 @@ class _Segmenter:
                     cur.recirc_phase = "closed"
                 else:
                     cur.recirc_phase = "open"
+                rule = SectionLine(line.no, "recirc_rule", line.body)
+                (cur.recirc_pending.lines if cur.recirc_pending is not None else cur.loose).append(rule)
                 cur.last_line = line.no
             else:
                 self._prose(line)
@@ -226,15 +267,33 @@ class _Segmenter:
                 cur = self._start(line, TraceFormat.OFPROTO)
                 cur.sections = []
             new = _Section(line.no, recirc_id=m.group("id") if m else None, ct_state=m.group("ct") if m else None)
+            if cur.recirc_pending is not None:
+                self._drop_pending(cur, f"two recirculation headers in a row (lines {cur.recirc_pending.first_line} "
+                                        f"and {line.no}): what follows is taken as the section of line {line.no}; "
+                                        f"line {cur.recirc_pending.first_line} has no section")
+                new.lines.extend(cur.loose)
+                cur.loose = []
+            new.lines.append(SectionLine(line.no, "recirc_header", body))
             cur.recirc_pending = new
             cur.recirc_phase = cur.recirc_phase or "open"
             cur.last_line = line.no
             return i + 1
         if kind in ("NAT_HDR_LINE", "NAT_INIT_LINE", "NAT_MOD_LINE"):
             if cur is not None and cur.recirc_pending is not None:
+                pending = cur.recirc_pending
+                used = True
                 if kind != "NAT_HDR_LINE":
                     key = "initial" if kind == "NAT_INIT_LINE" else "modified"
-                    cur.recirc_pending.nat[key] = body.split(":", 1)[1].strip()
+                    if key in pending.nat:
+                        used = False
+                        first = next((x.line for x in pending.lines if x.kind == "nat" and x.used
+                                     and x.text.startswith(body.split(":", 1)[0])), pending.first_line)
+                        self.warnings.append(ParseWarning(line.no, f"a second '{body.split(':', 1)[0]}:' line in "
+                                                                   f"this NAT block (line {line.no}): line {first} "
+                                                                   "is the one used"))
+                    else:
+                        pending.nat[key] = body.split(":", 1)[1].strip()
+                pending.lines.append(SectionLine(line.no, "nat", body, used))
                 cur.last_line = line.no
             else:
                 self._prose(line)
@@ -243,7 +302,8 @@ class _Segmenter:
             if cur is not None and cur.sections:
                 cur.sections[-1].notes.append(Node(StepKind.WARNING, line.no, body))
                 cur.recirc_phase = None
-                cur.recirc_pending = None
+                self._drop_pending(cur, f"recirculation header with no section: line {line.no} says the trace "
+                                        "stopped")
                 cur.last_line = line.no
             else:
                 self._prose(line)
@@ -270,23 +330,32 @@ class _Segmenter:
             if cur is None or cur.format is TraceFormat.OVN_TRACE:
                 cur = self._start(line, TraceFormat.OFPROTO)
             if cur.recirc_pending is not None:  # a recirculation section without its Flow: line
-                cur.sections.append(cur.recirc_pending)
-                cur.recirc_pending = None
-                cur.recirc_phase = None
+                self._open_pending(cur)
             sec = cur.sections[-1]
             j = i + 1
             value = body.split(":", 1)[1].strip() if ":" in body else body
-            if kind == "FINAL_FLOW_LINE":
-                sec.final_flow, j = self._continuations(i, value)
-            elif kind in ("MEGAFLOW_LINE", "RELEVANT_LINE"):
-                sec.megaflow, j = self._continuations(i, value)
-            elif kind == "DP_ACTIONS_LINE":
-                sec.dp_actions, j = self._continuations(i, value)
-                sec.dp_line = line.no
-                sec.done = True
+            if kind in ("FINAL_FLOW_LINE", "MEGAFLOW_LINE", "RELEVANT_LINE", "DP_ACTIONS_LINE"):
+                text, j = self._continuations(i, value)
+                what = {"FINAL_FLOW_LINE": "final_flow", "DP_ACTIONS_LINE": "datapath_actions"}.get(kind, "megaflow")
+                before = {"final_flow": sec.final_line, "megaflow": sec.megaflow_line,
+                          "datapath_actions": sec.dp_line}[what]
+                self._keep(sec, line, what, j, used=before is None)
+                if before is not None:
+                    label = body.split(":", 1)[0]
+                    self.warnings.append(ParseWarning(line.no, (
+                        f"a second '{label}:' line in this pass (line {line.no}): line {before} is the one used"
+                        + (" for the verdict" if what == "datapath_actions" else "") + "; both are kept")))
+                elif what == "final_flow":
+                    sec.final_flow, sec.final_line = text, line.no
+                elif what == "megaflow":
+                    sec.megaflow, sec.megaflow_line = text, line.no
+                else:
+                    sec.dp_actions, sec.dp_line = text, line.no
+                sec.done = sec.done or what == "datapath_actions"
             elif kind == "XLATE_FAILED_LINE":
                 m = re.match(r"Translation failed \((.*)\), packet is dropped\.?", body)
-                sec.xlate_error = m.group(1) if m else body
+                if sec.xlate_error is None:
+                    sec.xlate_error = m.group(1) if m else body
                 sec.notes.append(Node(StepKind.ERROR, line.no, body))
                 sec.done = True
             elif kind == "SLOWPATH_HDR_LINE":
@@ -299,6 +368,7 @@ class _Segmenter:
                 sec.notes.append(Node(StepKind.ERROR, line.no, body))
                 if i + 1 < len(self.lines) and self.lines[i + 1].body == ".":
                     j = i + 2
+                    sec.lines.append(SectionLine(self.lines[i + 1].no, "end", "."))
             sec.last_trailer = kind
             cur.last_line = self.lines[j - 1].no
             return j
@@ -307,9 +377,7 @@ class _Segmenter:
             if cur is not None and cur.recirc_pending is not None and kind in (
                     "BRIDGE_LINE", "TABLE_LINE", "THAW_LINE"):
                 # a recirculation section whose Flow: line was cut from the paste
-                cur.sections.append(cur.recirc_pending)
-                cur.recirc_pending = None
-                cur.recirc_phase = None
+                self._open_pending(cur)
                 in_tree = True
                 sec = cur.sections[-1]
             if cur is not None and sec is not None and not sec.done and cur.recirc_phase is None:
@@ -393,8 +461,10 @@ def _flow_complete(text: str | None, fields: dict[str, str] | None) -> bool:
 def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
     fields = parse_flow(sec.flow) if sec.flow is not None else None
     if sec.flow is not None and fields is None:
-        warnings.append(ParseWarning(sec.flow_line or sec.first_line, "Flow: line is not flow syntax; kept as text"))
+        warnings.append(ParseWarning(sec.flow_line or sec.first_line,
+                                     "Flow: line " + _why_not_kv(sec.flow) + "; kept as text"))
     root = Node(StepKind.BRIDGE, 0, "")
+    rules = [SectionLine(ln.no, "rule", ln.body) for ln, k in sec.tree if k == "DASHES_LINE"]
     tree = [(ln, k) for ln, k in sec.tree]
     if tree:
         base = min(ln.indent for ln, k in tree if k == "BRIDGE_LINE") if any(
@@ -412,14 +482,10 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
     annotate_semantics(root)
     initial = FieldState.from_flow(fields, _flow_complete(sec.flow, fields))
     replay(root, initial, parse_flow)
+    _unparsed_warnings(root, warnings)
+    _cap_depth(root, warnings)
     steps = tuple(_freeze(c) for c in root.children)
-    for s in steps:
-        for n in s.walk():
-            if n.kind is StepKind.UNPARSED:
-                warnings.append(ParseWarning(n.line, f"not understood, kept as unparsed: {n.text[:80]}"))
-    dp_parsed = parse_datapath_actions(sec.dp_actions) if sec.dp_actions is not None else None
-    if sec.dp_actions is not None and dp_parsed is None:
-        warnings.append(ParseWarning(sec.dp_line or 0, "Datapath actions not understood; kept as text"))
+    dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line if sec.recirc_id else (sec.flow_line or sec.first_line),
         recirc_id=sec.recirc_id, ct_state=sec.ct_state, flow=sec.flow,
@@ -428,7 +494,64 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
         flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, nat=MappingProxyType(sec.nat),
         translation_error=sec.xlate_error, slow_path=tuple(sec.slow_path),
         notes=tuple(_freeze(n) for n in sec.notes),
+        section_lines=tuple(sorted((*sec.lines, *rules), key=lambda x: x.line)),
     )
+
+
+# A trace tree deeper than this is shown flat below it (a warning says where). OVS stops a translation
+# after 4096 resubmits (MAX_RESUBMITS in ofproto/ofproto-dpif-xlate.c, OVS 2.x-3.5), so a real tree
+# nests less deep; the cap keeps renderers and JSON encoders (which recurse) within bounds.
+MAX_TREE_DEPTH = 4096
+
+
+def _cap_depth(root: Node, warnings: list[ParseWarning]) -> None:
+    """Flatten what nests deeper than :data:`MAX_TREE_DEPTH`: the nodes below a node at that depth
+    become its children, in input order (state and semantics were computed on the real nesting)."""
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth < MAX_TREE_DEPTH:
+            stack.extend((c, depth + 1) for c in node.children)
+            continue
+        if not any(c.children for c in node.children):
+            continue
+        flat: list[Node] = []
+        todo = list(reversed(node.children))
+        while todo:
+            n = todo.pop()
+            flat.append(n)
+            todo.extend(reversed(n.children))
+            n.children = []
+        node.children = flat
+        warnings.append(ParseWarning(flat[0].line, (
+            f"the trace tree nests deeper than {MAX_TREE_DEPTH} levels here (OVS stops after 4096 resubmits): "
+            f"lines {flat[0].line}-{max(n.line for n in flat)} are shown flat, in input order")))
+
+
+def _unparsed_warnings(root: Node, warnings: list[ParseWarning]) -> None:
+    stack = list(reversed(root.children))
+    while stack:
+        n = stack.pop()
+        if n.kind is StepKind.UNPARSED:
+            why = n.reason if n.reason else "not understood"
+            warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
+        stack.extend(reversed(n.children))
+
+
+def _why_not_kv(text: str) -> str:
+    depth = kv_nesting_depth(text)
+    if depth > KV_MAX_NESTING:
+        return f"nests {depth} levels deep (more than {KV_MAX_NESTING}): not parsed"
+    return "is not flow syntax"
+
+
+def _datapath_actions(sec: _Section, warnings: list[ParseWarning]) -> tuple[DatapathAction, ...] | None:
+    dp_parsed = parse_datapath_actions(sec.dp_actions) if sec.dp_actions is not None else None
+    if sec.dp_actions is not None and dp_parsed is None:
+        why = _why_not_kv(sec.dp_actions).replace("is not flow syntax", "not understood")
+        warnings.append(ParseWarning(sec.dp_line or 0, f"Datapath actions {why}; kept as text, the verdict "
+                                                       "does not use them"))
+    return dp_parsed
 
 
 def _shift(line: Line, base: int) -> Line:
@@ -516,8 +639,15 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
         if kind == "OLD_ACTIONS_LINE":
             owner = stack[-1][1] if stack else top
             text = body.split("=", 1)[1] if "=" in body else body.split(":", 1)[1]
-            for a in parse_action_list(text):
-                owner.children.append(Node(StepKind.ACTION, ln.no, a.text, action=a))
+            acts = parse_action_list(text)
+            for a in acts:
+                error = a.args.get("error") if not a.known else None
+                if error is not None:
+                    owner.children.append(Node(StepKind.UNPARSED, ln.no, a.text, reason=str(error)))
+                else:
+                    owner.children.append(Node(StepKind.ACTION, ln.no, a.text, action=a))
+            if not acts:  # "OpenFlow actions=" with nothing after it: the line stays, as a detail
+                owner.children.append(Node(StepKind.DETAIL, ln.no, body))
             continue
         owner = stack[-1][1] if stack else top
         if kind == "ELISION_LINE":
@@ -532,14 +662,17 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
         if n.kind is StepKind.TABLE and n.via is None:
             pass
     annotate_semantics(root)
+    _unparsed_warnings(root, warnings)
+    _cap_depth(root, warnings)
     steps = tuple(_freeze(c) for c in root.children)
-    dp_parsed = parse_datapath_actions(sec.dp_actions) if sec.dp_actions is not None else None
+    dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line, recirc_id=None, ct_state=None, flow=sec.flow,
         fields=MappingProxyType(dict(flow_fields or {})), steps=steps, final_flow=sec.final_flow,
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
         flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, translation_error=sec.xlate_error,
         slow_path=tuple(sec.slow_path), notes=tuple(_freeze(n) for n in sec.notes),
+        section_lines=tuple(sec.lines),
     ), bridge_name
 
 
@@ -574,11 +707,23 @@ def _build(t: _Trace, warnings: list[ParseWarning]) -> Trace:
             p, bridge = _legacy_pass(sec, warnings)
             passes.append(p)
     else:
+        if t.recirc_pending is not None:
+            pending = t.recirc_pending
+            if t.sections:
+                warnings.append(ParseWarning(pending.first_line,
+                                             "recirculation header with no section after it (input cut short)"))
+                t.sections[-1].lines.extend(SectionLine(x.line, x.kind, x.text, False)
+                                            for x in (*t.loose, *pending.lines))
+                t.loose = []
+            else:  # nothing but recirculation headers: they are the trace
+                t.sections.append(pending)
+            t.recirc_pending = None
+        if t.loose:
+            if not t.sections:
+                t.sections.append(_Section(t.loose[0].line))
+            t.sections[-1].lines.extend(t.loose)
         for sec in t.sections:
             passes.append(_modern_pass(sec, warnings))
-        if t.recirc_pending is not None:
-            warnings.append(ParseWarning(t.recirc_pending.first_line,
-                                         "recirculation header with no section after it (input cut short)"))
         bridge = next((b for b in (_top_bridge(p) for p in passes) if b), None)
     complete = all(p.datapath_actions is not None or p.translation_error for p in passes) and bool(passes)
     verdict = decide(tuple(passes), complete)

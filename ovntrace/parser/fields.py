@@ -150,6 +150,6 @@ def field_width(name: str) -> int | None:
     if name in INT_WIDTHS:
         return INT_WIDTHS[name]
     for prefix, width in VIEW_WIDTH.items():
-        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+        if name.startswith(prefix) and name[len(prefix) :].isdecimal() and name[len(prefix) :].isascii():
             return width
     return None

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import lark
@@ -18,6 +19,25 @@ ODP_KEYWORDS = frozenset({
     "drop", "pop_vlan", "pop_eth", "pop_nsh", "pop_mpls", "ct", "ct_clear", "decap_nsh", "trunc",
     "lb_output", "psample", "dec_ttl", "pop_tunnel",
 })
+
+
+# Deeper than this many ()/{} levels, a flow or datapath-actions text is not parsed (kept as text, and
+# the pass says so). OVS parses datapath actions at most 32 deep (MAX_ODP_NESTED, lib/odp-util.c,
+# OVS 2.x-3.5); the cap also bounds the recursion below.
+MAX_NESTING = 64
+_BRACKET_RE = re.compile(r"[(){}]")
+
+
+def nesting_depth(text: str) -> int:
+    """How deep ``()``/``{}`` nest in ``text`` (linear; a cheap upper bound when it is shallow)."""
+    opens = text.count("(") + text.count("{")
+    if opens <= MAX_NESTING:
+        return opens
+    depth = deepest = 0
+    for m in _BRACKET_RE.finditer(text):
+        depth = depth + 1 if m.group() in "({" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _text(node: lark.Tree[Any] | lark.Token) -> str:
@@ -46,6 +66,8 @@ def parse_flow(text: str) -> dict[str, str] | None:
     text = text.strip()
     if text in ("", "unchanged"):
         return {} if text == "" else None
+    if nesting_depth(text) > MAX_NESTING:
+        return None
     try:
         tree = grammar("kv").parse(text)
     except lark.exceptions.LarkError:
@@ -137,6 +159,8 @@ def parse_datapath_actions(text: str) -> tuple[DatapathAction, ...] | None:
     text = text.strip()
     if not text:
         return ()
+    if nesting_depth(text) > MAX_NESTING:
+        return None
     try:
         tree = grammar("kv").parse(text)
     except lark.exceptions.LarkError:

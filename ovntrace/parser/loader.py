@@ -34,7 +34,10 @@ def cache_dir() -> Path | None:
 def _options(name: str) -> dict[str, Any]:
     if name == "lines":
         return {"parser": "lalr", "lexer": "basic"}
-    return {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": False}
+    opts: dict[str, Any] = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": False}
+    if name == "actions":
+        opts["propagate_positions"] = True  # nested action texts are sliced from the line as printed
+    return opts
 
 
 @functools.cache

@@ -17,7 +17,8 @@ from typing import Any
 
 from ovntrace.model.actions import Action, Subfield
 from ovntrace.model.trace import StepKind
-from ovntrace.parser.fields import INT_WIDTHS, canonical, field_width, parse_subfield
+from ovntrace.parser.actions import STATE_ACTIONS
+from ovntrace.parser.fields import INT_WIDTHS, TUN_METADATA_WIDTH, canonical, field_width, parse_subfield
 from ovntrace.parser.tree import Node
 
 _IS_NOW_RE = re.compile(r"^(\S+) is now (\S+)$")
@@ -90,7 +91,7 @@ class FieldState:
             self._dirty.add(name)
         if name.startswith("reg"):
             # a register change also changes its xreg/xxreg view
-            idx = int(name[3:]) if name[3:].isdigit() else None
+            idx = int(name[3:]) if name[3:].isdecimal() and name[3:].isascii() else None
             if idx is not None and self._dirty is not None:
                 for view in (f"xreg{idx // 2}", f"xxreg{idx // 4}"):
                     if view in self._views:
@@ -115,9 +116,13 @@ class FieldState:
 
     def write_bits(self, name: str, start: int, end: int, value: int, mask: int | None = None) -> None:
         """Write ``value`` into bits ``start..end`` of ``name`` (only the bits in ``mask``, relative)."""
+        if not 0 <= start <= end < TUN_METADATA_WIDTH:
+            return
         n = end - start + 1
         rel_mask = ((1 << n) - 1) if mask is None else (mask & ((1 << n) - 1))
         value &= rel_mask
+        if field_width(name) is None:
+            return
         if name.startswith("xxreg") or name.startswith("xreg"):
             if name not in self._views:
                 self._views.add(name)
@@ -133,6 +138,8 @@ class FieldState:
         self._touch(name)
 
     def forget_bits(self, name: str, start: int, end: int) -> None:
+        if not 0 <= start <= end < TUN_METADATA_WIDTH:
+            return
         n = end - start + 1
         if name.startswith("xxreg") or name.startswith("xreg"):
             for reg, lo, hi, shift in _view_parts(name, start, end):
@@ -161,6 +168,8 @@ class FieldState:
     # -- reads ------------------------------------------------------------------------------------
     def read_bits(self, name: str, start: int, end: int) -> tuple[int, int] | None:
         """(value, known-mask) of bits ``start..end`` of ``name``, relative to ``start``."""
+        if not 0 <= start <= end < TUN_METADATA_WIDTH:
+            return None
         n = end - start + 1
         if name.startswith("xxreg") or name.startswith("xreg"):
             value = known = 0
@@ -216,40 +225,59 @@ class FieldState:
 
     # -- actions ----------------------------------------------------------------------------------
     def apply(self, action: Action) -> None:
+        """Apply one printed action. Never raises: an action without the operands it needs (an
+        unknown or damaged one) changes nothing here; :meth:`forget_written` handles those."""
+        if not action.known:
+            return
         a = action.args
         name = action.name
         if name in ("set_field", "write_metadata"):
             value = a.get("value", "")
             mask = a.get("mask")
-            self.assign(a["field"], f"{value}/{mask}" if mask else value)
+            target = a.get("field")
+            if isinstance(target, str) and target:
+                self.assign(target, f"{value}/{mask}" if mask else str(value))
         elif name in ("set_tunnel", "set_tunnel64") or name.startswith("mod_") or name.startswith("set_vlan"):
-            self.assign(a["field"], a.get("value", ""))
+            target = a.get("field")
+            if isinstance(target, str) and target:
+                self.assign(target, str(a.get("value", "")))
         elif name == "load":
-            dst: Subfield = a["dst"]
+            dst = a.get("dst")
+            if not isinstance(dst, Subfield):
+                return
             value = _parse_int(str(a.get("value", "")))
             lo, hi = self._range(dst)
-            if value is not None and hi is not None:
+            if hi is None:
+                return
+            if value is None:
+                self.forget_bits(dst.field, lo, hi)
+            else:
                 self.write_bits(dst.field, lo, hi, value)
         elif name == "move":
-            src: Subfield = a["src"]
-            dst = a["dst"]
+            src, dst = a.get("src"), a.get("dst")
+            if not isinstance(src, Subfield) or not isinstance(dst, Subfield):
+                return
             slo, shi = self._range(src)
             dlo, dhi = self._range(dst)
-            if shi is None or dhi is None:
+            if dhi is None:
                 return
-            got = self.read_bits(src.field, slo, shi) if field_width(src.field) else None
+            got = self.read_bits(src.field, slo, shi) if shi is not None and field_width(src.field) else None
             self.forget_bits(dst.field, dlo, dhi)
             if got is not None and got[1]:
                 self.write_bits(dst.field, dlo, dhi, got[0], got[1])
         elif name == "push":
-            f: Subfield = a["field"]
+            f = a.get("field")
+            if not isinstance(f, Subfield):
+                return
             lo, hi = self._range(f)
             if hi is not None:
                 self._stack.append(self.read_bits(f.field, lo, hi))
             else:
                 self._stack.append(self._strs.get(f.field))
         elif name == "pop":
-            f = a["field"]
+            f = a.get("field")
+            if not isinstance(f, Subfield):
+                return
             lo, hi = self._range(f)
             saved = self._stack.pop() if self._stack else None
             if hi is not None:
@@ -269,6 +297,18 @@ class FieldState:
             if ttl is not None and ttl > 0:
                 self._strs["nw_ttl"] = str(ttl - 1)
                 self._touch("nw_ttl")
+
+    def forget_written(self, text: str) -> None:
+        """An action line that could not be parsed (``set_field:0x1->reg0,…``, ``mod_dl_src``): the
+        fields it may have written become unknown, so no stale value is shown after it."""
+        for target in _written_fields(text):
+            name = canonical(target.field)
+            lo, hi = self._range(Subfield(name, target.start, target.end, target.raw))
+            if hi is not None:
+                self.forget_bits(name, lo, hi)
+            elif name in self._strs:
+                del self._strs[name]
+                self._touch(name)
 
     def clear_conntrack(self) -> None:
         """OVS ``clear_conntrack``: after ``ct(...)`` and ``ct_clear`` the packet is untracked."""
@@ -329,10 +369,34 @@ class FieldState:
 
     @staticmethod
     def _range(sf: Subfield) -> tuple[int, int | None]:
-        if sf.start is not None and sf.end is not None:
-            return sf.start, sf.end
+        """Bits ``start..end`` of a subfield; ``end`` is None when they are not bits of a known
+        integer field (or the range is reversed or past the field's width: a damaged line)."""
         width = field_width(sf.field)
+        if sf.start is not None and sf.end is not None:
+            if sf.start > sf.end or (width is not None and sf.end >= width) or sf.end >= TUN_METADATA_WIDTH:
+                return 0, None
+            return sf.start, sf.end
         return 0, (width - 1 if width else None)
+
+
+# what a damaged action line may have written: "->DST" of set_field/load/move, "mod_dl_src" and kin
+_ARROW_DST_RE = re.compile(r"->\s*([A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]*(?:\.\.[0-9]+)?\])?)")
+_MOD_NAME_RE = re.compile(r"^\s*(mod_[a-z_]+|set_vlan_vid|set_vlan_pcp|set_tunnel(?:64)?|write_metadata)\b")
+_MOD_TARGET = {
+    "mod_dl_src": "dl_src", "mod_dl_dst": "dl_dst", "mod_nw_src": "nw_src", "mod_nw_dst": "nw_dst",
+    "mod_nw_tos": "nw_tos", "mod_nw_ecn": "nw_ecn", "mod_nw_ttl": "nw_ttl", "mod_tp_src": "tp_src",
+    "mod_tp_dst": "tp_dst", "mod_vlan_vid": "dl_vlan", "mod_vlan_pcp": "dl_vlan_pcp", "set_vlan_vid": "dl_vlan",
+    "set_vlan_pcp": "dl_vlan_pcp", "set_tunnel": "tun_id", "set_tunnel64": "tun_id", "write_metadata": "metadata",
+}
+
+
+def _written_fields(text: str) -> list[Subfield]:
+    out = [sf for sf in (parse_subfield(m.group(1)) for m in _ARROW_DST_RE.finditer(text)) if sf is not None]
+    m = _MOD_NAME_RE.match(text)
+    if m and m.group(1) in _MOD_TARGET:
+        name = _MOD_TARGET[m.group(1)]
+        out.append(Subfield(name, None, None, name))
+    return out
 
 
 _VIEWS = [f"xreg{i}" for i in range(8)] + [f"xxreg{i}" for i in range(4)]
@@ -346,10 +410,10 @@ def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, in
     the lower; ``xxregN`` is reg(4N) (bits 96..127) down to reg(4N+3) (bits 0..31). ``shift`` is the
     view bit of the register's bit 0.
     """
-    if name.startswith("xxreg"):
-        n, count = int(name[5:]), 4
-    else:
-        n, count = int(name[4:]), 2
+    digits = name[5:] if name.startswith("xxreg") else name[4:]
+    if not (digits.isdecimal() and digits.isascii()):
+        return []
+    n, count = (int(digits), 4) if name.startswith("xxreg") else (int(digits), 2)
     parts = []
     for j in range(count):
         reg = f"reg{n * count + j}"
@@ -385,7 +449,12 @@ def replay(root: Node, initial: FieldState, parse_match: Any) -> None:
                 state.apply_match(node.match, parse_match)
                 node.state = state.snapshot()
             elif node.kind is StepKind.ACTION and node.action is not None and not node.spurious:
-                state.apply(node.action)
+                if node.action.known:
+                    state.apply(node.action)
+                elif node.action.name in STATE_ACTIONS or node.action.name == "unknown":
+                    state.forget_written(node.text)
+            elif node.kind is StepKind.UNPARSED:
+                state.forget_written(node.text)
             elif node.kind is StepKind.DETAIL:
                 state.apply_detail(node.text)
             if node.children:

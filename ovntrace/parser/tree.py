@@ -55,6 +55,7 @@ class Node:
     spurious: bool = False
     nested_in: int | None = None
     via: int | None = None
+    reason: str | None = None  # unparsed nodes: why (the warning's text), when more is known than "not understood"
 
 
 def parse_table_line(body: str) -> tuple[int | None, str | None, int | None, str | None, bool]:
@@ -104,6 +105,11 @@ def make_node(line: Line, kind: str, bridge: str | None) -> Node:
     if kind == "ANNOTATION_LINE":
         return Node(StepKind.ANNOTATION, line.no, body)
     action = parse_action(body)
+    error = action.args.get("error") if not action.known else None
+    if error is not None:
+        # an action the state replay cannot apply as printed: keep the line, say why (state.replay
+        # then forgets what it may have written)
+        return Node(StepKind.UNPARSED, line.no, body, reason=str(error))
     if action.known or _looks_like_action(body):
         return Node(StepKind.ACTION, line.no, body, action=action)
     if body.startswith("Dropping packet"):  # OFT_ACTION debug texts of encap/decap (OVS 2.8+)
@@ -115,7 +121,11 @@ _ACTION_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\)|:\S+)?(->\S+)?$")
 
 
 def _looks_like_action(body: str) -> bool:
-    return bool(_ACTION_SHAPE.match(body))
+    # bounded: the pattern backtracks on long lines of "->" runs, and no real action is this long
+    return len(body) <= _ACTION_SHAPE_MAX and bool(_ACTION_SHAPE.match(body))
+
+
+_ACTION_SHAPE_MAX = 8192
 
 
 _CONTAINER_KINDS = (StepKind.BRIDGE, StepKind.TABLE, StepKind.THAW)
@@ -183,6 +193,9 @@ def build_modern(lines: list[tuple[Line, str]], root: Node) -> None:
 
 def _pending_target(node: Node) -> int | None:
     """The table the last action of ``node`` sends the packet to, if it is a resubmit/goto_table."""
+    kids = node.children
+    if not kids or kids[-1].kind is StepKind.TABLE or kids[-1].kind is StepKind.BRIDGE:
+        return None  # the fast answer, asked for every open table when a paste's targets do not match
     for child in reversed(node.children):
         if child.kind is StepKind.ACTION and child.action is not None:
             a = child.action
@@ -202,6 +215,11 @@ def _pending_target(node: Node) -> int | None:
     return None
 
 
+# how far down the open tables the flat fallback looks for the resubmit that entered a table (OVS
+# nests translations at most 64 deep: MAX_DEPTH in ofproto/ofproto-dpif-xlate.c)
+FLAT_SEARCH = 64
+
+
 def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
     """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line."""
     stack: list[Node] = [root]
@@ -218,7 +236,9 @@ def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
             continue
         if node.kind is StepKind.TABLE:
             placed = False
-            for i in range(len(stack) - 1, -1, -1):
+            # the resubmit that entered a table is the latest open one in real pastes; looking at most
+            # FLAT_SEARCH entries down keeps a paste whose targets never match linear
+            for i in range(len(stack) - 1, max(-1, len(stack) - 1 - FLAT_SEARCH), -1):
                 target = _pending_target(stack[i])
                 if target is not None and (node.table is None or target == node.table):
                     del stack[i + 1 :]
@@ -254,6 +274,7 @@ def annotate_semantics(root: Node) -> None:
         kids = node.children
         stack.extend(kids)
         last_action: Node | None = None
+        budget = [4 * len(kids) + 64]
         i = 0
         while i < len(kids):
             child = kids[i]
@@ -271,7 +292,7 @@ def annotate_semantics(root: Node) -> None:
                 if a.name in ("clone", "ct") and not child.nested_in:
                     _mark_nested(kids, i, a.flat_count(), child.line)
                 elif a.name == "check_pkt_larger":
-                    _mark_cpl(kids, i)
+                    _mark_cpl(kids, i, budget)
             i += 1
 
 
@@ -292,15 +313,20 @@ def _mark_nested(kids: list[Node], index: int, count: int, line: int) -> None:
         j += 1
 
 
-def _mark_cpl(kids: list[Node], index: int) -> None:
-    rest = kids[index + 1 :]
-    n = len(rest)
-    if n == 2 and all(r.text == "drop" for r in rest):
-        for r in rest:
-            r.spurious = True
+def _mark_cpl(kids: list[Node], index: int, budget: list[int]) -> None:
+    """Mark the second copy of the rest of the list after ``check_pkt_larger`` (no copies: the
+    comparisons of one list share ``budget``, so a list of thousands of them stays linear)."""
+    start = index + 1
+    n = len(kids) - start
+    if n == 2 and kids[start].text == "drop" and kids[start + 1].text == "drop":
+        kids[start].spurious = kids[start + 1].spurious = True
         return
-    if n >= 2 and n % 2 == 0:
-        half = n // 2
-        if [r.text for r in rest[:half]] == [r.text for r in rest[half:]]:
-            for r in rest[half:]:
-                r.spurious = True
+    if n < 2 or n % 2:
+        return
+    half = n // 2
+    for j in range(half):
+        budget[0] -= 1
+        if budget[0] < 0 or kids[start + j].text != kids[start + half + j].text:
+            return
+    for j in range(start + half, len(kids)):
+        kids[j].spurious = True

@@ -10,6 +10,7 @@ is used, and said so.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from ovntrace.model.odp import DatapathAction
@@ -63,6 +64,7 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
     controllers: list[int | None] = []
     unfollowed: list[tuple[str, int | None]] = []
     missing_dp = False
+    unparsed_dp: list[int | None] = []
     errors: list[tuple[str, int | None]] = []
     for p in passes:
         if p.translation_error:
@@ -70,6 +72,8 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
         if p.datapath_actions_parsed is None:
             if p.datapath_actions is None:
                 missing_dp = True
+            else:
+                unparsed_dp.append(p.datapath_actions_line)
             continue
         line = p.datapath_actions_line
         pending_tunnel: dict[str, Any] | None = None
@@ -123,6 +127,10 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
                        f"recirculates as {rid}, which this trace does not follow", (), {"recirc_id": rid})
     if missing_dp or not passes:
         return _from_tree(passes, complete)
+    if unparsed_dp:
+        # never "dropped" from actions that could not be read
+        return Verdict(VerdictKind.INCOMPLETE, unparsed_dp[0],
+                       "the datapath actions could not be parsed: what happened to the packet is unknown")
     if errors:
         err, line = errors[0]
         return Verdict(VerdictKind.DROP, line, f"translation failed ({err}), packet is dropped")
@@ -135,10 +143,10 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
 def _normal_drop(passes: tuple[Pass, ...]) -> tuple[int, str] | None:
     """``NORMAL`` that printed why it dropped (``-> learned port is input port, dropping``)."""
     for p in passes:
-        for step in p.walk():
+        for step, kids, i in _with_siblings(p):
             a = step.action
             if step.kind is StepKind.ACTION and a is not None and a.name == "NORMAL" and not step.spurious:
-                for d in (*step.children, *_after(p, step)):
+                for d in (*step.children, *_details_after(kids, i)):
                     text = d.text.strip().removeprefix("->").strip()
                     if d.kind is StepKind.DETAIL and text.endswith("dropping"):
                         why = text.removesuffix(", dropping").removesuffix("dropping").strip(" ,")
@@ -148,22 +156,35 @@ def _normal_drop(passes: tuple[Pass, ...]) -> tuple[int, str] | None:
     return None
 
 
-def _after(p: Pass, step: Step) -> list[Step]:
-    """The detail lines OVS printed right after ``step`` (its siblings up to the next action)."""
-    for parent in p.walk():
-        kids = parent.children
-        for i, k in enumerate(kids):
-            if k is step:
-                out = []
-                for nxt in kids[i + 1 :]:
-                    if nxt.kind is not StepKind.DETAIL:
-                        break
-                    out.append(nxt)
-                return out
-    for i, k in enumerate(p.steps):
-        if k is step:
-            return [n for n in p.steps[i + 1 :] if n.kind is StepKind.DETAIL]
-    return []
+def _details_after(kids: tuple[Step, ...], i: int) -> Iterator[Step]:
+    """The detail lines OVS printed right after ``kids[i]`` (its sibling details, up to the next action)."""
+    j = i + 1
+    while j < len(kids) and kids[j].kind is StepKind.DETAIL:
+        yield kids[j]
+        j += 1
+
+
+def _with_siblings(p: Pass) -> Iterator[tuple[Step, tuple[Step, ...], int]]:
+    """Every step of ``p`` depth-first, with the list it is in and its index there (iterative)."""
+    stack: list[tuple[tuple[Step, ...], int]] = [(p.steps, 0)]
+    while stack:
+        kids, i = stack.pop()
+        if i >= len(kids):
+            continue
+        stack.append((kids, i + 1))
+        yield kids[i], kids, i
+        if kids[i].children:
+            stack.append((kids[i].children, 0))
+
+
+def _dropping_after(kids: tuple[Step, ...], i: int) -> bool:
+    """A ``-> ... dropping`` detail OVS printed right after ``kids[i]`` (its sibling details)."""
+    j = i + 1
+    while j < len(kids) and kids[j].kind is StepKind.DETAIL:
+        if "dropping" in kids[j].text:
+            return True
+        j += 1
+    return False
 
 
 def _line_of(items: list[tuple[str, int | None]], default: int | None) -> int | None:
@@ -177,7 +198,13 @@ def _from_tree(passes: tuple[Pass, ...], complete: bool) -> Verdict:
     tunnel = False
     controller_line: int | None = None
     for p in passes:
-        for step in p.walk():
+        # at the top of a pass, any later detail counts (a flat paste puts details anywhere)
+        top_drop = [False] * (len(p.steps) + 1)
+        for k in range(len(p.steps) - 1, -1, -1):
+            nxt = p.steps[k + 1] if k + 1 < len(p.steps) else None
+            top_drop[k] = top_drop[k + 1] or (nxt is not None and nxt.kind is StepKind.DETAIL
+                                              and "dropping" in nxt.text)
+        for step, kids, index in _with_siblings(p):
             if step.kind is StepKind.ACTION and step.action is not None and not step.spurious:
                 a = step.action
                 if a.name == "output" and "port" in a.args:
@@ -186,7 +213,7 @@ def _from_tree(passes: tuple[Pass, ...], complete: bool) -> Verdict:
                     if any(c.kind is StepKind.DETAIL and "tunnel" in c.text for c in step.children):
                         tunnel = True
                 elif a.name in ("NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT"):
-                    if any(c.kind is StepKind.DETAIL and "dropping" in c.text for c in _after(p, step)):
+                    if (top_drop[index] if kids is p.steps else _dropping_after(kids, index)):
                         continue
                     ports.append(a.name)
                     first_line = first_line or step.line

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 from ovntrace.model import Action, DatapathAction, ParseResult, Pass, Step, StepKind, Subfield, Trace, Verdict
 from ovntrace.model.ovn import Hop, OvnVerdict, StepOvn, TraceOvn
+from ovntrace.render.safe import json_text
 
 SCHEMA = "ovntrace.explain/1"
 
@@ -157,6 +159,7 @@ def pass_json(p: Pass, ovn: TraceOvn | None = None) -> dict[str, Any]:
         "translation_error": p.translation_error,
         "slow_path": list(p.slow_path),
         "notes": [step_json(n) for n in p.notes],
+        "section_lines": [{"line": x.line, "kind": x.kind, "text": x.text, "used": x.used} for x in p.section_lines],
     }
 
 
@@ -194,6 +197,88 @@ def render(result: ParseResult, indent: int | None = None, ovn: Sequence[TraceOv
     multiplies the output (2.5 MB instead of 0.2 MB for a 374-line trace) and the encoding time.
     Strings keep their exact text; DEL, C1 and format characters are written as ``\\uXXXX`` (as json
     writes C0): nothing in the document is a raw control character (docs/json-contract.md)."""
-    from ovntrace.render.safe import json_text
+    if indent is not None:
+        return json_text(json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False)) + "\n"
+    out = io.StringIO()
+    write(result, out, ovn)
+    return out.getvalue()
 
-    return json_text(json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False)) + "\n"
+
+# keys whose values hold the trace tree: encoded by :func:`_encode` itself, without recursion
+_TREE_KEYS = frozenset({"traces", "passes", "steps", "notes", "children"})
+
+
+def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
+    """Write the same text as ``json.dumps(to_dict(result, ovn), ensure_ascii=False)`` plus a newline,
+    one trace at a time (memory: the largest trace, not the whole document) and without recursing
+    into the tree (``json.dumps`` recurses once per level; the parser caps trees at 4096 levels)."""
+    head = to_dict(ParseResult((), result.warnings, result.line_count, result.prose_lines))
+    text = json.dumps(head, ensure_ascii=False)
+    out.write(json_text(text[: -len("]}")]))  # ends with "traces": [
+    for i, t in enumerate(result.traces):
+        if i:
+            out.write(", ")
+        for chunk in _encode(trace_json(t, ovn[i] if ovn is not None and i < len(ovn) else None)):
+            out.write(json_text(chunk))
+    out.write("]}\n")
+
+
+_DUMP = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _nests(value: Any) -> bool:
+    """A dict holding part of the tree (a non-empty list under a tree key)."""
+    return isinstance(value, dict) and any(value.get(k) for k in _TREE_KEYS)
+
+
+def _encode(value: Any) -> Iterator[str]:
+    """``json.dumps`` (default separators), iteratively through the tree keys, in chunks: a step's
+    own fields are encoded in one call, only its children are walked here."""
+    stack: list[Iterator[Any]] = [iter((value,))]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, _Close):
+            yield item.text
+        elif _nests(item):
+            stack.append(_dict_parts(item))
+        elif isinstance(item, list) and any(_nests(v) for v in item):
+            stack.append(_list_parts(item))
+        else:
+            yield _DUMP(item)
+
+
+class _Close:
+    """Literal JSON text between encoded values."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_END = _Close("")
+
+
+def _dict_parts(d: dict[str, Any]) -> Iterator[Any]:
+    run: dict[str, Any] = {}
+    sep = "{"
+    for k, v in d.items():
+        if k in _TREE_KEYS and v:
+            if run:
+                yield _Close(sep + _DUMP(run)[1:-1])
+                sep, run = ", ", {}
+            yield _Close(sep + _DUMP(k) + ": ")
+            sep = ", "
+            yield v
+        else:
+            run[k] = v
+    yield _Close((sep + _DUMP(run)[1:-1] if run else "") + "}")
+
+
+def _list_parts(items: list[Any]) -> Iterator[Any]:
+    for i, v in enumerate(items):
+        yield _Close("[" if i == 0 else ", ")
+        yield v
+    yield _Close("]")
