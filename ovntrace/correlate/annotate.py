@@ -17,7 +17,7 @@ from typing import Any
 
 from ovntrace.correlate.index import ClusterIndex, build_index, cookie_prefix
 from ovntrace.correlate.verdict import make_verdict
-from ovntrace.model.cluster import ClusterContext, Datapath, LogicalFlow, NbRow, PortBinding
+from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow, PortBinding
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
 from ovntrace.model.trace import Step, StepKind, Trace, VerdictKind
 from ovntrace.ovn import controller as ovn_controller
@@ -195,7 +195,25 @@ class Correlator:
         for s in trace.tables():
             if s.bridge not in out and _ovn_evidence(s, known) is not None:
                 out.add(s.bridge)
+        integration = self._integration_bridge()
+        if integration is not None and any(s.bridge == integration for s in trace.tables()):
+            out.add(integration)  # the node's own facts say this bridge is ovn-controller's
         return out
+
+    def _integration_bridge(self) -> str | None:
+        """The node's OVN integration bridge, when its facts say ovn-controller runs there (an ``ovn-remote``,
+        a system-id, or a Southbound chassis of its name or hostname): ``external_ids:ovn-bridge``, ``br-int``
+        by default (ovn-controller(8)). That is evidence even for a trace that never reaches a flow of OVN's
+        (an unknown in_port)."""
+        facts = self.ix.nodes_by_name.get(self.node) if self.node else (
+            next(iter(self.ix.nodes_by_name.values())) if len(self.ix.nodes_by_name) == 1 else None)
+        if facts is None:
+            return None
+        names = {facts.name, facts.hostname, facts.system_id} - {None}
+        chassis = any(c.name in names or c.hostname in names for c in self.ix.chassis_by_name.values())
+        if not (facts.ovn_remote or facts.system_id or chassis):
+            return None
+        return facts.external_ids.get("ovn-bridge") or "br-int"
 
     def _cookie_known(self, cookie: str) -> bool:
         if self.ix.empty:
@@ -432,7 +450,7 @@ class Correlator:
                         ch = self.ix.chassis_by_ip.get(iface.remote_ip)
                         words += f", {iface.type or 'tunnel'} to {iface.remote_ip}"
                         if ch is not None:
-                            words += f" (chassis {ch.hostname or ch.name})"
+                            words += f" (chassis {_chassis_label(ch)})"
                     out[s.line] = ActionOvn(words, None, {"interface": iface.name, "iface_id": iface.iface_id,
                                                           "remote_ip": iface.remote_ip})
         return out
@@ -457,11 +475,18 @@ class Correlator:
         if v.kind is VerdictKind.TUNNEL and v.tunnel:
             dst = v.tunnel.get("dst", "?")
             ch = self.ix.chassis_by_ip.get(str(dst))
-            text = f"{v.tunnel.get('type', 'tunnel')} → {dst}" + (f" (chassis {ch.hostname or ch.name})" if ch else "")
+            text = f"{v.tunnel.get('type', 'tunnel')} → {dst}" + (f" (chassis {_chassis_label(ch)})" if ch else "")
             hops.append(Hop("tunnel", v.line or 0, text=text))
         return tuple(hops)
 
 
+
+
+def _chassis_label(ch: Chassis) -> str:
+    """A chassis by its ``Chassis.name`` (unique), its hostname beside it (several may share one)."""
+    if ch.hostname and ch.hostname != ch.name:
+        return f"{ch.name}, hostname {ch.hostname}"
+    return ch.name
 
 
 def _physical(row: tuple[str, object]) -> dict[str, Any]:

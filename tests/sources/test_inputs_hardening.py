@@ -286,7 +286,7 @@ def test_on_names_a_node_of_the_folder_or_warns_with_the_nodes_present(tmp_path:
     shutil.copy(LAB / "kube-node2-ovs-ofctl-show-br-int.txt", tmp_path / "kube-node2.ovs-ofctl-show-br-int.txt")
     rc, out, err = cli("explain", str(TRACE), "--context", str(tmp_path), "--on", "kube-node1")
     assert rc == 0 and "warning" not in err
-    assert "delivered to interface" in out
+    assert "delivered to pod default/sshd-2" in out and "to interface " in out  # the node's ports named
     rc, _, err = cli("explain", str(TRACE), "--context", str(tmp_path), "--on", "kube-node9")
     assert rc == 0
     assert "--on kube-node9: no such node in the context; nodes present: kube-node1, kube-node2" in err

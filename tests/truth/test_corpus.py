@@ -176,10 +176,18 @@ def test_with_context_every_stage_name_is_detraces(rel: str, name: str) -> None:
 
 @pytest.mark.parametrize(("rel", "name"), CASES, ids=IDS)
 def test_verdict_with_and_without_context(rel: str, name: str) -> None:
-    want = scenario(rel, name)["expect"]["kind"]
+    want = OVN_KIND.get(name, scenario(rel, name)["expect"]["kind"])
     for context in (True, False):
         v = explain(rel, name, context).doc["traces"][-1]["verdict"]
         assert (v.get("ovn_kind") or v["kind"]) == want, (context, v)
+        if name in OVN_KIND:  # OVS's own verdict stays beside it
+            assert v["kind"] == scenario(rel, name)["expect"]["kind"], (context, v)
+
+
+# Where OVN's meaning differs from OVS's verdict: the TTL-1 packet is paused to ovn-controller (OVS says
+# "controller"), but for the packet that is its end: lr_in_ip_input drops it and ovn-controller answers with
+# ICMP time exceeded (the real ovn-detrace of both releases names that stage and its icmp4 action).
+OVN_KIND = {"ttl-expired": "drop"}
 
 
 def test_verdicts_name_the_acl_and_the_tunnel_with_context() -> None:
