@@ -75,7 +75,15 @@ def cmd_tui(args: argparse.Namespace, stdin: TextIO | None = None, stderr: TextI
 
     source: Source | None = None
     if args.file == "-" and not stdin.isatty():
-        source = Source(text=stdin.read(), name="stdin")
+        from ovntrace.sources.limits import InputTooLarge, read_stream
+
+        buffer = getattr(stdin, "buffer", None)
+        try:  # bytes, capped: invalid UTF-8 becomes U+FFFD and a lone CR stays inside its line, as for a file
+            text = read_stream(buffer, "stdin").decode("utf-8", errors="replace") if buffer is not None \
+                else stdin.read()
+        except InputTooLarge as e:
+            return _fail(str(e), stderr, 1)
+        source = Source(text=text, name="stdin")
         try:
             _attach_tty_stdin()
         except OSError as e:

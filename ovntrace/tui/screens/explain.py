@@ -29,6 +29,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.worker import get_current_worker
 
 from ovntrace.render.safe import SafeText, escape_lines
+from ovntrace.sources.errors import SourceError
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
 from ovntrace.tui.live import PathRequest, PathView
@@ -229,7 +230,10 @@ class ExplainScreen(Screen[None]):
         worker = get_current_worker()
         try:
             if text is None and path is not None:
-                text = path.read_text(encoding="utf-8", errors="replace")
+                from ovntrace.sources.limits import read_path
+
+                # capped (a FIFO or /dev/zero cannot fill the memory); lines split on LF only, later
+                text = read_path(path).decode("utf-8", errors="replace")
             assert text is not None
             result = parse(text)
             if worker.is_cancelled:
@@ -237,6 +241,9 @@ class ExplainScreen(Screen[None]):
             outline = build(result)
         except OSError as e:
             self.post_message(ParseFailed(generation, f"cannot read {path}: {e.strerror or e}"))
+            return
+        except SourceError as e:  # too large, damaged compression: one line naming the file
+            self.post_message(ParseFailed(generation, str(e)))
             return
         except Exception as e:  # a parser bug is a notification, never a crash
             self.post_message(ParseFailed(generation, f"{type(e).__name__}: {e}"))
