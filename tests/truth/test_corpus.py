@@ -49,21 +49,6 @@ CASES = [(rel, name) for rel in RELEASES for name in scenario_names(rel)]
 IDS = [f"{rel}/{name}" for rel, name in CASES]
 FULL = {rel: VERSIONS[rel]["ovn"] for rel in RELEASES}
 
-#: Stage names ovntrace gives WITHOUT any context (no database, no --ovn-version: release guessed from the
-#: table layout) that contradict ovn-detrace, per scenario, as of this commit. The "infer" work (branch
-#: h-infer) reworks the guess; these are ceilings, so a regression fails and an improvement passes (then lower
-#: them). Cause today: the guess names stages per one release of the layouts that fit (23.03 traces get
-#: 24.03.6's names, 25.03.0 traces 25.03.1+'s lr_in_network_id, short traces 26.03's).
-GUESS_CONTRADICTIONS: dict[str, dict[str, int]] = {
-    "23.03": {"xnode-icmp-src": 43, "xnode-icmp-dst": 6, "same-node-icmp": 24, "acl-ssh-src": 43,
-              "acl-drop-dst": 1, "port-security-drop": 0, "lb-vip-cross-node": 11, "external-src": 43,
-              "external-gw": 32, "external-in": 50, "arp-gateway": 60, "unknown-in-port": 0, "unbound-port": 18,
-              "ttl-expired": 24, "flood-arp": 36, "vxlan-icmp-src": 43, "vxlan-icmp-dst": 6},
-    "25.03": {"xnode-icmp-src": 1, "xnode-icmp-dst": 0, "same-node-icmp": 0, "acl-ssh-src": 1,
-              "acl-drop-dst": 0, "port-security-drop": 0, "lb-vip-cross-node": 12, "external-src": 1,
-              "external-gw": 1, "external-in": 1, "arp-gateway": 0, "unknown-in-port": 0, "unbound-port": 0,
-              "ttl-expired": 0, "flood-arp": 0, "vxlan-icmp-src": 1, "vxlan-icmp-dst": 0},
-}  # fmt: skip
 
 
 def stage_census(doc: dict[str, Any], t: dict[str, list[dict[str, Any]]]) -> tuple[Counter[str], list[str]]:
@@ -210,11 +195,23 @@ def test_without_context_but_with_the_release_no_stage_contradicts_detrace(rel: 
 
 
 @pytest.mark.parametrize(("rel", "name"), CASES, ids=IDS)
-def test_without_any_context_contradictions_do_not_grow(rel: str, name: str) -> None:
+def test_without_any_context_no_stage_contradicts_detrace(rel: str, name: str) -> None:
+    """No database, no ``--ovn-version``: the release is inferred from the trace, and a table is named only
+    where every release that fits agrees; elsewhere the candidates include ovn-detrace's stage (issue 11)."""
     c, bad = stage_census(explain(rel, name, False).doc, truth(rel, name))
-    ceiling = GUESS_CONTRADICTIONS[rel][name]
-    assert c["contradict"] <= ceiling, "\n".join(bad)
-    print(f"\n{rel}/{name} without context: {dict(c)}")
+    assert c["contradict"] == 0, "\n".join(bad)
+    assert c["unknown"] == 0  # a table left open lists its candidates
+
+
+@pytest.mark.parametrize("rel", RELEASES)
+def test_without_any_context_most_tables_are_still_named(rel: str) -> None:
+    """Honesty costs names only where releases really differ: over the whole corpus of a release (measured at
+    this commit: 23.03 786 named / 61 open of 847, 25.03 938 / 46 of 984), at least 90% stay named. Short
+    traces (an LB VIP, one ACL drop) leave more open: too few landmarks to tell the releases apart."""
+    total: Counter[str] = Counter()
+    for name in scenario_names(rel):
+        total += stage_census(explain(rel, name, False).doc, truth(rel, name))[0]
+    assert total["contradict"] == 0 and total["agree"] >= 0.9 * sum(total.values()), dict(total)
 
 
 # -- per-release knowledge against the binaries --------------------------------------------------------------
