@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from ovntrace.lab.errors import LabError
+from ovntrace.render.safe import escape, escape_lines, json_text
 
 if TYPE_CHECKING:  # the checks load when doctor runs, not when the CLI registers it
     from ovntrace.doctor.checks import Report
@@ -66,12 +67,13 @@ def cmd_doctor(args: argparse.Namespace, stdout: TextIO | None = None, stderr: T
     try:
         report = run_doctor(args.inventory, args.node, args.accept_new)
     except LabError as e:
-        err.write(f"ovntrace doctor: {e}\n")
+        err.write(f"ovntrace doctor: {escape(str(e))}\n")
         return 2 if e.exit_code == 1 and "no node" in str(e) else e.exit_code
     took = time.monotonic() - t0
     from ovntrace.doctor.checks import to_json
 
-    out.write(to_json(report) + "\n" if args.format == "json" else render_text(report, took))
+    # evidence is node output (names from its databases): nothing raw reaches the terminal
+    out.write(json_text(to_json(report)) + "\n" if args.format == "json" else escape_lines(render_text(report, took)))
     return 1 if report.errors else 0
 
 

@@ -28,6 +28,9 @@ def _load_lab(args: argparse.Namespace) -> Lab:
 
 
 def _out(text: str) -> None:
+    from ovntrace.render.safe import escape_lines
+
+    text = escape_lines(text)  # node output and inventory text: no raw control character reaches the terminal
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 
 
@@ -286,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except LabError as e:
-        print(f"ovntrace: {e}", file=sys.stderr)
+        from ovntrace.render.safe import escape
+
+        print(f"ovntrace: {escape(str(e))}", file=sys.stderr)
         return e.exit_code
     except BrokenPipeError:  # e.g. `| head`
         sys.stderr.close()
