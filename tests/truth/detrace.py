@@ -233,23 +233,7 @@ def sb_lflows(sb_remote: str) -> dict[str, SbLflow]:
         g["_uuid"]: frozenset(_as_list(g["datapaths"]))
         for g in sbctl_list(sb_remote, "Logical_DP_Group", ["_uuid", "datapaths"])
     }
-    out: dict[str, SbLflow] = {}
-    cols = ["_uuid", "table_id", "pipeline", "priority", "match", "actions", "external_ids", "logical_datapath",
-            "logical_dp_group"]  # fmt: skip
-    for row in sbctl_list(sb_remote, "Logical_Flow", cols):
-        dps: set[str] = set()
-        dp = _single(row["logical_datapath"])
-        if dp:
-            dps.add(dp)
-        grp = _single(row["logical_dp_group"])
-        if grp:
-            dps |= groups.get(grp, frozenset())
-        ext = row["external_ids"] if isinstance(row["external_ids"], dict) else {}
-        out[row["_uuid"]] = SbLflow(
-            row["_uuid"], int(row["table_id"]), row["pipeline"], int(row["priority"]), row["match"],
-            row["actions"], ext.get("stage-name"), frozenset(dps),
-        )  # fmt: skip
-    return out
+    return _lflows(sbctl_list(sb_remote, "Logical_Flow", _LFLOW_COLS), groups)
 
 
 def resolve_lflow(rec: Record, cookie: str, lflows: dict[str, SbLflow]) -> SbLflow:
@@ -345,10 +329,17 @@ def sb_lflows_from_file(path: str) -> dict[str, SbLflow]:
         g["_uuid"]: frozenset(_as_list(g["datapaths"]))
         for g in db_file_rows(path, "OVN_Southbound", "Logical_DP_Group", ["_uuid", "datapaths"])
     }
-    cols = ["_uuid", "table_id", "pipeline", "priority", "match", "actions", "external_ids", "logical_datapath",
-            "logical_dp_group"]  # fmt: skip
+    return _lflows(db_file_rows(path, "OVN_Southbound", "Logical_Flow", _LFLOW_COLS), groups)
+
+
+_LFLOW_COLS = ["_uuid", "table_id", "pipeline", "priority", "match", "actions", "external_ids", "logical_datapath",
+               "logical_dp_group"]  # fmt: skip
+
+
+def _lflows(rows: Iterable[dict[str, Any]], groups: dict[str, frozenset[str]]) -> dict[str, SbLflow]:
+    """Logical flows by UUID, each with the datapaths it applies to (its own, or its group's)."""
     out: dict[str, SbLflow] = {}
-    for row in db_file_rows(path, "OVN_Southbound", "Logical_Flow", cols):
+    for row in rows:
         dps: set[str] = set()
         dp = _single(row["logical_datapath"])
         if dp:
