@@ -23,8 +23,6 @@ from ovntrace.model.trace import (
     StepKind,
     Trace,
     TraceFormat,
-    Verdict,
-    VerdictKind,
 )
 from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import parse_datapath_actions, parse_flow

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 
 from ovntrace.model.trace import (
-    Pass,
     ParseWarning,
+    Pass,
     Step,
     StepKind,
     Trace,
@@ -272,10 +272,8 @@ def build(raw: list[Line], first_line: int, last_line: int, command: str | None,
             flow, flow_line = ln.body[2:].strip(), ln.no
             break
     body = [(ln, k) for ln, k in lines if ln.no != flow_line]
-    if detail == "detailed":
-        nodes = _build_detailed(body, warnings)
-    else:
-        nodes = _build_braces(body, warnings)
+    build_tree = _build_detailed if detail == "detailed" else _build_braces
+    nodes = build_tree(body, warnings)
     steps = tuple(n.freeze() for n in nodes)
     fields = (parse_flow(flow) if flow else None) or {}
     p = Pass(first_line, None, None, flow, fields, steps, flow_line=flow_line)

@@ -161,8 +161,8 @@ def decide_logical(steps: tuple[Step, ...], detail: str) -> Verdict:
     if ctl and not (drops and drops[-1][0].line > ctl[-1][0].line):
         s, w, what = ctl[0]
         st = w.stage
-        return Verdict(VerdictKind.CONTROLLER, s.line,
-                       f"sent to ovn-controller: {what} in {stage_label(st)}" + (f" on {w.datapath}" if w.datapath else ""),
+        on = f" on {w.datapath}" if w.datapath else ""
+        return Verdict(VerdictKind.CONTROLLER, s.line, f"sent to ovn-controller: {what} in {stage_label(st)}{on}",
                        stage=st.stage if st is not None else None, datapath=w.datapath)
     if drops:
         s, w, how = drops[-1]
