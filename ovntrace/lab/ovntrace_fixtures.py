@@ -63,9 +63,11 @@ CASES: tuple[Case, ...] = (
     Case("acl-drop-ct-new", "kube-node2", _ip(CLIENT1, RTOS_NODE2_MAC, SSHD2[2], SSH),
          "the same with --ct=new,trk", ("--ct=new,trk",)),
     Case("lb-vip", "kube-node1", _ip(WEB1, RTOS_NODE1_MAC, VIP, SSH),
-         "web-1 -> VIP 10.96.0.22:22 (load balancer default_sshd-svc -> sshd-2)"),
+         "web-1 -> VIP 10.96.0.22:22 with ovn-trace's default ct_state (est): the LB stage does not apply, "
+         "the packet is routed out of the gateway"),
     Case("lb-vip-ct-new-est", "kube-node1", _ip(WEB1, RTOS_NODE1_MAC, VIP, SSH),
-         "the same with --ct=new,trk --ct=est,trk", ("--ct=new,trk", "--ct=est,trk")),
+         "the same with --ct=new,trk --ct=est,trk: load balanced (default_sshd-svc) to sshd-2",
+         ("--ct=new,trk", "--ct=est,trk")),
     Case("port-security-drop", "kube-node2", _ip((CLIENT1[0], CLIENT1[1], "192.168.3.99"), RTOS_NODE2_MAC,
                                                   SSHD2[2], ICMP),
          "client-1 with spoofed source 192.168.3.99: dropped by port security"),
@@ -77,6 +79,13 @@ CASES: tuple[Case, ...] = (
          f'inport == "{WEB1[0]}" && eth.src == {WEB1[1]} && eth.dst == ff:ff:ff:ff:ff:ff && arp.op == 1 && '
          f"arp.sha == {WEB1[1]} && arp.spa == {WEB1[2]} && arp.tha == 00:00:00:00:00:00 && arp.tpa == 192.168.2.1",
          "web-1 ARP request for its gateway 192.168.2.1: answered"),
+    Case("arp-reply-to-router", "kube-node1",
+         f'inport == "{WEB1[0]}" && eth.src == {WEB1[1]} && eth.dst == {RTOS_NODE1_MAC} && arp.op == 2 && '
+         f"arp.sha == {WEB1[1]} && arp.spa == {WEB1[2]} && arp.tha == {RTOS_NODE1_MAC} && arp.tpa == 192.168.2.1",
+         "web-1 answers the router's ARP: the router learns the binding (put_arp, to ovn-controller)"),
+    Case("ttl-expired", "kube-node2", _ip(CLIENT1, RTOS_NODE2_MAC, SSHD2[2], ICMP).replace("ip.ttl == 64",
+                                                                                          "ip.ttl == 1"),
+         "client-1 -> sshd-2 with TTL 1: the router answers with ICMP time exceeded (icmp4)"),
     Case("unknown-dst-mac", "kube-node1", _ip(WEB1, "0a:00:00:00:00:99", "192.168.2.99", ICMP),
          "web-1 -> an unknown MAC on its switch"),
 )

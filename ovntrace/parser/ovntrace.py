@@ -34,7 +34,7 @@ from ovntrace.model.trace import (
 )
 from ovntrace.parser.kv import parse_flow
 from ovntrace.parser.loader import grammar
-from ovntrace.parser.ovnverdict import decide_logical
+from ovntrace.parser.ovnverdict import GENERATORS, decide_logical
 from ovntrace.parser.preprocess import Line
 
 _STAGE_RE = re.compile(
@@ -181,9 +181,12 @@ def _build_detailed(lines: list[tuple[Line, str]], warnings: list[ParseWarning])
         if is_header or (kind in ("PIPELINE_LINE", "MULTICAST_LINE")):
             ctx = next((h for h in reversed(headers) if h.kind is StepKind.PIPELINE), None)
             h = _header(line, kind, ctx)
+            # a packet made by a controller action (arp, icmp4, nd_ns ...) is printed after its header
+            # at the same column: what follows at that column belongs to it (as --summary nests it)
             while headers and (headers[-1].indent > h.indent or (
                     headers[-1].indent == h.indent and not (
-                        h.kind is StepKind.TRANSFORM and headers[-1].kind is StepKind.PIPELINE))):
+                        h.kind is StepKind.TRANSFORM and headers[-1].kind is StepKind.PIPELINE)
+                    and headers[-1].stage not in GENERATORS)):
                 headers.pop()
             if h.kind is StepKind.TRANSFORM and headers and headers[-1].kind is StepKind.PIPELINE \
                     and headers[-1].indent == h.indent:

@@ -48,6 +48,9 @@ CONTROLLER_ACTIONS: dict[str, str] = {
     "handle_svc_check": "service monitor (handle_svc_check)",
     "controller": "controller",
 }
+# controller actions whose nested actions run on a new packet (ovn-trace prints it as a section/block)
+GENERATORS = frozenset({"arp", "nd_ns", "nd_na", "nd_na_router", "icmp4", "icmp4_error", "icmp6", "icmp6_error",
+                        "tcp_reset", "sctp_abort", "reject", "put_dhcp_opts", "put_dhcpv6_opts", "dns_lookup"})
 _CTL_RE = re.compile(r"^(?P<a>" + "|".join(sorted(CONTROLLER_ACTIONS, key=len, reverse=True)) + r")\b\s*[({]")
 _CONTINUES = re.compile(r"^(next|output|ct_next|ct_lb|ct_lb_mark|ct_dnat|ct_snat|ct_dnat_in_czone|"
                         r"ct_snat_in_czone|clone|ct_commit_nat|ct_clear|flood_remote)\b")
@@ -58,6 +61,7 @@ class _Where:
     datapath: str | None
     pipeline: str | None
     stage: Step | None
+    gen: Step | None = None  # the controller action (arp, icmp4 ...) whose generated packet this is
 
 
 def _walk(steps: tuple[Step, ...]) -> Iterator[tuple[Step, _Where]]:
@@ -67,9 +71,10 @@ def _walk(steps: tuple[Step, ...]) -> Iterator[tuple[Step, _Where]]:
         s, w = stack.pop()
         yield s, w
         if s.kind in (StepKind.PIPELINE, StepKind.TRANSFORM):
-            inner = _Where(s.datapath or w.datapath, s.pipeline or w.pipeline, None)
+            gen = s if s.kind is StepKind.TRANSFORM and s.stage in GENERATORS else w.gen
+            inner = _Where(s.datapath or w.datapath, s.pipeline or w.pipeline, None, gen)
         elif s.kind is StepKind.STAGE:
-            inner = _Where(s.datapath or w.datapath, s.pipeline or w.pipeline, s)
+            inner = _Where(s.datapath or w.datapath, s.pipeline or w.pipeline, s, w.gen)
         else:
             inner = w
         stack.extend((c, inner) for c in reversed(s.children))
@@ -77,7 +82,7 @@ def _walk(steps: tuple[Step, ...]) -> Iterator[tuple[Step, _Where]]:
 
 def stage_label(st: Step | None) -> str:
     if st is None:
-        return "?"
+        return "a stage this format does not name"
     return f"{st.stage or 'table'} (table {st.table})" if st.stage else f"table {st.table}"
 
 
@@ -99,6 +104,7 @@ def _drop_reason(st: Step | None, acl: str | None, how: str, w: _Where | None = 
 
 def decide_logical(steps: tuple[Step, ...], detail: str) -> Verdict:
     finals: list[tuple[str, str, int, str | None]] = []  # port, type, line, datapath
+    generated: list[tuple[str, int, Step]] = []  # port, line, the controller action that made the packet
     hops: list[tuple[str, str, int, str | None]] = []
     drops: list[tuple[Step, _Where, str]] = []
     ctl: list[tuple[Step, _Where, str]] = []
@@ -120,11 +126,17 @@ def decide_logical(steps: tuple[Step, ...], detail: str) -> Verdict:
             m = _OUTPUT_RE.match(s.text)
             if m:
                 rec = (m.group("port"), m.group("type"), s.line, w.datapath)
-                (hops if m.group("type") in _HOP_TYPES else finals).append(rec)
-                after_hop = False
+                if w.gen is not None:
+                    if m.group("type") not in _HOP_TYPES:
+                        generated.append((m.group("port"), s.line, w.gen))
+                else:
+                    (hops if m.group("type") in _HOP_TYPES else finals).append(rec)
+                    after_hop = False
         elif s.kind is StepKind.ACTION:
             m2 = _MIN_OUTPUT_RE.match(s.text)
-            if m2:
+            if m2 and w.gen is not None:
+                generated.append((m2.group("port"), s.line, w.gen))
+            elif m2:
                 finals.append((m2.group("port"), "", s.line, w.datapath))
             elif s.text == "drop;":
                 drops.append((s, w, "drop;"))
@@ -158,11 +170,27 @@ def decide_logical(steps: tuple[Step, ...], detail: str) -> Verdict:
         if extra:
             reason += " (" + ", ".join(extra) + ")"
         return Verdict(VerdictKind.OUTPUT, line, reason, ports, datapath=dp)
-    if ctl and not (drops and drops[-1][0].line > ctl[-1][0].line):
+    if generated and not ctl:  # --minimal prints the made packet's block ("arp {"), not the action
+        g = generated[0][2]
+        ctl.append((g, _Where(g.datapath, g.pipeline, None), CONTROLLER_ACTIONS.get(g.stage or "", g.stage or "?")))
+    if ctl:
+        # nothing delivered: what the packet did is what ovn-controller was asked to do (a put_arp is
+        # followed by the datapath's drop of the consumed packet)
         s, w, what = ctl[0]
         st = w.stage
         on = f" on {w.datapath}" if w.datapath else ""
-        return Verdict(VerdictKind.CONTROLLER, s.line, f"sent to ovn-controller: {what} in {stage_label(st)}{on}",
+        then = ""
+        if drops:
+            ds, dw, how = drops[-1]
+            dst = ds if ds.kind is StepKind.STAGE else dw.stage
+            if dst is not None or not generated:
+                then = f"; then dropped in {stage_label(dst)} (line {ds.line}: {how})"
+        made = ""
+        if generated:
+            gports = list(dict.fromkeys(p for p, _, _ in generated))
+            made = f"; the {generated[0][2].stage} packet it makes goes out to {', '.join(gports)}"
+        return Verdict(VerdictKind.CONTROLLER, s.line,
+                       f"sent to ovn-controller: {what} in {stage_label(st)}{on}{made}{then}",
                        stage=st.stage if st is not None else None, datapath=w.datapath)
     if drops:
         s, w, how = drops[-1]

@@ -41,7 +41,16 @@ EXPECTED = [
     ("port-security-drop-detailed.txt", "detailed", VerdictKind.DROP, (), "port security in ls_in_apply_port_sec"),
     ("port-security-drop-minimal.txt", "minimal", VerdictKind.DROP, (), "--minimal prints nothing"),
     ("lb-vip-ct-new-est-detailed.txt", "detailed", VerdictKind.OUTPUT, ("default_sshd-2",), "on kube-node1"),
-    ("lb-vip-detailed.txt", "detailed", VerdictKind.OUTPUT, ("breth0_kube-master",), "localnet"),
+    # default ct_state est: no LB; the gateway router has no MAC binding for its next hop, so what goes
+    # out of breth0 is the ARP request the arp action makes, not the TCP packet
+    ("lb-vip-detailed.txt", "detailed", VerdictKind.CONTROLLER, (), "ARP resolution"),
+    ("lb-vip-summary.txt", "summary", VerdictKind.CONTROLLER, (), "goes out to breth0_kube-master"),
+    ("lb-vip-minimal.txt", "minimal", VerdictKind.CONTROLLER, (), "goes out to breth0_kube-master"),
+    ("ttl-expired-detailed.txt", "detailed", VerdictKind.CONTROLLER, (), "ICMPv4 error (icmp4) in lr_in_ip_input"),
+    ("ttl-expired-minimal.txt", "minimal", VerdictKind.CONTROLLER, (), "goes out to default_client-1"),
+    ("arp-reply-to-router-detailed.txt", "detailed", VerdictKind.CONTROLLER, (), "put_arp"),
+    ("arp-gateway-detailed.txt", "detailed", VerdictKind.OUTPUT,
+     ("default_web-1", "default_sshd-2", "k8s-kube-node1"), "3 logical ports"),
     ("arp-flood-detailed.txt", "detailed", VerdictKind.OUTPUT, ("default_sshd-2", "k8s-kube-node1"), "put_arp"),
     ("arp-flood-summary.txt", "summary", VerdictKind.OUTPUT, ("default_sshd-2", "k8s-kube-node1"), "2 logical"),
     ("unknown-dst-mac-detailed.txt", "detailed", VerdictKind.DROP, (), "ls_in_l2_unknown"),
