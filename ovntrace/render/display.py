@@ -220,7 +220,9 @@ def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
     elif kind is StepKind.ANNOTATION:
         yield Row(depth, "annotation", step.text, step.line)
     elif kind is StepKind.STAGE:
-        yield Row(depth, "table.miss" if step.miss else "table", stage_text(step), step.line, stage_note(step))
+        sto = ovn.steps.get(step.line) if ovn is not None else None
+        yield Row(depth, "table.miss" if step.miss else "table", stage_text(step), step.line, stage_note(step),
+                  ovn=logical_ovn_text(sto) if sto is not None else "")
     elif kind is StepKind.PIPELINE:
         yield Row(depth, "bridge", step.text, step.line)
     elif kind is StepKind.TRANSFORM:
@@ -243,6 +245,19 @@ def stage_text(step: Step) -> str:
         rest = step.text.split(": ", 1)[-1] if ": " in step.text else step.text.split(". ", 1)[-1]
         return f"{tid}. {name}: {rest}"
     return f"{tid}. {name}: {step.match}"
+
+
+def logical_ovn_text(st: StepOvn) -> str:
+    """An ovn-trace stage's lflow and NB row: ``ACL deny-ssh (to-lport, priority 1001, drop) · lflow 07c6feb6``."""
+    parts: list[str] = []
+    if st.nb and st.nb.get("table") == "ACL":
+        parts.append(acl_text(st.nb))
+    elif st.nb:
+        parts.append(f"{st.nb.get('table')} {st.nb.get('name') or st.nb.get('uuid', '')[:8]}")
+    if st.lflow_ambiguous:
+        parts.append(f"uuid prefix ambiguous: {len(st.lflow_ambiguous)} logical flows")
+    parts.extend(st.notes)
+    return " · ".join(parts)
 
 
 def stage_note(step: Step) -> str:

@@ -109,7 +109,7 @@ def step_json(step: Step, ovn: TraceOvn | None = None) -> dict[str, Any]:
         if s.action is not None:
             d["action"] = action_json(s.action)
         if ovn is not None:
-            st = ovn.steps.get(s.line) if s.kind is StepKind.TABLE else None
+            st = ovn.steps.get(s.line) if s.kind in (StepKind.TABLE, StepKind.STAGE) else None
             if st is not None:
                 d["ovn"] = step_ovn_json(st)
             ao = ovn.actions.get(s.line) if s.kind is StepKind.ACTION else None
