@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ovntrace.lab.inventory import atomic_write
 
@@ -138,11 +139,51 @@ def generate(out: Path, db_dir: Path) -> list[dict[str, str]]:
     return rows
 
 
+OVS_CASES: tuple[tuple[str, Case], ...] = tuple(
+    (node, c) for c in CASES for node in ("kube-node1" if c.datapath == "kube-node1" else "kube-node2",)
+    if c.name in ("same-node-icmp", "router-hop-icmp", "acl-drop", "arp-flood") and not c.options)
+
+
+def generate_ovs(lab: Any, out: Path) -> list[dict[str, str]]:
+    """``ovn-trace --ovs`` needs the node's running ovs-vswitchd (it dumps br-int's flows for each
+    lflow): run against a live lab (:class:`~ovntrace.lab.lab.Lab`), on the node holding the inport; the
+    lab's NB/SB (compacted) are copied beside the traces, since lflow UUIDs differ from lab to lab."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, str]] = []
+    central = lab.inventory.cluster.central
+    for node, case in OVS_CASES:
+        argv = ["ovn-trace", "--ovs", "--detailed", case.datapath, case.microflow]
+        text = lab.run(node, argv)
+        shown = "$ " + shlex.join(argv) + "\n"
+        name = f"{case.name}-ovs-detailed.txt"
+        atomic_write(out / name, shown + text)
+        rows.append({"file": name, "node": node, "command": shlex.join(argv), "shows": case.shows + " (--ovs)"})
+    d = lab.rnode_dir(central)
+    for db in ("ovnnb_db.db", "ovnsb_db.db"):
+        shutil.copyfile(lab.host_path(f"{d}/{db}"), out / db)
+    atomic_write(out / "manifest.json", json.dumps(rows, indent=2) + "\n")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("fixtures/lab/ovn-trace"))
     ap.add_argument("--db-dir", type=Path, default=Path("fixtures/lab"))
+    ap.add_argument("--ovs", action="store_true",
+                    help="bring a lab up and write the --ovs traces (and that lab's NB/SB) into OUT/ovs")
+    ap.add_argument("--dir", default="/tmp/ovntrace-ovn-trace-lab")
     a = ap.parse_args(argv)
+    if a.ovs:
+        from ovntrace.lab.fixtures import fixed_inventory
+        from ovntrace.lab.lab import Lab
+
+        lab = Lab.up(fixed_inventory(), a.dir)
+        try:
+            rows = generate_ovs(lab, a.out / "ovs")
+        finally:
+            lab.down()
+        print(f"wrote {len(rows)} --ovs traces to {a.out / 'ovs'}")
+        return 0
     rows = generate(a.out, a.db_dir)
     print(f"wrote {len(rows)} traces to {a.out}")
     return 0

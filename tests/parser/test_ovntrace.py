@@ -15,7 +15,7 @@ from ovntrace.parser.ovntrace import classify
 from tests.conftest import FIX
 
 LAB = FIX / "lab" / "ovn-trace"
-OVN_FIXTURES = sorted(LAB.glob("*.txt")) + [
+OVN_FIXTURES = sorted(LAB.glob("*.txt")) + sorted((LAB / "ovs").glob("*.txt")) + [
     FIX / "traces" / n for n in (
         "036_ovn-openstack-ovntrace-l2-switch.txt", "039_ovntrace-2016-commit-detailed-nomatch.txt",
         "057_ovn-notes-ovntrace-summary-minimal.txt", "084_ro-blog-openstack-ovntrace-router-snat-multicast.txt",
@@ -115,6 +115,21 @@ def test_ovs_sub_lines_are_openflow_steps_of_their_stage() -> None:
     of = [c for c in st.children if c.kind is StepKind.OPENFLOW]
     assert len(of) == 2 and all(c.cookie == "0x5db9da72" and c.table == 8 for c in of)
     assert st.uuid is not None and of[0].cookie is not None and of[0].cookie[2:] == st.uuid
+
+
+@pytest.mark.parametrize("path", sorted((LAB / "ovs").glob("*.txt")), ids=lambda p: p.name)
+def test_lab_ovs_flows_belong_to_their_stage(path: Path) -> None:
+    """--ovs (live lab, 23.03.1): every OpenFlow sub-line sits under the stage whose lflow it implements."""
+    (t,) = _traces(path)
+    stages = [s for s in t.walk() if s.kind is StepKind.STAGE and not s.miss]
+    flows = [(st, c) for st in stages for c in st.children if c.kind is StepKind.OPENFLOW]
+    # "*** no OpenFlow flows": this node has none for that lflow (acl-drop: the ACL of kube-node1's switch,
+    # traced on kube-node2)
+    real = [(st, c) for st, c in flows if not c.text.startswith("***")]
+    assert real and all(c.cookie is not None and int(c.cookie, 16) == int(st.uuid or "0", 16) for st, c in real)
+    none = [st.stage for st, c in flows if c.text == "*** no OpenFlow flows"]
+    assert none == (["ls_out_acl"] if path.name.startswith("acl-drop") else [])
+    assert all(s.kind is not StepKind.OPENFLOW for p in t.passes for s in p.steps)
 
 
 @pytest.mark.parametrize("path", OVN_FIXTURES, ids=lambda p: p.name)
