@@ -12,20 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ovntrace.correlate.annotate import _lflow_ref as _ref  # the same lflow and NB summaries as ofproto's
+from ovntrace.correlate.annotate import nb_summary as _nb
 from ovntrace.correlate.index import ClusterIndex
-from ovntrace.model.cluster import LogicalFlow, PortBinding
+from ovntrace.model.cluster import PortBinding
 from ovntrace.model.ovn import LflowRef, StepOvn, TraceOvn
 from ovntrace.model.trace import StepKind, Trace
-
-
-def _ref(lf: LogicalFlow) -> LflowRef:
-    return LflowRef(lf.uuid, lf.pipeline, lf.table_id, lf.priority, lf.match, lf.actions, lf.stage_name)
-
-
-def _nb(row: Any) -> dict[str, Any]:
-    from ovntrace.correlate.annotate import nb_summary  # the same NB summary as ofproto traces
-
-    return nb_summary(row)
 
 
 def pod_of(pb: PortBinding | None) -> str | None:
