@@ -232,7 +232,8 @@ def _build_braces(lines: list[tuple[Line, str]], warnings: list[ParseWarning]) -
             stack.append(h)
             continue
         if kind == "CLOSE_LINE":
-            if stack:
+            if stack:  # kept as the block's last child: the line is in the model like every other
+                stack[-1].children.append(_Node(StepKind.DETAIL, line.no, line.body))
                 stack.pop()
             else:
                 warnings.append(ParseWarning(line.no, "ovn-trace: '};' with no open block"))

@@ -206,7 +206,8 @@ def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
                   ovn=ao.words if ao is not None else "")
     elif kind is StepKind.DETAIL:
         # ovn-trace's "/* ... */" comments are shown as printed; OVS's details keep their "-> "
-        yield Row(depth, "detail", step.text if step.text.startswith("/*") else f"-> {step.text}", step.line)
+        logical = step.text.startswith("/*") or step.text in ("};", "}")
+        yield Row(depth, "detail", step.text if logical else f"-> {step.text}", step.line)
     elif kind is StepKind.WARNING:
         yield Row(depth, "warning", f">> {step.text}", step.line)
     elif kind is StepKind.ERROR:
