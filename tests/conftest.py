@@ -36,6 +36,8 @@ def trace_fixtures() -> list[Path]:
     out += sorted(ovn.glob("trace*.txt")) + sorted((ovn / "detrace-head").glob("*.txt")) + [ovn / "ovn-trace.txt"]
     lab = FIX / "lab"
     out += sorted(p for p in lab.glob("*.txt") if not any(k in p.name for k in ("show", "list", "dpif", "ofctl")))
+    out += sorted((lab / "ovn-trace").glob("*.txt"))  # real ovn-trace 23.03.1 (ovntrace.lab.ovntrace_fixtures)
+    out += sorted((lab / "ovn-trace" / "ovs").glob("*.txt"))  # the same with --ovs, from a live lab
     return out
 
 

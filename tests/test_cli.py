@@ -75,9 +75,12 @@ def test_missing_file_exit_1_one_line() -> None:
 
 
 def test_warnings_go_to_stderr_with_line_numbers() -> None:
-    code, out, err = _run("explain", str(FIX / "ovn-24.03.9" / "ovn-trace.txt"))
-    assert code == 0 and "ovn-trace output" in out
-    assert err.startswith("ovntrace: line 1: ovn-trace output")
+    # a real ovn-trace with one line made unreadable (mutated): explained, the line named on stderr
+    lines = (FIX / "ovn-24.03.9" / "ovn-trace.txt").read_text().split("\n")
+    lines[7] = "this line is garbled"
+    code, out, err = _run("explain", "-", stdin="\n".join(lines))
+    assert code == 0 and "[ovn-trace --detailed]" in out and "OUTPUT: output to logical port sw0-port2" in out
+    assert err.startswith("ovntrace: line 8: ovn-trace line not understood")
 
 
 def test_rich_markup_in_a_trace_is_printed_literally() -> None:

@@ -155,7 +155,11 @@ class Correlator:
 
     # -- per trace -------------------------------------------------------------------------------
     def annotate(self, trace: Trace) -> TraceOvn | None:
-        if trace.format.value == "ovn-trace" or not trace.passes:
+        if trace.format.value == "ovn-trace":
+            from ovntrace.correlate.logical import annotate_logical
+
+            return annotate_logical(trace, self.ix)
+        if not trace.passes:
             return None
         bridges = self._ovn_bridges(trace)
         if not bridges:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ovntrace.model import ParseResult
+from ovntrace.model import ParseResult, StepKind
 from ovntrace.model.cluster import (
     Chassis,
     ClusterContext,
@@ -36,6 +36,9 @@ def trace_needs(result: ParseResult) -> tuple[set[int], set[str]]:
                 keys.add(int(md, 0))
             if s.cookie:
                 cookies.add(cookie_prefix(s.cookie))
+        for s in t.walk():  # ovn-trace stages: the lflow uuid prefix
+            if s.kind is StepKind.STAGE and s.uuid:
+                cookies.add(s.uuid[:8].lower())
     return keys, cookies
 
 

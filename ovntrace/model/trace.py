@@ -31,6 +31,11 @@ class StepKind(StrEnum):
     ELIDED = "elided"
     ANNOTATION = "annotation"
     UNPARSED = "unparsed"
+    # ovn-trace (logical) steps
+    PIPELINE = "pipeline"  # ingress(dp=...)/egress(dp=...)/multicast(dp=..., mcgroup=...) header
+    TRANSFORM = "transform"  # ct_next(...)/ct_lb_mark/ct_snat(...)/clone/arp ... header: the packet changed
+    STAGE = "stage"  # "N. stage (northd.c:L): MATCH, priority P, uuid X" or "N. stage: no match"
+    OPENFLOW = "openflow"  # --ovs: an OpenFlow flow of the logical flow above
 
 
 class VerdictKind(StrEnum):
@@ -45,7 +50,7 @@ class VerdictKind(StrEnum):
 class TraceFormat(StrEnum):
     OFPROTO = "ofproto"  # OVS >= 2.7 tree format
     LEGACY = "ofproto-legacy"  # OVS <= 2.6 "Bridge:/Rule:/OpenFlow actions=" format
-    OVN_TRACE = "ovn-trace"  # ovn-trace (logical simulation): recognised, not explained yet
+    OVN_TRACE = "ovn-trace"  # ovn-trace (logical simulation): --detailed, --summary or --minimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,15 @@ class Step:
     nested_in: int | None = None
     # table steps: the line of the ``resubmit``/``goto_table`` action that entered this table
     via: int | None = None
+    # ovn-trace (logical) steps: stage and pipeline/transform headers. ``table`` is the logical table,
+    # ``uuid`` the lflow uuid prefix ovn-trace printed (8 hex digits), ``source`` "northd.c:LINE".
+    datapath: str | None = None
+    pipeline: str | None = None  # ingress | egress (stages, pipeline headers); multicast for fan-out
+    stage: str | None = None
+    uuid: str | None = None
+    source: str | None = None
+    inport: str | None = None
+    outport: str | None = None
 
     def walk(self) -> Iterator[Step]:
         """Depth-first, iterative (traces nest hundreds deep)."""
@@ -107,6 +121,9 @@ class Verdict:
     ports: tuple[str, ...] = ()
     # tunnel verdicts: decoded from ``set(tunnel(...))`` in the datapath actions
     tunnel: Mapping[str, Any] = field(default_factory=empty_map)
+    # ovn-trace verdicts: the logical stage and datapath that decided (drop/controller), or of the output
+    stage: str | None = None
+    datapath: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +181,7 @@ class Trace:
     command: str | None = None  # the ofproto/trace command line, when it was pasted
     bridge: str | None = None
     raw: tuple[Step, ...] = ()  # ovn-trace: lines kept verbatim
+    detail: str | None = None  # ovn-trace: "detailed" | "summary" | "minimal" (the format printed)
 
     def walk(self) -> Iterator[Step]:
         for p in self.passes:

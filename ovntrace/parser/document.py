@@ -25,13 +25,12 @@ from ovntrace.model.trace import (
     StepKind,
     Trace,
     TraceFormat,
-    Verdict,
-    VerdictKind,
 )
 from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
 from ovntrace.parser.kv import nesting_depth as kv_nesting_depth
 from ovntrace.parser.kv import parse_datapath_actions, parse_flow
+from ovntrace.parser.ovntrace import build as build_ovn_trace
 from ovntrace.parser.preprocess import Line, preprocess
 from ovntrace.parser.state import FieldState, replay
 from ovntrace.parser.tree import (
@@ -693,13 +692,7 @@ def _top_bridge(p: Pass) -> str | None:
 
 def _build(t: _Trace, warnings: list[ParseWarning]) -> Trace:
     if t.format is TraceFormat.OVN_TRACE:
-        raw = tuple(Step(StepKind.UNPARSED, ln.no, ln.body) for ln in t.raw)
-        warnings.append(ParseWarning(
-            t.first_line, f"ovn-trace output (logical simulation, lines {t.first_line}-{t.last_line}): recognised "
-            "but not explained yet; ovntrace explains ovs-appctl ofproto/trace output"))
-        return Trace(TraceFormat.OVN_TRACE, t.first_line, t.last_line, (),
-                     Verdict(VerdictKind.INCOMPLETE, None, "ovn-trace output is not explained yet"),
-                     command=t.command, raw=raw)
+        return build_ovn_trace(t.raw, t.first_line, t.last_line, t.command, warnings)
     passes: list[Pass] = []
     bridge: str | None = None
     if t.format is TraceFormat.LEGACY:

@@ -196,6 +196,8 @@ def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
             lflow = _short(f"{st.lflow.match} → {st.lflow.actions}", 200)
         yield Row(depth, "table.miss" if step.miss else "table", table_text(step), step.line, table_note(step),
                   step.cookie, step_ovn_text(st) if st is not None else "", lflow)
+    elif kind is StepKind.ACTION and step.action is None and step.line and _is_logical_action(step.text):
+        yield Row(depth, "action.logical", _short(step.text), step.line)
     elif kind is StepKind.ACTION:
         name = step.action.name if step.action is not None else "unknown"
         note = "OVS artefact: empty nested action list" if step.spurious else ""
@@ -203,7 +205,9 @@ def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
         yield Row(depth, "spurious" if step.spurious else f"action.{name}", _short(step.text), step.line, note,
                   ovn=ao.words if ao is not None else "")
     elif kind is StepKind.DETAIL:
-        yield Row(depth, "detail", f"-> {step.text}", step.line)
+        # ovn-trace's "/* ... */" comments are shown as printed; OVS's details keep their "-> "
+        logical = step.text.startswith("/*") or step.text in ("};", "}")
+        yield Row(depth, "detail", step.text if logical else f"-> {step.text}", step.line)
     elif kind is StepKind.WARNING:
         yield Row(depth, "warning", f">> {step.text}", step.line)
     elif kind is StepKind.ERROR:
@@ -216,8 +220,56 @@ def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
         yield Row(depth, "elided", f"{step.text}  (elided in the input)", step.line)
     elif kind is StepKind.ANNOTATION:
         yield Row(depth, "annotation", step.text, step.line)
+    elif kind is StepKind.STAGE:
+        sto = ovn.steps.get(step.line) if ovn is not None else None
+        yield Row(depth, "table.miss" if step.miss else "table", stage_text(step), step.line, stage_note(step),
+                  ovn=logical_ovn_text(sto) if sto is not None else "")
+    elif kind is StepKind.PIPELINE:
+        yield Row(depth, "bridge", step.text, step.line)
+    elif kind is StepKind.TRANSFORM:
+        yield Row(depth, "thaw", step.text, step.line)
+    elif kind is StepKind.OPENFLOW:
+        yield Row(depth, "detail", f"OpenFlow: {step.text}", step.line)
     else:
         yield Row(depth, "unparsed", f"? {step.text}", step.line, "not understood, kept as is")
+
+
+def _is_logical_action(text: str) -> bool:
+    return text.endswith(";")
+
+
+def stage_text(step: Step) -> str:
+    """``9. ls_in_acl: reg0[8] == 1 && ...`` (stage first) or ``13. ls_in_l2_lkup: no match (implicit drop)``."""
+    tid = "?" if step.table is None else str(step.table)
+    name = step.stage or "table"
+    if step.miss:
+        rest = step.text.split(": ", 1)[-1] if ": " in step.text else step.text.split(". ", 1)[-1]
+        return f"{tid}. {name}: {rest}"
+    return f"{tid}. {name}: {step.match}"
+
+
+def logical_ovn_text(st: StepOvn) -> str:
+    """An ovn-trace stage's lflow and NB row: ``ACL deny-ssh (to-lport, priority 1001, drop) · lflow 07c6feb6``."""
+    parts: list[str] = []
+    if st.nb and st.nb.get("table") == "ACL":
+        parts.append(acl_text(st.nb))
+    elif st.nb:
+        parts.append(f"{st.nb.get('table')} {st.nb.get('name') or st.nb.get('uuid', '')[:8]}")
+    if st.lflow_ambiguous:
+        parts.append(f"uuid prefix ambiguous: {len(st.lflow_ambiguous)} logical flows")
+    parts.extend(st.notes)
+    return " · ".join(parts)
+
+
+def stage_note(step: Step) -> str:
+    parts = []
+    if step.priority is not None:
+        parts.append(f"priority {step.priority}")
+    if step.uuid:
+        parts.append(f"lflow {step.uuid}")
+    if step.source:
+        parts.append(step.source)
+    return ", ".join(parts)
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -282,7 +334,11 @@ def _output_label(o: Mapping[str, Any]) -> str:
 def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
     """One line: bridges, passes, tables, verdict."""
     if t.format.value == "ovn-trace":
-        return f"trace {index} (lines {t.first_line}-{t.last_line}): ovn-trace output, not explained yet"
+        dps = list(dict.fromkeys(s.datapath for s in t.walk() if s.kind is StepKind.PIPELINE and s.datapath))
+        stages = sum(1 for s in t.walk() if s.kind is StepKind.STAGE)
+        where = f"datapath{'s' if len(dps) != 1 else ''} {', '.join(dps) or '?'}"
+        return (f"trace {index} (lines {t.first_line}-{t.last_line}) [ovn-trace --{t.detail or '?'}]: "
+                f"{where} · {stages} stages · {verdict_line(t, ovn)}")
     br = bridges(t)
     recircs = [p.recirc_id for p in t.passes if p.recirc_id]
     passes = f"{len(t.passes)} pass{'es' if len(t.passes) != 1 else ''}"
@@ -325,6 +381,9 @@ def headline_style(t: Trace, ovn: TraceOvn | None = None) -> str:
 
 
 def pass_title(p: Pass, i: int) -> str:
+    if p.recirc_id is None and p.flow is not None and not p.datapath_actions and not p.final_flow \
+            and p.steps and p.steps[0].kind in (StepKind.PIPELINE, StepKind.TRANSFORM, StepKind.ACTION):
+        return "microflow"  # ovn-trace's "# ..." line (printed after the title)
     if p.recirc_id is None:
         return f"pass {i}"
     ct = f", ct_state={p.ct_state}" if p.ct_state else ""

@@ -99,10 +99,19 @@ def step_json(step: Step, ovn: TraceOvn | None = None) -> dict[str, Any]:
                 d["via"] = s.via
         elif s.kind is StepKind.BRIDGE:
             d["bridge"] = s.bridge
+        elif s.kind is StepKind.STAGE:
+            d.update(datapath=s.datapath, pipeline=s.pipeline, table=s.table, stage=s.stage, source=s.source,
+                     match=s.match, priority=s.priority, uuid=s.uuid, miss=s.miss)
+        elif s.kind in (StepKind.PIPELINE, StepKind.TRANSFORM):
+            d.update(datapath=s.datapath, pipeline=s.pipeline, inport=s.inport, outport=s.outport)
+            if s.kind is StepKind.TRANSFORM:
+                d["transform"] = s.stage
+        elif s.kind is StepKind.OPENFLOW:
+            d.update(table=s.table, priority=s.priority, cookie=s.cookie)
         if s.action is not None:
             d["action"] = action_json(s.action)
         if ovn is not None:
-            st = ovn.steps.get(s.line) if s.kind is StepKind.TABLE else None
+            st = ovn.steps.get(s.line) if s.kind in (StepKind.TABLE, StepKind.STAGE) else None
             if st is not None:
                 d["ovn"] = step_ovn_json(st)
             ao = ovn.actions.get(s.line) if s.kind is StepKind.ACTION else None
@@ -121,6 +130,9 @@ def verdict_json(v: Verdict, ovn: OvnVerdict | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": v.kind.value, "ports": list(v.ports), "line": v.line, "reason": v.reason}
     if v.tunnel:
         out["tunnel"] = jsonable(dict(v.tunnel))
+    if v.stage is not None or v.datapath is not None:
+        out["stage"] = v.stage
+        out["datapath"] = v.datapath
     if ovn is not None:
         out["cause"] = ovn.cause
         out["ovn_kind"] = ovn.kind
@@ -173,6 +185,8 @@ def trace_json(t: Trace, ovn: TraceOvn | None = None) -> dict[str, Any]:
         "passes": [pass_json(p, ovn) for p in t.passes],
         "verdict": verdict_json(t.verdict, ovn.verdict if ovn else None),
     }
+    if t.detail is not None:
+        out["detail"] = t.detail
     if ovn is not None:
         out["ovn"] = ovn_json(ovn)
         out["path"] = [hop_json(h) for h in ovn.path]

@@ -52,6 +52,13 @@ def _step(s: Step, prev: dict[str, str]) -> str:
         return f"{head} {s.action.name}{'' if s.action.known else '?'}{flags}: {s.text}"
     if s.kind is StepKind.BRIDGE:
         return f"{head} {s.bridge}"
+    if s.kind is StepKind.STAGE:
+        return (f"{head} {s.table} {s.pipeline}@{s.datapath} stage={s.stage} src={s.source} prio={s.priority} "
+                f"uuid={s.uuid} miss={s.miss} match={s.match!r}")
+    if s.kind in (StepKind.PIPELINE, StepKind.TRANSFORM):
+        return f"{head} {s.pipeline}@{s.datapath} in={s.inport} out={s.outport} word={s.stage}: {s.text}"
+    if s.kind is StepKind.OPENFLOW:
+        return f"{head} table={s.table} prio={s.priority} cookie={s.cookie}"
     return f"{head}: {s.text}"
 
 
