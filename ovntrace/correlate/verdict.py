@@ -538,7 +538,9 @@ def _base_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], actio
                   release: str | None, facts: _Facts, outs: list[dict[str, Any]]) -> OvnVerdict:
     v = trace.verdict
     drops = [(line, a) for line, a in actions.items() if a.effect == "drop" and a.details.get("acl_log")]
-    if drops and v.kind in (VerdictKind.CONTROLLER, VerdictKind.DROP):
+    # an ACL whose log verdict is drop ends the packet in OpenFlow itself: evidence enough even when OVS's own
+    # summary is damaged or cut (INCOMPLETE, shown beside it)
+    if drops and v.kind in (VerdictKind.CONTROLLER, VerdictKind.DROP, VerdictKind.INCOMPLETE):
         line, a = drops[0]
         st = steps.get(tree.owner[line].line) if line in tree.owner else None
         acl = dict(st.nb) if st is not None and st.nb and st.nb.get("table") == "ACL" else None

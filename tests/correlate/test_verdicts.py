@@ -437,3 +437,14 @@ def test_tunnel_packet_without_an_outport_in_its_key() -> None:
     a = annotate(t)
     assert a is not None and a.verdict is not None and a.verdict.reason == "no_outport"
     assert "carries no outport" in a.verdict.cause and "outport key 0" not in a.verdict.cause
+
+
+def test_acl_drop_stands_when_the_datapath_actions_are_damaged() -> None:
+    """A paste whose Datapath actions line is mangled (here: cut inside its parentheses, from the real trace):
+    OVS's own verdict is incomplete, but the ACL-log drop in the OpenFlow tree still decides the OVN one."""
+    real = (LAB / "verdicts" / "acl-drop-dst.txt").read_text(encoding="utf-8").split("\n")
+    i = max(k for k, ln in enumerate(real) if ln.startswith("Datapath actions: userspace("))
+    real[i] = real[i][: real[i].index("controller(") + len("controller(")] + "((("
+    t, _, v = explain("verdicts", "acl-drop-dst", "kube-node1", text="\n".join(real))
+    assert t.verdict.kind.value == "incomplete"
+    assert v.kind == "drop" and v.reason == "acl" and "deny-ssh-from-client-1" in v.cause
