@@ -30,6 +30,7 @@ VARIANTS: dict[str, list[str]] = {
     "json-no-ovn": ["--format", "json", "--no-ovn"],
     "text": ["--color", "never"],
     "text-full": ["--color", "never", "--full"],
+    "text-color": ["--color", "always"],
     "markdown": ["--format", "markdown"],
 }
 
