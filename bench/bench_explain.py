@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_parse import MEDIUM, big_input, best, regex_scan  # noqa: E402
+from bench_parse import MEDIUM, best, big_input, regex_scan  # noqa: E402
 
 HWM = (
     "import runpy,sys,atexit;"

@@ -139,7 +139,8 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if args.format == "json":
         from ovntrace.render import json as json_render
 
-        stdout.write(json_render.render(result, ovn=ovn))
+        for chunk in json_render.chunks(result, ovn=ovn):  # one trace at a time: bounded memory
+            stdout.write(chunk)
     elif args.format == "markdown":
         from ovntrace.render import markdown
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ovntrace.model import Action, DatapathAction, ParseResult, Pass, Step, StepKind, Subfield, Trace, Verdict
@@ -194,6 +195,24 @@ def render(result: ParseResult, indent: int | None = None, ovn: Sequence[TraceOv
     multiplies the output (2.5 MB instead of 0.2 MB for a 374-line trace) and the encoding time.
     Strings keep their exact text; DEL, C1 and format characters are written as ``\\uXXXX`` (as json
     writes C0): nothing in the document is a raw control character (docs/json-contract.md)."""
+    return "".join(chunks(result, indent, ovn))
+
+
+def chunks(result: ParseResult, indent: int | None = None,
+           ovn: Sequence[TraceOvn | None] | None = None) -> Iterator[str]:
+    """The document of :func:`render` in pieces, one trace at a time (their concatenation is the same
+    bytes): a big paste's dicts never all exist at once, nor does the whole text."""
     from ovntrace.render.safe import json_text
 
-    return json_text(json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False)) + "\n"
+    if indent is not None:  # indented: one piece (the nesting of the pieces would differ)
+        yield json_text(json.dumps(to_dict(result, ovn), indent=indent, ensure_ascii=False)) + "\n"
+        return
+    text = json.dumps(to_dict(dataclasses.replace(result, traces=())), ensure_ascii=False)
+    if not result.traces:
+        yield json_text(text) + "\n"
+        return
+    yield json_text(text.removesuffix("]}"))  # ... "traces": [
+    for i, t in enumerate(result.traces):
+        tj = trace_json(t, ovn[i] if ovn is not None and i < len(ovn) else None)
+        yield (", " if i else "") + json_text(json.dumps(tj, ensure_ascii=False))
+    yield "]}\n"
