@@ -41,9 +41,9 @@ def child_cpu() -> float:
 def explain(path: Path, fmt: str, code: Path | None = None) -> dict[str, float]:
     """One run of the CLI; ``code``: a directory holding another ``ovntrace`` package (the baseline)."""
     argv = [sys.executable, "-c", HWM, "explain", str(path), "--format", fmt, "--color", "never", "-q"]
-    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}  # cwd "/": the cwd would come first on sys.path
     c0, t0 = child_cpu(), time.perf_counter()
-    res = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
+    res = subprocess.run(argv, capture_output=True, text=True, check=True, env=env, cwd="/")
     wall, cpu = time.perf_counter() - t0, child_cpu() - c0
     hwm_kb = int([ln for ln in res.stderr.splitlines() if ln.startswith("HWM ")][-1].split()[1])
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_kb": hwm_kb, "out_bytes": len(res.stdout)}

@@ -22,20 +22,20 @@ CLI = [sys.executable, "-m", "ovntrace.cli", "explain", str(TRACE), "--color", "
 
 
 def once(argv: list[str], code: Path | None) -> float:
-    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}  # cwd "/": the cwd would come first on sys.path
     t0 = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True, env=env)
+    subprocess.run(argv, capture_output=True, check=True, env=env, cwd="/")
     return time.perf_counter() - t0
 
 
 def imported(code: Path | None) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}  # cwd "/": the cwd would come first on sys.path
     probe = ("import sys,runpy;sys.argv=['ovntrace','explain',sys.argv[1],'--color','never'];"
              "import io,contextlib\nwith contextlib.redirect_stdout(io.StringIO()):\n"
              " from ovntrace.cli import run; run(sys.argv[1:],sys.stdin,sys.stdout,sys.stderr)\n"
              "print(' '.join(sorted(m for m in sys.modules if m.startswith('ovntrace'))))")
     out = subprocess.run([sys.executable, "-c", probe, str(TRACE)], capture_output=True, text=True, check=True,
-                         env=env)
+                         env=env, cwd="/")
     return out.stdout.split()
 
 

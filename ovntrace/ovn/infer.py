@@ -137,13 +137,24 @@ def _table_of(release: str, name: str) -> int | None:
 
 @cache
 def _explains(release: str, table_id: int) -> bool:
-    return layout_of(release).explains(table_id)
+    return _role(release, table_id) is not None
 
 
 @cache
+def _layout_no(release: str) -> int:
+    """Which of the distinct layouts (:func:`ovntrace.ovn.tables.all_layouts`) ``release`` has."""
+    return ovn_tables.all_layouts().index(layout_of(release))
+
+
+@cache
+def _role_in(layout_no: int, table_id: int) -> ovn_tables.TableRole | None:
+    return ovn_tables.all_layouts()[layout_no].role_of(table_id)
+
+
 def _role(release: str, table_id: int) -> ovn_tables.TableRole | None:
-    """``role_of`` of the release's layout, remembered (layouts are package data: pure, and few)."""
-    return layout_of(release).role_of(table_id)
+    """``role_of`` of the release's layout, remembered per layout (layouts are package data: pure, and
+    ~20 for ~160 releases)."""
+    return _role_in(_layout_no(release), table_id)
 
 
 @cache
