@@ -53,7 +53,8 @@ def main() -> None:
     best = {k: round(min(v) * 1000, 1) for k, v in runs.items() if v}
     mods = imported(None)
     report: dict[str, object] = {"trace_lines": TRACE.read_text(encoding="utf-8").count("\n"),
-                                 "best_ms": best, "ratio_to_python_start": round(best["explain"] / best["python_pass"], 2),
+                                 "best_ms": best,
+                                 "ratio_to_python_start": round(best["explain"] / best["python_pass"], 2),
                                  "ovntrace_modules": len(mods)}
     if args.baseline:
         report["speedup_vs_baseline"] = round(best["explain_baseline"] / best["explain"], 2)
