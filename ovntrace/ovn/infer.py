@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 from ovntrace.ovn import stages as ovn_stages
 from ovntrace.ovn import tables as ovn_tables
@@ -79,11 +79,15 @@ class StepEvidence:
 
 @dataclass(frozen=True)
 class Constraint:
-    """One piece of evidence as a test of a release; ``why`` in words."""
+    """One piece of evidence as a test of a release; ``why`` in words.
+
+    ``key``: everything ``test`` depends on besides the release (``None``: not known), so that equal
+    constraints are interchangeable and :func:`_failing` can remember which releases one rules out."""
 
     why: str
     test: Callable[[str], bool] = field(compare=False)
     weight: float = 1.0
+    key: tuple[object, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,30 @@ def _table_of(release: str, name: str) -> int | None:
 
 @cache
 def _explains(release: str, table_id: int) -> bool:
-    return layout_of(release).explains(table_id)
+    return _role(release, table_id) is not None
+
+
+@cache
+def _layout_no(release: str) -> int:
+    """Which of the distinct layouts (:func:`ovntrace.ovn.tables.all_layouts`) ``release`` has."""
+    return ovn_tables.all_layouts().index(layout_of(release))
+
+
+@cache
+def _role_in(layout_no: int, table_id: int) -> ovn_tables.TableRole | None:
+    return ovn_tables.all_layouts()[layout_no].role_of(table_id)
+
+
+def _role(release: str, table_id: int) -> ovn_tables.TableRole | None:
+    """``role_of`` of the release's layout, remembered per layout (layouts are package data: pure, and
+    ~20 for ~160 releases)."""
+    return _role_in(_layout_no(release), table_id)
 
 
 @cache
 def _stage_at(release: str, table_id: int, dp_type: str | None) -> tuple[str | None, int | None, tuple[str, ...]]:
     """(pipeline, index, names) of ``table_id`` in ``release``; names () outside the stage lists."""
-    role = layout_of(release).role_of(table_id)
+    role = _role(release, table_id)
     if role is None or role.kind == "physical" or role.stage_index is None:
         return None, None, ()
     names = []
@@ -152,7 +173,7 @@ def _stage_at(release: str, table_id: int, dp_type: str | None) -> tuple[str | N
 
 @cache
 def _role_names(release: str, table_id: int) -> tuple[str, ...]:
-    role = layout_of(release).role_of(table_id)
+    role = _role(release, table_id)
     if role is None or role.kind != "physical":
         return ()
     return (role.name, *role.aliases)
@@ -167,11 +188,12 @@ def constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
     for o in obs:
         def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
             return any(_table_of(r, role) == o.table_id for role in o.roles)
-        out.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0))
+        out.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
+                              ("obs", o.roles, o.table_id)))
     for tid in sorted(seen):
-        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0))
+        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid)))
     for h in hints:
-        out.append(Constraint(h.why, partial(_hint_ok, h), 1.0))
+        out.append(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)))
     out.extend(_step_constraints(steps))
     # dedupe identical evidence (the same table seen twice says nothing new)
     uniq: dict[str, Constraint] = {}
@@ -193,10 +215,10 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
                 out.append(Constraint(
                     "table-0 port flow does not load the encap id (reg13[16..31], loaded on every VIF "
                     "flow since 24.03.0)",
-                    lambda r: parse_version(r).key < (24, 3, 0), 1.0))
+                    lambda r: parse_version(r).key < (24, 3, 0), 1.0, ("before", (24, 3, 0))))
         if _CT_MARK_BLOCKED_RE.search(top):
             out.append(Constraint("ct(commit) writes the blocked bit in ct_mark (ct_mark.blocked: 22.06+)",
-                                  lambda r: parse_version(r).key >= (22, 6, 0), 1.0))
+                                  lambda r: parse_version(r).key >= (22, 6, 0), 1.0, ("since", (22, 6, 0))))
         for a in acts:
             m = _RESUBMIT_RE.match(a)
             if not m:
@@ -206,26 +228,28 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
                 f"table {t} resubmits to table {u}: a stage calling a physical table is the stage northd "
                 "emits that action in (check_in_port_sec() in ls_in_check_port_sec, chk_lb_hairpin() in "
                 "ls_in_pre_hairpin, get_arp() in lr_in_arp_resolve ...)",
-                partial(_call_ok, t, u), 3.0))
+                partial(_call_ok, t, u), 3.0, ("call", t, u)))
         if any(a == "dec_ttl" or a.startswith("dec_ttl(") for a in acts):
             out.append(Constraint(f"table {t} decrements the TTL (ip.ttl--: lr_in_ip_routing)",
-                                  partial(_dec_ttl_ok, t), 3.0))
+                                  partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t)))
         if _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
             def t_l2(r: str, t: int = t) -> bool:
                 pl, _, names = _stage_at(r, t, "switch")
                 return pl == "ingress" and "ls_in_l2_lkup" in names
-            out.append(Constraint(f"table {t} matches dl_dst and loads the outport (ls_in_l2_lkup)", t_l2, 3.0))
+            out.append(Constraint(f"table {t} matches dl_dst and loads the outport (ls_in_l2_lkup)", t_l2, 3.0,
+                                  ("l2_lkup", t)))
         if not s.miss and s.cookie:
             def t_stage(r: str, t: int = t, dp: str | None = s.dp_type) -> bool:
                 pl, _, names = _stage_at(r, t, dp)
                 return pl is None or bool(names)
-            out.append(Constraint(f"table {t} is a stage of the pipeline (a flow with a cookie matched)", t_stage, 1.0))
+            out.append(Constraint(f"table {t} is a stage of the pipeline (a flow with a cookie matched)", t_stage, 1.0,
+                                  ("stage", t, s.dp_type)))
         for text in s.annotations:
             m = _DETRACE_RE.search(text)
             if m:
                 idx, name = int(m.group(1)), m.group(2)
                 out.append(Constraint(f"ovn-detrace: table {t} is logical table {idx} ({name})",
-                                      partial(_detrace_ok, t, idx, name), 5.0))
+                                      partial(_detrace_ok, t, idx, name), 5.0, ("detrace", t, idx, name)))
     return out
 
 
@@ -266,12 +290,13 @@ def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None
     """The known releases that fit ``steps`` best (see the module doc)."""
     rels = tuple(releases) if releases is not None else known_releases()
     cons = constraints(steps)
-    cost: dict[str, float] = {}
-    failed: dict[str, list[str]] = {}
-    for r in rels:
-        bad = [c for c in cons if not c.test(r)]
-        cost[r] = sum(c.weight for c in bad)
-        failed[r] = [c.why for c in bad]
+    cost: dict[str, float] = dict.fromkeys(rels, 0)
+    failed: dict[str, list[str]] = {r: [] for r in rels}
+    for c in cons:  # in evidence order, as each release's list of failures reads
+        fails = _failing(c, rels) if c.key is not None else frozenset(r for r in rels if not c.test(r))
+        for r in fails:
+            cost[r] += c.weight
+            failed[r].append(c.why)
     if not rels:
         return ReleaseInference((), (), (), 0, len(cons))
     best = min(cost.values())
@@ -282,11 +307,20 @@ def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None
     return ReleaseInference(cands, conflicts, narrowed, len(rels), len(cons))
 
 
-def table_readings(table_id: int, dp_type: str | None, releases: Sequence[str]) -> tuple[Reading, ...]:
-    """What ``table_id`` is in each of ``releases``, grouped: one Reading when they all agree."""
+@lru_cache(maxsize=8192)
+def _failing(c: Constraint, releases: tuple[str, ...]) -> frozenset[str]:
+    """The releases ``c`` rules out.  Remembered for the process: equal constraints (same ``why``,
+    weight and ``key``) test the same thing, and the same evidence recurs trace after trace."""
+    return frozenset(r for r in releases if not c.test(r))
+
+
+@lru_cache(maxsize=8192)
+def table_readings(table_id: int, dp_type: str | None, releases: tuple[str, ...]) -> tuple[Reading, ...]:
+    """What ``table_id`` is in each of ``releases``, grouped: one Reading when they all agree.
+    Remembered for the process (pure: package data only)."""
     groups: dict[tuple[object, ...], list[str]] = {}
     for r in releases:
-        role = layout_of(r).role_of(table_id)
+        role = _role(r, table_id)
         if role is None:
             key: tuple[object, ...] = (None, None, None, ())
         elif role.kind == "physical":

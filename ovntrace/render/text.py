@@ -18,12 +18,42 @@ from ovntrace.render.safe import SafeText
 from ovntrace.render.styles import cookie_style, style_for
 
 INDENT = "    "
+BATCH = 512  # lines handed to Rich per print call (one call per line costs more than rendering it)
+
+
+class _Lines:
+    """Buffers the lines of the explanation and prints them through ``console`` in batches: one
+    ``Console.print`` per line spends most of its time on per-call setup (terminal size, options)."""
+
+    def __init__(self, console: Console, out: TextIO | None = None) -> None:
+        self.console = console
+        self.buf: list[SafeText] = []
+        # no colour, no terminal (a file or pipe, --color never): Rich would write each line's plain
+        # text as it is (soft wrap, no styles), so write it directly
+        self.plain = out if out is not None and console.color_system is None else None
+
+    def print(self, line: SafeText | None = None) -> None:
+        self.buf.append(line if line is not None else SafeText(""))
+        if len(self.buf) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buf and self.plain is not None and not any("\t" in t.plain for t in self.buf):
+            self.plain.write("\n".join(t.plain for t in self.buf) + "\n")
+            self.buf = []
+        elif self.buf:
+            self.console.print(*self.buf, sep="\n")
+            self.buf = []
 
 
 def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool | None = None,
            width: int | None = None, ovn: Sequence[TraceOvn | None] | None = None) -> None:
     console = Console(file=out, force_terminal=color if color else None, no_color=color is False,
                       highlight=False, soft_wrap=True, width=width)
+    _render(result, _Lines(console, out), full, ovn)
+
+
+def _render(result: ParseResult, console: _Lines, full: bool, ovn: Sequence[TraceOvn | None] | None) -> None:
     index = 0
     for kind, trace, p, row in result_rows(result, full, ovn):
         if kind == "trace" and trace is not None:
@@ -72,3 +102,4 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
                 console.print(SafeText(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
     if not result.traces:
         console.print(SafeText("no trace found", style="bold red"))
+    console.flush()

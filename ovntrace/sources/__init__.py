@@ -13,9 +13,29 @@ Everything is recognised by content (:func:`load_context`); see docs/sources.md.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ovntrace.sources.errors import PasteError, SourceError
-from ovntrace.sources.live import load_remote
-from ovntrace.sources.load import load_cluster, load_context, load_directory, load_nb, load_node, load_sb
+
+if TYPE_CHECKING:
+    from ovntrace.sources.live import load_remote
+    from ovntrace.sources.load import load_cluster, load_context, load_directory, load_nb, load_node, load_sb
+
+_LAZY = {"load_remote": "live", "load_cluster": "load", "load_context": "load", "load_directory": "load",
+         "load_nb": "load", "load_node": "load", "load_sb": "load"}
+
+
+def __getattr__(name: str) -> Any:
+    """The loaders are imported on first use: ``explain`` without a database (and every module that only
+    needs :mod:`.limits` or :mod:`.errors`) does not pay for the OVSDB, RPC and paste readers."""
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "PasteError",

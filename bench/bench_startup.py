@@ -1,0 +1,69 @@
+"""Start-up benchmark (issue 18): ``python bench/bench_startup.py [--baseline DIR] [--repeat N]``.
+
+``ovntrace explain`` of a real ~450-line OVN trace (text, no database), wall time including interpreter
+start, best of N, alternating with ``python -c pass`` (the floor) and, with ``--baseline DIR`` (a
+directory holding another ``ovntrace/``, e.g. ``git archive a960efc ovntrace | tar -x -C DIR``), the
+baseline code, all in one run. Also lists which ``ovntrace`` modules the command imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACE = ROOT / "fixtures" / "ovn-24.03.9" / "trace2.txt"
+CLI = [sys.executable, "-m", "ovntrace.cli", "explain", str(TRACE), "--color", "never"]
+
+
+def once(argv: list[str], code: Path | None) -> float:
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}  # cwd "/": the cwd would come first on sys.path
+    t0 = time.perf_counter()
+    subprocess.run(argv, capture_output=True, check=True, env=env, cwd="/")
+    return time.perf_counter() - t0
+
+
+def imported(code: Path | None) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}  # cwd "/": the cwd would come first on sys.path
+    probe = ("import sys,runpy;sys.argv=['ovntrace','explain',sys.argv[1],'--color','never'];"
+             "import io,contextlib\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+             " from ovntrace.cli import run; run(sys.argv[1:],sys.stdin,sys.stdout,sys.stderr)\n"
+             "print(' '.join(sorted(m for m in sys.modules if m.startswith('ovntrace'))))")
+    out = subprocess.run([sys.executable, "-c", probe, str(TRACE)], capture_output=True, text=True, check=True,
+                         env=env, cwd="/")
+    return out.stdout.split()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--baseline", type=Path, metavar="DIR")
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+    runs: dict[str, list[float]] = {"python_pass": [], "explain": [], "explain_baseline": []}
+    for _ in range(args.repeat):
+        runs["python_pass"].append(once([sys.executable, "-c", "pass"], None))
+        runs["explain"].append(once(CLI, None))
+        if args.baseline:
+            runs["explain_baseline"].append(once(CLI, args.baseline))
+    best = {k: round(min(v) * 1000, 1) for k, v in runs.items() if v}
+    mods = imported(None)
+    report: dict[str, object] = {"trace_lines": TRACE.read_text(encoding="utf-8").count("\n"),
+                                 "best_ms": best,
+                                 "ratio_to_python_start": round(best["explain"] / best["python_pass"], 2),
+                                 "ovntrace_modules": len(mods)}
+    if args.baseline:
+        report["speedup_vs_baseline"] = round(best["explain_baseline"] / best["explain"], 2)
+        base = imported(args.baseline)
+        report["ovntrace_modules_baseline"] = len(base)
+        report["no_longer_imported"] = sorted(set(base) - set(mods))
+    report["modules"] = mods
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
