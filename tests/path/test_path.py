@@ -11,7 +11,8 @@ import pytest
 
 from ovntrace.correlate import path as P
 from ovntrace.lab.lab import Lab
-from ovntrace.pathcmd import main, run_path
+from ovntrace.path import run_path
+from ovntrace.pathcmd import main
 from ovntrace.sources import collect
 
 SRC, DST = "default/client-1", "default/sshd-2"
