@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -61,6 +62,28 @@ def _read_input(path: str, stdin: TextIO) -> str:
     if len(text) > cap:
         raise CliError(too_large_message("stdin" if path == "-" else path, cap))
     return text
+
+
+def _what_it_is(text: str, path: str) -> str | None:
+    """When the input is plainly not a trace: a binary file, an OVSDB database, a snapshot, a database dump;
+    what to do instead (None: let the generic message quote the first lines)."""
+    name = "stdin" if path == "-" else path
+    head = text[:4096]
+    if head.startswith("OVSDB CLUSTER ") or head.startswith("OVSDB JSON "):
+        return (f"{name} is an OVSDB database file, not a trace; give it as cluster facts (--context {name}, or "
+                "--nb/--sb) and the trace as FILE or on stdin")
+    stripped = head.lstrip()
+    if stripped.startswith("{"):
+        if '"ovntrace.snapshot/' in head:
+            return (f"{name} is an ovntrace snapshot, not a trace; use --context {name} (or `ovntrace path "
+                    f"--offline {name}`) and give the trace as FILE or on stdin")
+        if '"caption"' in head or '"headings"' in head or '"rows"' in head:
+            return (f"{name} is a database dump (JSON), not a trace; use --context {name} and give the trace as "
+                    "FILE or on stdin")
+    bad = sum(1 for c in head if (c < " " and c not in "\t\r\n") or c == "\ufffd")
+    if "\x00" in head or (head and bad > len(head) // 20):
+        return f"{name} is a binary file, not an ofproto/trace text (nothing of it is shown)"
+    return None
 
 
 def _apply_common(args: argparse.Namespace) -> None:
@@ -127,7 +150,14 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if not result.traces:
         from ovntrace.render.display import no_trace_message
 
-        raise CliError(no_trace_message(text), ExitStatus.NO_TRACE)
+        raise CliError(_what_it_is(text, args.file) or no_trace_message(text), ExitStatus.NO_TRACE)
+    from ovntrace.parser.lint import typo_warnings
+
+    typos = typo_warnings(text, result)
+    if typos:  # flagged, with their line numbers, in every format
+        from dataclasses import replace
+
+        result = replace(result, warnings=tuple(sorted((*result.warnings, *typos), key=lambda w: w.line)))
     ovn = None
     if not args.no_ovn:
         from ovntrace.correlate import Correlator
@@ -148,10 +178,10 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         from ovntrace.render import text as text_render
 
         color: bool | None = None
-        if os.environ.get("NO_COLOR") or args.color == "never":
-            color = False
-        elif args.color == "always":
+        if args.color == "always":  # asked for explicitly: wins over NO_COLOR
             color = True
+        elif args.color == "never" or os.environ.get("NO_COLOR"):
+            color = False
         text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
     if result.warnings and not args.quiet:
         from ovntrace.render.safe import escape
@@ -202,11 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     ex.add_argument("file", nargs="?", default="-", metavar="FILE", help="trace file, or - for stdin (default)")
-    ex.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+    ex.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text",
                     help="text (default, Rich), json (ovntrace.explain/1), or markdown")
     ex.add_argument("--full", action="store_true", help="show every table (do not fold no-op runs)")
     ex.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                    help="colours (auto: only on a terminal; NO_COLOR is honoured)")
+                    help="colours (auto: only on a terminal, and not with NO_COLOR; always: even with NO_COLOR)")
     ex.add_argument("-q", "--quiet", action="store_true", help="do not print parser warnings on stderr")
     ovn = ex.add_argument_group(
         "OVN correlation",
@@ -243,7 +273,73 @@ def build_parser() -> argparse.ArgumentParser:
     from ovntrace.doctor import cli as doctor_cli
 
     doctor_cli.register(sub)
+    _global_options_anywhere(parser)
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, nested ones too (``lab up``, ``provision plan``)."""
+    out: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for p in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                out += [p, *_subparsers(p)]
+    return out
+
+
+def _global_options_anywhere(parser: argparse.ArgumentParser) -> None:
+    """``ovntrace explain FILE --debug`` works like ``ovntrace --debug explain FILE``: the global options are
+    accepted after the subcommand too (default SUPPRESS, so a subcommand never resets what was given before)."""
+    for p in _subparsers(parser):
+        if "--debug" not in p._option_string_actions:
+            p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help="show tracebacks on errors (also before the command)")
+
+
+class _PipeClosed(Exception):
+    """stdout's reader went away (``ovntrace explain … | head``): stop quietly, status 0."""
+
+
+class _Stdout:
+    """The real stdout, with a closed pipe raised as :class:`_PipeClosed`: Rich catches BrokenPipeError itself
+    and exits with status 1; this passes through it to :func:`main`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+_ERRNO = re.compile(r"\[Errno [^\]]*\] ")
+
+
+def words(message: str) -> str:
+    """A message as a user reads it: no ``[Errno 111]``/``[Errno None]``, no doubled ``node: node:`` prefix."""
+    message = _ERRNO.sub("", message)
+    return re.sub(r"(?<![^\s(`'\"])([\w.@/-]+): \1: ", r"\1: ", message)
+
+
+def describe(e: BaseException) -> str:
+    """An unexpected error in words: no Python class name, no ``[Errno None]``."""
+    if isinstance(e, OSError):
+        what = e.strerror or (str(e.args[-1]) if e.args else "") or "operating system error"
+        where = f"{e.filename}: " if e.filename else ""
+        return where + what
+    text = str(e).strip()
+    return text or "unexpected error"
 
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -263,32 +359,32 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
     except CliError as e:
         if args.debug:
             raise
-        stderr.write(f"ovntrace: {escape(str(e))}\n")  # messages quote input lines, names, paths
+        stderr.write(f"ovntrace: {escape(words(str(e)))}\n")  # messages quote input lines, names, paths
         return int(e.status)
     except LabError as e:  # provision / lab / doctor: an expected failure, one line and its exit code
         if args.debug:
             raise
-        stderr.write(f"ovntrace: {e}\n")
+        stderr.write(f"ovntrace: {words(str(e))}\n")
         return int(e.exit_code)
     except KeyboardInterrupt:
         stderr.write("ovntrace: interrupted\n")
         return 130
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         return int(ExitStatus.OK)
     except Exception as e:
         if args.debug:
             raise
         status = getattr(e, "exit_code", ExitStatus.ERROR)
-        stderr.write(f"ovntrace: {type(e).__name__}: {escape(str(e))} (run with --debug for details)\n")
+        stderr.write(f"ovntrace: {escape(words(describe(e)))} (run with --debug for details)\n")
         return int(status)
 
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     try:
-        code = run(sys.argv[1:], sys.stdin, sys.stdout, sys.stderr)
+        code = run(sys.argv[1:], sys.stdin, _Stdout(sys.stdout), sys.stderr)  # type: ignore[arg-type]
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = 0

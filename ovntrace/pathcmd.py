@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--trace", action="append", default=[], metavar="NODE[@CT]=FILE",
                    help="with --offline: NODE's ofproto/trace output for this path (CT: trk,new (default) or "
                    "trk,est); repeat per node")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--full", action="store_true", help="show each hop's explained trace")
     p.add_argument("--tui", action="store_true",
                    help="open the path in the TUI: traced in the background with progress (escape cancels), "
