@@ -13,7 +13,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, TextIO
 
@@ -219,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--no-pager", action="store_true",
+                        help="never page (on a terminal, explain and path output goes through $OVNTRACE_PAGER, "
+                        "$PAGER or `less -FRX`, like git)")
     from ovntrace import __version__
 
     parser.add_argument("--version", action="version", version=f"ovntrace {__version__}")
@@ -294,6 +297,80 @@ def _global_options_anywhere(parser: argparse.ArgumentParser) -> None:
         if "--debug" not in p._option_string_actions:
             p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                            help="show tracebacks on errors (also before the command)")
+        if "--no-pager" not in p._option_string_actions:
+            p.add_argument("--no-pager", action="store_true", default=argparse.SUPPRESS,
+                           help="never page the output (also before the command)")
+
+
+#: the commands whose output may be long enough to page (never the TUI, never progress on stderr)
+PAGED = ("explain", "path")
+
+
+def pager_command(env: Mapping[str, str]) -> list[str] | None:
+    """The pager, as git picks it: ``$OVNTRACE_PAGER``, else ``$PAGER``, else ``less``; ``LESS=FRX`` when unset
+    (quit if one screen, colours, no screen clear). Empty or ``cat``: no pager."""
+    import shlex
+
+    cmd = env.get("OVNTRACE_PAGER", env.get("PAGER", "less"))
+    argv = shlex.split(cmd) if cmd.strip() else []
+    if not argv or argv == ["cat"]:
+        return None
+    return argv
+
+
+class _Pager:
+    """Output through a pager process; reports a terminal (its reader is one), so colours stay on."""
+
+    def __init__(self, argv: list[str], env: Mapping[str, str]) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env={"LESS": "FRX", **env},
+                                     text=True, encoding="utf-8", errors="replace")
+        assert self.proc.stdin is not None
+        self.stream = self.proc.stdin
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:  # the user quit the pager: stop quietly
+            raise _PipeClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return sys.__stdout__.fileno() if sys.__stdout__ is not None else 1  # the terminal's size, for Rich
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+    def close(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.stream.close()
+        self.proc.wait()
+
+
+def _start_pager(args: argparse.Namespace, stdout: TextIO) -> _Pager | None:
+    if args.command not in PAGED or getattr(args, "no_pager", False) or getattr(args, "tui", False):
+        return None
+    isatty = getattr(stdout, "isatty", None)
+    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
+        return None
+    argv = pager_command(os.environ)
+    if argv is None:
+        return None
+    try:
+        return _Pager(argv, os.environ)
+    except OSError:  # no such pager: print as if there were none
+        return None
 
 
 class _PipeClosed(Exception):
@@ -344,13 +421,28 @@ def describe(e: BaseException) -> str:
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """Run the CLI with injected streams (tests call this; ``main`` wires the real ones)."""
-    from ovntrace.render.safe import escape
 
     parser = build_parser()
     args = parser.parse_args(list(argv))
     if not getattr(args, "command", None):
         parser.print_help(stderr)
         return ExitStatus.NO_TRACE
+    pager = _start_pager(args, stdout)
+    try:
+        if pager is None:
+            return _dispatch(args, stdin, stdout, stderr)
+        import contextlib
+
+        with contextlib.redirect_stdout(pager):
+            return _dispatch(args, stdin, pager, stderr)  # type: ignore[arg-type]
+    finally:
+        if pager is not None:
+            pager.close()
+
+
+def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from ovntrace.render.safe import escape
+
     try:
         func = args.func
         if func is cmd_explain:

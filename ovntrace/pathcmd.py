@@ -52,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="with --offline: NODE's ofproto/trace output for this path (CT: trk,new (default) or "
                    "trk,est); repeat per node")
     p.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text")
-    p.add_argument("--full", action="store_true", help="show each hop's explained trace")
+    p.add_argument("--hops", action="store_true",
+                   help="after the path, each hop's explained trace (folded like `explain`)")
+    p.add_argument("--full", action="store_true",
+                   help="each hop's explained trace, unfolded: every table (implies --hops)")
     p.add_argument("--tui", action="store_true",
                    help="open the path in the TUI: traced in the background with progress (escape cancels), "
                    "c re-traces with another conntrack state, r re-traces")
@@ -114,7 +117,7 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
     if args.format == "json":
         stdout.write(json.dumps(to_dict(r), separators=(",", ":")) + "\n")
     else:
-        stdout.write(render_text(r, full=args.full, markdown=args.format == "markdown"))
+        stdout.write(render_text(r, full=args.full, markdown=args.format == "markdown", hops=args.hops))
     return 0
 
 

@@ -227,3 +227,70 @@ def test_no_typo_warnings_on_the_real_traces() -> None:
             seen += 1
             assert typo_warnings(text, r) == (), p
     assert seen > 50
+
+
+# -- the pager, in a real terminal (tmux) ------------------------------------------------------------
+
+def _tmux_run(tmp_path: Path, name: str, argv: str, env: str = "", rows: int = 30) -> tuple[str, str]:
+    """Run ``ovntrace ARGV`` in a 120xROWS tmux; returns (the screen after 3 s, the screen after `q`)."""
+    import shutil
+    import time
+
+    if shutil.which("tmux") is None or shutil.which("less") is None:
+        pytest.skip("tmux and less are needed")
+    session = f"ovntrace-pager-{os.getpid()}-{name}"
+    cmd = f"{env} {sys.executable} -m ovntrace {argv}; echo EXIT=$?; sleep 60"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", str(rows), cmd], check=True,
+                   timeout=20, env={k: v for k, v in os.environ.items() if k not in ("PAGER", "LESS", "NO_COLOR")})
+    try:
+        def screen(colours: bool = False) -> str:
+            return subprocess.run(["tmux", "capture-pane", "-p", *(["-e"] if colours else []), "-t", session],
+                                  capture_output=True, text=True, check=True, timeout=20).stdout
+
+        deadline = time.monotonic() + 30
+        first = screen(True)
+        while time.monotonic() < deadline and "EXIT=" not in first and not first.rstrip().endswith(":"):
+            time.sleep(0.3)
+            first = screen(True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True, timeout=20)
+        after = screen()
+        while time.monotonic() < deadline and "EXIT=" not in after:
+            time.sleep(0.3)
+            after = screen()
+        return first, after
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=20, check=False)
+
+
+def _long_trace(tmp_path: Path) -> Path:
+    big = tmp_path / "concatenated-real-traces.txt"
+    big.write_text("".join(p.read_text() for p in sorted((FIX / "ovn-24.03.9").glob("*.txt"))))
+    return big
+
+
+def test_long_output_on_a_terminal_goes_through_less_with_colours(tmp_path: Path) -> None:
+    first, after = _tmux_run(tmp_path, "long", f"explain {_long_trace(tmp_path)} --full")
+    assert "EXIT=" not in first and first.rstrip().endswith(":")  # less waits at its prompt
+    assert "\x1b[" in first  # colours through less -R
+    assert "EXIT=0" in after
+
+
+def test_no_pager_prints_straight_to_the_terminal(tmp_path: Path) -> None:
+    first, _ = _tmux_run(tmp_path, "nopager", f"explain {_long_trace(tmp_path)} --full --no-pager")
+    assert "EXIT=0" in first  # no prompt to quit
+
+
+def test_short_output_leaves_less_at_once_and_pager_cat_disables(tmp_path: Path) -> None:
+    first, _ = _tmux_run(tmp_path, "short", f"explain {SEED}", rows=100)
+    assert "EXIT=0" in first and "TUNNEL" in first  # less -F: one screen, no prompt, the text stays (-X)
+    first, _ = _tmux_run(tmp_path, "cat", f"explain {_long_trace(tmp_path)} --full", env="PAGER=cat")
+    assert "EXIT=0" in first
+
+
+def test_pager_choice_like_git() -> None:
+    from ovntrace.cli import pager_command
+
+    assert pager_command({}) == ["less"]
+    assert pager_command({"PAGER": "most -s"}) == ["most", "-s"]
+    assert pager_command({"PAGER": "most", "OVNTRACE_PAGER": "less -S"}) == ["less", "-S"]
+    assert pager_command({"PAGER": "cat"}) is None and pager_command({"PAGER": ""}) is None

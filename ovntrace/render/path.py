@@ -77,8 +77,10 @@ def _chain_lines(chains: list[Chain], markdown: bool, prefix: str = "") -> list[
     return out
 
 
-def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> str:
-    """The path as text or Markdown. Names, causes and errors come from the cluster: in Markdown each is
+def render_text(r: PathResult, full: bool = False, markdown: bool = False, hops: bool | None = None) -> str:
+    """The path as text or Markdown; ``hops``: each hop's explained trace after the path (default: with ``full``);
+    ``full``: those traces unfolded (every table, no no-op runs folded).
+    Names, causes and errors come from the cluster: in Markdown each is
     escaped (:func:`ovntrace.render.safe.md_text`); in both, control characters show as ``\\x1b``."""
     from ovntrace.render.safe import escape, escape_lines, md_code, md_text
 
@@ -103,7 +105,7 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> st
         out.append(f"(offline, from snapshot {md(str(s['offline']))}: no command run)")
     else:
         out.append(f"({s['connections']} connections, {s['commands']} commands, {s['seconds']:.2f} s)")
-    if full:
+    if full if hops is None else (hops or full):
         all_chains = r.chains + (r.reverse.chains if r.reverse else [])
         for c in all_chains:
             for t in c.traces:
@@ -112,11 +114,11 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False) -> st
                 if markdown:
                     from ovntrace.render import markdown as md_render
 
-                    out.append(md_render.render(t.result, full=True, ovn=[t.ovn]))
+                    out.append(md_render.render(t.result, full=full, ovn=[t.ovn]))
                 else:
                     from ovntrace.render import text as tr
 
                     buf = io.StringIO()
-                    tr.render(t.result, buf, full=True, color=False, ovn=[t.ovn])
+                    tr.render(t.result, buf, full=full, color=False, ovn=[t.ovn])
                     out.append(buf.getvalue().rstrip("\n"))
     return escape_lines("\n".join(out)) + "\n"
