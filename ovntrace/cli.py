@@ -276,8 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     from ovntrace.doctor import cli as doctor_cli
 
     doctor_cli.register(sub)
+    co = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print the completion script of the ovntrace command line for SHELL, generated from this "
+        "parser with shtab. bash: `source <(ovntrace completion bash)` (or save it in "
+        "~/.local/share/bash-completion/completions/ovntrace); zsh: save it as _ovntrace in a directory of "
+        "$fpath; fish: `ovntrace completion fish > ~/.config/fish/completions/ovntrace.fish`.",
+    )
+    co.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish")
+    co.set_defaults(func=cmd_completion)
     _global_options_anywhere(parser)
     return parser
+
+
+def cmd_completion(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+    import shtab
+
+    (stdout or sys.stdout).write(shtab.complete(build_parser(), shell=args.shell))
+    return 0
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -447,6 +464,8 @@ def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: T
         func = args.func
         if func is cmd_explain:
             return int(cmd_explain(args, stdin, stdout, stderr))
+        if func is cmd_completion:
+            return cmd_completion(args, stdout)
         return int(func(args))
     except CliError as e:
         if args.debug:

@@ -294,3 +294,35 @@ def test_pager_choice_like_git() -> None:
     assert pager_command({"PAGER": "most -s"}) == ["most", "-s"]
     assert pager_command({"PAGER": "most", "OVNTRACE_PAGER": "less -S"}) == ["less", "-S"]
     assert pager_command({"PAGER": "cat"}) is None and pager_command({"PAGER": ""}) is None
+
+
+# -- shell completion ------------------------------------------------------------------------------
+
+def _complete_bash(script: str, *words: str) -> list[str]:
+    """Source the generated script in a real bash and ask it to complete WORDS (the last one is being typed)."""
+    import shlex
+
+    prog = (f"source {shlex.quote(script)}; COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); "
+            f"COMP_CWORD={len(words) - 1}; _shtab_ovntrace; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    proc = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_bash_completion_is_generated_and_completes_in_bash(tmp_path: Path) -> None:
+    code, out, _ = _run("completion", "bash")
+    assert code == 0
+    script = tmp_path / "ovntrace.bash"
+    script.write_text(out)
+    assert "explain" in _complete_bash(str(script), "ovntrace", "ex")
+    assert set(_complete_bash(str(script), "ovntrace", "")) >= {"explain", "path", "snapshot", "lab", "completion"}
+    assert _complete_bash(str(script), "ovntrace", "explain", "--col") == ["--color"]
+    assert "--hops" in _complete_bash(str(script), "ovntrace", "path", "a", "b", "--ho")
+    assert set(_complete_bash(str(script), "ovntrace", "completion", "")) == {"bash", "zsh", "fish"}
+
+
+def test_zsh_and_fish_completion_scripts() -> None:
+    code, zsh, _ = _run("completion", "zsh")
+    assert code == 0 and zsh.startswith("#compdef ovntrace") and '"--no-pager[' in zsh
+    code, fish, _ = _run("completion", "fish")
+    assert code == 0 and "complete -c ovntrace" in fish and "explain" in fish
