@@ -465,7 +465,7 @@ def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: T
         if func is cmd_explain:
             return int(cmd_explain(args, stdin, stdout, stderr))
         if func is cmd_completion:
-            return cmd_completion(args, stdout)
+            return int(cmd_completion(args, stdout))
         return int(func(args))
     except CliError as e:
         if args.debug:
