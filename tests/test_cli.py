@@ -326,3 +326,28 @@ def test_zsh_and_fish_completion_scripts() -> None:
     assert code == 0 and zsh.startswith("#compdef ovntrace") and '"--no-pager[' in zsh
     code, fish, _ = _run("completion", "fish")
     assert code == 0 and "complete -c ovntrace" in fish and "explain" in fish
+
+
+# -- the man page ----------------------------------------------------------------------------------
+
+ROOT = FIX.parent
+
+
+def test_man_page_is_generated_from_the_current_parser() -> None:
+    from ovntrace.manpage import render
+
+    page = render()
+    assert (ROOT / "man" / "ovntrace.1").read_text() == page, "run: python -m ovntrace.manpage > man/ovntrace.1"
+    assert page.startswith('.TH OVNTRACE "1"') and "\\-\\-no\\-pager" in page and "completion" in page
+
+
+def test_man_page_is_installed_with_the_package(tmp_path: Path) -> None:
+    """A wheel built from the tree, installed into a fresh prefix: share/man/man1/ovntrace.1 is there."""
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", str(ROOT), "-w", str(tmp_path / "dist")], check=True,
+                   capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("ovntrace-*.whl"))
+    subprocess.run([*pip, "install", "-q", "--no-deps", "--prefix", str(tmp_path / "env"), str(wheel)], check=True,
+                   capture_output=True, timeout=300)
+    installed = tmp_path / "env" / "share" / "man" / "man1" / "ovntrace.1"
+    assert installed.read_text() == (ROOT / "man" / "ovntrace.1").read_text()

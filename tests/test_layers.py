@@ -28,7 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("ovntrace.sources", "ovntrace.lab.inventory", "ovntrace.lab.errors"),
     ("ovntrace.path",),
     ("ovntrace.render",),
-    ("ovntrace.tui", "ovntrace.cli", "ovntrace.__main__", "ovntrace.pathcmd", "ovntrace.lab", "ovntrace.doctor"),
+    ("ovntrace.tui", "ovntrace.cli", "ovntrace.__main__", "ovntrace.pathcmd", "ovntrace.manpage", "ovntrace.lab",
+     "ovntrace.doctor"),
 ]
 PREFIXES = sorted(((p, i) for i, ps in enumerate(LAYERS) for p in ps), key=lambda t: -len(t[0]))
 
