@@ -10,15 +10,23 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from ovntrace.correlate import path as P
-from ovntrace.path import CT_STATES, Chain, NodeTrace, PathResult, PathUsageError, run_path, run_snapshot
-from ovntrace.path.collect import _load_inventory
-from ovntrace.render.path import render_text, to_dict
+__all__ = ["main", "register"]
 
-__all__ = ["Chain", "NodeTrace", "PathResult", "PathUsageError", "main", "register", "render_text", "run_path",
-           "run_snapshot", "to_dict"]
+# the engine and its output, re-exported for callers of the old single module; imported on first use, so that
+# building the ``ovntrace`` parser (``register``) loads none of it
+_LAZY = {"Chain": "ovntrace.path", "NodeTrace": "ovntrace.path", "PathResult": "ovntrace.path",
+         "PathUsageError": "ovntrace.path", "run_path": "ovntrace.path", "run_snapshot": "ovntrace.path",
+         "render_text": "ovntrace.render.path", "to_dict": "ovntrace.render.path"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # -- command line ---------------------------------------------------------------------------------
 
@@ -80,6 +88,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _trace_args(specs: Sequence[str]) -> dict[tuple[str, str], Path]:
+    from ovntrace.path import CT_STATES, PathUsageError
+
     out: dict[tuple[str, str], Path] = {}
     for spec in specs:
         key, sep, f = spec.partition("=")
@@ -91,6 +101,9 @@ def _trace_args(specs: Sequence[str]) -> dict[tuple[str, str], Path]:
 
 
 def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    from ovntrace.correlate import path as P
+    from ovntrace.path import PathUsageError, run_path
+    from ovntrace.render.path import render_text, to_dict
     from ovntrace.render.safe import escape
     from ovntrace.sources.errors import SourceError
     from ovntrace.sources.ssh import SshError
@@ -123,6 +136,9 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
 
 def _path_tui(args: argparse.Namespace) -> int:
     """``path --tui``: checks what can be checked before the screen opens, then traces inside the TUI."""
+    from ovntrace.path import PathUsageError
+    from ovntrace.path.collect import _load_inventory
+
     if args.reverse or args.format != "text":
         raise PathUsageError("--tui shows one direction in the terminal UI; --reverse and --format are for the "
                              "printed path")
@@ -143,6 +159,7 @@ def _path_tui(args: argparse.Namespace) -> int:
     return int(app.run() or 0)
 
 def cmd_snapshot(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    from ovntrace.path import PathUsageError, run_snapshot
     from ovntrace.sources.errors import SourceError
     from ovntrace.sources.ssh import SshError
 
