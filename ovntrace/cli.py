@@ -81,7 +81,7 @@ def _what_it_is(text: str, path: str) -> str | None:
             return (f"{name} is a database dump (JSON), not a trace; use --context {name} and give the trace as "
                     "FILE or on stdin")
     bad = sum(1 for c in head if (c < " " and c not in "\t\r\n") or c == "\ufffd")
-    if "\x00" in head or (head and bad > len(head) // 20):
+    if "\x00" in head or (len(head) >= 256 and bad > len(head) // 10):  # a pasted escape or two is text
         return f"{name} is a binary file, not an ofproto/trace text (nothing of it is shown)"
     return None
 
