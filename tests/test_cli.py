@@ -347,7 +347,9 @@ def test_man_page_is_installed_with_the_package(tmp_path: Path) -> None:
     subprocess.run([*pip, "wheel", "-q", "--no-deps", str(ROOT), "-w", str(tmp_path / "dist")], check=True,
                    capture_output=True, timeout=300)
     wheel = next((tmp_path / "dist").glob("ovntrace-*.whl"))
-    subprocess.run([*pip, "install", "-q", "--no-deps", "--prefix", str(tmp_path / "env"), str(wheel)], check=True,
-                   capture_output=True, timeout=300)
-    installed = tmp_path / "env" / "share" / "man" / "man1" / "ovntrace.1"
+    env = tmp_path / "env"  # a fresh environment (never this one: pip would replace the editable install)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    subprocess.run([*pip, "--python", str(env / "bin" / "python"), "install", "-q", "--no-deps", str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    installed = env / "share" / "man" / "man1" / "ovntrace.1"
     assert installed.read_text() == (ROOT / "man" / "ovntrace.1").read_text()
