@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, TextIO
 
@@ -70,6 +71,29 @@ def _read_input(path: str, stdin: TextIO) -> str:
     if len(text) > cap:
         raise CliError(too_large_message("stdin" if path == "-" else path, cap))
     return text
+
+
+def _what_it_is(text: str, path: str) -> str | None:
+    """When the input is plainly not a trace: a binary file, an OVSDB database, a snapshot, a database dump;
+    what to do instead (None: let the generic message quote the first lines)."""
+    name = "stdin" if path == "-" else path
+    head = text[:4096]
+    if head.startswith("OVSDB CLUSTER ") or head.startswith("OVSDB JSON "):
+        return (f"{name} is an OVSDB database file, not a trace; give it as cluster facts (--context {name}, or "
+                "--nb/--sb) and the trace as FILE or on stdin")
+    stripped = head.lstrip()
+    if stripped.startswith("{"):
+        if '"ovntrace.snapshot/' in head:
+            return (f"{name} is an ovntrace snapshot, not a trace; use --context {name} (or `ovntrace path "
+                    f"--offline {name}`) and give the trace as FILE or on stdin")
+        if '"caption"' in head or '"headings"' in head or '"rows"' in head:
+            return (f"{name} is a database dump (JSON), not a trace; use --context {name} and give the trace as "
+                    "FILE or on stdin")
+    bad = sum(1 for c in head if (c < " " and c not in "\t\r\n") or c == "\ufffd")
+    if "\x00" in head or (len(head) >= 256 and bad > len(head) // 10):  # a pasted escape or two is text
+        return f"{name} is a binary file, not an ofproto/trace text (nothing of it is shown)"
+    return None
+
 
 def _apply_common(args: argparse.Namespace) -> None:
     """Options every input-reading command shares: ``--max-input-size``, ``--ovn-version`` (checked here,
@@ -135,7 +159,14 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     if not result.traces:
         from ovntrace.render.display import no_trace_message
 
-        raise CliError(no_trace_message(text), ExitStatus.NO_TRACE)
+        raise CliError(_what_it_is(text, args.file) or no_trace_message(text), ExitStatus.NO_TRACE)
+    from ovntrace.parser.lint import typo_warnings
+
+    typos = typo_warnings(text, result)
+    if typos:  # flagged, with their line numbers, in every format
+        from dataclasses import replace
+
+        result = replace(result, warnings=tuple(sorted((*result.warnings, *typos), key=lambda w: w.line)))
     ovn = None
     if not args.no_ovn:
         from ovntrace.correlate import Correlator
@@ -156,10 +187,10 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         from ovntrace.render import text as text_render
 
         color: bool | None = None
-        if os.environ.get("NO_COLOR") or args.color == "never":
-            color = False
-        elif args.color == "always":
+        if args.color == "always":  # asked for explicitly: wins over NO_COLOR
             color = True
+        elif args.color == "never" or os.environ.get("NO_COLOR"):
+            color = False
         text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
     if result.warnings and not args.quiet:
         from ovntrace.render.safe import escape
@@ -197,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--no-pager", action="store_true",
+                        help="never page (on a terminal, explain and path output goes through $OVNTRACE_PAGER, "
+                        "$PAGER or `less -FRX`, like git)")
     from ovntrace import __version__
 
     parser.add_argument("--version", action="version", version=f"ovntrace {__version__}")
@@ -210,11 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     ex.add_argument("file", nargs="?", default="-", metavar="FILE", help="trace file, or - for stdin (default)")
-    ex.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+    ex.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text",
                     help="text (default, Rich), json (ovntrace.explain/1), or markdown")
     ex.add_argument("--full", action="store_true", help="show every table (do not fold no-op runs)")
     ex.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                    help="colours (auto: only on a terminal; NO_COLOR is honoured)")
+                    help="colours (auto: only on a terminal, and not with NO_COLOR; always: even with NO_COLOR)")
     ex.add_argument("-q", "--quiet", action="store_true", help="do not print parser warnings on stderr")
     ovn = ex.add_argument_group(
         "OVN correlation",
@@ -251,52 +285,226 @@ def build_parser() -> argparse.ArgumentParser:
     from ovntrace.doctor import cli as doctor_cli
 
     doctor_cli.register(sub)
+    co = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print the completion script of the ovntrace command line for SHELL, generated from this "
+        "parser with shtab. bash: `source <(ovntrace completion bash)` (or save it in "
+        "~/.local/share/bash-completion/completions/ovntrace); zsh: save it as _ovntrace in a directory of "
+        "$fpath; fish: `ovntrace completion fish > ~/.config/fish/completions/ovntrace.fish`.",
+    )
+    co.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish")
+    co.set_defaults(func=cmd_completion)
+    _global_options_anywhere(parser)
     return parser
+
+
+def cmd_completion(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+    import shtab
+
+    (stdout or sys.stdout).write(shtab.complete(build_parser(), shell=args.shell))
+    return 0
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, nested ones too (``lab up``, ``provision plan``)."""
+    out: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for p in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                out += [p, *_subparsers(p)]
+    return out
+
+
+def _global_options_anywhere(parser: argparse.ArgumentParser) -> None:
+    """``ovntrace explain FILE --debug`` works like ``ovntrace --debug explain FILE``: the global options are
+    accepted after the subcommand too (default SUPPRESS, so a subcommand never resets what was given before)."""
+    for p in _subparsers(parser):
+        if "--debug" not in p._option_string_actions:
+            p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help="show tracebacks on errors (also before the command)")
+        if "--no-pager" not in p._option_string_actions:
+            p.add_argument("--no-pager", action="store_true", default=argparse.SUPPRESS,
+                           help="never page the output (also before the command)")
+
+
+#: the commands whose output may be long enough to page (never the TUI, never progress on stderr)
+PAGED = ("explain", "path")
+
+
+def pager_command(env: Mapping[str, str]) -> list[str] | None:
+    """The pager, as git picks it: ``$OVNTRACE_PAGER``, else ``$PAGER``, else ``less``; ``LESS=FRX`` when unset
+    (quit if one screen, colours, no screen clear). Empty or ``cat``: no pager."""
+    import shlex
+
+    cmd = env.get("OVNTRACE_PAGER", env.get("PAGER", "less"))
+    argv = shlex.split(cmd) if cmd.strip() else []
+    if not argv or argv == ["cat"]:
+        return None
+    return argv
+
+
+class _Pager:
+    """Output through a pager process; reports a terminal (its reader is one), so colours stay on."""
+
+    def __init__(self, argv: list[str], env: Mapping[str, str]) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env={"LESS": "FRX", **env},
+                                     text=True, encoding="utf-8", errors="replace")
+        assert self.proc.stdin is not None
+        self.stream = self.proc.stdin
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:  # the user quit the pager: stop quietly
+            raise _PipeClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return sys.__stdout__.fileno() if sys.__stdout__ is not None else 1  # the terminal's size, for Rich
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+    def close(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.stream.close()
+        self.proc.wait()
+
+
+def _start_pager(args: argparse.Namespace, stdout: TextIO) -> _Pager | None:
+    if args.command not in PAGED or getattr(args, "no_pager", False) or getattr(args, "tui", False):
+        return None
+    isatty = getattr(stdout, "isatty", None)
+    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
+        return None
+    argv = pager_command(os.environ)
+    if argv is None:
+        return None
+    try:
+        return _Pager(argv, os.environ)
+    except OSError:  # no such pager: print as if there were none
+        return None
+
+
+class _PipeClosed(Exception):
+    """stdout's reader went away (``ovntrace explain … | head``): stop quietly, status 0."""
+
+
+class _Stdout:
+    """The real stdout, with a closed pipe raised as :class:`_PipeClosed`: Rich catches BrokenPipeError itself
+    and exits with status 1; this passes through it to :func:`main`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise _PipeClosed() from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+_ERRNO = re.compile(r"\[Errno [^\]]*\] ")
+
+
+def words(message: str) -> str:
+    """A message as a user reads it: no ``[Errno 111]``/``[Errno None]``, no doubled ``node: node:`` prefix."""
+    message = _ERRNO.sub("", message)
+    return re.sub(r"(?<![^\s(`'\"])([\w.@/-]+): \1: ", r"\1: ", message)
+
+
+def describe(e: BaseException) -> str:
+    """An unexpected error in words: no Python class name, no ``[Errno None]``."""
+    if isinstance(e, OSError):
+        what = e.strerror or (str(e.args[-1]) if e.args else "") or "operating system error"
+        where = f"{e.filename}: " if e.filename else ""
+        return where + what
+    text = str(e).strip()
+    return text or "unexpected error"
 
 
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """Run the CLI with injected streams (tests call this; ``main`` wires the real ones)."""
-    from ovntrace.render.safe import escape
 
     parser = build_parser()
     args = parser.parse_args(list(argv))
     if not getattr(args, "command", None):
         parser.print_help(stderr)
         return ExitStatus.NO_TRACE
+    pager = _start_pager(args, stdout)
+    try:
+        if pager is None:
+            return _dispatch(args, stdin, stdout, stderr)
+        import contextlib
+
+        with contextlib.redirect_stdout(pager):
+            return _dispatch(args, stdin, pager, stderr)  # type: ignore[arg-type]
+    finally:
+        if pager is not None:
+            pager.close()
+
+
+def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from ovntrace.render.safe import escape
+
     try:
         func = args.func
         if func is cmd_explain:
             return int(cmd_explain(args, stdin, stdout, stderr))
+        if func is cmd_completion:
+            return int(cmd_completion(args, stdout))
         return int(func(args))
     except CliError as e:
         if args.debug:
             raise
-        stderr.write(f"ovntrace: {escape(str(e))}\n")  # messages quote input lines, names, paths
+        stderr.write(f"ovntrace: {escape(words(str(e)))}\n")  # messages quote input lines, names, paths
         return int(e.status)
     except LabError as e:  # provision / lab / doctor: an expected failure, one line and its exit code
         if args.debug:
             raise
-        stderr.write(f"ovntrace: {e}\n")
+        stderr.write(f"ovntrace: {words(str(e))}\n")
         return int(e.exit_code)
     except KeyboardInterrupt:
         stderr.write("ovntrace: interrupted\n")
         return 130
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         return int(ExitStatus.OK)
     except Exception as e:
         if args.debug:
             raise
         status = getattr(e, "exit_code", ExitStatus.ERROR)
-        stderr.write(f"ovntrace: {type(e).__name__}: {escape(str(e))} (run with --debug for details)\n")
+        stderr.write(f"ovntrace: {escape(words(describe(e)))} (run with --debug for details)\n")
         return int(status)
 
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     try:
-        code = run(sys.argv[1:], sys.stdin, sys.stdout, sys.stderr)
+        code = run(sys.argv[1:], sys.stdin, _Stdout(sys.stdout), sys.stderr)  # type: ignore[arg-type]
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = 0

@@ -7,8 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from ovntrace.cli import run
+from ovntrace.lab.lab import Lab
 from tests.conftest import FIX
 
 SEED = FIX / "seed" / "kube-node2-pod-to-sshd2.txt"
@@ -101,3 +105,254 @@ def test_help_documents_exit_codes() -> None:
     proc = subprocess.run([sys.executable, "-m", "ovntrace.cli", "explain", "--help"], capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0 and "exit status: 0 parsed" in proc.stdout
+
+
+# -- issue 16: command-line conventions ------------------------------------------------------------
+
+def test_python_dash_m_ovntrace() -> None:
+    proc = subprocess.run([sys.executable, "-m", "ovntrace", "explain", "-f", "json", str(SEED)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["schema"] == "ovntrace.explain/1"
+
+
+def test_global_debug_after_the_subcommand() -> None:
+    code, out, _ = _run("explain", str(SEED), "--debug", "--color", "never")
+    assert code == 0 and "TUNNEL" in out
+    # and it means what it means before the command: the traceback is not swallowed
+    try:
+        _run("explain", "/nonexistent/trace.txt", "--debug")
+    except Exception as e:
+        assert "cannot read /nonexistent/trace.txt" in str(e)
+    else:
+        raise AssertionError("--debug after the command did not re-raise")
+
+
+def test_short_f_for_format() -> None:
+    code, out, _ = _run("explain", "-f", "markdown", str(SEED))
+    assert code == 0 and out.lstrip().startswith(("#", "**", "|", "`", "trace")) and "\x1b[" not in out
+    code, out, _ = _run("explain", "-f", "json", str(SEED))
+    assert code == 0 and json.loads(out)["schema"] == "ovntrace.explain/1"
+
+
+def test_explicit_color_always_wins_over_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, out, _ = _run("explain", str(SEED), "--color", "always")
+    assert code == 0 and "\x1b[" in out
+    code, out, _ = _run("explain", str(SEED))  # auto: NO_COLOR honoured
+    assert code == 0 and "\x1b[" not in out
+
+
+def test_explain_into_head_exits_quietly_with_status_0(tmp_path: Path) -> None:
+    # several real traces concatenated: far more output than a pipe buffer holds
+    big = tmp_path / "concatenated-real-traces.txt"
+    big.write_text("".join(p.read_text() for p in sorted((FIX / "ovn-24.03.9").glob("*.txt"))) * 3)
+    for color in ("always", "never"):
+        proc = subprocess.Popen([sys.executable, "-m", "ovntrace", "explain", str(big), "--full", "--color", color],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # what `| head -1` does
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 0 and err == "", err
+
+
+def test_binary_file_is_named_not_dumped() -> None:
+    code, _, err = _run("explain", "/bin/ls")
+    assert code == 2 and "/bin/ls is a binary file" in err
+    assert "ELF" not in err and "\\x00" not in err and err.count("\n") == 1
+
+
+def test_a_database_given_as_the_trace_says_use_context() -> None:
+    code, _, err = _run("explain", str(FIX / "context" / "sb-clustered.db"))
+    assert code == 2 and "is an OVSDB database file" in err and "--context" in err and "no ofproto/trace" not in err
+    code, _, err = _run("explain", str(FIX / "context" / "lab-sb-dump.json"))
+    assert code == 2 and "is a database dump" in err and "--context" in err
+
+
+def test_a_snapshot_given_as_the_trace_says_use_context(lab: Lab, tmp_path: Path) -> None:
+    from ovntrace.path import run_snapshot
+
+    snap = tmp_path / "snapshot.json"
+    run_snapshot(lab.inventory_path, snap)
+    code, _, err = _run("explain", str(snap))
+    assert code == 2 and "is an ovntrace snapshot" in err and f"--context {snap}" in err
+
+
+def test_messages_in_words_no_class_name_no_errno() -> None:
+    from ovntrace.cli import describe, words
+
+    assert describe(OSError(None, "boom")) == "boom"  # str() of it is "[Errno None] boom"
+    assert describe(OSError(2, "No such file or directory", "/x")) == "/x: No such file or directory"
+    assert words("kube-node1: kube-node1: sshd down") == "kube-node1: sshd down"
+    assert words("a: b: c") == "a: b: c"
+    code, _, err = _run("explain", str(SEED), "--sb", "tcp:127.0.0.1:1")  # nothing listens on port 1
+    assert code == 1 and "Connection refused" in err and "Errno" not in err and "Error:" not in err
+
+
+def test_unexpected_errors_have_no_python_class_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ovntrace.cli as cli
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise KeyError("reg15")
+
+    monkeypatch.setattr(cli, "_apply_common", boom)  # an unexpected failure, of any kind
+    code, _, err = _run("explain", str(SEED))
+    assert code == 1 and "KeyError" not in err and "'reg15'" in err and "--debug" in err
+
+
+def test_typos_in_a_pasted_trace_are_flagged_with_line_numbers() -> None:
+    text = SEED.read_text()
+    lines = text.splitlines(keepends=True)
+    assert lines[3].startswith(" 0. in_port=9") and lines[4].strip().startswith("set_field:")
+    # mutated copies of the real trace: the dot of table 0 dropped; set_field misspelt
+    no_dot = "".join([*lines[:3], lines[3].replace(" 0. ", " 0 ", 1), *lines[4:]])
+    code, _, err = _run("explain", "-", "--color", "never", stdin=no_dot)
+    assert code == 0 and "ovntrace: line 4: looks like a table line without its dot" in err
+    feld = "".join([*lines[:4], lines[4].replace("set_field:", "set_feld:", 1), *lines[5:]])
+    code, out, err = _run("explain", "-", "--color", "never", stdin=feld)
+    assert code == 0 and "ovntrace: line 5: unknown action name 'set_feld'" in err and "did you mean set_field" in err
+    assert "set_feld" in out  # kept as written
+    code, out, _ = _run("explain", "-", "-f", "json", stdin=feld)
+    assert any(w["line"] == 5 for w in json.loads(out)["warnings"])
+
+
+def test_no_typo_warnings_on_the_real_traces() -> None:
+    from ovntrace.parser import parse
+    from ovntrace.parser.lint import typo_warnings
+
+    files = [p for p in sorted(FIX.rglob("*.txt")) if p.stat().st_size < 2_000_000]
+    seen = 0
+    for p in files:
+        text = p.read_text(errors="replace")
+        r = parse(text)
+        if r.traces:
+            seen += 1
+            assert typo_warnings(text, r) == (), p
+    assert seen > 50
+
+
+# -- the pager, in a real terminal (tmux) ------------------------------------------------------------
+
+def _tmux_run(tmp_path: Path, name: str, argv: str, env: str = "", rows: int = 30) -> tuple[str, str]:
+    """Run ``ovntrace ARGV`` in a 120xROWS tmux; returns (the screen after 3 s, the screen after `q`)."""
+    import shutil
+    import time
+
+    if shutil.which("tmux") is None or shutil.which("less") is None:
+        pytest.skip("tmux and less are needed")
+    session = f"ovntrace-pager-{os.getpid()}-{name}"
+    cmd = f"{env} {sys.executable} -m ovntrace {argv}; echo EXIT=$?; sleep 60"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", str(rows), cmd], check=True,
+                   timeout=20, env={k: v for k, v in os.environ.items() if k not in ("PAGER", "LESS", "NO_COLOR")})
+    try:
+        def screen(colours: bool = False) -> str:
+            return subprocess.run(["tmux", "capture-pane", "-p", *(["-e"] if colours else []), "-t", session],
+                                  capture_output=True, text=True, check=True, timeout=20).stdout
+
+        deadline = time.monotonic() + 30
+        first = screen(True)
+        while time.monotonic() < deadline and "EXIT=" not in first and not first.rstrip().endswith(":"):
+            time.sleep(0.3)
+            first = screen(True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True, timeout=20)
+        after = screen()
+        while time.monotonic() < deadline and "EXIT=" not in after:
+            time.sleep(0.3)
+            after = screen()
+        return first, after
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=20, check=False)
+
+
+def _long_trace(tmp_path: Path) -> Path:
+    big = tmp_path / "concatenated-real-traces.txt"
+    big.write_text("".join(p.read_text() for p in sorted((FIX / "ovn-24.03.9").glob("*.txt"))))
+    return big
+
+
+def test_long_output_on_a_terminal_goes_through_less_with_colours(tmp_path: Path) -> None:
+    first, after = _tmux_run(tmp_path, "long", f"explain {_long_trace(tmp_path)} --full")
+    assert "EXIT=" not in first and first.rstrip().endswith(":")  # less waits at its prompt
+    assert "\x1b[" in first  # colours through less -R
+    assert "EXIT=0" in after
+
+
+def test_no_pager_prints_straight_to_the_terminal(tmp_path: Path) -> None:
+    first, _ = _tmux_run(tmp_path, "nopager", f"explain {_long_trace(tmp_path)} --full --no-pager")
+    assert "EXIT=0" in first  # no prompt to quit
+
+
+def test_short_output_leaves_less_at_once_and_pager_cat_disables(tmp_path: Path) -> None:
+    first, _ = _tmux_run(tmp_path, "short", f"explain {SEED}", rows=100)
+    assert "EXIT=0" in first and "TUNNEL" in first  # less -F: one screen, no prompt, the text stays (-X)
+    first, _ = _tmux_run(tmp_path, "cat", f"explain {_long_trace(tmp_path)} --full", env="PAGER=cat")
+    assert "EXIT=0" in first
+
+
+def test_pager_choice_like_git() -> None:
+    from ovntrace.cli import pager_command
+
+    assert pager_command({}) == ["less"]
+    assert pager_command({"PAGER": "most -s"}) == ["most", "-s"]
+    assert pager_command({"PAGER": "most", "OVNTRACE_PAGER": "less -S"}) == ["less", "-S"]
+    assert pager_command({"PAGER": "cat"}) is None and pager_command({"PAGER": ""}) is None
+
+
+# -- shell completion ------------------------------------------------------------------------------
+
+def _complete_bash(script: str, *words: str) -> list[str]:
+    """Source the generated script in a real bash and ask it to complete WORDS (the last one is being typed)."""
+    import shlex
+
+    prog = (f"source {shlex.quote(script)}; COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); "
+            f"COMP_CWORD={len(words) - 1}; _shtab_ovntrace; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+    proc = subprocess.run(["bash", "--norc", "-c", prog], capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+def test_bash_completion_is_generated_and_completes_in_bash(tmp_path: Path) -> None:
+    code, out, _ = _run("completion", "bash")
+    assert code == 0
+    script = tmp_path / "ovntrace.bash"
+    script.write_text(out)
+    assert "explain" in _complete_bash(str(script), "ovntrace", "ex")
+    assert set(_complete_bash(str(script), "ovntrace", "")) >= {"explain", "path", "snapshot", "lab", "completion"}
+    assert _complete_bash(str(script), "ovntrace", "explain", "--col") == ["--color"]
+    assert "--hops" in _complete_bash(str(script), "ovntrace", "path", "a", "b", "--ho")
+    assert set(_complete_bash(str(script), "ovntrace", "completion", "")) == {"bash", "zsh", "fish"}
+
+
+def test_zsh_and_fish_completion_scripts() -> None:
+    code, zsh, _ = _run("completion", "zsh")
+    assert code == 0 and zsh.startswith("#compdef ovntrace") and '"--no-pager[' in zsh
+    code, fish, _ = _run("completion", "fish")
+    assert code == 0 and "complete -c ovntrace" in fish and "explain" in fish
+
+
+# -- the man page ----------------------------------------------------------------------------------
+
+ROOT = FIX.parent
+
+
+def test_man_page_is_generated_from_the_current_parser() -> None:
+    from ovntrace.manpage import render
+
+    page = render()
+    assert (ROOT / "man" / "ovntrace.1").read_text() == page, "run: python -m ovntrace.manpage > man/ovntrace.1"
+    assert page.startswith('.TH OVNTRACE "1"') and "\\-\\-no\\-pager" in page and "completion" in page
+
+
+def test_man_page_is_installed_with_the_package(tmp_path: Path) -> None:
+    """A wheel built from the tree, installed into a fresh prefix: share/man/man1/ovntrace.1 is there."""
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", str(ROOT), "-w", str(tmp_path / "dist")], check=True,
+                   capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("ovntrace-*.whl"))
+    env = tmp_path / "env"  # a fresh environment (never this one: pip would replace the editable install)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    subprocess.run([*pip, "--python", str(env / "bin" / "python"), "install", "-q", "--no-deps", str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    installed = env / "share" / "man" / "man1" / "ovntrace.1"
+    assert installed.read_text() == (ROOT / "man" / "ovntrace.1").read_text()

@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--inventory", help="inventory TOML (default: the lab's inventory.toml)")
     p.add_argument("--node", help="only this node (the central node's findings about it included)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("-f", "--format", choices=["text", "json"], default="text")
     p.add_argument("--accept-new", action="store_true", help="record unknown SSH host keys (never changed ones)")
     p.set_defaults(func=cmd_doctor)
 

@@ -663,6 +663,11 @@ def parse(data: dict[str, Any], source: str = "", text: str | None = None) -> In
     return Inventory(cluster, tuple(nodes), tuple(pods), tuple(acls), tuple(lbs), source)
 
 
+def lab_dir() -> Path:
+    """The lab's directory ($OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID); its inventory.toml is the default one."""
+    return Path(os.environ.get("OVNTRACE_LAB_DIR") or f"/tmp/ovntrace-lab-{os.getuid()}")
+
+
 def load(path: str | Path | None = None) -> Inventory:
     """Load an inventory file, or the bundled default one when ``path`` is None (InventoryError, exit 2,
     for a file that cannot be read or is not a valid inventory)."""

@@ -77,7 +77,7 @@ CMD_TIMEOUT = 60.0
 
 
 def default_dir() -> Path:
-    return Path(os.environ.get("OVNTRACE_LAB_DIR") or f"/tmp/ovntrace-lab-{os.getuid()}")
+    return inv_mod.lab_dir()
 
 
 def apt_line(packages: Iterable[str] = PACKAGES) -> str:

@@ -1,6 +1,6 @@
 """``ovntrace path SRC DST --tui``: the path traced over SSH (or from a snapshot), as the TUI shows it.
 
-:func:`trace_path` runs in a Textual thread worker. It calls :func:`ovntrace.pathcmd.run_path` for one
+:func:`trace_path` runs in a Textual thread worker. It calls :func:`ovntrace.path.run_path` for one
 conntrack state and turns the result into what the explain screen already knows how to show: one text
 made of each hop's ``ofproto/trace`` output (in path order, each after a ``# ovntrace path:`` line that
 says on which node and with which command it was taken), which node each trace belongs to (for OVN
@@ -75,7 +75,7 @@ def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: 
     or the path's own errors (``PathUsageError``, ``PathError``, ``SshError``, ``SourceError``)."""
     from pathlib import Path
 
-    from ovntrace.pathcmd import run_path
+    from ovntrace.path import run_path
 
     def step(done: int, total: int, what: str) -> None:
         if cancel.is_set():

@@ -11,7 +11,8 @@ import pytest
 
 from ovntrace.correlate import path as P
 from ovntrace.lab.lab import Lab
-from ovntrace.pathcmd import main, run_path
+from ovntrace.path import run_path
+from ovntrace.pathcmd import main
 from ovntrace.sources import collect
 
 SRC, DST = "default/client-1", "default/sshd-2"
@@ -157,3 +158,16 @@ def test_commands_are_read_only_and_quoted() -> None:
 def test_datapath_hops_fold_pipelines() -> None:
     hops = [("switch a", "ingress"), ("switch a", "egress"), ("router r", "ingress"), ("switch b", "egress")]
     assert P.datapath_hops(hops) == ["switch a", "router r", "switch b (egress)"]
+
+
+@pytest.mark.lab
+def test_hops_and_full_are_separate_options(fresh_neighbors: Lab) -> None:
+    """`--hops`: each hop's explained trace after the path, folded as `explain` folds; `--full`: unfolded."""
+    inv = str(fresh_neighbors.inventory_path)
+    rc, plain, _ = _cli(SRC, DST, "--inventory", inv)
+    assert rc == 0 and "== kube-node2" not in plain
+    rc, hops, _ = _cli(SRC, DST, "--inventory", inv, "--hops")
+    assert rc == 0 and "== kube-node2, ct trk,new" in hops and "== kube-node1, ct trk,new" in hops
+    rc, full, _ = _cli(SRC, DST, "--inventory", inv, "--full")
+    assert rc == 0 and "== kube-node2, ct trk,new" in full
+    assert "no-op" in hops and "no-op" not in full and len(full.splitlines()) > len(hops.splitlines())

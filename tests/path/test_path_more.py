@@ -16,7 +16,8 @@ from ovntrace.cli import run as cli_run
 from ovntrace.lab import inventory as inv_mod
 from ovntrace.lab.lab import Lab
 from ovntrace.lab.sshd import free_port
-from ovntrace.pathcmd import main, run_path
+from ovntrace.path import run_path
+from ovntrace.pathcmd import main
 from ovntrace.sources import load_context
 from ovntrace.sources import snapshot as S
 

@@ -24,7 +24,8 @@ import pytest
 from ovntrace.lab import inventory as inv_mod
 from ovntrace.lab.lab import Lab
 from ovntrace.lab.sshd import LOOPBACK, SSHD, free_port, user
-from ovntrace.pathcmd import main, run_path
+from ovntrace.path import run_path
+from ovntrace.pathcmd import main
 from ovntrace.sources import collect, rpc
 from ovntrace.sources.load import context_from_text_any
 from ovntrace.sources.ssh import Pool, SshError, SshTransport, Target, resolve_target, split_prefix

@@ -752,7 +752,7 @@ class ExplainScreen(Screen[None]):
 def _live_error(e: BaseException) -> str:
     """One line for the notification: the path's own errors say what went wrong; others say what they are."""
     from ovntrace.correlate.path import PathError
-    from ovntrace.pathcmd import PathUsageError
+    from ovntrace.path import PathUsageError
     from ovntrace.sources.errors import SourceError
     from ovntrace.sources.ssh import SshError
 

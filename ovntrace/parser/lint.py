@@ -1,0 +1,49 @@
+"""Typos in a pasted trace, flagged (never silently reinterpreted): a warning pass over the text and its parse.
+
+- a table line without its dot (``0 in_port=9, priority 100`` for ``0. in_port=9, priority 100``);
+- an action name OVS does not print (``set_feld:0x1->reg13``): the action is kept as written
+  (``known=False``), and the warning names the known action it is closest to, if any.
+
+Pure: text and :class:`~ovntrace.model.ParseResult` in, :class:`~ovntrace.model.trace.ParseWarning` out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+
+from ovntrace.model.trace import ParseResult, ParseWarning, Step
+from ovntrace.parser.actions import KNOWN_ACTIONS
+
+# `ofproto/trace` prints a table line as "N. MATCH, priority P[, cookie C]" (ofproto-dpif-trace.c, OVS 3.1)
+_NO_DOT = re.compile(r"^\s{0,40}(\d{1,3}) +(\S.*\bpriority \d+.*)$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _steps(steps: Iterable[Step]) -> Iterator[Step]:
+    for s in steps:
+        yield s
+        yield from _steps(s.children)
+
+
+def typo_warnings(text: str, result: ParseResult) -> tuple[ParseWarning, ...]:
+    out: list[ParseWarning] = []
+    for i, line in enumerate(text.splitlines(), 1):
+        m = _NO_DOT.match(line)
+        if m:
+            out.append(ParseWarning(i, f"looks like a table line without its dot: '{m.group(1)} {m.group(2)[:60]}' "
+                                       f"(ofproto/trace prints '{m.group(1)}. MATCH, priority P'); read as written"))
+    seen: set[int] = set()
+    for t in result.traces:
+        for p in t.passes:
+            for s in _steps(p.steps):
+                a = s.action
+                if a is None or a.known or s.line in seen or not _NAME.fullmatch(a.name):
+                    continue
+                seen.add(s.line)
+                near = difflib.get_close_matches(a.name, sorted(KNOWN_ACTIONS), n=1, cutoff=0.75)
+                hint = f"; did you mean {near[0]}?" if near else ""
+                out.append(ParseWarning(s.line, f"unknown action name '{a.name}' (not one OVS prints){hint}; "
+                                                 "kept as written"))
+    return tuple(sorted(out, key=lambda w: w.line))

@@ -1,0 +1,197 @@
+"""Stitching a path: the source microflow, each node's trace, the tunnel to the next chassis, the reply.
+
+No I/O of its own: facts and trace texts come from a :class:`ovntrace.path.model.TraceSource`
+(:class:`ovntrace.path.collect.Env`: SSH or a snapshot with given trace files).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ovntrace.correlate import path as P
+from ovntrace.path.model import MAX_HOPS, Chain, NeedsTrace, NodeTrace, Reply
+from ovntrace.path.model import TraceSource as Env
+
+
+def _trace(env: Env, node: str, flow: str, ct: str) -> NodeTrace:
+    import shlex
+
+    from ovntrace.parser import parse
+    from ovntrace.sources import collect
+
+    t0 = time.monotonic()
+    ct_next = () if ct == "trk,new" else (ct,)
+    argv = collect.argv("trace", ct_next, bridge="br-int", flow=flow)
+    if env.on_step is not None:
+        env.steps += 1
+        env.on_step(env.steps, 0, f"{node}: ofproto/trace ({ct})")
+    text = env.trace_text(node, ct, argv, flow)
+    result = parse(text)
+    if not result.traces:
+        raise P.PathError(f"{node}: ofproto/trace printed no trace: {text.strip()[:200]}")
+    ovn = env.correlator(node).annotate(result.traces[0])
+    return NodeTrace(node, ct, flow, shlex.join(argv), text, result, ovn, time.monotonic() - t0)
+
+
+def _dp_word(h: Any) -> str:
+    dp = h.datapath
+    if dp is None:
+        return str(h.text)
+    return f"{dp.type or 'datapath'} {dp.name or dp.key}"
+
+
+def _endpoint_word(ep: P.Endpoint, node: str | None) -> str:
+    return f"{ep.label} @ {node}" if node else ep.label
+
+
+def _verdict(env: Env, nt: NodeTrace, dst: P.Endpoint) -> dict[str, Any]:
+    v = nt.ovn.verdict if nt.ovn is not None else None
+    tv = nt.trace.verdict
+    kind = v.kind if v is not None else tv.kind.value
+    cause = v.cause if v is not None else tv.reason
+    out: dict[str, Any] = {"kind": kind, "cause": cause, "node": nt.node, "line": tv.line}
+    outport = v.outport if v is not None else None
+    if outport is None and nt.ovn is not None:
+        outs = [h.outport for h in nt.ovn.path if h.kind == "pipeline" and h.outport]
+        outport = outs[-1] if outs else None
+    if outport:
+        out["outport"] = outport
+    if v is not None and v.acl:
+        out["acl"] = dict(v.acl)
+    targets = {dst.lsp} | set(dst.backends) if dst.lsp else set(dst.backends)
+    out["delivered"] = kind == "output" and outport is not None and outport in targets
+    if kind == "output" and not out["delivered"]:
+        gw = P.gateway_patch(P.facts(env.ctx, nt.node), tv.ports, outport)
+        if gw is not None:
+            out["gateway"] = gw
+            out["cause"] = (f"{cause}: leaves br-int through patch port {gw['port']} to the gateway bridge "
+                            f"{gw['bridge'] or '?'}; the path stops here (ovntrace path traces br-int only)")
+    if kind == "recirc" and dst.vip:
+        out["cause"] = (f"{cause}: the load balancer {dst.vip['name']} picks a backend "
+                        f"({', '.join(dst.vip['backends'])}) with an OpenFlow select group (hash, recirc), "
+                        "which ofproto/trace does not follow")
+    return out
+
+
+def _follow(env: Env, src: P.Endpoint, dst: P.Endpoint, src_node: str, first_flow: P.Flow, ct: str) -> Chain:
+    chain = Chain(ct)
+    node, flow = src_node, first_flow
+    seg = [_endpoint_word(src, src_node)]
+    for _ in range(MAX_HOPS):
+        try:
+            nt = _trace(env, node, P.flow_text(flow), ct)
+        except NeedsTrace as e:
+            seg.append(f"⋯ needs a trace on {node}")
+            chain.segments.append(" → ".join(seg))
+            pass_flag = "" if ct == "trk,new" else f"@{ct}"
+            chain.verdict = {"kind": "needs-trace", "node": node, "command": e.command, "delivered": False,
+                             "cause": f"run `{e.command}` on {node} and pass --trace {node}{pass_flag}=FILE "
+                                      "(or trace on the live cluster without --offline)"}
+            return chain
+        chain.traces.append(nt)
+        hops = [(_dp_word(h), h.pipeline) for h in (nt.ovn.path if nt.ovn else ()) if h.kind == "pipeline"]
+        seg += P.datapath_hops(hops)
+        v = nt.ovn.verdict if nt.ovn is not None else None
+        if v is None or v.kind != "tunnel":
+            chain.verdict = _verdict(env, nt, dst)
+            if dst.vip and ct != "trk,new" and not chain.verdict["delivered"]:
+                chain.verdict["note"] = (f"with {ct} and no conntrack entry, ofproto/trace does not apply the load "
+                                         f"balancer's DNAT: the packet is routed to the VIP {dst.ip} itself")
+            if chain.verdict["delivered"]:
+                dst_word = _endpoint_word(dst, node)
+                if dst.vip and chain.verdict.get("outport"):
+                    dst_word += f" (backend {chain.verdict['outport']})"
+                seg.append(dst_word)
+            else:
+                if chain.verdict.get("acl") and seg and "(" not in seg[-1]:
+                    seg[-1] += " (ACL)"
+                elif chain.verdict.get("acl") and seg:
+                    seg[-1] = seg[-1][:-1] + ", ACL)"
+                gw = chain.verdict.get("gateway")
+                if gw:
+                    seg.append(f"patch {gw['port']} → bridge {gw['bridge'] or '?'} @ {node} (gateway: stops here)")
+                elif chain.verdict["kind"] == "output":
+                    seg.append(f"port {chain.verdict.get('outport') or '?'} @ {node} (not the destination)")
+                else:
+                    seg.append(f"✗ {chain.verdict['kind']}")
+            chain.segments.append(" → ".join(seg))
+            return chain
+        chain.segments.append(" → ".join(seg))
+        tun = nt.trace.verdict.tunnel
+        remote_ip = str((v.chassis or {}).get("ip") or tun.get("dst"))
+        local_ip = str(tun.get("src") or P.facts(env.ctx, node).encap_ip or "")
+        if not local_ip:
+            raise P.PathError(f"{node}: tunnel source IP unknown (no tnl_push src, no ovn-encap-ip)")
+        rch = P.node_of_encap(env.ctx, remote_ip)
+        rnode = P.node_of_chassis(env.ctx, rch, env.names)
+        env.need(rnode)
+        tport = P.tunnel_port(P.facts(env.ctx, rnode), local_ip)
+        assert tport.ofport is not None
+        md = (v.chassis or {}).get("metadata") or {}
+        chain.segments.append(f"{tun.get('type') or 'tunnel'} {local_ip} → {remote_ip} "
+                              f"(dp {md.get('datapath')}, in {md.get('inport')}, out {md.get('outport')})")
+        flow = P.arriving_flow(flow, nt.trace, v, tport.ofport, local_ip, remote_ip)
+        node = rnode
+        seg = []
+    raise P.PathError(f"more than {MAX_HOPS} tunnel hops: stopped")
+
+
+def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int | None, sport: int | None,
+            cts: Sequence[str], reply: bool = False) -> tuple[str, list[Chain]]:
+    if src.binding is None:
+        raise P.PathError(f"{src.spec}: not a logical port")
+    src_node = P.node_of_chassis(env.ctx, P.chassis_of(env.ctx, src.binding), env.names)
+    env.need(src_node)
+    assert src.lsp is not None
+    iface = P.iface_port(P.facts(env.ctx, src_node), src.lsp)
+    assert iface.ofport is not None
+    flow = P.microflow(src, dst.ip, iface.ofport, P.destination_mac(env.ctx, src, dst), proto, dport, sport,
+                       reply=reply)
+    for n in env.names:  # build the indexes before the threads share them
+        if n not in env.errors:
+            env.correlator(n)
+    with ThreadPoolExecutor(max_workers=len(cts)) as ex:
+        chains = list(ex.map(lambda ct: _follow(env, src, dst, src_node, flow, ct), cts))
+    return src_node, chains
+
+def _outcome(c: Chain) -> str:
+    v = c.verdict
+    head = "DELIVERED" if v.get("delivered") else str(v.get("kind", "?")).upper()
+    return f"{head} on {v.get('node')}"
+
+
+def _reverse(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int | None, sport: int | None,
+             cts: Sequence[str], forward: Chain) -> Reply:
+    """The reply: from DST back to SRC, ICMP echo reply / TCP SYN-ACK / UDP with the ports swapped."""
+    rsrc_spec = None
+    if dst.binding is not None and dst.lsp:
+        rsrc_spec = dst.lsp
+    elif dst.vip and forward.verdict.get("delivered") and forward.verdict.get("outport"):
+        rsrc_spec = str(forward.verdict["outport"])  # the backend that got it
+    if rsrc_spec is None:
+        why = (f"DST {dst.spec} is not a logical port (an address outside the cluster"
+               f"{' or a service VIP whose backend the forward trace did not reach' if dst.vip else ''}): "
+               "the reply would enter from outside; not traced")
+        return Reply(None, None, None, [], why, None)
+    rsrc = P.resolve_endpoint(env.ctx, rsrc_spec)
+    rdst = P.Endpoint(src.spec, src.lsp, src.ip, src.mac, src.binding)
+    if proto == "tcp":
+        rs, rd = dport or 22, sport or 40000
+    elif proto == "udp":
+        rs, rd = dport or 53, sport or 40000
+    else:
+        rs = rd = 0
+    rnode, chains = _chains(env, rsrc, rdst, proto, rd or None, rs or None, cts, reply=True)
+    note = None
+    if dst.vip:
+        note = (f"the reply is traced from the backend {rsrc.lsp} ({rsrc.ip}): un-DNAT back to the VIP "
+                "happens in conntrack, which ofproto/trace does not model")
+    fwd, back = forward.verdict, chains[0].verdict
+    disagree = None
+    if bool(fwd.get("delivered")) != bool(back.get("delivered")) or fwd.get("kind") != back.get("kind"):
+        disagree = (f"the two directions disagree: forward {_outcome(forward)} ({fwd.get('cause')}); "
+                    f"reply {_outcome(chains[0])} ({back.get('cause')})")
+    return Reply(rsrc, rdst, rnode, chains, note, disagree)
