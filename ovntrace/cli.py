@@ -223,7 +223,7 @@ def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ovntrace",
-        description="Make Open vSwitch / OVN ofproto/trace output readable.",
+        description="Make Open vSwitch / OVN ofproto/trace and ovn-trace output readable.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -238,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser(
         "explain",
-        help="explain a pasted ofproto/trace (file or stdin)",
-        description="Parse ovs-appctl ofproto/trace output (as pasted: prompts, quoting, elisions, "
+        help="explain a pasted ofproto/trace or ovn-trace (file or stdin)",
+        description="Parse ovs-appctl ofproto/trace or ovn-trace output (as pasted: prompts, quoting, elisions, "
         "several traces) and explain it: tree, register state, verdict.",
         epilog=EPILOG,
     )
