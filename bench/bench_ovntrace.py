@@ -10,45 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures"
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_parse import best, big_input, regex_scan  # noqa: E402
 from ovntrace.parser import parse  # noqa: E402
 
 OVN = sorted((FIX / "lab" / "ovn-trace").glob("*.txt"))
 OFPROTO = [*sorted((FIX / "lab").glob("xnode-*.txt")), *sorted((FIX / "lab").glob("lb-*.txt"))]
-
-
-def build(paths: list[Path], n_lines: int) -> str:
-    texts = [p.read_text(encoding="utf-8") for p in paths]
-    chunks: list[str] = []
-    total = i = 0
-    while total < n_lines:
-        t = texts[i % len(texts)]
-        chunks.append(t if t.endswith("\n") else t + "\n")
-        total += t.count("\n") + 1
-        i += 1
-    return "\n".join(chunks)
-
-
-def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return min(out)
-
-
-def scan(text: str) -> int:
-    rx = re.compile(r"^\s*(\d{1,3})\. |^\s*(\S+)")
-    return sum(1 for ln in text.split("\n") if rx.match(ln))
 
 
 def main() -> int:
@@ -59,11 +32,11 @@ def main() -> int:
     a = ap.parse_args()
     res: dict[str, object] = {}
     for name, paths in (("ovn-trace", OVN), ("ofproto", OFPROTO)):
-        text = build(paths, a.lines)
+        text = big_input(a.lines, paths)
         n = text.count("\n") + 1
         parse(text)  # warm: grammars loaded
         t = best(lambda text=text: parse(text), a.repeat)  # type: ignore[misc]
-        s = best(lambda text=text: scan(text), a.repeat)  # type: ignore[misc]
+        s = best(lambda text=text: regex_scan(text), a.repeat)  # type: ignore[misc]
         res[name] = {"lines": n, "seconds": round(t, 4), "lines_per_s": round(n / t), "x_regex_scan": round(t / s, 1)}
     o, f = res["ovn-trace"], res["ofproto"]
     assert isinstance(o, dict) and isinstance(f, dict)

@@ -35,10 +35,11 @@ SOURCES = [
 MEDIUM = FIX / "ovn-24.03.9" / "trace2.txt"
 
 
-def big_input(n_lines: int) -> str:
+def big_input(n_lines: int, sources: list[Path] | None = None) -> str:
+    """About ``n_lines`` of real traces: ``sources`` (default: a mix of every kind) repeated, one after another."""
     chunks: list[str] = []
     total = 0
-    texts = [p.read_text(encoding="utf-8") for p in SOURCES]
+    texts = [p.read_text(encoding="utf-8") for p in (sources or SOURCES)]
     i = 0
     while total < n_lines:
         t = texts[i % len(texts)]
