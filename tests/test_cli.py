@@ -221,7 +221,8 @@ def test_no_typo_warnings_on_the_real_traces() -> None:
     from ovntrace.parser import parse
     from ovntrace.parser.lint import typo_warnings
 
-    files = [p for p in sorted(FIX.rglob("*.txt")) if p.stat().st_size < 2_000_000]
+    # every real trace we ship; fixtures/regress holds *mutated* copies (cut lines: typos on purpose)
+    files = [p for p in sorted(FIX.rglob("*.txt")) if p.stat().st_size < 2_000_000 and "regress" not in p.parts]
     seen = 0
     for p in files:
         text = p.read_text(errors="replace")

@@ -222,6 +222,7 @@ class _Segmenter:
             assert self.cur is not None
             self.cur.sections = []
             self.cur.command = body
+            self._prose(line)  # kept with its number, as an ofproto/trace command line is
             return i + 1
         if kind == "OTHER_LINE" and _COMMAND_RE.search(body) and (not in_tree or _looks_like_prompt(body)):
             if cur is not None and (sec is None or sec.done or not in_tree or _looks_like_prompt(body)):

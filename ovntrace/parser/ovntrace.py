@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ovntrace.model.trace import (
     ParseWarning,
     Pass,
+    SectionLine,
     Step,
     StepKind,
     Trace,
@@ -163,7 +164,9 @@ def _kind(line: Line) -> str:
     return classify(line.body)
 
 
-def _build_detailed(lines: list[tuple[Line, str]], warnings: list[ParseWarning]) -> list[_Node]:
+def _build_detailed(lines: list[tuple[Line, str]], warnings: list[ParseWarning],
+                    rules: list[Line] | None = None) -> list[_Node]:
+    """``rules``: collects the dashes under the headers (consumed with them, kept as the pass's lines)."""
     top: list[_Node] = []
     headers: list[_Node] = []  # open sections, outermost first
     stage: _Node | None = None
@@ -194,6 +197,8 @@ def _build_detailed(lines: list[tuple[Line, str]], warnings: list[ParseWarning])
             (headers[-1].children if headers else top).append(h)
             headers.append(h)
             stage = None
+            if is_header and rules is not None:
+                rules.append(lines[i + 1][0])
             i += 2 if is_header else 1
             continue
         if kind in ("STAGE_LINE", "NOMATCH_LINE"):
@@ -276,11 +281,12 @@ def build(raw: list[Line], first_line: int, last_line: int, command: str | None,
             flow, flow_line = ln.body[2:].strip(), ln.no
             break
     body = [(ln, k) for ln, k in lines if ln.no != flow_line]
-    build_tree = _build_detailed if detail == "detailed" else _build_braces
-    nodes = build_tree(body, warnings)
+    rules: list[Line] = []
+    nodes = _build_detailed(body, warnings, rules) if detail == "detailed" else _build_braces(body, warnings)
     steps = tuple(n.freeze() for n in nodes)
     fields = (parse_flow(flow) if flow else None) or {}
-    p = Pass(first_line, None, None, flow, fields, steps, flow_line=flow_line)
+    p = Pass(first_line, None, None, flow, fields, steps, flow_line=flow_line,
+             section_lines=tuple(SectionLine(ln.no, "rule", ln.body) for ln in rules))
     verdict = decide_logical(steps, detail)
     return Trace(TraceFormat.OVN_TRACE, first_line, last_line, (p,), verdict, command=command,
                  detail=detail)

@@ -242,8 +242,8 @@ class ExplainScreen(Screen[None]):
         except OSError as e:
             self.post_message(ParseFailed(generation, f"cannot read {path}: {e.strerror or e}"))
             return
-        except SourceError as e:  # too large, damaged compression: one line naming the file
-            self.post_message(ParseFailed(generation, str(e)))
+        except SourceError as e:  # gone, too large, damaged compression: one line naming the file
+            self.post_message(ParseFailed(generation, f"cannot read {e}"))
             return
         except Exception as e:  # a parser bug is a notification, never a crash
             self.post_message(ParseFailed(generation, f"{type(e).__name__}: {e}"))
