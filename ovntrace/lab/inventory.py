@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 from ovntrace.lab.errors import LabError
 from ovntrace.model import secrets as secret_rule
+from ovntrace.model.sshspec import split_hop
 
 ROLES = ("central", "compute", "gateway")
 REDACTED = secret_rule.MARK
@@ -479,14 +480,9 @@ class _Parser:
         for hop in (h.strip() for h in v.split(",")):
             if hop.lower() == "none" and "," not in v:
                 return v
-            rest = hop.removeprefix("ssh://")
-            user, _, hostport = rest.rpartition("@")
-            if hostport.startswith("["):
-                host, _, port = hostport[1:].partition("]")
-                port = port.removeprefix(":")
-            else:
-                host, _, port = hostport.partition(":")
-            ok = bool(_HOST.match(host) or (hostport.startswith("[") and host)) and (not user or bool(
+            user, host, port = split_hop(hop)
+            bracketed = hop.removeprefix("ssh://").rpartition("@")[2].startswith("[")
+            ok = bool(_HOST.match(host) or (bracketed and host)) and (not user or bool(
                 _USER.match(user))) and (not port or (port.isdigit() and 1 <= int(port) <= 65535))
             self.check(ok, loc, f"{what}: jump hop {_what(hop)} is not [user@]host[:port] (port 1-65535)")
         return v

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from ovntrace.model.sshspec import split_hop
+
 CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 30.0
 
@@ -106,13 +108,7 @@ def _jump_hops(spec: str, via: Target, ssh_configs: Sequence[Path], accept_new: 
     for one in (h.strip() for h in spec.split(",") if h.strip()):
         if one.lower() == "none":
             return ()
-        rest = one.removeprefix("ssh://")
-        user, _, hostport = rest.rpartition("@")
-        if hostport.startswith("["):
-            host, _, port_s = hostport[1:].partition("]")
-            port_s = port_s.removeprefix(":")
-        else:
-            host, _, port_s = hostport.partition(":")
+        user, host, port_s = split_hop(one)
         if not host or (port_s and not port_s.isdigit()):
             raise SshError(via.node, f"bad ProxyJump {one!r} (expected [user@]host[:port])", kind="connect")
         if host in seen:
