@@ -843,8 +843,7 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
     key = str(inv.node_id(rn))
     rip = inv.transit_ip(rn)
     gr_ip = gr_join_ip(inv, remote) if gateway_of(inv, remote) is not None else ""
-    # bound: the remote port's binding names the remote chassis (OVN 25.03's northd binds it from
-    # requested-chassis by itself; 23.03's does not, so the step binds it with lsp-bind)
+    # bound: the remote port's binding in this zone's SB names the remote chassis
     bound = (
         "{ c=$("
         + sh(*sb, "--bare", "--columns=_uuid", "find", "Chassis", f"name={atom(chassis)}")
@@ -879,7 +878,7 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
         Step(
             n,
             "interconnect",
-            f"{rn}'s port on {ts}: {tstor} (remote, chassis {chassis}, tunnel key {key})",
+            f"{rn}'s port on {ts}: {tstor} (remote, chassis {chassis}, tunnel key {key}), bound to that chassis",
             sh(
                 *nb,
                 "--may-exist",
@@ -904,22 +903,11 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
                 "Logical_Switch_Port",
                 tstor,
                 f"external_ids:node={atom(rn)}",
-            ),
-            check=_nb_exists(
-                inv,
-                n,
-                "Logical_Switch_Port",
-                f"name={tstor}",
-                "type=remote",
-                f"options:requested-tnl-key={atom(key)}",
-                f"options:requested-chassis={atom(chassis)}",
-            ),
-        ),
-        Step(
-            n,
-            "interconnect",
-            f"bind {tstor} to the remote chassis {chassis} (in this zone's SB, once northd made its binding)",
-            sh(*nb, "--wait=sb", "--timeout=30", "sync")
+            )
+            # once northd made its binding, bind it to the remote chassis: OVN 25.03's northd does so from
+            # requested-chassis by itself, 23.03's does not (ovn-kubernetes bound it then)
+            + " && "
+            + sh(*nb, "--wait=sb", "--timeout=30", "sync")
             + " && { "
             + bound
             + " || { "
@@ -929,7 +917,17 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
             + " || "
             + bound
             + "; }; }",
-            check=bound,
+            check=_nb_exists(
+                inv,
+                n,
+                "Logical_Switch_Port",
+                f"name={tstor}",
+                "type=remote",
+                f"options:requested-tnl-key={atom(key)}",
+                f"options:requested-chassis={atom(chassis)}",
+            )
+            + " && "
+            + bound,
         ),
         Step(
             n,
