@@ -117,9 +117,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     _out(f"tunnels: {_tunnels_desc(st['tunnel_form'])}")
     for p in st["processes"]:
         _out(f"  {p['node']:<14} {p['name']:<16} pid {p['pid']:<8} {'up' if p['alive'] else 'DOWN'}")
-    _out(f"chassis in SB: {len(st['chassis'])}")
-    for c in st["chassis"]:
-        _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}")
+    if st.get("topology") == "interconnect":
+        _out(f"topology: interconnect ({len(lab.zones())} zones, each node its own NB/SB/northd)")
+        for zone in lab.zones():
+            mine = [c for c in st["chassis"] if c.get("zone") == zone]
+            _out(f"chassis in {zone}'s SB: {len(mine)}")
+            for c in mine:
+                kind = "remote" if c.get("remote") == "true" else "local"
+                _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}  ({kind})")
+    else:
+        _out(f"chassis in SB: {len(st['chassis'])}")
+        for c in st["chassis"]:
+            _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}")
     _out("tunnels:")
     for node, tuns in st["tunnels"].items():
         desc = ", ".join(f"{t['name']} ({t['type']} {t['options']})" for t in tuns) or "none"
