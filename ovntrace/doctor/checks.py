@@ -59,6 +59,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     checks: int = 0
     nodes: list[str] = field(default_factory=list)
+    #: which inventory and cluster were checked (:func:`ovntrace.lab.selection.describe`)
+    inventory: str = ""
 
     @property
     def errors(self) -> list[Finding]:
@@ -247,6 +249,13 @@ def _check_node(cx: _Ctx, node: Node) -> None:
                 fx = cx.fix(n, "compute", "start ovn-controller",
                             hint="ovn-controller creates the tunnel ports: it must run, connected, and "
                             f"{other.name}'s chassis must be in SB with encap {other.encap_ip}")
+                rc = chassis.get(cx.inv.chassis_name(other.name)) if chassis is not None else None
+                if cx.inv.interconnect and running and (rc is None or not any(
+                        e == (other.encap_type, other.encap_ip) for e in rc["encaps"])):
+                    # interconnect: the tunnel follows the remote chassis row of this zone's SB
+                    fx = cx.fix(n, "interconnect", f"the remote chassis {cx.inv.chassis_name(other.name)} ",
+                                hint=f"ovn-controller tunnels to {other.name} from its remote chassis row in "
+                                f"zone {n}'s SB, which must have encap {other.encap_type} {other.encap_ip}")
                 cx.add(ERROR, n, "tunnel", f"no tunnel port to {other.name} ({other.encap_type} "
                        f"remote_ip={other.encap_ip})", [_ev(if_r, desc)], fx)
             elif not any(str(t.get("type")) == other.encap_type for t in to):
@@ -558,9 +567,9 @@ def _check_interconnect(cx: _Ctx, zone: str) -> None:
     # the other zones' chassis, as remote chassis of this zone's SB, with their encap IPs
     chassis = _sb_chassis(cx, zone)
     sb_r = f.get(zone, "sb-chassis")
-    uu_r = f.get(zone, "sb-chassis-uuids")
+    uu_r = sb_r
     uuid_of = {str(c.get("name")): str(c.get("_uuid")) for c in _rows(uu_r) or []}
-    routes_r, rr_r = f.get(zone, "nb-routes"), f.get(zone, "nb-router-routes")
+    routes_r, rr_r = f.get(zone, "nb-routes"), f.get(zone, "nb-routers")
     routes, rroutes = _rows(routes_r), _rows(rr_r)
     on_router: set[str] = set()
     for rt in rroutes or []:

@@ -44,10 +44,12 @@ CENTRAL_COMMANDS: dict[str, tuple[str, ...]] = {
     "nb-switches": ("ovn-nbctl", "--format=json", "--columns=name,ports,other_config", "list", "Logical_Switch"),
     "nb-switch-ports": ("ovn-nbctl", "--format=json", "--columns=_uuid,name,type,addresses,options",
                         "list", "Logical_Switch_Port"),
-    "nb-routers": ("ovn-nbctl", "--format=json", "--columns=name,ports,options", "list", "Logical_Router"),
+    "nb-routers": ("ovn-nbctl", "--format=json", "--columns=name,ports,options,static_routes", "list",
+                   "Logical_Router"),
     "nb-router-ports": ("ovn-nbctl", "--format=json", "--columns=_uuid,name,networks,mac",
                         "list", "Logical_Router_Port"),
-    "sb-chassis": ("ovn-sbctl", "--format=json", "--columns=name,hostname,encaps,other_config", "list", "Chassis"),
+    "sb-chassis": ("ovn-sbctl", "--format=json", "--columns=_uuid,name,hostname,encaps,other_config", "list",
+                   "Chassis"),
     "sb-encaps": ("ovn-sbctl", "--format=json", "--columns=_uuid,chassis_name,type,ip", "list", "Encap"),
 }
 
@@ -55,11 +57,9 @@ CENTRAL_COMMANDS: dict[str, tuple[str, ...]] = {
 ZONE_COMMANDS: dict[str, tuple[str, ...]] = {
     "nb-routes": ("ovn-nbctl", "--format=json", "--columns=_uuid,ip_prefix,nexthop,policy",
                   "list", "Logical_Router_Static_Route"),
-    "nb-router-routes": ("ovn-nbctl", "--format=json", "--columns=name,static_routes", "list", "Logical_Router"),
     "sb-datapaths": ("ovn-sbctl", "--format=json", "--columns=tunnel_key,external_ids", "list", "Datapath_Binding"),
     "sb-port-bindings": ("ovn-sbctl", "--format=json", "--columns=logical_port,type,tunnel_key,chassis",
                          "list", "Port_Binding"),
-    "sb-chassis-uuids": ("ovn-sbctl", "--format=json", "--columns=_uuid,name", "list", "Chassis"),
 }
 
 

@@ -856,8 +856,16 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
             n,
             "interconnect",
             f"the remote chassis {chassis} of {rn} (encap {remote.encap_type} {remote.encap_ip})",
-            sh(*sb, "--if-exists", "chassis-del", chassis)
-            + " && "
+            # an existing row is corrected in place (deleting it would unbind the remote port bound to it)
+            'c=$('
+            + sh(*sb, "--bare", "--columns=_uuid", "find", "Chassis", f"name={atom(chassis)}")
+            + '); if test -n "$c"; then '
+            + sh(*sb, "set", "Chassis", Raw('"$c"'), f"hostname={atom(rn)}", "other_config:is-remote=true")
+            + " && for e in $("
+            + sh(*sb, "--bare", "--columns=encaps", "list", "Chassis", Raw('"$c"'))
+            + "); do "
+            + sh(*sb, "set", "Encap", Raw('"$e"'), f"type={remote.encap_type}", f"ip={atom(remote.encap_ip)}")
+            + " || exit 1; done; else "
             + sh(
                 *sb,
                 "chassis-add",
@@ -870,7 +878,8 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
                 chassis,
                 f"hostname={atom(rn)}",
                 "other_config:is-remote=true",
-            ),
+            )
+            + "; fi",
             check=_sb_exists(inv, n, "Chassis", f"name={atom(chassis)}", "other_config:is-remote=true")
             + " && "
             + _sb_exists(inv, n, "Encap", f"chassis_name={atom(chassis)}", f"ip={atom(remote.encap_ip)}"),
@@ -1081,8 +1090,22 @@ def plan(inv: Inventory) -> list[Phase]:
     return phases
 
 
-def render(inv: Inventory, node: str | None = None, checks: bool = False) -> str:
-    """The plan as text: per node, in order, each command with a comment; secrets redacted.
+def step_ids(phases: list[Phase]) -> list[str]:
+    """The id of every step of ``phases``, in order: ``<role>.<k>``, the k-th step of that role on that
+    node (what ``provision apply --step`` and doctor's fixes take)."""
+    counts: dict[tuple[str, str], int] = {}
+    out: list[str] = []
+    for ph in phases:
+        for st in ph.steps:
+            k = counts.get((st.node, st.role), 0) + 1
+            counts[(st.node, st.role)] = k
+            out.append(f"{st.role}.{k}")
+    return out
+
+
+def render(inv: Inventory, node: str | None = None, checks: bool = False, selected_by: str = "") -> str:
+    """The plan as text: per node, in order, each command with a comment (``# [id] comment``, the id that
+    ``provision apply --step`` takes); secrets redacted. ``selected_by``: what chose the inventory.
 
     The commands are built from :meth:`Inventory.redacted` (secret values replaced *before* they are
     quoted: a value with quotes, backslashes or non-ASCII characters cannot slip through its escaping), and
@@ -1091,16 +1114,23 @@ def render(inv: Inventory, node: str | None = None, checks: bool = False) -> str
         inv.node(node)
     shown = inv.redacted()
     topo = f", topology {inv.cluster.topology}" if inv.interconnect else ""
+    how = f" (selected by {selected_by})" if selected_by else ""
     out = [
-        f"# ovntrace provision plan: cluster {inv.cluster.name!r}{topo}, inventory {inv.source or '<memory>'}",
-        "# Run each block on the node it names, blocks in this order.",
+        f"# ovntrace provision plan: cluster {inv.cluster.name!r}{topo}, inventory {inv.source or '<memory>'}{how}",
+        "# Run each block on the node it names, blocks in this order. [id]: the step id that",
+        "# `ovntrace provision apply --node NODE --step ID` runs (a role name runs all of its steps).",
     ]
-    for ph in plan(shown):
-        if node is not None and ph.node != node:
-            continue
-        out += ["", f"# ===== {ph.node}: {ph.title} ====="]
+    phases = plan(shown)
+    ids = iter(step_ids(phases))
+    for ph in phases:
+        mine = node is None or ph.node == node
+        if mine:
+            out += ["", f"# ===== {ph.node}: {ph.title} ====="]
         for st in ph.steps:
-            out.append(f"# {st.comment}")
+            sid = next(ids)
+            if not mine:
+                continue
+            out.append(f"# [{sid}] {st.comment}")
             if checks and st.check and not st.daemon:
                 out.append(f"#   done when: {st.check}")
             out.append(st.line())

@@ -56,26 +56,42 @@ def test_missing_remote_port_found_and_repaired(ic_lab: Lab) -> None:
 
     lab.run(SRC, ["ovn-nbctl", "--wait=hv", "--timeout=30", "lsp-del", f"tstor-{DST}"])
     assert not _crosses(lab)  # no remote port: the transit switch has nowhere to send it
+    # and the remote chassis of kube-master gets a wrong encap IP in kube-node2's SB
+    enc = lab.run(SRC, ["ovn-sbctl", "--bare", "--columns=_uuid", "find", "Encap", 'chassis_name="kube-master"'])
+    lab.run(SRC, ["ovn-sbctl", "set", "Encap", enc.strip(), 'ip="172.17.42.99"'])
 
     report = run_doctor(inv, node=SRC)
-    errs = [f for f in report.findings if f.severity == "error"]
-    assert [(f.node, f.check) for f in errs] == [(SRC, "switch-port")], [f.to_json() for f in errs]
-    fd = errs[0]
+    errs = {f.check: f for f in report.findings if f.severity == "error"}
+    # the tunnel to kube-master follows the wrong row: its fix is the remote chassis step too
+    assert {(f.node, c) for c, f in errs.items()} == {(SRC, "switch-port"), (SRC, "remote-chassis-encap"),
+                                                      (SRC, "tunnel")}, [f.to_json() for f in report.findings]
+    fd = errs["switch-port"]
     assert f"tstor-{DST}" in fd.message and "transit_switch" in fd.message
     assert fd.fix is not None and fd.fix.node == SRC and fd.fix.step.startswith("interconnect.")
     assert f"lsp-set-type tstor-{DST} remote" in fd.fix.command
     assert f"requested-chassis={DST}" in fd.fix.command
     assert f"--step {fd.fix.step}" in fd.fix.apply and f"--node {SRC}" in fd.fix.apply
+    ch = errs["remote-chassis-encap"]
+    assert "172.17.42.99" in ch.message and "172.17.42.30" in ch.message
+    assert ch.fix is not None and ch.fix.step.startswith("interconnect.") and ch.fix.step != fd.fix.step
+    assert "the remote chassis kube-master" in ch.fix.comment
+    tun = errs["tunnel"]
+    assert "kube-master" in tun.message and tun.fix is not None and tun.fix.step == ch.fix.step
 
-    argv = fd.fix.apply.split()
-    assert argv[:3] == ["ovntrace", "provision", "apply"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
-    res = subprocess.run([*OVNTRACE, *argv[1:], "--yes"], capture_output=True, text=True, timeout=180,
-                         check=False, env=env)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert "1 run" in res.stdout, res.stdout
+    for fix in (fd.fix, ch.fix):
+        argv = fix.apply.split()
+        assert argv[:3] == ["ovntrace", "provision", "apply"]
+        res = subprocess.run([*OVNTRACE, *argv[1:], "--yes"], capture_output=True, text=True, timeout=180,
+                             check=False, env=env)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "# 1 run, 0 skipped" in res.stdout, res.stdout
+        assert "cluster 'seed' (interconnect, 3 nodes)" in res.stdout  # issue 16: which inventory, said
     lab.run(SRC, ["ovn-nbctl", "--wait=hv", "--timeout=30", "sync"])
 
-    again = run_doctor(inv, node=SRC)
-    assert not again.findings, [f.to_json() for f in again.findings]
+    again = subprocess.run([*OVNTRACE, "doctor", "--inventory", inv, "--node", SRC], capture_output=True,
+                           text=True, timeout=180, check=False, env=env)
+    assert again.returncode == 0 and "0 error(s)" in again.stdout, again.stdout + again.stderr
+    # issue 16: which inventory and cluster, always said
+    assert f"inventory {inv} (selected by --inventory), cluster 'seed' (interconnect, 3 nodes)" in again.stderr
     assert _crosses(lab)
