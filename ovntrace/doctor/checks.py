@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovntrace.doctor.facts import Facts, Reading, as_list, remotes, rows
-from ovntrace.lab import runbook
+from ovntrace.lab import runbook, runbook_ic
 from ovntrace.lab.apply import PlannedStep, apply_command, find_step
 from ovntrace.lab.inventory import TRANSIT_SWITCH, TRANSIT_SWITCH_KEY, Inventory, Node
 
@@ -468,7 +468,7 @@ def _check_topology(cx: _Ctx, zone: str | None = None) -> None:
         want_sport(n, "gateway-init", f"ext_{n}", f"{gw.bridge}_{n}", "localnet port", "localnet")
     if zone is not None and inv.interconnect:
         ts = TRANSIT_SWITCH
-        tip = f"{inv.transit_ip(zone)}/{runbook.transit_prefix(inv)}"
+        tip = f"{inv.transit_ip(zone)}/{runbook_ic.transit_prefix(inv)}"
         want_rport(zone, "interconnect", r, f"rtots-{zone}", tip, f"rtots-{zone}")
         want_sport(zone, "interconnect", ts, f"tstor-{zone}", f"tstor-{zone} (router port", "router",
                    f"rtots-{zone}")

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from ovntrace.lab import runbook
+from ovntrace.lab import runbook_ic
 from ovntrace.lab.inventory import TRANSIT_SWITCH, TRANSIT_SWITCH_KEY
 from ovntrace.lab.lab import Lab
 
@@ -51,7 +51,7 @@ def receive_flow(lab: Lab, src: str, dst: str, src_ip: str, dst_ip: str, l4: str
     return (
         f"in_port={port},tun_id={TRANSIT_SWITCH_KEY:#x},tun_src={inv.node(src).encap_ip},"
         f"tun_dst={inv.node(dst).encap_ip},tun_metadata0={geneve_md(lab, src, dst):#x},"
-        f"dl_src={runbook.transit_mac(inv, src)},dl_dst={runbook.transit_mac(inv, dst)},"
+        f"dl_src={runbook_ic.transit_mac(inv, src)},dl_dst={runbook_ic.transit_mac(inv, dst)},"
         f"{l4},nw_src={src_ip},nw_dst={dst_ip},nw_ttl=63"
     )
 
