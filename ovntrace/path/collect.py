@@ -62,6 +62,16 @@ class Env:
             raise SshError(node, f"the path needs this node, whose OVS facts were not collected: "
                            f"{self.errors[node]} (collected: {', '.join(ok) or 'none'})", kind="connect")
 
+    def missing(self, node: str) -> str | None:
+        """Why ``node``'s facts are missing (its OVS facts, or in an interconnect cluster its zone's NB/SB),
+        or None: a path that tunnels to such a node stops there (partial)."""
+        if node in self.errors:
+            return self.errors[node]
+        z = self.ctx.zone_of(node) if self.ctx.zones else None
+        if self.ctx.zones and (z is None or z.error):
+            return f"its zone's NB/SB: {z.error}" if z is not None else "no zone holds it"
+        return None
+
     def trace_text(self, node: str, ct: str, argv: list[str], flow: str) -> str:
         import shlex
 
@@ -95,6 +105,29 @@ def _load_inventory(inventory: str | Path | None) -> tuple[Any, Path]:
         raise PathUsageError(str(e)) from None
 
 
+def zone_specs(inv: Any) -> list[Any]:
+    """Interconnect (``[cluster] topology = "interconnect"``): each node's own zone, its NB/SB read on that
+    node over its SSH at the node's ``db_address``/``nb_port``/``sb_port`` (``Inventory.zone_db``); none for
+    the central topology."""
+    from ovntrace.sources.collect import ZoneSpec
+
+    if not getattr(inv, "interconnect", False):
+        return []
+    out = []
+    for n in inv.nodes:
+        addr, nb_port, sb_port = inv.zone_db(n.name)
+        out.append(ZoneSpec(n.name, n.name, f"tcp:{addr}:{nb_port}", f"tcp:{addr}:{sb_port}", (n.name,)))
+    return out
+
+
+def _inventory_endpoint(inv: Any, spec: str) -> P.Endpoint | None:
+    """A pod of the inventory whose zone was not read (its node is down): enough to trace towards it."""
+    for pod in getattr(inv, "pods", ()):
+        if spec in (pod.ref, pod.lsp, pod.ip):
+            return P.Endpoint(spec, pod.lsp, pod.ip, pod.mac, None, zone=pod.node)
+    return None
+
+
 def _open_live(inventory: str | Path | None, accept_new: bool, progress: TextIO | None = None,
                on_step: Callable[[int, int, str], None] | None = None) -> tuple[Any, Any, str, Any]:
     """(inventory, pool, central, collected) of a live cluster (``progress``: where a one-line progress
@@ -104,13 +137,14 @@ def _open_live(inventory: str | Path | None, accept_new: bool, progress: TextIO 
 
     inv, inv_path = _load_inventory(inventory)
     names = [n.name for n in inv.nodes]
+    zones = zone_specs(inv)
     central = inv.cluster.central or next((n.name for n in inv.nodes if n.role == "central"), names[0])
     db = inv.cluster.db_address or inv.node(central).ip
     pool = _pool(inv, inv_path, accept_new)
     try:
-        got = collect.collect_raw(pool, central, f"tcp:{db}:{inv.cluster.nb_port}",
+        got = collect.collect_raw(pool, None if zones else central, f"tcp:{db}:{inv.cluster.nb_port}",
                                   f"tcp:{db}:{inv.cluster.sb_port}", names,
-                                  collect.Progress(progress, callback=on_step))
+                                  collect.Progress(progress, callback=on_step), zones=zones)
     except BaseException:
         pool.close()
         raise
@@ -128,6 +162,7 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
     called at each SSH command and trace (total 0 once collecting is over) and may raise to stop."""
     t0 = time.monotonic()
     pool = None
+    inv = None
     if offline is not None:
         from ovntrace.sources import snapshot
 
@@ -136,15 +171,23 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
         if cts is None:
             cts = ("trk,new",) + (("trk,est",) if any(ct == "trk,est" for _n, ct in env.traces) else ())
     else:
-        _inv, pool, _central, got = _open_live(inventory, accept_new, progress, on_step)
-        names = [n.name for n in _inv.nodes]
-        env = Env(got.context(f"{_central}:"), names, {n: str(e) for n, e in got.errors.items()}, pool=pool,
-                  on_step=on_step)
+        inv, pool, _central, got = _open_live(inventory, accept_new, progress, on_step)
+        names = [n.name for n in inv.nodes]
+        env = Env(got.context(f"{_central}:" if not got.zones else ""), names,
+                  {n: str(e) for n, e in got.errors.items()}, pool=pool, on_step=on_step)
         cts = CT_STATES if cts is None else cts
     try:
         t_collect = time.monotonic() - t0
         src = P.resolve_endpoint(env.ctx, src_spec)
-        dst = P.resolve_endpoint(env.ctx, dst_spec, external_ok=True)
+        dst: P.Endpoint | None = None
+        if any(z.error for z in env.ctx.zones):
+            # interconnect, DST's node down: its zone was not read; the inventory still knows its pods
+            try:
+                dst = P.resolve_endpoint(env.ctx, dst_spec, zone=src.zone)
+            except P.PathError:
+                dst = _inventory_endpoint(inv, dst_spec)
+        if dst is None:
+            dst = P.resolve_endpoint(env.ctx, dst_spec, external_ok=True, zone=src.zone)
         src_node, chains = _chains(env, src, dst, proto, dport, sport, cts)
         rev: Reply | None = None
         if reverse:
@@ -156,6 +199,11 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
             stats["offline"] = str(offline)
         if env.errors:
             stats["not_collected"] = dict(env.errors)
+        zone_errors = {z.name: z.error for z in env.ctx.zones if z.error}
+        if zone_errors:
+            stats["zones_not_collected"] = zone_errors
+        if env.ctx.zones:
+            stats["zones"] = [z.name for z in env.ctx.zones]
     finally:
         if pool is not None:
             pool.close()
@@ -178,7 +226,7 @@ def run_snapshot(inventory: str | Path | None, output: str | Path, accept_new: b
                  "seconds": round(time.monotonic() - t0, 3)}
     finally:
         pool.close()
-    snap = snapshot.build(got, central, [(n.name, n.role) for n in inv.nodes], stats)
+    snap = snapshot.build(got, None if got.zones else central, [(n.name, n.role) for n in inv.nodes], stats)
     try:
         size = snapshot.write(snap, out)
     except OSError as e:
