@@ -129,8 +129,8 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
         stderr.write(f"ovntrace: warning: {note}\n")
     if not on:
         return on
-    if any(n.name == on for n in ctx.nodes):
-        return on
+    if any(n.name == on for n in ctx.nodes) or (ctx.zones and ctx.zone_of(on) is not None):
+        return on  # a node with OVS facts, or (interconnect) a node with a zone of its own
     alias = sorted({n.name for n in ctx.nodes if on in (n.hostname, n.system_id)})
     if not alias:
         chassis = {c.name for c in ctx.chassis if on in (c.name, c.hostname)}
