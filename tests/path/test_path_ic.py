@@ -38,6 +38,11 @@ def ic(request: pytest.FixtureRequest) -> Lab:
 
 def _cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
+    if argv[0] == "explain":
+        from ovntrace.cli import run
+
+        rc = run(list(argv), io.StringIO(), out, err)
+        return rc, out.getvalue(), err.getvalue()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(list(argv))
     return rc, out.getvalue(), err.getvalue()
@@ -153,7 +158,14 @@ def test_ic_same_key_other_datapath_per_zone(ic: Lab) -> None:
     t = parse(hop2.text).traces[0]
     right, wrong = Correlator(ctx, None, "kube-node1").annotate(t), Correlator(ctx, None, "kube-node2").annotate(t)
     assert right is not None and right.verdict is not None and right.verdict.acl
-    assert wrong is None or wrong.verdict is None or not wrong.verdict.acl
+    assert wrong is not None and wrong.verdict is not None
+    acl_uuid = ic.run("kube-node1", ["ovn-nbctl", "--bare", "--columns=_uuid", "find", "ACL",
+                                     f"name={right.verdict.acl['name']}"]).strip()
+    # read in its own zone: the ACL row of kube-node1's NB (through the flow's stage-hint), on switch kube-node1
+    assert right.verdict.acl.get("uuid") == acl_uuid and "on switch kube-node1" in right.verdict.cause
+    # read in the other zone: the cookie is no flow of kube-node2's SB (only the trace's own log name is
+    # left), and key 3 is kube-node2's switch there: why a trace must be read in its own zone
+    assert "uuid" not in wrong.verdict.acl and "on switch kube-node2" in wrong.verdict.cause, wrong.verdict
     # no node: no zone is used, and the explanation says why
     none = Correlator(ctx, None, None).annotate(t)
     assert none is None or any("interconnect zones" in w for w in none.warnings)
@@ -224,8 +236,9 @@ def test_ic_snapshot_offline_and_explain_on(ic: Lab, tmp_path: Path) -> None:
     # explain --context SNAPSHOT --on NODE: hop 2 read with kube-node1's zone
     rc, out, err = _cli("explain", str(t2), "--context", str(snap), "--on", "kube-node1", "-f", "json")
     assert rc == 0, err
-    ovn = json.loads(out)["traces"][0]["ovn"]
-    assert "arrived over geneve from chassis kube-node2 (remote" in json.dumps(ovn), ovn
+    v = json.loads(out)["traces"][0]["verdict"]
+    assert "arrived over geneve from chassis kube-node2 (remote" in v["cause"], v
+    assert v["outputs"][0]["datapath"] == "kube-node1" and v["arrival"]["transit_switch"] is True
     rc, out, err = _cli("explain", str(t2), "--context", str(snap))
     assert "interconnect zones" in out + err
 
