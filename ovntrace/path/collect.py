@@ -178,9 +178,17 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
         cts = CT_STATES if cts is None else cts
     try:
         t_collect = time.monotonic() - t0
-        src = P.resolve_endpoint(env.ctx, src_spec)
+        zones_missing = any(z.error for z in env.ctx.zones)
+        try:
+            src = P.resolve_endpoint(env.ctx, src_spec)
+        except P.PathError:
+            # interconnect, SRC's node down: its zone was not read; the inventory says which node it is on
+            found = _inventory_endpoint(inv, src_spec) if zones_missing else None
+            if found is None:
+                raise
+            src = found
         dst: P.Endpoint | None = None
-        if any(z.error for z in env.ctx.zones):
+        if zones_missing:
             # interconnect, DST's node down: its zone was not read; the inventory still knows its pods
             try:
                 dst = P.resolve_endpoint(env.ctx, dst_spec, zone=src.zone)

@@ -157,6 +157,8 @@ def _follow(env: Env, src: P.Endpoint, dst: P.Endpoint, src_node: str, first_flo
 def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int | None, sport: int | None,
             cts: Sequence[str], reply: bool = False) -> tuple[str, list[Chain]]:
     if src.binding is None:
+        if src.zone:  # interconnect: SRC's zone was not read (its node down): the one-line error names it
+            env.need(src.zone)
         raise P.PathError(f"{src.spec}: not a logical port" + (
             f" whose facts were collected (zone {src.zone}: not read)" if src.zone else ""))
     zctx = P.zone_context(env.ctx, src.zone)  # interconnect: the source's own zone
