@@ -75,11 +75,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "snapshot",
         help="collect NB, SB and every node's OVS facts over SSH into one portable file (secrets redacted)",
         description="Read-only: ovsdb-client dump of NB and SB on the central node and of each node's "
-        "Open_vSwitch, written atomically as one JSON file (ovntrace.snapshot/1) that explain --context and "
+        "Open_vSwitch (interconnect: every zone's NB and SB, each on its own node), written atomically as one "
+        "JSON file (ovntrace.snapshot/1) that explain --context and "
         "path --offline accept. Columns and keys named like secrets (token, secret, password, private, auth, "
         "psk, api-key...) and secret-shaped values (PEM, Bearer, JWT, URL passwords) are redacted. "
         "A node that cannot be reached is recorded as such. "
-        "Exit: 0 written (every node), 1 SSH error or some node missing (the file is still written), 2 usage.",
+        "Exit: 0 written (every node), 1 SSH error or some node or zone missing (the file is still written), 2 usage.",
     )
     s.add_argument("--inventory", metavar="F",
                    help="inventory TOML (default: the lab's, $OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID)")

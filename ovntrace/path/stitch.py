@@ -170,7 +170,7 @@ def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int |
     flow = P.microflow(src, dst.ip, iface.ofport, P.destination_mac(zctx, src, dst), proto, dport, sport,
                        reply=reply)
     for n in env.names:  # build the indexes before the threads share them
-        if n not in env.errors:
+        if n not in env.errors and n not in getattr(env, "skipped", ()):
             env.correlator(n)
     with ThreadPoolExecutor(max_workers=len(cts)) as ex:
         chains = list(ex.map(lambda ct: _follow(env, src, dst, src_node, flow, ct), cts))

@@ -180,6 +180,7 @@ class Collected:
     commands: list[tuple[str, str]] = field(default_factory=list)  # (node, command line) as run
     dbs: dict[str, DbRead] = field(default_factory=dict)  # NB/SB as read by ``ovsdb-client query``
     zones: dict[str, ZoneRead] = field(default_factory=dict)  # interconnect: zone -> its NB/SB
+    skipped: list[str] = field(default_factory=list)  # nodes not read on purpose (a path that does not need them)
 
     def context(self, name: str = "") -> ClusterContext:
         """One ClusterContext of everything collected (the failed nodes are absent); interconnect: each

@@ -266,3 +266,26 @@ def test_ic_tui_live_view(ic: Lab) -> None:
     assert tovn is not None
     assert all(names1[h.datapath.key] == h.datapath.name for h in tovn.path if h.kind == "pipeline")
     assert re.search(r"transit_switch \(egress\)", " ".join(h.text for h in tovn.path))
+
+
+@pytest.mark.lab
+def test_ic_reads_only_the_zones_of_the_path_and_more_on_demand(ic: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pod to pod reads the two zones it crosses (kube-master's is not read); when the inventory's prediction
+    misses (simulated: it is cut to the source node; our own function, nothing of OVN mocked), DST does not
+    resolve in the zones read and every zone is read then: the path is the same."""
+    from ovntrace.path import collect as path_collect
+
+    r = run_path(SRC, DST, ic.inventory_path, cts=("trk,new",))
+    assert r.stats["zones"] == ["kube-node1", "kube-node2"] and r.stats["connections"] == 2, r.stats
+    # 2 zones x NB/SB x (schema, query) + 2 conf.db + 2 traces
+    assert r.stats["commands"] == 12 and r.chains[0].verdict["delivered"]
+    real = path_collect.path_nodes
+    monkeypatch.setattr(path_collect, "path_nodes", lambda inv, specs: (real(inv, specs) or [])[:1] or None)
+    r2 = run_path(SRC, DST, ic.inventory_path, cts=("trk,new",))
+    assert r2.chains[0].line == r.chains[0].line and r2.chains[0].verdict["delivered"]
+    # DST did not resolve in the zone read: every zone is read then (3 zones, 3 conf.db, 2 traces)
+    assert sorted(r2.stats["zones"]) == ["kube-master", "kube-node1", "kube-node2"], r2.stats
+    assert r2.stats["commands"] == 12 + 2 * 2 + 1 and r2.stats["connections"] == 3, r2.stats
+    # an outside address: the source's zone only (its own gateway router)
+    r3 = run_path(SRC, "8.8.8.8", ic.inventory_path, cts=("trk,new",))
+    assert r3.stats["zones"] == ["kube-node2"] and r3.chains[0].verdict.get("gateway"), r3.stats
