@@ -127,10 +127,14 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
         return on
     for note in ctx.notes:
         stderr.write(f"ovntrace: warning: {note}\n")
+    if ctx.zones and ctx.zone_of(on) is None:  # interconnect: a trace means something in its node's zone only
+        stderr.write(f"ovntrace: warning: the facts hold {len(ctx.zones)} interconnect zones "
+                     f"({', '.join(z.name for z in ctx.zones)}), each with its own NB/SB; "
+                     f"{f'--on {on} is in none of them' if on else 'without --on NODE'} no zone is used\n")
     if not on:
         return on
-    if any(n.name == on for n in ctx.nodes):
-        return on
+    if any(n.name == on for n in ctx.nodes) or (ctx.zones and ctx.zone_of(on) is not None):
+        return on  # a node with OVS facts, or (interconnect) a node with a zone of its own
     alias = sorted({n.name for n in ctx.nodes if on in (n.hostname, n.system_id)})
     if not alias:
         chassis = {c.name for c in ctx.chassis if on in (c.name, c.hostname)}

@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "SSH (read-only), ofproto/trace on the source node, then on the remote chassis after a tunnel, with "
         "conntrack trk,new and trk,est. SRC/DST: logical port, namespace/pod, or IP. With --offline SNAPSHOT: "
         "no SSH; the microflows are built from the snapshot and the traces given with --trace are followed. "
-        "Exit: 0 traced, 1 error (SSH, OVS), 2 unknown name / bad usage.",
+        "Interconnect clusters (one NB/SB per node): each hop is read with its own node's zone. "
+        "Exit: 0 traced, 1 error (SSH, OVS), 2 unknown name / bad usage, 3 partial: traced up to a tunnel to a "
+        "node whose facts could not be collected (node down), printed as far as it got.",
     )
     p.add_argument("src", metavar="SRC")
     p.add_argument("dst", metavar="DST")
@@ -73,11 +75,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "snapshot",
         help="collect NB, SB and every node's OVS facts over SSH into one portable file (secrets redacted)",
         description="Read-only: ovsdb-client dump of NB and SB on the central node and of each node's "
-        "Open_vSwitch, written atomically as one JSON file (ovntrace.snapshot/1) that explain --context and "
+        "Open_vSwitch (interconnect: every zone's NB and SB, each on its own node), written atomically as one "
+        "JSON file (ovntrace.snapshot/1) that explain --context and "
         "path --offline accept. Columns and keys named like secrets (token, secret, password, private, auth, "
         "psk, api-key...) and secret-shaped values (PEM, Bearer, JWT, URL passwords) are redacted. "
         "A node that cannot be reached is recorded as such. "
-        "Exit: 0 written (every node), 1 SSH error or some node missing (the file is still written), 2 usage.",
+        "Exit: 0 written (every node), 1 SSH error or some node or zone missing (the file is still written), 2 usage.",
     )
     s.add_argument("--inventory", metavar="F",
                    help="inventory TOML (default: the lab's, $OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID)")
@@ -131,6 +134,10 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
         stdout.write(json.dumps(to_dict(r), separators=(",", ":")) + "\n")
     else:
         stdout.write(render_text(r, full=args.full, markdown=args.format == "markdown", hops=args.hops))
+    if r.partial:
+        from ovntrace.path.model import EXIT_PARTIAL
+
+        return EXIT_PARTIAL
     return 0
 
 
@@ -175,12 +182,17 @@ def cmd_snapshot(args: argparse.Namespace, stdout: TextIO | None = None, stderr:
         return 1
     st = snap.doc["stats"]
     ok = [n for n in snap.nodes if n not in snap.errors]
-    stdout.write(f"wrote {args.output}: NB, SB and {len(ok)} of {len(snap.nodes)} nodes ({', '.join(ok)}); "
+    zones = snap.doc.get("zones") or {}
+    dbs = "NB, SB" if not zones else \
+        f"the NB/SB of {len(zones) - len(snap.zone_errors)} of {len(zones)} zones"
+    stdout.write(f"wrote {args.output}: {dbs} and {len(ok)} of {len(snap.nodes)} nodes ({', '.join(ok)}); "
                  f"{len(snap.doc['redacted'])} values redacted; {st['bytes']} bytes "
                  f"({st['connections']} connections, {st['commands']} commands, {st['seconds']:.2f} s)\n")
     for node, err in snap.errors.items():
         stderr.write(f"ovntrace snapshot: {node} not collected: {err}\n")
-    return 1 if snap.errors else 0
+    for zone, err in snap.zone_errors.items():
+        stderr.write(f"ovntrace snapshot: zone {zone}'s NB/SB not collected: {err}\n")
+    return 1 if snap.errors or snap.zone_errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -146,7 +146,11 @@ class Correlator:
 
     def __init__(self, ctx: ClusterContext | None = None, ovn_version: str | None = None,
                  node: str | None = None) -> None:
-        self.ctx = ctx or ClusterContext()
+        full = ctx or ClusterContext()
+        # interconnect: a trace is read with its node's zone only (a key means something in one zone)
+        self.zones = tuple(z.name for z in full.zones)
+        self.zone = full.zone_of(node)
+        self.ctx = full.for_node(node)
         self.ix: ClusterIndex = build_index(self.ctx)
         self.version = ovn_version or self.ctx.ovn_version
         self.version_source = "option" if ovn_version else "database" if self.ctx.ovn_version else None
@@ -186,10 +190,18 @@ class Correlator:
         verdict = make_verdict(trace, steps, actions, release, self.ix, self.node)
         warnings = tuple(w for st in steps.values() for w in (
             [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
-            if st.lflow_ambiguous else []))
+            if st.lflow_ambiguous else [])) + self._zone_warnings()
         return TraceOvn(lay.release, lay.words, lay.confidence, steps, actions, path, verdict, warnings,
                         self._mac_notes(trace), lay.source, lay.candidates,
                         tuple(b or "" for b in sorted(bridges, key=lambda b: b or "")))
+
+    def _zone_warnings(self) -> tuple[str, ...]:
+        """Interconnect facts and no zone for this trace: nothing of any zone's NB/SB was used."""
+        if not self.zones or self.zone is not None:
+            return ()
+        on = f"node {self.node} is in none of them" if self.node else "which node the trace was taken on is not known"
+        return (f"the facts hold {len(self.zones)} interconnect zones ({', '.join(self.zones)}), each with its own "
+                f"NB/SB, and {on}: no zone's datapaths, ports or flows were used (pass --on NODE)",)
 
     def _ovn_bridges(self, trace: Trace) -> set[str | None]:
         """Bridges of the trace with OVN evidence (:func:`_ovn_evidence`); ``None`` stands for the one

@@ -5,6 +5,7 @@ receives it after a tunnel verdict. No I/O: everything comes from a :class:`Clus
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class Endpoint:
     binding: PortBinding | None = None
     backends: tuple[str, ...] = ()  # a service VIP: the logical ports of its backends
     vip: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)  # {name, vip, backends}
+    zone: str | None = field(default=None, compare=False)  # interconnect: the zone whose NB/SB has the port
 
     @property
     def label(self) -> str:
@@ -54,8 +56,46 @@ def _ip_of(addr: str) -> str:
     return addr.split("/")[0]
 
 
-def resolve_endpoint(ctx: ClusterContext, spec: str, *, external_ok: bool = False) -> Endpoint:
-    """``spec`` is a logical port name, ``namespace/pod`` (port ``namespace_pod``) or an IP address."""
+def zone_context(ctx: ClusterContext, zone: str | None) -> ClusterContext:
+    """The facts of interconnect zone ``zone`` (every node's OVS facts beside); ``ctx`` without zones."""
+    return ctx.for_zone(ctx.zone(zone)) if ctx.zones else ctx
+
+
+def resolve_endpoint(ctx: ClusterContext, spec: str, *, external_ok: bool = False,
+                     zone: str | None = None) -> Endpoint:
+    """``spec`` is a logical port name, ``namespace/pod`` (port ``namespace_pod``) or an IP address.
+
+    Interconnect (``ctx.zones``): the zone whose own NB/SB has the port (bound there, not a ``remote`` port of
+    another zone); ``zone``: the zone an outside address or a VIP is looked up in (the source's)."""
+    if not ctx.zones:
+        return _resolve(ctx, spec, external_ok=external_ok)
+    found: list[Endpoint] = []
+    first_error: PathError | None = None
+    for z in ctx.zones:
+        try:
+            ep = _resolve(ctx.for_zone(z), spec)
+        except PathError as e:
+            first_error = first_error or e
+            continue
+        if ep.binding is not None and ep.binding.remote:
+            continue
+        found.append(dataclasses.replace(ep, zone=z.name))
+    bound = [e for e in found if e.binding is not None and e.binding.chassis]
+    hits = bound or found
+    if len({(e.lsp, e.ip) for e in hits}) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise PathError(f"{spec!r}: found in several zones ({', '.join(e.zone or '?' for e in hits)}) as "
+                        f"{', '.join(sorted({e.lsp or e.ip for e in hits}))}: give the logical port name")
+    if external_ok:
+        return dataclasses.replace(_resolve(zone_context(ctx, zone), spec, external_ok=True), zone=zone)
+    missing = [z.name for z in ctx.zones if z.error]
+    if first_error is not None and missing:
+        raise PathError(f"{first_error} (in the zones read; not read: {', '.join(missing)})")
+    raise first_error or PathError(f"{spec}: no logical port has this address in any zone")
+
+
+def _resolve(ctx: ClusterContext, spec: str, *, external_ok: bool = False) -> Endpoint:
     by_name = {pb.logical_port: pb for pb in ctx.port_bindings}
     name = spec.replace("/", "_", 1) if "/" in spec and spec not in by_name else spec
     pb = by_name.get(name)
@@ -85,7 +125,7 @@ def resolve_endpoint(ctx: ClusterContext, spec: str, *, external_ok: bool = Fals
             for b in lb["backends"]:
                 bip = b.rsplit(":", 1)[0] if b.count(":") == 1 else b
                 with contextlib.suppress(PathError):
-                    backends.append(resolve_endpoint(ctx, bip).lsp or "")
+                    backends.append(_resolve(ctx, bip).lsp or "")
             return Endpoint(spec, None, ip, backends=tuple(x for x in backends if x), vip=lb)
         return Endpoint(spec, None, ip)
     raise PathError(f"{spec}: no logical port has this address")
@@ -260,6 +300,25 @@ def rewrites(trace: Trace) -> dict[str, str]:
         if p.datapath_actions_parsed and walk(p.datapath_actions_parsed):
             break
     return out
+
+
+def tunnel_key_words(ix: Any, md: Mapping[str, Any]) -> str:
+    """The tunnel key decoded against the sending zone's facts (``ix``: its ClusterIndex):
+    ``dp 16711683 transit switch transit_switch, in 2 tstor-kube-node2, out 3 tstor-kube-node1 (remote,
+    chassis kube-node1)``; a number the facts do not know stays a number."""
+    from ovntrace.correlate.verdict import datapath_words, port_words
+
+    bits: list[str] = []
+    dp = None
+    with contextlib.suppress(TypeError, ValueError):
+        dp = ix.datapath(int(md["datapath"])) if md.get("datapath") is not None else None
+    bits.append(f"dp {md.get('datapath')}" + (f" {datapath_words(dp)}" if dp is not None else ""))
+    for key, label in (("inport", "in"), ("outport", "out")):
+        pb = None
+        with contextlib.suppress(TypeError, ValueError):
+            pb = ix.port(dp, int(md[key])) if dp is not None and md.get(key) is not None else None
+        bits.append(f"{label} {md.get(key)}" + (f" {port_words(ix, pb)}" if pb is not None else ""))
+    return ", ".join(bits)
 
 
 def geneve_metadata(v: OvnVerdict) -> tuple[int, int]:

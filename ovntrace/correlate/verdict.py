@@ -212,14 +212,33 @@ def _chassis_json(c: Chassis) -> dict[str, Any]:
     out: dict[str, Any] = {"name": c.name, "hostname": c.hostname}
     if c.encaps:
         out["encaps"] = [{"type": e.type, "ip": e.ip} for e in c.encaps]
+    if c.remote:
+        out["remote"] = True  # a chassis of another interconnect zone
     return out
+
+
+def port_words(ix: ClusterIndex, pb: PortBinding) -> str:
+    """A logical port by name; a ``type=remote`` port (interconnect) says so, with its chassis:
+    ``tstor-kube-node1 (remote, chassis kube-node1)``."""
+    if not pb.remote:
+        return pb.logical_port
+    ch = ix.chassis_by_uuid.get(pb.chassis or "")
+    name = (ch.hostname or ch.name) if ch is not None else pb.options.get("requested-chassis")
+    return f"{pb.logical_port} (remote" + (f", chassis {name})" if name else ")")
+
+
+def datapath_words(dp: Datapath) -> str:
+    """``transit switch transit_switch`` for an interconnect transit switch, else ``switch NAME``."""
+    kind = "transit switch" if dp.transit else dp.type or "datapath"
+    return f"{kind} {dp.name or dp.key}"
 
 
 def _chassis_words(cands: Sequence[Chassis], ip: str | None, db: bool | None = True) -> str:
     at = f" ({ip})" if ip else ""
     if len(cands) == 1:
         c = cands[0]
-        bits = [f"hostname {c.hostname}"] if c.hostname and c.hostname != c.name else []
+        bits = ["remote"] if c.remote else []
+        bits += [f"hostname {c.hostname}"] if c.hostname and c.hostname != c.name else []
         bits += [ip] if ip else []
         return f"chassis {c.name}" + (f" ({', '.join(bits)})" if bits else "")
     if cands:
@@ -331,8 +350,13 @@ def _outputs(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Fa
                         name = ovn_tunnel.multicast_group_name(key["outport"], release)
                     if name:
                         o["logical_port"] = name
+                    if pb is not None and pb.remote:
+                        o["remote_port"] = True
+                        o["_port_words"] = port_words(ix, pb)
                 if kdp is not None:
                     o["datapath"] = kdp.name
+                    if kdp.transit:
+                        o["transit_switch"] = True
             elif dp is not None and r15 is not None:
                 pb = ix.port(dp, r15)
                 if pb is not None:
@@ -421,7 +445,9 @@ def _output_words(o: Mapping[str, Any]) -> str:
         cands = o.get("_chassis") or []
         words = f"tunnelled to {_chassis_words(cands, o.get('remote_ip'), o.get('_db'))}"
         words += f" over {o['encap']}" if o.get("encap") else ""
-        if o.get("logical_port"):
+        if o.get("transit_switch") and o.get("logical_port"):
+            words += f": transit switch → {o.get('_port_words') or o['logical_port']}"
+        elif o.get("logical_port"):
             words += f" for outport {o['logical_port']}"
         k = o.get("key")
         if k:
@@ -491,10 +517,14 @@ def _arrival(trace: Trace, steps: Mapping[int, StepOvn], facts: _Facts) -> dict[
     ldp = ix.datapath(dp) if dp is not None else None
     if ldp is not None:
         out["datapath"] = ldp.name
+        if ldp.transit:
+            out["transit_switch"] = True
         for k, v in (("inport_name", inport), ("outport_name", outport)):
             pb = ix.port(ldp, v) if v else None
             if pb is not None:
                 out[k] = pb.logical_port
+                if pb.remote:
+                    out[f"_{k}_words"] = port_words(ix, pb)
     out["_chassis"] = cands
     out["_db"] = bool(ix.chassis_by_name)
     return out
@@ -504,11 +534,12 @@ def _arrival_words(a: Mapping[str, Any]) -> str:
     k = a.get("key") or {}
     bits = []
     if k.get("datapath") is not None:
-        bits.append(f"dp {k['datapath']}" + (f" {a['datapath']}" if a.get("datapath") else ""))
-    if k.get("inport") is not None:
-        bits.append(f"in {k['inport']}" + (f" {a['inport_name']}" if a.get("inport_name") else ""))
-    if k.get("outport") is not None:
-        bits.append(f"out {k['outport']}" + (f" {a['outport_name']}" if a.get("outport_name") else ""))
+        ts = "transit switch " if a.get("transit_switch") else ""
+        bits.append(f"dp {k['datapath']}" + (f" {ts}{a['datapath']}" if a.get("datapath") else ""))
+    for key, label, name in (("inport", "in", "inport_name"), ("outport", "out", "outport_name")):
+        if k.get(key) is not None:
+            shown = a.get(f"_{name}_words") or a.get(name)
+            bits.append(f"{label} {k[key]}" + (f" {shown}" if shown else ""))
     return (f"arrived over {a.get('encap') or 'a tunnel'} from "
             f"{_chassis_words(a.get('_chassis') or [], a.get('remote_ip'), a.get('_db'))}"
             + (f" (key {', '.join(bits)})" if bits else ""))

@@ -6,6 +6,12 @@ correlation layer reads only this. Fields a source cannot know stay empty/None: 
 ``ovn-sbctl show`` knows chassis and port bindings but no logical flows.
 
 UUIDs are lowercase strings. ``datapath`` fields hold the Datapath_Binding UUID.
+
+Interconnect (ovn-kubernetes' one zone per node): every zone has its own NB and SB, so its own datapath
+keys, port keys and logical flow UUIDs. A context of such a cluster keeps each zone's facts in a
+:class:`Zone` (``ClusterContext.zones``) and the nodes' OVS facts at the top; ``for_node(NODE)`` is the
+context a trace taken on NODE is read with (its zone's NB/SB, every node's OVS facts). A context
+without zones is the central topology (one NB/SB every node reads): ``for_node`` returns it as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovntrace.model._empty import empty_map
+
+#: the transit switch's datapath tunnel key in ovn-kubernetes interconnect (``requested-tnl-key`` of the
+#: ``transit_switch`` Logical_Switch: 16711683 = 0xff0003, go-controller/pkg/types/const.go)
+TRANSIT_SWITCH_KEY = 16711683
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +38,12 @@ class Datapath:
     nb_uuid: str | None = None  # external_ids:logical-switch / logical-router
     external_ids: Mapping[str, str] = field(default_factory=empty_map)
 
+    @property
+    def transit(self) -> bool:
+        """An interconnect transit switch: northd's ``external_ids:interconn-ts`` (copied from the NB
+        switch's ``other_config:interconn-ts``), or ovn-kubernetes' transit switch key."""
+        return "interconn-ts" in self.external_ids or (self.key == TRANSIT_SWITCH_KEY and self.type != "router")
+
 
 @dataclass(frozen=True, slots=True)
 class PortBinding:
@@ -40,6 +56,11 @@ class PortBinding:
     mac: tuple[str, ...] = ()  # "MAC IP..." strings as in the column
     options: Mapping[str, str] = field(default_factory=empty_map)
     external_ids: Mapping[str, str] = field(default_factory=empty_map)
+
+    @property
+    def remote(self) -> bool:
+        """A ``type=remote`` port: a port of another zone (interconnect), reached over a tunnel."""
+        return self.type == "remote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +105,13 @@ class Chassis:
     hostname: str | None = None
     encaps: tuple[Encap, ...] = ()
     external_ids: Mapping[str, str] = field(default_factory=empty_map)
+    other_config: Mapping[str, str] = field(default_factory=empty_map)
+
+    @property
+    def remote(self) -> bool:
+        """A chassis of another zone (``other_config:is-remote=true``; ``external_ids`` before OVN 22.09)."""
+        return "true" in (str(self.other_config.get("is-remote", "")).lower(),
+                          str(self.external_ids.get("is-remote", "")).lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +181,17 @@ class NodeFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Zone:
+    """One interconnect zone: its own NB and SB (``context``: their facts, no node facts), and the nodes
+    whose ovn-controller reads that SB (ovn-kubernetes: one node, the zone named after it)."""
+
+    name: str
+    nodes: tuple[str, ...]
+    context: ClusterContext
+    error: str | None = None  # why its NB/SB could not be read (a node down), if not
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterContext:
     """Everything known about a cluster. Empty by default: a pasted trace alone is explained too."""
 
@@ -170,6 +209,44 @@ class ClusterContext:
     ovn_version: str | None = None  # from the SB/NB schema or the sources, when known
     sources: tuple[str, ...] = ()  # human descriptions of where the facts came from
     notes: tuple[str, ...] = ()  # what loading tolerated or skipped (a cut db record, a skipped file ...)
+    zones: tuple[Zone, ...] = ()  # interconnect: each zone's own NB/SB (the top level then holds none)
+
+    def zone(self, name: str | None) -> Zone | None:
+        """The zone named ``name``."""
+        return next((z for z in self.zones if z.name == name), None) if name else None
+
+    def zone_of(self, node: str | None) -> Zone | None:
+        """The zone whose nodes include ``node`` (by name, else by its hostname or system-id)."""
+        if not node or not self.zones:
+            return None
+        names = {node}
+        for n in self.nodes:
+            if node in (n.name, n.hostname, n.system_id):
+                names |= {n.name}
+        for z in self.zones:
+            if names & set(z.nodes):
+                return z
+        for z in self.zones:
+            if z.name in names:
+                return z
+        return None
+
+    def for_node(self, node: str | None) -> ClusterContext:
+        """The facts a trace taken on ``node`` is read with: without zones, this context; with zones, the
+        node's zone's NB/SB (nothing of another zone: a key means something only in its own zone) and every
+        node's OVS facts. A node in no zone gets the OVS facts only."""
+        if not self.zones:
+            return self
+        return self.for_zone(self.zone_of(node))
+
+    def for_zone(self, z: Zone | None) -> ClusterContext:
+        """Zone ``z``'s NB/SB facts with every node's OVS facts (``None``: the OVS facts only)."""
+        zc = z.context if z is not None else ClusterContext()
+        return ClusterContext(
+            datapaths=zc.datapaths, port_bindings=zc.port_bindings, logical_flows=zc.logical_flows,
+            datapath_groups=zc.datapath_groups, chassis=zc.chassis, multicast_groups=zc.multicast_groups,
+            mac_bindings=zc.mac_bindings, nb_rows=zc.nb_rows, nodes=self.nodes,
+            ovn_version=zc.ovn_version or self.ovn_version, sources=zc.sources + self.sources, notes=self.notes)
 
     def merge(self, other: ClusterContext) -> ClusterContext:
         """Combine two partial contexts (e.g. an NB file, an SB file and a node's conf.db)."""
@@ -186,6 +263,7 @@ class ClusterContext:
             ovn_version=self.ovn_version or other.ovn_version,
             sources=self.sources + other.sources,
             notes=self.notes + other.notes,
+            zones=self.zones + other.zones,
         )
 
 

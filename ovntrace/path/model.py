@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from ovntrace.correlate import path as P
 
 SCHEMA = "ovntrace.path/1"
+#: ``ovntrace path``'s exit status when a chain stopped at a node whose facts were not collected
+EXIT_PARTIAL = 3
 CT_STATES = ("trk,new", "trk,est")
 MAX_HOPS = 4
 
@@ -59,6 +61,12 @@ class PathResult:
     reverse: Reply | None = None
     context: Any = None  # the ClusterContext the path was built from (the TUI re-correlates with it)
 
+    @property
+    def partial(self) -> bool:
+        """A chain stopped at a node whose facts were not collected (``ovntrace path`` exits 3)."""
+        chains = self.chains + (self.reverse.chains if self.reverse is not None else [])
+        return any(c.verdict.get("kind") == "partial" for c in chains)
+
 class NeedsTrace(Exception):
     """Offline: the path needs a trace on a node that was not given (``--trace NODE=FILE``)."""
 
@@ -90,5 +98,7 @@ class TraceSource(Protocol):
     def correlator(self, node: str) -> Any: ...
 
     def need(self, node: str) -> None: ...
+
+    def missing(self, node: str) -> str | None: ...
 
     def trace_text(self, node: str, ct: str, argv: list[str], flow: str) -> str: ...

@@ -36,10 +36,13 @@ def _trace(env: Env, node: str, flow: str, ct: str) -> NodeTrace:
     return NodeTrace(node, ct, flow, shlex.join(argv), text, result, ovn, time.monotonic() - t0)
 
 
-def _dp_word(h: Any) -> str:
+def _dp_word(h: Any, ix: Any = None) -> str:
     dp = h.datapath
     if dp is None:
         return str(h.text)
+    full = ix.dp_by_uuid.get(dp.uuid) if ix is not None and dp.uuid else None
+    if full is not None and full.transit:  # interconnect: the switch that joins the zones
+        return f"transit switch {dp.name or dp.key}"
     return f"{dp.type or 'datapath'} {dp.name or dp.key}"
 
 
@@ -92,7 +95,8 @@ def _follow(env: Env, src: P.Endpoint, dst: P.Endpoint, src_node: str, first_flo
                                       "(or trace on the live cluster without --offline)"}
             return chain
         chain.traces.append(nt)
-        hops = [(_dp_word(h), h.pipeline) for h in (nt.ovn.path if nt.ovn else ()) if h.kind == "pipeline"]
+        ix = env.correlator(node).ix
+        hops = [(_dp_word(h, ix), h.pipeline) for h in (nt.ovn.path if nt.ovn else ()) if h.kind == "pipeline"]
         seg += P.datapath_hops(hops)
         v = nt.ovn.verdict if nt.ovn is not None else None
         if v is None or v.kind != "tunnel":
@@ -125,14 +129,25 @@ def _follow(env: Env, src: P.Endpoint, dst: P.Endpoint, src_node: str, first_flo
         local_ip = str(tun.get("src") or P.facts(env.ctx, node).encap_ip or "")
         if not local_ip:
             raise P.PathError(f"{node}: tunnel source IP unknown (no tnl_push src, no ovn-encap-ip)")
-        rch = P.node_of_encap(env.ctx, remote_ip)
-        rnode = P.node_of_chassis(env.ctx, rch, env.names)
-        env.need(rnode)
+        zctx = env.ctx.for_node(node)  # the sending node's zone names the chassis and decodes the key
+        rch = P.node_of_encap(zctx, remote_ip)
+        rnode = P.node_of_chassis(zctx, rch, env.names)
+        md = (v.chassis or {}).get("metadata") or {}
+        key = (P.tunnel_key_words(ix, md) if env.ctx.zones else
+               f"dp {md.get('datapath')}, in {md.get('inport')}, out {md.get('outport')}")
+        tunnel_word = f"{tun.get('type') or 'tunnel'} {local_ip} → {remote_ip} ({key})"
+        why = env.missing(rnode)
+        if why is not None:  # the receiving node is down: the path as far as it got, and where it stopped
+            chain.segments.append(tunnel_word)
+            chain.segments.append(f"⋯ {rnode} not reached")
+            chain.verdict = {"kind": "partial", "node": node, "missing": rnode, "delivered": False,
+                             "line": nt.trace.verdict.line, "partial": True,
+                             "cause": f"{v.cause}; the path stops there: {rnode}'s facts were not collected ({why}), "
+                                      f"so the second half is not traced"}
+            return chain
         tport = P.tunnel_port(P.facts(env.ctx, rnode), local_ip)
         assert tport.ofport is not None
-        md = (v.chassis or {}).get("metadata") or {}
-        chain.segments.append(f"{tun.get('type') or 'tunnel'} {local_ip} → {remote_ip} "
-                              f"(dp {md.get('datapath')}, in {md.get('inport')}, out {md.get('outport')})")
+        chain.segments.append(tunnel_word)
         flow = P.arriving_flow(flow, nt.trace, v, tport.ofport, local_ip, remote_ip)
         node = rnode
         seg = []
@@ -142,16 +157,20 @@ def _follow(env: Env, src: P.Endpoint, dst: P.Endpoint, src_node: str, first_flo
 def _chains(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int | None, sport: int | None,
             cts: Sequence[str], reply: bool = False) -> tuple[str, list[Chain]]:
     if src.binding is None:
-        raise P.PathError(f"{src.spec}: not a logical port")
-    src_node = P.node_of_chassis(env.ctx, P.chassis_of(env.ctx, src.binding), env.names)
+        if src.zone:  # interconnect: SRC's zone was not read (its node down): the one-line error names it
+            env.need(src.zone)
+        raise P.PathError(f"{src.spec}: not a logical port" + (
+            f" whose facts were collected (zone {src.zone}: not read)" if src.zone else ""))
+    zctx = P.zone_context(env.ctx, src.zone)  # interconnect: the source's own zone
+    src_node = P.node_of_chassis(zctx, P.chassis_of(zctx, src.binding), env.names)
     env.need(src_node)
     assert src.lsp is not None
     iface = P.iface_port(P.facts(env.ctx, src_node), src.lsp)
     assert iface.ofport is not None
-    flow = P.microflow(src, dst.ip, iface.ofport, P.destination_mac(env.ctx, src, dst), proto, dport, sport,
+    flow = P.microflow(src, dst.ip, iface.ofport, P.destination_mac(zctx, src, dst), proto, dport, sport,
                        reply=reply)
     for n in env.names:  # build the indexes before the threads share them
-        if n not in env.errors:
+        if n not in env.errors and n not in getattr(env, "skipped", ()):
             env.correlator(n)
     with ThreadPoolExecutor(max_workers=len(cts)) as ex:
         chains = list(ex.map(lambda ct: _follow(env, src, dst, src_node, flow, ct), cts))
@@ -177,7 +196,7 @@ def _reverse(env: Env, src: P.Endpoint, dst: P.Endpoint, proto: str, dport: int 
                "the reply would enter from outside; not traced")
         return Reply(None, None, None, [], why, None)
     rsrc = P.resolve_endpoint(env.ctx, rsrc_spec)
-    rdst = P.Endpoint(src.spec, src.lsp, src.ip, src.mac, src.binding)
+    rdst = P.Endpoint(src.spec, src.lsp, src.ip, src.mac, src.binding, zone=src.zone)
     if proto == "tcp":
         rs, rd = dport or 22, sport or 40000
     elif proto == "udp":

@@ -18,36 +18,49 @@ def _ep(e: P.Endpoint) -> dict[str, Any]:
     return out
 
 
-def _chains_dict(chains: list[Chain]) -> list[dict[str, Any]]:
+def _chains_dict(chains: list[Chain], ctx: Any = None) -> list[dict[str, Any]]:
     from ovntrace.render.json import to_dict as explain_dict
 
-    return [{"ct": c.ct, "path": c.line, "hops": c.segments, "verdict": c.verdict,
-             "traces": [{"node": t.node, "ct": t.ct, "flow": t.flow, "command": t.command,
-                         "seconds": round(t.seconds, 3),
-                         "explain": explain_dict(t.result, ovn=[t.ovn])} for t in c.traces]}
-            for c in chains]
+    out: list[dict[str, Any]] = [{"ct": c.ct, "path": c.line, "hops": c.segments, "verdict": c.verdict,
+            "traces": [{"node": t.node, "ct": t.ct, "flow": t.flow, "command": t.command,
+                        "seconds": round(t.seconds, 3),
+                        "explain": explain_dict(t.result, ovn=[t.ovn])} for t in c.traces]}
+           for c in chains]
+    if ctx is not None and ctx.zones:  # interconnect: the zone each trace was read with (an added key)
+        for c, d in zip(chains, out, strict=True):
+            for t, td in zip(c.traces, d["traces"], strict=True):
+                z = ctx.zone_of(t.node)
+                td["zone"] = z.name if z is not None else None
+    return out
+
+
+def _ep_zone(e: P.Endpoint, ctx: Any) -> dict[str, Any]:
+    return {"zone": e.zone} if ctx is not None and ctx.zones else {}
 
 
 def to_dict(r: PathResult) -> dict[str, Any]:
     main = r.chains[0]
+    ctx = r.context
     out: dict[str, Any] = {
         "schema": SCHEMA,
-        "src": {**_ep(r.src), "node": r.src_node},
-        "dst": _ep(r.dst),
+        "src": {**_ep(r.src), "node": r.src_node, **_ep_zone(r.src, ctx)},
+        "dst": {**_ep(r.dst), **_ep_zone(r.dst, ctx)},
         "path": main.line,
         "hops": main.segments,
         "verdict": main.verdict,
-        "conntrack": _chains_dict(r.chains),
+        "conntrack": _chains_dict(r.chains, ctx),
         "stats": r.stats,
     }
+    if r.partial:
+        out["partial"] = True
     if r.reverse is not None:
         rv = r.reverse
         rmain = rv.chains[0] if rv.chains else None
         out["reverse"] = {
-            "src": {**_ep(rv.src), "node": rv.src_node} if rv.src else None,
-            "dst": _ep(rv.dst) if rv.dst else None,
+            "src": {**_ep(rv.src), "node": rv.src_node, **_ep_zone(rv.src, ctx)} if rv.src else None,
+            "dst": {**_ep(rv.dst), **_ep_zone(rv.dst, ctx)} if rv.dst else None,
             "path": rmain.line if rmain else None, "hops": rmain.segments if rmain else [],
-            "verdict": rmain.verdict if rmain else None, "conntrack": _chains_dict(rv.chains),
+            "verdict": rmain.verdict if rmain else None, "conntrack": _chains_dict(rv.chains, ctx),
             "note": rv.note, "agree": rv.disagree is None if rv.chains else None, "disagree": rv.disagree,
         }
     return out
@@ -101,6 +114,8 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False, hops:
     s = r.stats
     for node, err in (s.get("not_collected") or {}).items():
         out.append(f"{ind}note: {md(node)} not collected: {md(str(err))}")
+    for zone, err in (s.get("zones_not_collected") or {}).items():
+        out.append(f"{ind}note: zone {md(zone)}'s NB/SB not collected: {md(str(err))}")
     if s.get("offline"):
         out.append(f"(offline, from snapshot {md(str(s['offline']))}: no command run)")
     else:

@@ -139,10 +139,39 @@ def read_db(pool: Pool, node: str, remote: str, db: str, lines: list[tuple[str, 
     return DbRead(db, remote, schema, plan, results)
 
 
+@dataclass(frozen=True)
+class ZoneSpec:
+    """Where an interconnect zone's NB and SB are read: on ``node`` (over its SSH), at these remotes."""
+
+    name: str
+    node: str
+    nb_remote: str
+    sb_remote: str
+    nodes: tuple[str, ...]
+
+
+@dataclass
+class ZoneRead:
+    """One zone's NB and SB as read (or why not: the node that serves them is down)."""
+
+    spec: ZoneSpec
+    dbs: dict[str, DbRead] = field(default_factory=dict)
+    error: SshError | None = None
+
+    def dump_text(self, db: str) -> str:
+        read = self.dbs.get(db)
+        return read.dump_text() if read is not None else ""
+
+    def context(self, name: str = "") -> ClusterContext:
+        if self.error is not None or NB not in self.dbs or SB not in self.dbs:
+            return ClusterContext()
+        return self.dbs[NB].context(name).merge(self.dbs[SB].context(name))
+
+
 @dataclass
 class Collected:
     """The raw outputs of one collection: NB and SB (as dump text), each node's conf.db dump, and the nodes
-    that failed."""
+    that failed. Interconnect: ``zones`` holds each zone's NB/SB and ``nb``/``sb`` are empty."""
 
     nb: str
     sb: str
@@ -150,35 +179,59 @@ class Collected:
     errors: dict[str, SshError] = field(default_factory=dict)  # node -> why its conf.db was not read
     commands: list[tuple[str, str]] = field(default_factory=list)  # (node, command line) as run
     dbs: dict[str, DbRead] = field(default_factory=dict)  # NB/SB as read by ``ovsdb-client query``
+    zones: dict[str, ZoneRead] = field(default_factory=dict)  # interconnect: zone -> its NB/SB
+    skipped: list[str] = field(default_factory=list)  # nodes not read on purpose (a path that does not need them)
 
     def context(self, name: str = "") -> ClusterContext:
-        """One ClusterContext of everything collected (the failed nodes are absent)."""
-        parts = []
-        for db, text, hint in ((NB, self.nb, "nb"), (SB, self.sb, "sb")):
-            read = self.dbs.get(db)
-            parts.append(read.context(name) if read else context_from_text_any(text, f"{name}{hint}", hint))
-        ctx = parts[0].merge(parts[1])
+        """One ClusterContext of everything collected (the failed nodes are absent); interconnect: each
+        zone's NB/SB in ``zones``, the nodes' OVS facts at the top."""
+        from ovntrace.model.cluster import Zone
+
+        ctx = ClusterContext()
+        if self.nb or self.sb or self.dbs:
+            parts = []
+            for db, text, hint in ((NB, self.nb, "nb"), (SB, self.sb, "sb")):
+                read = self.dbs.get(db)
+                parts.append(read.context(name) if read else context_from_text_any(text, f"{name}{hint}", hint))
+            ctx = parts[0].merge(parts[1])
         for node, text in self.ovs.items():
             ctx = ctx.merge(context_from_text_any(text, f"{name}{node}:ovs", "ovs", node))
+        if self.zones:
+            zones = tuple(Zone(z.spec.name, z.spec.nodes, z.context(f"zone {z.spec.name}: {name}"),
+                               str(z.error) if z.error is not None else None) for z in self.zones.values())
+            ctx = ClusterContext(nodes=ctx.nodes, sources=ctx.sources, notes=ctx.notes, zones=zones,
+                                 ovn_version=next((z.context.ovn_version for z in zones if z.context.ovn_version),
+                                                  None))
         return ctx
 
 
-def collect_raw(pool: Pool, central: str, nb_remote: str, sb_remote: str, nodes: Iterable[str],
-                progress: Progress | None = None) -> Collected:
-    """NB and SB from the central node and each node's conf.db, in parallel.
+def collect_raw(pool: Pool, central: str | None, nb_remote: str, sb_remote: str, nodes: Iterable[str],
+                progress: Progress | None = None, zones: Sequence[ZoneSpec] = ()) -> Collected:
+    """NB and SB from the central node and each node's conf.db, in parallel; interconnect (``zones``, and
+    ``central`` None): each zone's NB and SB on its own node instead.
 
     A node whose conf.db cannot be read (sshd down, auth, OVS not running) is recorded in ``errors`` and the
-    others are still collected; NB/SB failing (the central node) raises :class:`SshError`."""
+    others are still collected; NB/SB failing (the central node) raises :class:`SshError`. A zone whose NB/SB
+    cannot be read is recorded in its :class:`ZoneRead` (a node down takes its zone with it)."""
     node_list = list(nodes)
     lines: dict[str, list[tuple[str, str]]] = {NB: [], SB: []}
-    jobs: list[tuple[str, str]] = [(central, NB), (central, SB)] + [(n, "ovs") for n in node_list]
+    zone_lines: dict[tuple[str, str], list[tuple[str, str]]] = {(z.name, db): [] for z in zones for db in (NB, SB)}
+    jobs: list[tuple[str, str, str]] = [(central, NB, ""), (central, SB, "")] if central is not None else []
+    jobs += [(z.node, db, z.name) for z in zones for db in (NB, SB)]
+    n_db = len(jobs)
+    jobs += [(n, "ovs", "") for n in node_list]
     ovs_cmd = argv("ovs")
+    by_zone = {z.name: z for z in zones}
 
-    def one(job: tuple[str, str]) -> DbRead | str | SshError:
-        node, what = job
+    def one(job: tuple[str, str, str]) -> DbRead | str | SshError:
+        node, what, zone = job
         try:
             if what == "ovs":
                 return pool.run(node, ovs_cmd)
+            if zone:
+                z = by_zone[zone]
+                return read_db(pool, node, z.nb_remote if what == NB else z.sb_remote, what,
+                               zone_lines[(zone, what)])
             return read_db(pool, node, nb_remote if what == NB else sb_remote, what, lines[what])
         except SshError as e:
             return e
@@ -194,14 +247,27 @@ def collect_raw(pool: Pool, central: str, nb_remote: str, sb_remote: str, nodes:
     finally:
         if progress is not None:
             progress.finish()
-    for out in outs[:2]:
+    if central is not None:
+        for out in outs[:2]:
+            if isinstance(out, SshError):
+                raise out
+        nb, sb = outs[0], outs[1]
+        assert isinstance(nb, DbRead) and isinstance(sb, DbRead)
+        got = Collected(nb.dump_text(), sb.dump_text(), dbs={NB: nb, SB: sb}, commands=lines[NB] + lines[SB])
+        zone_outs = outs[2:n_db]
+    else:
+        got = Collected("", "")
+        zone_outs = outs[:n_db]
+    for (_node, what, zone), out in zip(jobs[n_db - len(zone_outs):n_db], zone_outs, strict=True):
+        zr = got.zones.setdefault(zone, ZoneRead(by_zone[zone]))
+        got.commands += zone_lines[(zone, what)]
         if isinstance(out, SshError):
-            raise out
-    nb, sb = outs[0], outs[1]
-    assert isinstance(nb, DbRead) and isinstance(sb, DbRead)
-    got = Collected(nb.dump_text(), sb.dump_text(), dbs={NB: nb, SB: sb},
-                    commands=lines[NB] + lines[SB] + [(n, pool.line(n, ovs_cmd)) for n in node_list])
-    for node, out in zip(node_list, outs[2:], strict=True):
+            zr.error = zr.error or out
+        else:
+            assert isinstance(out, DbRead)
+            zr.dbs[what] = out
+    got.commands += [(n, pool.line(n, ovs_cmd)) for n in node_list]
+    for node, out in zip(node_list, outs[n_db:], strict=True):
         if isinstance(out, SshError):
             got.errors[node] = out
         else:

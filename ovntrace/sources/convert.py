@@ -190,7 +190,8 @@ def _sb_context(tables: Tables, source: str) -> ClusterContext:
              for e in (encaps.get(u) for u in r.get("encaps") or ()) if e is not None),
             key=lambda e: (e.type, e.ip))
         chassis.append(Chassis(uuid=uuid, name=r.get("name") or "", hostname=r.get("hostname") or None,
-                               encaps=tuple(ch_encaps), external_ids=_map(r.get("external_ids"))))
+                               encaps=tuple(ch_encaps), external_ids=_map(r.get("external_ids")),
+                               other_config=_map(r.get("other_config"))))
     mcast = [
         MulticastGroup(uuid, _ref(r.get("datapath")) or "", r.get("name") or "", int(r.get("tunnel_key") or 0),
                        tuple(r.get("ports") or ()))

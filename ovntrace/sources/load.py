@@ -190,10 +190,27 @@ def load_sb(src: str | os.PathLike[str], lflow_datapath_keys: Iterable[int] | No
     return load_context(src, SB)
 
 
+_ZONE_DB = {"nb:": NB, "sb:": SB}
+
+
 def load_node(name: str, src: str | os.PathLike[str]) -> ClusterContext:
     """One node's OVS facts, named ``name``: its ``conf.db`` (file, dump or ``unix:``/``tcp:`` remote of its
-    ovsdb-server), or ``ovs-vsctl show`` / ``ovs-ofctl show`` / ``ovs-appctl dpif/show`` output."""
+    ovsdb-server), or ``ovs-vsctl show`` / ``ovs-ofctl show`` / ``ovs-appctl dpif/show`` output.
+
+    Interconnect: an NB or SB database given for a node (a file, or ``nb:REMOTE`` / ``sb:REMOTE`` for a live
+    one) is that node's own zone's: it goes into ``zones`` (zone named after the node), never beside
+    another zone's facts."""
     s = os.fspath(src)
+    db = next((d for p, d in _ZONE_DB.items() if s.startswith(p)), None)
+    if db is not None:
+        rest = s[3:]
+        if is_remote(rest):
+            from ovntrace.sources.live import load_remote
+
+            zctx = load_remote(rest, db)
+        else:
+            zctx = load_context(rest, db)
+        return _zone_context(name, zctx)
     if is_remote(s):
         from ovntrace.sources.live import load_remote
 
@@ -201,11 +218,33 @@ def load_node(name: str, src: str | os.PathLike[str]) -> ClusterContext:
     else:
         ctx = load_context(s, None, node=name)
     if ctx.datapaths or ctx.logical_flows or ctx.nb_rows:
-        raise SourceError(f"{s}: an OVN database, not a node's OVS facts")
+        if ctx.nodes:
+            raise SourceError(f"{s}: OVN databases and a node's OVS facts together; give them one by one")
+        return _zone_context(name, ctx)
     from ovntrace.sources.paste import combine_nodes
 
     nodes = tuple(dataclasses.replace(n, name=name) for n in ctx.nodes)
     return ClusterContext(chassis=ctx.chassis, nodes=tuple(combine_nodes(nodes)), sources=ctx.sources)
+
+
+def _zone_context(node: str, zctx: ClusterContext) -> ClusterContext:
+    from ovntrace.model.cluster import Zone
+
+    return ClusterContext(zones=(Zone(node, (node,), zctx),), sources=zctx.sources, notes=zctx.notes)
+
+
+def combine_zones(ctx: ClusterContext) -> ClusterContext:
+    """Zones of the same name (a zone's NB and SB given one by one) as one, each row once."""
+    if len({z.name for z in ctx.zones}) == len(ctx.zones):
+        return ctx
+    from ovntrace.model.cluster import Zone
+
+    by: dict[str, Zone] = {}
+    for z in ctx.zones:
+        old = by.get(z.name)
+        by[z.name] = z if old is None else Zone(z.name, tuple(dict.fromkeys(old.nodes + z.nodes)),
+                                                 merge_sources(old.context, z.context), old.error or z.error)
+    return dataclasses.replace(ctx, zones=tuple(by.values()))
 
 
 def load_cluster(
@@ -241,6 +280,10 @@ def load_cluster(
         from ovntrace.sources.paste import combine_nodes
 
         ctx = dataclasses.replace(ctx, nodes=tuple(combine_nodes(ctx.nodes)))
+    ctx = combine_zones(ctx)
+    if ctx.zones and not ctx.ovn_version:
+        ctx = dataclasses.replace(ctx, ovn_version=next(
+            (z.context.ovn_version for z in ctx.zones if z.context.ovn_version), None))
     return ctx
 
 

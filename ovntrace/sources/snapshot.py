@@ -118,18 +118,39 @@ class Snapshot:
         return {k: str(v["error"]) for k, v in self.doc.get("nodes", {}).items() if v.get("error")}
 
     def context(self, name: str = "snapshot") -> ClusterContext:
+        from ovntrace.model.cluster import Zone
         from ovntrace.sources.load import context_from_text_any
 
         d = self.doc
-        ctx = context_from_text_any(_text(d["nb"]), f"{name}: NB", "nb")
-        ctx = ctx.merge(context_from_text_any(_text(d["sb"]), f"{name}: SB", "sb"))
+        ctx = ClusterContext()
+        if d["nb"] or d["sb"] or not d.get("zones"):
+            ctx = context_from_text_any(_text(d["nb"]), f"{name}: NB", "nb")
+            ctx = ctx.merge(context_from_text_any(_text(d["sb"]), f"{name}: SB", "sb"))
         for node, v in d.get("nodes", {}).items():
             if v.get("ovs"):
                 ctx = ctx.merge(context_from_text_any(_text(v["ovs"]), f"{name}: {node} conf.db", "ovs", node))
+        zones = []
+        for zname, z in (d.get("zones") or {}).items():
+            zctx = ClusterContext()
+            if z.get("nb") and z.get("sb"):
+                zctx = context_from_text_any(_text(z["nb"]), f"{name}: zone {zname} NB", "nb")
+                zctx = zctx.merge(context_from_text_any(_text(z["sb"]), f"{name}: zone {zname} SB", "sb"))
+            zones.append(Zone(str(zname), tuple(str(n) for n in z.get("nodes") or (zname,)), zctx,
+                              str(z["error"]) if z.get("error") else None))
+        if zones:
+            import dataclasses
+
+            ctx = dataclasses.replace(ctx, zones=tuple(zones), ovn_version=ctx.ovn_version or next(
+                (z.context.ovn_version for z in zones if z.context.ovn_version), None))
         return ctx
 
+    @property
+    def zone_errors(self) -> dict[str, str]:
+        """Interconnect: zone -> why its NB/SB are missing."""
+        return {k: str(v["error"]) for k, v in (self.doc.get("zones") or {}).items() if v.get("error")}
 
-def build(collected: Any, central: str, nodes: list[tuple[str, str]], stats: dict[str, Any]) -> Snapshot:
+
+def build(collected: Any, central: str | None, nodes: list[tuple[str, str]], stats: dict[str, Any]) -> Snapshot:
     """A snapshot of a :class:`ovntrace.sources.collect.Collected` (``nodes``: (name, role) in inventory order)."""
     found: list[str] = []
     node_docs: dict[str, Any] = {}
@@ -141,7 +162,7 @@ def build(collected: Any, central: str, nodes: list[tuple[str, str]], stats: dic
             err = collected.errors.get(name)
             node_docs[name] = {"error": str(err) if err else "not collected",
                                "error_kind": getattr(err, "kind", None)}
-    doc = {
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cluster": {"central": central, "nodes": [{"name": n, "role": r} for n, r in nodes]},
@@ -153,6 +174,22 @@ def build(collected: Any, central: str, nodes: list[tuple[str, str]], stats: dic
         "redacted": found,
         "stats": stats,
     }
+    zones = getattr(collected, "zones", None) or {}
+    if zones:  # interconnect: each zone's own NB/SB (an added key: "nb"/"sb" stay, empty)
+        zdocs: dict[str, Any] = {}
+        for zname, z in zones.items():
+            zd: dict[str, Any] = {"node": z.spec.node, "nodes": list(z.spec.nodes)}
+            if z.error is not None:
+                zd["error"], zd["error_kind"] = str(z.error), getattr(z.error, "kind", None)
+            else:
+                zd["nb"] = redact_tables(_tables(z.dump_text("OVN_Northbound"), f"zone {zname} NB dump"),
+                                         f"{zname}:OVN_Northbound", found)
+                zd["sb"] = redact_tables(_tables(z.dump_text("OVN_Southbound"), f"zone {zname} SB dump"),
+                                         f"{zname}:OVN_Southbound", found)
+            zdocs[zname] = zd
+        doc["cluster"]["topology"] = "interconnect"
+        doc = {**{k: v for k, v in doc.items() if k not in ("redacted", "stats")}, "zones": zdocs,
+               "redacted": found, "stats": stats}
     return Snapshot(doc)
 
 

@@ -17,7 +17,7 @@ SB_TABLES: dict[str, frozenset[str] | None] = {
         {"logical_datapath", "logical_dp_group", "pipeline", "table_id", "priority", "match", "actions",
          "external_ids"}),
     "Logical_DP_Group": frozenset({"datapaths"}),
-    "Chassis": frozenset({"name", "hostname", "encaps", "external_ids"}),
+    "Chassis": frozenset({"name", "hostname", "encaps", "external_ids", "other_config"}),
     "Encap": frozenset({"type", "ip", "options", "chassis_name"}),
     "MAC_Binding": frozenset({"logical_port", "ip", "mac", "datapath"}),
     "Multicast_Group": frozenset({"datapath", "name", "tunnel_key", "ports"}),

@@ -69,9 +69,19 @@ def test_down_node_other_nodes_still_collected(lab_n: Lab, tmp_path: Path) -> No
     assert rc == 1 and not out
     assert err.startswith("ovntrace path: kube-node2: the path needs this node") and "cannot connect" in err
     assert "(collected: kube-master, kube-node1)" in err and len(err.splitlines()) == 1
-    # a path that tunnels *to* the down node: also named
+    # a path that tunnels *to* the down node: printed up to the tunnel, and exit 3 ("partial", issue 16)
     rc, out, err = _run(main, "path", "default/web-1", SRC, "--inventory", str(inv))
-    assert rc == 1 and "kube-node2: the path needs this node" in err
+    assert rc == 3, (rc, out, err)
+    first = out.splitlines()[0]
+    assert first.startswith("ct trk,new: pod default/web-1 @ kube-node1 → switch kube-node1 → router kube-master")
+    assert "⇒ geneve 172.17.42.31 → 172.17.42.32 (dp " in first and first.endswith("⇒ ⋯ kube-node2 not reached")
+    assert "verdict: PARTIAL on kube-node1: tunnelled to chassis" in out
+    assert "the path stops there: kube-node2's facts were not collected (kube-node2: cannot connect to" in out
+    rc, out, err = _run(main, "path", "default/web-1", SRC, "--inventory", str(inv), "-f", "json")
+    doc = json.loads(out)
+    assert rc == 3 and doc["partial"] is True
+    assert doc["verdict"]["kind"] == "partial" and doc["verdict"]["missing"] == "kube-node2"
+    assert [t["node"] for t in doc["conntrack"][0]["traces"]] == ["kube-node1"]
 
 
 @pytest.mark.lab
