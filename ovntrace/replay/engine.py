@@ -185,11 +185,11 @@ def build(sw: PrivateSwitch, r: Report, built: Built) -> None:
         if p["type"] in _TUNNEL_TYPES:
             dp = None
         items.append((dp if dp is not None else 1 << 21, p["name"], p))
-    for _, name, p in sorted(items, key=lambda t: (t[0], t[1])):
-        if p is None:
+    for _, name, item in sorted(items, key=lambda t: (t[0], t[1])):
+        if item is None:
             add_br(name)
         else:
-            add_port(p)
+            add_port(item)
     _underlay(sw, r, built, created)
     # the TLV map, then groups, meters and flows of each bridge
     for br in sorted(created):

@@ -10,6 +10,7 @@ start time) and removes the directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -123,11 +124,9 @@ class PrivateSwitch:
                 if any(n == name for n, _, _ in self.pids):
                     ctl = self.dir / f"{name}.ctl"
                     if ctl.exists():
-                        try:
+                        with contextlib.suppress(OSError, subprocess.SubprocessError):
                             subprocess.run(["ovs-appctl", "-t", str(ctl), "exit"], env=self.env(), timeout=5,
                                            capture_output=True, check=False)
-                        except (OSError, subprocess.SubprocessError):
-                            pass
         for name, pid, st in reversed(self.pids):
             deadline = time.monotonic() + 3
             while time.monotonic() < deadline and st is not None and _start_time(pid) == st:

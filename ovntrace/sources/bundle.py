@@ -16,6 +16,7 @@ silently; what was read before stays usable.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -221,9 +222,9 @@ class Report:
         for kind in ("sb-db", "nb-db"):
             db = self.best(kind)
             if db is not None and db.path in self.data:
-                got = re.search(rb'"northd_internal_version"\s*,\s*"([\d.]+)-', self.data[db.path])
-                if got:
-                    return got.group(1).decode()
+                hit = re.search(rb'"northd_internal_version"\s*,\s*"([\d.]+)-', self.data[db.path])
+                if hit:
+                    return hit.group(1).decode()
         return None
 
     @property
@@ -504,7 +505,7 @@ def _walk_tar(f: BinaryIO, prefix: str, origin: str) -> Iterator[tuple[str, int,
             last = ti.name
             state: dict[str, bytes] = {}
 
-            def reader(limit: int | None, ti: tarfile.TarInfo = ti) -> bytes:
+            def reader(limit: int | None, ti: tarfile.TarInfo = ti, state: dict[str, bytes] = state) -> bytes:
                 if "data" in state:
                     return state["data"]
                 cap = max_input_size()
@@ -524,10 +525,8 @@ def _walk_tar(f: BinaryIO, prefix: str, origin: str) -> Iterator[tuple[str, int,
 
             yield prefix + ti.name, ti.size, reader, None
     finally:
-        try:
+        with contextlib.suppress(tarfile.TarError, OSError, EOFError):
             tf.close()
-        except (tarfile.TarError, OSError, EOFError):
-            pass
 
 
 def _why(e: BaseException) -> str:
@@ -565,8 +564,8 @@ def _finish(b: Bundle, r: Report) -> None:
         for m in r.members:
             rel = m.path.split("!", 1)[-1]
             rel = rel[rel.index(top) + len(top):] if top in rel else rel
-            got = cmds.get(rel)
-            out.append(dataclasses.replace(m, command=got[0], return_code=got[1]) if got else m)
+            cmd = cmds.get(rel)
+            out.append(dataclasses.replace(m, command=cmd[0], return_code=cmd[1]) if cmd else m)
         r.members = out
         for m in r.members:
             if m.kind in ("flows", "groups", "tlv-map", "ofctl-show", "vsctl-show") and m.return_code not in (None, 0):

@@ -118,7 +118,7 @@ def parse_list(text: str, table: str | None = None, db: str = "Open_vSwitch") ->
     """Plain rows of ``text``: a dump (``NAME table`` headings) or the records of one ``list`` of ``table``.
     Raises :class:`ListError` naming the line of a line that is neither a heading nor ``column : value``."""
     spec = SPEC.get(db, {})
-    tables: Tables = {}
+    tables: dict[str, dict[str, Any]] = {}
     current = table
     row: dict[str, Any] = {}
 
@@ -150,7 +150,7 @@ def parse_list(text: str, table: str | None = None, db: str = "Open_vSwitch") ->
             continue
         row[col] = _value(raw, spec.get(current, {}).get(col), no)
     flush()
-    return tables
+    return dict(tables.items())
 
 
 def looks_like_list(text: str) -> bool:
