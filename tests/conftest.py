@@ -102,3 +102,36 @@ def lab25(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     finally:
         left = lab.down()
         assert not left, f"processes left running: {left}"
+
+
+# -- interconnect labs (issue 13): every node its own zone, a transit switch between them -------------
+
+
+@pytest.fixture(scope="session")
+def lab_ic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The interconnect lab on the host's OVN (23.03), up once per run."""
+    need_lab_packages()
+    d = tmp_path_factory.mktemp("labic", numbered=True)
+    t0 = time.monotonic()
+    lab = Lab.up(None, d, topology="interconnect")
+    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
+    try:
+        yield lab
+    finally:
+        left = lab.down()
+        assert not left, f"processes left running: {left}"
+
+
+@pytest.fixture(scope="session")
+def lab25_ic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The interconnect lab on OVN 25.03 (Debian 13 binaries under chroot), up once per run."""
+    need_release("25.03")
+    d = tmp_path_factory.mktemp("lab25ic", numbered=True)
+    t0 = time.monotonic()
+    lab = Lab.up(None, d, release="25.03", topology="interconnect")
+    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
+    try:
+        yield lab
+    finally:
+        left = lab.down()
+        assert not left, f"processes left running: {left}"

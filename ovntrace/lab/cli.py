@@ -75,11 +75,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         install_packages()
     inv = inv_mod.load(args.inventory) if args.inventory else None
     t0 = time.monotonic()
-    lab = Lab.up(inv, _dir(args), tunnels=args.tunnels, release=args.release, progress=_out, install=args.install)
+    lab = Lab.up(inv, _dir(args), tunnels=args.tunnels, release=args.release, progress=_out, install=args.install,
+                 topology=getattr(args, "topology", None))
     took = time.monotonic() - t0
     _out(f"lab up in {took:.1f}s: {len(lab.procs)} processes, nodes {', '.join(lab.inventory.node_names)}")
     _out(f"  release:    {_release_desc(lab)}")
     _out(f"  tunnels:    {_tunnels_desc(lab.tunnels)}")
+    if lab.inventory.interconnect:
+        _out(f"  topology:   interconnect: {len(lab.zones())} zones (each node its own NB/SB/northd), "
+             "transit switch transit_switch")
     _out(f"  dir:        {lab.dir}")
     _out(f"  inventory:  {lab.inventory_path}")
     first = lab.inventory.node_names[0]
@@ -229,6 +233,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="OVN release (default: the host's packages; Debian 12: OVN 23.03.1/OVS 3.1.0). One the host does "
         "not have runs from a Debian root under chroot, built once with debootstrap and cached "
         "(25.03: Debian 13, OVN 25.03.0/OVS 3.5.0, in $OVNTRACE_CACHE_DIR or /var/cache/ovntrace/rootfs-trixie)",
+    )
+    up.add_argument(
+        "--topology",
+        choices=["central", "interconnect"],
+        help="central: one NB/SB on the central node, the seed's (default, unless the inventory says "
+        "otherwise); interconnect: ovn-kubernetes' interconnect mode, every node its own zone (NB, SB, "
+        "ovn-northd) joined by the transit switch transit_switch over geneve",
     )
     _add_dir(up)
     up.set_defaults(func=cmd_up)

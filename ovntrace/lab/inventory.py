@@ -27,6 +27,12 @@ from ovntrace.model import secrets as secret_rule
 from ovntrace.model.sshspec import split_hop
 
 ROLES = ("central", "compute", "gateway")
+TOPOLOGIES = ("central", "interconnect")
+#: the cluster router of every zone of an interconnect cluster, and its transit switch (ovn-kubernetes)
+IC_ROUTER = "ovn_cluster_router"
+TRANSIT_SWITCH = "transit_switch"
+#: ovn-kubernetes' tunnel key of the default network's transit switch (0xff0003)
+TRANSIT_SWITCH_KEY = 16711683
 REDACTED = secret_rule.MARK
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -71,6 +77,13 @@ class Node:
     external_ids: dict[str, str] = field(default_factory=dict)
     gateway: Gateway | None = None
     ssh: SshTarget | None = None
+    #: interconnect: ovn-kubernetes' node id (the tunnel key of ``tstor-<node>`` on the transit switch,
+    #: the last byte of its transit and join addresses); 0 = the node's position in the inventory + 2
+    node_id: int = 0
+    #: interconnect: where this node's own zone NB/SB listen ("" = the node's ip; 0 = the cluster's ports)
+    db_address: str = ""
+    nb_port: int = 0
+    sb_port: int = 0
 
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -143,6 +156,11 @@ class Cluster:
     listen_address: str = ""
     k8s_api_server: str = ""
     physical_network: str = "physnet"
+    #: "central" (one NB/SB for every node, the seed) or "interconnect" (ovn-kubernetes' interconnect
+    #: mode: every node is its own zone with its own NB, SB and ovn-northd, joined by a transit switch)
+    topology: str = "central"
+    #: interconnect: the transit switch's subnet (ovn-kubernetes' default 100.88.0.0/16)
+    transit_subnet: str = "100.88.0.0/16"
 
 
 @dataclass(frozen=True)
@@ -170,8 +188,40 @@ class Inventory:
 
     @property
     def router(self) -> str:
-        """The cluster router: named after the central node (master-init did so in the seed)."""
-        return self.cluster.central
+        """The cluster router: named after the central node (master-init did so in the seed);
+        ``ovn_cluster_router`` in every zone of an interconnect cluster (ovn-kubernetes' name)."""
+        return IC_ROUTER if self.interconnect else self.cluster.central
+
+    @property
+    def interconnect(self) -> bool:
+        """True for an interconnect cluster (one zone per node, joined by a transit switch)."""
+        return self.cluster.topology == "interconnect"
+
+    def node_id(self, name: str) -> int:
+        """ovn-kubernetes' node id of ``name``: its ``node_id``, else its position + 2 (1 is the cluster
+        router's join address)."""
+        n = self.node(name)
+        return n.node_id or (self.node_names.index(name) + 2)
+
+    def transit_ip(self, name: str) -> str:
+        """The address of ``rtots-<name>`` on the transit switch (transit subnet + node id)."""
+        net = ipaddress.IPv4Network(self.cluster.transit_subnet)
+        return str(net.network_address + self.node_id(name))
+
+    def chassis_name(self, name: str) -> str:
+        """The chassis name (OVS system-id) of node ``name``: its ``system_id``; in an interconnect
+        cluster, where every zone names the other nodes' chassis, the node name when none is given."""
+        n = self.node(name)
+        return n.system_id or (name if self.interconnect else "")
+
+    def zone_db(self, name: str) -> tuple[str, int, int]:
+        """(address, NB port, SB port) of the NB/SB that node ``name`` reads: its own zone's in an
+        interconnect cluster, the central ones otherwise."""
+        c = self.cluster
+        if not self.interconnect:
+            return c.db_address, c.nb_port, c.sb_port
+        n = self.node(name)
+        return n.db_address or n.ip, n.nb_port or c.nb_port, n.sb_port or c.sb_port
 
     def pod(self, ref: str) -> Pod:
         for p in self.pods:
@@ -261,9 +311,9 @@ _CONTROL_NO_NL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 TOP_KEYS = ("cluster", "nodes", "pods", "acls", "load_balancers")
 CLUSTER_KEYS = ("name", "cluster_subnet", "join_subnet", "encap_type", "central", "db_address", "nb_port",
-                "sb_port", "listen_address", "k8s_api_server", "physical_network")
+                "sb_port", "listen_address", "k8s_api_server", "physical_network", "topology", "transit_subnet")
 NODE_KEYS = ("name", "role", "ip", "subnet", "encap_type", "encap_ip", "datapath_type", "system_id",
-             "external_ids", "gateway", "ssh")
+             "external_ids", "gateway", "ssh", "node_id", "db_address", "nb_port", "sb_port")
 GATEWAY_KEYS = ("bridge", "interface", "physical_ip", "default_gw")
 SSH_KEYS = ("host", "port", "user", "key", "known_hosts", "prefix", "command_prefix", "jump")
 POD_KEYS = ("namespace", "name", "node", "mac", "ip")
@@ -508,6 +558,8 @@ def parse(data: dict[str, Any], source: str = "", text: str | None = None) -> In
         p.text(c, "listen_address", "cluster", w, ""),
         k8s_api_server=p.text(c, "k8s_api_server", "cluster", w, ""),
         physical_network=p.name(c, "physical_network", "cluster", w, "physnet"),
+        topology=p.choice(c, "topology", "cluster", w, TOPOLOGIES, "central"),
+        transit_subnet=p.net(c, "transit_subnet", "cluster", w, "100.88.0.0/16"),
     )
     p.check(cluster.nb_port != cluster.sb_port, "cluster.sb_port",
             f"[cluster]: nb_port and sb_port are both {cluster.nb_port}")
@@ -587,13 +639,31 @@ def parse(data: dict[str, Any], source: str = "", text: str | None = None) -> In
                 external_ids=ids,
                 gateway=gw,
                 ssh=ssh,
+                node_id=int(p.get(rn, "node_id", int, loc, w, 0)),
+                db_address=p.matching(rn, "db_address", loc, w, _HOST, "an IPv4 address or a host name", "",
+                                      empty=True),
+                nb_port=p.port(rn, "nb_port", loc, w, 0) if "nb_port" in rn else 0,
+                sb_port=p.port(rn, "sb_port", loc, w, 0) if "sb_port" in rn else 0,
             )
         )
+        nd = nodes[-1]
+        p.check(0 <= nd.node_id <= 32767, f"{loc}.node_id",
+                f"{w}: node_id {nd.node_id} is not 1-32767 (0: its position + 2)")
     names = [n.name for n in nodes]
     for i, n in enumerate(names):
         p.check(n not in names[:i], f"nodes[{i}].name", f"node name {n!r} is used twice")
     p.check(cluster.central in names, "cluster.central", f"[cluster]: central {cluster.central!r} is not a node "
             f"(nodes: {', '.join(names)})")
+    if cluster.topology == "interconnect":
+        ids_seen: dict[int, str] = {}
+        tnet = ipaddress.IPv4Network(cluster.transit_subnet)
+        for i, nd in enumerate(nodes):
+            nid = nd.node_id or i + 2
+            p.check(nid not in ids_seen, f"nodes[{i}].node_id",
+                    f"node {nd.name}: node id {nid} is also node {ids_seen.get(nid)}'s")
+            p.check(nid < tnet.num_addresses - 1, f"nodes[{i}].node_id",
+                    f"node {nd.name}: node id {nid} does not fit the transit subnet {cluster.transit_subnet}")
+            ids_seen[nid] = nd.name
     by_name = {n.name: n for n in nodes}
     pods: list[Pod] = []
     raw_pods = data.get("pods", [])
@@ -711,12 +781,19 @@ def dumps(inv: Inventory) -> str:
     out.append(f"sb_port = {c.sb_port}")
     for k in ("listen_address", "k8s_api_server", "physical_network"):
         out.append(f"{k} = {_q(getattr(c, k))}")
+    if c.topology != "central":
+        out += [f"topology = {_q(c.topology)}", f"transit_subnet = {_q(c.transit_subnet)}"]
     for n in inv.nodes:
         out += ["", "[[nodes]]"]
         for k in ("name", "role", "ip", "subnet", "encap_type", "encap_ip", "datapath_type"):
             out.append(f"{k} = {_q(getattr(n, k))}")
         if n.system_id:
             out.append(f"system_id = {_q(n.system_id)}")
+        if n.node_id:
+            out.append(f"node_id = {n.node_id}")
+        if n.db_address:
+            out.append(f"db_address = {_q(n.db_address)}")
+        out += [f"{k} = {getattr(n, k)}" for k in ("nb_port", "sb_port") if getattr(n, k)]
         if n.external_ids:
             out += ["", "[nodes.external_ids]"]
             out += [f"{_key(k)} = {_q(v)}" for k, v in n.external_ids.items()]

@@ -202,12 +202,34 @@ def stop_procs(procs: Sequence[Proc], wait: float = STOP_WAIT) -> list[Proc]:
 # the lab
 
 
-def _lab_inventory(inv: Inventory, nb_port: int, sb_port: int) -> Inventory:
-    """The inventory as the lab runs it: NB/SB on 127.0.0.1 at the lab's ports, no other change."""
+def _lab_inventory(inv: Inventory, nb_port: int, sb_port: int, topology: str | None = None) -> Inventory:
+    """The inventory as the lab runs it: NB/SB on 127.0.0.1 at the lab's ports, no other change.
+
+    ``topology="interconnect"``: every node its own zone, whose NB/SB listen on 127.0.0.1 at ports of
+    their own (``nb_port``/``sb_port`` are the first node's)."""
     c = replace(
         inv.cluster, db_address=sshd.LOOPBACK, listen_address=sshd.LOOPBACK, nb_port=nb_port, sb_port=sb_port
     )
-    return replace(inv, cluster=c)
+    if topology is not None:
+        c = replace(c, topology=topology)
+    if c.topology != "interconnect":
+        return replace(inv, cluster=c)
+    used = {nb_port, sb_port}
+    nodes = []
+    for i, n in enumerate(inv.nodes):
+        if i == 0:
+            nb, sb = nb_port, sb_port
+        else:
+            nb = sshd.free_port()
+            while nb in used:
+                nb = sshd.free_port()
+            used.add(nb)
+            sb = sshd.free_port()
+            while sb in used:
+                sb = sshd.free_port()
+            used.add(sb)
+        nodes.append(replace(n, db_address=sshd.LOOPBACK, nb_port=nb, sb_port=sb))
+    return replace(inv, cluster=c, nodes=tuple(nodes))
 
 
 def underlay_bridge(node: Node) -> tuple[str, str]:
@@ -300,7 +322,7 @@ class Lab:
             "OVNTRACE_LAB_DIR": str(self.dir),
             "OVNTRACE_LAB_NODE": node,
         }
-        if node == inv.cluster.central:
+        if node == inv.cluster.central or inv.interconnect:  # interconnect: every node its own zone
             env["OVN_NB_DB"] = f"unix:{d}/ovnnb_db.sock"
             env["OVN_SB_DB"] = f"unix:{d}/ovnsb_db.sock"
         else:
@@ -503,7 +525,7 @@ class Lab:
         new = inv_mod.parse(_as_data(inv_mod.with_pod(inv, pod)), inv.source)  # validates the pod
         self.run_steps(runbook.pod_steps(new, pod))
         self._save_inventory(new)
-        self.sh(inv.cluster.central, "ovn-nbctl --wait=hv --timeout=30 sync")
+        self.sh(self.zone_of(node), "ovn-nbctl --wait=hv --timeout=30 sync")
         return pod
 
     def pod_del(self, ref: str) -> Pod:
@@ -517,41 +539,46 @@ class Lab:
     def status(self) -> dict[str, Any]:
         """Processes, chassis in the SB database and tunnel ports per node."""
         procs = [{**p.to_json(), "alive": alive(p)} for p in self.procs]
-        central = self.inventory.cluster.central
         chassis: list[dict[str, str]] = []
         tunnels: dict[str, list[dict[str, str]]] = {}
         errors: list[str] = []
-        try:
-            out = self.run(
-                central,
-                [
-                    "ovn-sbctl",
-                    "--format=csv",
-                    "--data=bare",
-                    "--no-headings",
-                    "--columns=name,hostname",
-                    "list",
-                    "Chassis",
-                ],
-            )
-            encaps = self.run(
-                central,
-                [
-                    "ovn-sbctl",
-                    "--format=csv",
-                    "--data=bare",
-                    "--no-headings",
-                    "--columns=chassis_name,type,ip",
-                    "list",
-                    "Encap",
-                ],
-            )
-            enc = {row[0]: (row[1], row[2]) for row in _csv(encaps)}
-            for row in _csv(out):
-                t, ip = enc.get(row[0], ("", ""))
-                chassis.append({"name": row[0], "hostname": row[1], "encap": t, "ip": ip})
-        except LabError as e:
-            errors.append(str(e))
+        ic = self.inventory.interconnect
+        for zone in self.zones():
+            try:
+                out = self.run(
+                    zone,
+                    [
+                        "ovn-sbctl",
+                        "--format=csv",
+                        "--data=bare",
+                        "--no-headings",
+                        "--columns=name,hostname,other_config",
+                        "list",
+                        "Chassis",
+                    ],
+                )
+                encaps = self.run(
+                    zone,
+                    [
+                        "ovn-sbctl",
+                        "--format=csv",
+                        "--data=bare",
+                        "--no-headings",
+                        "--columns=chassis_name,type,ip",
+                        "list",
+                        "Encap",
+                    ],
+                )
+                enc = {row[0]: (row[1], row[2]) for row in _csv(encaps)}
+                for row in _csv(out):
+                    t, ip = enc.get(row[0], ("", ""))
+                    entry = {"name": row[0], "hostname": row[1], "encap": t, "ip": ip}
+                    if ic:  # which zone's SB holds the row, and whether it is a remote zone's chassis
+                        entry["zone"] = zone
+                        entry["remote"] = "true" if "is-remote=true" in row[2] else "false"
+                    chassis.append(entry)
+            except LabError as e:
+                errors.append(str(e))
         for n in self.inventory.nodes:
             try:
                 out = self.run(
@@ -575,7 +602,8 @@ class Lab:
             "tunnel_form": self.tunnels,
             "running": all(p["alive"] for p in procs),
             "processes": procs,
-            "chassis": sorted(chassis, key=lambda c: c["hostname"]),
+            "topology": self.inventory.cluster.topology,
+            "chassis": sorted(chassis, key=lambda c: (c.get("zone", ""), c["hostname"])),
             "tunnels": tunnels,
             "ssh_config": str(self.ssh_config),
             "errors": errors,
@@ -784,6 +812,7 @@ class Lab:
         release: str | None = None,
         progress: rootfs.Progress | None = None,
         install: bool = False,
+        topology: str | None = None,
     ) -> Lab:
         """Start the lab described by ``inventory`` (default: the bundled one) in ``directory``.
 
@@ -794,9 +823,14 @@ class Lab:
         ``release``: the OVN release (``"23.03"``, ``"25.03"``; default: the host's packages). One
         that the host does not have runs from a Debian root of that release under ``chroot``
         (:mod:`ovntrace.lab.rootfs`: built once with debootstrap, cached; ``progress`` gets the
-        build's progress lines, ``install`` lets it apt-get install debootstrap)."""
+        build's progress lines, ``install`` lets it apt-get install debootstrap).
+        ``topology``: ``"central"`` (one NB/SB on the central node, the seed's) or ``"interconnect"``
+        (ovn-kubernetes' interconnect mode: every node its own zone with its own NB, SB and
+        ovn-northd, a transit switch between them; geneve tunnels); default: the inventory's."""
         if tunnels not in TUNNEL_FORMS:
             raise LabError(f"tunnels {tunnels!r}: use one of {', '.join(TUNNEL_FORMS)}", exit_code=2)
+        if topology is not None and topology not in inv_mod.TOPOLOGIES:
+            raise LabError(f"topology {topology!r}: use one of {', '.join(inv_mod.TOPOLOGIES)}", exit_code=2)
         rel_name, rel = plan_release(release)
         missing = missing_packages(chroot=rel is not None)
         if missing:
@@ -829,9 +863,13 @@ class Lab:
         nb_port, sb_port = sshd.free_port(), sshd.free_port()
         while sb_port == nb_port:
             sb_port = sshd.free_port()
-        lab = cls(
-            d, _lab_inventory(src, nb_port, sb_port), [], tunnels=tunnels, release=rel_name, root=root
-        )
+        lab_inv = _lab_inventory(src, nb_port, sb_port, topology)
+        if lab_inv.interconnect:
+            bad = [n.name for n in lab_inv.nodes if n.encap_type != "geneve"]
+            if bad:  # the transit switch's port keys ride in the Geneve option: VXLAN has no room for them
+                raise LabError(f"interconnect needs geneve tunnels; {', '.join(bad)} use another encap_type",
+                               exit_code=2)
+        lab = cls(d, lab_inv, [], tunnels=tunnels, release=rel_name, root=root)
         lab._save_state()
         try:
             lab._bring_up(provision)
@@ -856,7 +894,8 @@ class Lab:
         inv_mod.save(inv, self.inventory_path)
         self.versions = self._read_versions(inv.cluster.central)
         self._save_state()
-        self._start_central(inv.cluster.central)
+        for zone in (inv.node_names if inv.interconnect else [inv.cluster.central]):
+            self._start_central(zone)
         for n in inv.nodes:
             self._start_chassis(n)
         # SSH: a client key, then one sshd per node with that node's environment.
@@ -906,23 +945,35 @@ class Lab:
                 out[key] = m.group(1)
         return out
 
+    def zones(self) -> list[str]:
+        """The nodes that run an NB/SB: every node (interconnect), else the central one."""
+        inv = self.inventory
+        return inv.node_names if inv.interconnect else [inv.cluster.central]
+
+    def zone_of(self, node: str) -> str:
+        """The node whose NB/SB ``node`` reads (itself in an interconnect lab)."""
+        self.inventory.node(node)
+        return node if self.inventory.interconnect else self.inventory.cluster.central
+
     def _lab_extras(self) -> None:
         """Lab-only config: the external gateways' MACs (nothing answers ARP on a dummy network)."""
-        central = self.inventory.cluster.central
-        for n in runbook.gateways(self.inventory):
-            assert n.gateway is not None
+        inv = self.inventory
+        for n in runbook.gateways(inv):
+            g = runbook.gateway_of(inv, n)
+            assert g is not None
             self.run(
-                central,
+                self.zone_of(n.name),
                 [
                     "ovn-nbctl",
                     "--may-exist",
                     "static-mac-binding-add",
                     f"rtoe-GR_{n.name}",
-                    n.gateway.default_gw,
-                    runbook.ip_mac(n.gateway.default_gw),
+                    g.default_gw,
+                    runbook.ip_mac(g.default_gw),
                 ],
             )
-        self.run(central, ["ovn-nbctl", "--wait=hv", "--timeout=60", "sync"])
+        for zone in self.zones():
+            self.run(zone, ["ovn-nbctl", "--wait=hv", "--timeout=60", "sync"])
 
 
 def _csv(text: str) -> list[list[str]]:

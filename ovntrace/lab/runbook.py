@@ -21,7 +21,14 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from ovntrace.lab.inventory import Inventory, Node, Pod
+from ovntrace.lab.inventory import (
+    TRANSIT_SWITCH,
+    TRANSIT_SWITCH_KEY,
+    Gateway,
+    Inventory,
+    Node,
+    Pod,
+)
 
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
 OVN_CTL = "/usr/share/ovn/scripts/ovn-ctl"
@@ -92,8 +99,26 @@ def join_ip(inv: Inventory, index: int) -> str:
     return str(ipaddress.IPv4Network(inv.cluster.join_subnet).network_address + index)
 
 
+def gateway_of(inv: Inventory, node: Node) -> Gateway | None:
+    """The node's gateway: its ``[nodes.gateway]``; in an interconnect cluster, where ovn-kubernetes gives
+    every node a gateway router, one on ``breth0`` with the node IP (its /24, the first address the next
+    hop) for a node that names none."""
+    if node.gateway is not None or not inv.interconnect:
+        return node.gateway
+    net = ipaddress.IPv4Interface(f"{node.ip}/24").network
+    return Gateway(physical_ip=f"{node.ip}/24", default_gw=str(net.network_address + 1))
+
+
 def gateways(inv: Inventory) -> list[Node]:
-    return [n for n in inv.nodes if n.gateway is not None]
+    return [n for n in inv.nodes if gateway_of(inv, n) is not None]
+
+
+def gr_join_ip(inv: Inventory, node: Node) -> str:
+    """The join address of ``GR_<node>``: the next after the cluster router's, one per gateway (central);
+    the node id in an interconnect cluster (ovn-kubernetes: 100.64.0.<node id>)."""
+    if inv.interconnect:
+        return join_ip(inv, inv.node_id(node.name))
+    return join_ip(inv, 2 + gateways(inv).index(node))
 
 
 def pod_ofport(inv: Inventory, pod: Pod) -> int:
@@ -106,8 +131,9 @@ def pod_ofport(inv: Inventory, pod: Pod) -> int:
 
 
 def nbctl(inv: Inventory, node: str) -> list[str]:
-    """``ovn-nbctl`` as run on ``node``: the central node uses its local socket, others TCP."""
-    if node == inv.cluster.central:
+    """``ovn-nbctl`` as run on ``node``: the central node uses its local socket, others TCP; in an
+    interconnect cluster every node uses its own zone's NB, on its local socket."""
+    if node == inv.cluster.central or inv.interconnect:
         return ["ovn-nbctl"]
     c = inv.cluster
     return ["ovn-nbctl", f"--db=tcp:{c.db_address}:{c.nb_port}"]
@@ -151,16 +177,19 @@ def _router_lsp(inv: Inventory, node: str, switch: str, lsp: str, lrp: str, mac:
 # roles
 
 
-def central_steps(inv: Inventory) -> list[Step]:
+def central_steps(inv: Inventory, node: str | None = None) -> list[Step]:
+    """The central NB/SB and ovn-northd; with ``node`` (interconnect), that node's own zone's."""
     c = inv.cluster
-    n = c.central
+    n = node or c.central
+    _, nb_port, sb_port = inv.zone_db(n)
     suffix = f":{c.listen_address}" if c.listen_address else ""
-    nb_conn, sb_conn = f"ptcp:{c.nb_port}{suffix}", f"ptcp:{c.sb_port}{suffix}"
+    nb_conn, sb_conn = f"ptcp:{nb_port}{suffix}", f"ptcp:{sb_port}{suffix}"
+    what = f"zone {n}'s" if inv.interconnect else "the"
     return [
         Step(
             n,
             "central",
-            "start the OVN databases (NB, SB) and ovn-northd",
+            f"start {what} OVN databases (NB, SB) and ovn-northd",
             sh(OVN_CTL, "start_northd"),
             check=sh("ovn-appctl", "-t", "ovn-northd", "version"),
             daemon=True,
@@ -183,18 +212,22 @@ def central_steps(inv: Inventory) -> list[Step]:
 
 
 def compute_steps(inv: Inventory, node: Node) -> list[Step]:
-    c = inv.cluster
     n = node.name
+    addr, nb_port, sb_port = inv.zone_db(n)
     ids = {
-        "ovn-remote": f"tcp:{c.db_address}:{c.sb_port}",
-        "ovn-nb": f"tcp:{c.db_address}:{c.nb_port}",
+        "ovn-remote": f"tcp:{addr}:{sb_port}",
+        "ovn-nb": f"tcp:{addr}:{nb_port}",
         "ovn-encap-ip": node.encap_ip,
         "ovn-encap-type": node.encap_type,
         "hostname": n,
     }
-    if node.system_id:
+    if inv.interconnect:
+        # the chassis tunnels to the other zones' (remote) chassis only when it is an interconnect one
+        ids["ovn-is-interconn"] = "true"
+    system_id = inv.chassis_name(n)
+    if system_id:
         make_id = (
-            "test -e " + SYSTEM_ID_FILE + " || echo " + shlex.quote(node.system_id) + " > " + SYSTEM_ID_FILE
+            "test -e " + SYSTEM_ID_FILE + " || echo " + shlex.quote(system_id) + " > " + SYSTEM_ID_FILE
         )
     else:
         make_id = "test -e " + SYSTEM_ID_FILE + " || uuidgen > " + SYSTEM_ID_FILE
@@ -270,9 +303,10 @@ def compute_steps(inv: Inventory, node: Node) -> list[Step]:
     return steps
 
 
-def master_init_steps(inv: Inventory) -> list[Step]:
-    """What ``ovn-k8s-overlay master-init`` did: the cluster router and the join switch."""
-    n = inv.cluster.central
+def master_init_steps(inv: Inventory, node: str | None = None) -> list[Step]:
+    """What ``ovn-k8s-overlay master-init`` did: the cluster router and the join switch (with ``node``,
+    interconnect: that node's zone's ``ovn_cluster_router`` and ``join``)."""
+    n = node or inv.cluster.central
     r = inv.router
     nb = nbctl(inv, n)
     join_net = ipaddress.IPv4Network(inv.cluster.join_subnet)
@@ -392,8 +426,8 @@ def node_init_steps(inv: Inventory, node: Node) -> list[Step]:
 
 def gateway_init_steps(inv: Inventory, node: Node) -> list[Step]:
     """What ``ovn-k8s-util nics-to-bridge`` and ``ovn-k8s-overlay gateway-init`` did."""
-    assert node.gateway is not None
-    g = node.gateway
+    g = gateway_of(inv, node)
+    assert g is not None
     c = inv.cluster
     n = node.name
     r = inv.router
@@ -403,7 +437,7 @@ def gateway_init_steps(inv: Inventory, node: Node) -> list[Step]:
     rtoe, etor = f"rtoe-{gr}", f"etor-{gr}"
     localnet = f"{g.bridge}_{n}"
     prefix = ipaddress.IPv4Network(c.join_subnet).prefixlen
-    gw_join_ip = join_ip(inv, 2 + gateways(inv).index(node))
+    gw_join_ip = gr_join_ip(inv, node)
     phys_ip = str(ipaddress.IPv4Interface(g.physical_ip).ip)
     mapping = f"{c.physical_network}:{g.bridge}"
     chassis = '"options:chassis=\\"$(cat ' + SYSTEM_ID_FILE + ')\\""'
@@ -522,6 +556,21 @@ def gateway_init_steps(inv: Inventory, node: Node) -> list[Step]:
             f"{r}: default route to the gateway router ({gw_join_ip})",
             sh(*nb, "--may-exist", "lr-route-add", r, "0.0.0.0/0", gw_join_ip),
             check=_nb_exists(inv, n, "Logical_Router_Static_Route", f"nexthop={atom(gw_join_ip)}"),
+        )
+        if not inv.interconnect
+        else Step(
+            n,
+            "gateway-init",
+            f"{r}: traffic from {node.subnet} leaves by the gateway router ({gw_join_ip}, src-ip route)",
+            sh(*nb, "--may-exist", "--policy=src-ip", "lr-route-add", r, node.subnet, gw_join_ip),
+            check=_nb_exists(
+                inv,
+                n,
+                "Logical_Router_Static_Route",
+                f"ip_prefix={atom(node.subnet)}",
+                f"nexthop={atom(gw_join_ip)}",
+                "policy=src-ip",
+            ),
         ),
         Step(
             n,
@@ -653,8 +702,361 @@ def policy_steps(inv: Inventory) -> list[Step]:
     return steps
 
 
+# ---------------------------------------------------------------------------------------------
+# interconnect (ovn-kubernetes' interconnect mode: one zone per node, joined by a transit switch)
+#
+# Names and keys as ovn-kubernetes lays them out (go-controller/pkg/ovn/zone_interconnect): the transit
+# switch ``transit_switch`` (other_config interconn-ts, requested-tnl-key 16711683 = 0xff0003 for the
+# default network); per node ``rtots-<node>`` on ``ovn_cluster_router`` (MAC from its transit address)
+# peering the router port ``tstor-<node>`` locally; elsewhere ``tstor-<node>`` is a ``remote`` port with
+# the same tunnel key (the node id), bound to the node's chassis, which each other zone's SB holds as a
+# remote chassis (other_config:is-remote=true, the node's encap IP); routes on ovn_cluster_router to the
+# other nodes' subnets and gateway-router join addresses via their transit addresses.
+
+
+def sbctl(inv: Inventory, node: str) -> list[str]:
+    """``ovn-sbctl`` as run on ``node`` (interconnect: its own zone's SB, on its local socket)."""
+    return ["ovn-sbctl"]
+
+
+def _sb_exists(inv: Inventory, node: str, table: str, *conds: str) -> str:
+    return 'test -n "$(' + sh(*sbctl(inv, node), "--bare", "--columns=_uuid", "find", table, *conds) + ')"'
+
+
+def transit_prefix(inv: Inventory) -> int:
+    return ipaddress.IPv4Network(inv.cluster.transit_subnet).prefixlen
+
+
+def transit_mac(inv: Inventory, node: str) -> str:
+    """The MAC of ``rtots-<node>``: ovn-kubernetes' MAC of its transit address."""
+    return ip_mac(inv.transit_ip(node))
+
+
+def transit_switch_steps(inv: Inventory, node: Node) -> list[Step]:
+    """The transit switch and this node's own link to it (``rtots-``/``tstor-``)."""
+    n = node.name
+    nb = nbctl(inv, n)
+    ts, r = TRANSIT_SWITCH, inv.router
+    rtots, tstor = f"rtots-{n}", f"tstor-{n}"
+    key = str(inv.node_id(n))
+    tip = f"{inv.transit_ip(n)}/{transit_prefix(inv)}"
+    oc = {
+        "interconn-ts": ts,
+        "requested-tnl-key": str(TRANSIT_SWITCH_KEY),
+        "mcast_snoop": "true",
+        "mcast_querier": "false",
+        "mcast_flood_unregistered": "true",
+    }
+    return [
+        Step(
+            n,
+            "interconnect",
+            f"create the transit switch {ts} (tunnel key {TRANSIT_SWITCH_KEY} = {TRANSIT_SWITCH_KEY:#x})",
+            sh(
+                *nb,
+                "--may-exist",
+                "ls-add",
+                ts,
+                "--",
+                "set",
+                "Logical_Switch",
+                ts,
+                *[f"other_config:{k}={atom(v)}" for k, v in oc.items()],
+            ),
+            check=_nb_exists(
+                inv,
+                n,
+                "Logical_Switch",
+                f"name={ts}",
+                f"other_config:interconn-ts={ts}",
+                f"other_config:requested-tnl-key={atom(str(TRANSIT_SWITCH_KEY))}",
+            ),
+        ),
+        Step(
+            n,
+            "interconnect",
+            f"connect {r} to {ts}: {rtots} {tip}",
+            sh(
+                *nb,
+                "--may-exist",
+                "lrp-add",
+                r,
+                rtots,
+                transit_mac(inv, n),
+                tip,
+                "--",
+                "set",
+                "Logical_Router_Port",
+                rtots,
+                "options:mcast_flood=true",
+            ),
+            check=_nb_exists(inv, n, "Logical_Router_Port", f"name={rtots}", f"networks={atom(tip)}"),
+        ),
+        Step(
+            n,
+            "interconnect",
+            f"this node's port on {ts}: {tstor} (router port, tunnel key {key})",
+            sh(
+                *nb,
+                "--may-exist",
+                "lsp-add",
+                ts,
+                tstor,
+                "--",
+                "lsp-set-type",
+                tstor,
+                "router",
+                "--",
+                "lsp-set-addresses",
+                tstor,
+                "router",
+                "--",
+                "lsp-set-options",
+                tstor,
+                f"router-port={rtots}",
+                f"requested-tnl-key={key}",
+                "--",
+                "set",
+                "Logical_Switch_Port",
+                tstor,
+                f"external_ids:node={atom(n)}",
+            ),
+            check=_nb_exists(
+                inv,
+                n,
+                "Logical_Switch_Port",
+                f"name={tstor}",
+                "type=router",
+                f"options:requested-tnl-key={atom(key)}",
+            ),
+        ),
+    ]
+
+
+def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
+    """What ``node``'s zone holds of ``remote``: its chassis, its transit port, routes to it."""
+    n, rn = node.name, remote.name
+    nb, sb = nbctl(inv, n), sbctl(inv, n)
+    ts, r = TRANSIT_SWITCH, inv.router
+    tstor = f"tstor-{rn}"
+    chassis = inv.chassis_name(rn)
+    key = str(inv.node_id(rn))
+    rip = inv.transit_ip(rn)
+    gr_ip = gr_join_ip(inv, remote) if gateway_of(inv, remote) is not None else ""
+    # bound: the remote port's binding names the remote chassis (OVN 25.03's northd binds it from
+    # requested-chassis by itself; 23.03's does not, so the step binds it with lsp-bind)
+    bound = (
+        "{ c=$("
+        + sh(*sb, "--bare", "--columns=_uuid", "find", "Chassis", f"name={atom(chassis)}")
+        + ') && test -n "$c" && test -n "$('
+        + sh(*sb, "--bare", "--columns=_uuid", "find", "Port_Binding", f"logical_port={atom(tstor)}")
+        + ' chassis="$c")"; }'
+    )
+    steps = [
+        Step(
+            n,
+            "interconnect",
+            f"the remote chassis {chassis} of {rn} (encap {remote.encap_type} {remote.encap_ip})",
+            sh(*sb, "--if-exists", "chassis-del", chassis)
+            + " && "
+            + sh(
+                *sb,
+                "chassis-add",
+                chassis,
+                remote.encap_type,
+                remote.encap_ip,
+                "--",
+                "set",
+                "Chassis",
+                chassis,
+                f"hostname={atom(rn)}",
+                "other_config:is-remote=true",
+            ),
+            check=_sb_exists(inv, n, "Chassis", f"name={atom(chassis)}", "other_config:is-remote=true")
+            + " && "
+            + _sb_exists(inv, n, "Encap", f"chassis_name={atom(chassis)}", f"ip={atom(remote.encap_ip)}"),
+        ),
+        Step(
+            n,
+            "interconnect",
+            f"{rn}'s port on {ts}: {tstor} (remote, chassis {chassis}, tunnel key {key})",
+            sh(
+                *nb,
+                "--may-exist",
+                "lsp-add",
+                ts,
+                tstor,
+                "--",
+                "lsp-set-type",
+                tstor,
+                "remote",
+                "--",
+                "lsp-set-addresses",
+                tstor,
+                f"{transit_mac(inv, rn)} {rip}/{transit_prefix(inv)}",
+                "--",
+                "lsp-set-options",
+                tstor,
+                f"requested-tnl-key={key}",
+                f"requested-chassis={chassis}",
+                "--",
+                "set",
+                "Logical_Switch_Port",
+                tstor,
+                f"external_ids:node={atom(rn)}",
+            ),
+            check=_nb_exists(
+                inv,
+                n,
+                "Logical_Switch_Port",
+                f"name={tstor}",
+                "type=remote",
+                f"options:requested-tnl-key={atom(key)}",
+                f"options:requested-chassis={atom(chassis)}",
+            ),
+        ),
+        Step(
+            n,
+            "interconnect",
+            f"bind {tstor} to the remote chassis {chassis} (in this zone's SB, once northd made its binding)",
+            sh(*nb, "--wait=sb", "--timeout=30", "sync")
+            + " && { "
+            + bound
+            + " || { "
+            + sh(*sb, "--if-exists", "lsp-unbind", tstor)
+            + "; "
+            + sh(*sb, "lsp-bind", tstor, chassis)
+            + " || "
+            + bound
+            + "; }; }",
+            check=bound,
+        ),
+        Step(
+            n,
+            "interconnect",
+            f"{r}: {rn}'s pod subnet {remote.subnet} via its transit address {rip}",
+            sh(*nb, "--may-exist", "lr-route-add", r, remote.subnet, rip),
+            check=_nb_exists(
+                inv,
+                n,
+                "Logical_Router_Static_Route",
+                f"ip_prefix={atom(remote.subnet)}",
+                f"nexthop={atom(rip)}",
+            ),
+        ),
+    ]
+    if gr_ip:
+        steps.append(
+            Step(
+                n,
+                "interconnect",
+                f"{r}: {rn}'s gateway router join address {gr_ip} via {rip}",
+                sh(*nb, "--may-exist", "lr-route-add", r, f"{gr_ip}/32", rip),
+                check=_nb_exists(
+                    inv,
+                    n,
+                    "Logical_Router_Static_Route",
+                    f"ip_prefix={atom(gr_ip + '/32')}",
+                    f"nexthop={atom(rip)}",
+                ),
+            )
+        )
+    return steps
+
+
+def interconnect_steps(inv: Inventory, node: Node) -> list[Step]:
+    steps = transit_switch_steps(inv, node)
+    for other in inv.nodes:
+        if other.name != node.name:
+            steps += remote_node_steps(inv, node, other)
+    return steps
+
+
+def ic_policy_steps(inv: Inventory, node: Node) -> list[Step]:
+    """The ACLs of this node's switch and every load balancer on it, in this node's zone."""
+    n = node.name
+    nb = nbctl(inv, n)
+    steps: list[Step] = []
+    for a in inv.acls:
+        if acl_zone(inv, a.switch) != n:
+            continue
+        opts = ["--may-exist"]
+        if a.log:
+            opts += ["--log", f"--severity={a.severity}"]
+        opts.append(f"--name={a.name}")
+        steps.append(
+            Step(
+                n,
+                "policy",
+                f"ACL {a.name}: {a.direction} {a.action} on switch {a.switch}",
+                sh(*nb, *opts, "acl-add", a.switch, a.direction, str(a.priority), a.match, a.action),
+                check=_nb_exists(inv, n, "ACL", f"name={atom(a.name)}"),
+            )
+        )
+    for lb in inv.load_balancers:
+        steps.append(
+            Step(
+                n,
+                "policy",
+                f"load balancer {lb.name}: {lb.vip} -> {', '.join(lb.backends)}",
+                sh(*nb, "--may-exist", "lb-add", lb.name, lb.vip, ",".join(lb.backends), lb.protocol),
+                check=_nb_exists(inv, n, "Load_Balancer", f"name={atom(lb.name)}"),
+            )
+        )
+        steps.append(
+            Step(n, "policy", f"apply {lb.name} on switch {n}", sh(*nb, "--may-exist", "ls-lb-add", n, lb.name))
+        )
+    steps.append(
+        Step(
+            n,
+            "policy",
+            f"wait until zone {n}'s chassis has installed the flows",
+            sh(*nb, "--wait=hv", "--timeout=60", "sync"),
+        )
+    )
+    return steps
+
+
+def acl_zone(inv: Inventory, switch: str) -> str:
+    """The node whose zone holds ``switch`` (a node switch is its node's; any other, the central node's)."""
+    return switch if switch in inv.node_names else inv.cluster.central
+
+
+def ic_plan(inv: Inventory) -> list[Phase]:
+    """The runbook of an interconnect cluster: every node builds its own zone."""
+    phases = [
+        Phase(n.name, "central", f"zone {n.name}: its NB/SB databases and ovn-northd",
+              tuple(central_steps(inv, n.name)))
+        for n in inv.nodes
+    ]
+    for node in inv.nodes:
+        phases.append(
+            Phase(node.name, "compute", "compute: OVS and ovn-controller (its own zone's SB)",
+                  tuple(compute_steps(inv, node)))
+        )
+    for node in inv.nodes:
+        phases.append(
+            Phase(node.name, "master-init", f"cluster router {inv.router} and join switch of zone {node.name}",
+                  tuple(master_init_steps(inv, node.name)))
+        )
+        title = f"node-init: switch {node.name} ({node.subnet})"
+        phases.append(Phase(node.name, "node-init", title, tuple(node_init_steps(inv, node))))
+        title = f"gateway-init: GR_{node.name}, external switch, localnet"
+        phases.append(Phase(node.name, "gateway-init", title, tuple(gateway_init_steps(inv, node))))
+        title = f"interconnect: {TRANSIT_SWITCH}, tstor ports, remote chassis, routes to the other zones"
+        phases.append(Phase(node.name, "interconnect", title, tuple(interconnect_steps(inv, node))))
+    for pod in inv.pods:
+        phases.append(Phase(pod.node, "pod", f"pod {pod.ref}", tuple(pod_steps(inv, pod))))
+    for node in inv.nodes:
+        phases.append(Phase(node.name, "policy", f"ACLs and load balancers of zone {node.name}",
+                            tuple(ic_policy_steps(inv, node))))
+    return phases
+
+
 def plan(inv: Inventory) -> list[Phase]:
     """The whole runbook for ``inv``, phase by phase, in the order to run it."""
+    if inv.interconnect:
+        return ic_plan(inv)
     c = inv.central_node
     phases = [Phase(c.name, "central", "central: NB/SB databases and ovn-northd", tuple(central_steps(inv)))]
     for node in inv.nodes:
@@ -690,8 +1092,9 @@ def render(inv: Inventory, node: str | None = None, checks: bool = False) -> str
     if node is not None:
         inv.node(node)
     shown = inv.redacted()
+    topo = f", topology {inv.cluster.topology}" if inv.interconnect else ""
     out = [
-        f"# ovntrace provision plan: cluster {inv.cluster.name!r}, inventory {inv.source or '<memory>'}",
+        f"# ovntrace provision plan: cluster {inv.cluster.name!r}{topo}, inventory {inv.source or '<memory>'}",
         "# Run each block on the node it names, blocks in this order.",
     ]
     for ph in plan(shown):
