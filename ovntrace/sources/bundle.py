@@ -257,6 +257,7 @@ class Bundle:
 
 def classify(path: str) -> tuple[str, str | None, str | None]:
     """(kind, bridge, OpenFlow version) of a member path, by sos's and must-gather's own names."""
+    path = path.rsplit("!", 1)[-1]  # a nested archive's member: its own path
     parts = path.split("/")
     base = parts[-1]
     if "sos_commands" in parts:
