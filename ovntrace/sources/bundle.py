@@ -184,13 +184,17 @@ class Report:
         if sb is None or sb.path not in self.data:
             return None
         try:
-            from ovntrace.sources.load import read_db_bytes
+            from ovntrace.sources.ovsdb import replay as db_replay
+            from ovntrace.sources.ovsdb import split_records
 
-            db = read_db_bytes(self.data[sb.path], sb.path, "OVN_Southbound")
+            records, _ = split_records(self.data[sb.path], sb.path)
+            cols = frozenset({"name", "hostname", "other_config", "external_ids"})
+            db = db_replay(records, {"Chassis": cols}, sb.path, frozenset())
         except SourceError:
             return None
         local = [r for r in (db.tables.get("Chassis") or {}).values()
-                 if (r.get("other_config") or {}).get("is-remote") != "true"]
+                 if "true" not in ((r.get("other_config") or {}).get("is-remote"),
+                                   (r.get("external_ids") or {}).get("is-remote"))]
         if len(local) == 1:
             return str(local[0].get("hostname") or local[0].get("name") or "") or None
         return None
