@@ -79,7 +79,7 @@ def test_explain_with_sosreports_means_the_same_as_live(lab: Lab, sos_lab: dict[
                                                                      proto="tcp", dport=22)))]
     for node, trace in cases:
         live, _ = explain(trace, *live_sources(lab, node))
-        got, err = explain(trace, *ctx, "--on", node)
+        got, _ = explain(trace, *ctx, "--on", node)
         assert "ambiguous" not in json.dumps(got)
         assert meaning(got) == meaning(live), node
         assert live["traces"][0]["ovn"]  # there is an OVN meaning to compare
