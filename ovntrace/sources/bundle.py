@@ -114,6 +114,7 @@ class Report:
     data: dict[str, bytes] = field(default_factory=dict)  # member path -> bytes (the wanted ones)
     sos_version: str | None = None
     manifest: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)  # found while reading a member's contents
     _tables: dict[str, Any] | None = None
 
     # -- what it holds --
@@ -144,18 +145,18 @@ class Report:
 
             self._tables = dict(read_db_bytes(self.data[conf.path], conf.path, "Open_vSwitch").tables)
             return self._tables
-        dump = self.best("ovs-dump-list")
-        text = self.text(dump)
-        if text is not None:
-            from ovntrace.sources.bundle_list import parse_list
+        from ovntrace.sources.bundle_list import ListError, parse_list
 
-            self._tables = dict(parse_list(text))
-            return self._tables
-        text = self.text(self.best("ovs-list"))
-        if text is not None:
-            from ovntrace.sources.bundle_list import parse_list
-
-            self._tables = dict(parse_list(text, "Open_vSwitch"))
+        for kind, table in (("ovs-dump-list", None), ("ovs-list", "Open_vSwitch")):
+            m = self.best(kind)
+            text = self.text(m)
+            if m is None or text is None or m.return_code not in (None, 0):
+                continue
+            try:
+                self._tables = dict(parse_list(text, table))
+            except ListError as e:
+                self.problems.append(Problem(m.path, f"line {e.line}: {e}; not used"))
+                continue
             return self._tables
         return None
 
@@ -664,6 +665,7 @@ def bundle_context(b: Bundle, zone: str | None = None) -> ClusterContext:
             notes.append(f"{r.root}: no SB database file; ovn-sbctl show only (no logical flows)")
         if r.by_kind("lflow-list") and not r.by_kind("sb-db"):
             notes.append(f"{r.root}: ovn-sbctl lflow-list is not used (it has no UUIDs, so no cookies)")
+    notes += [str(q) for r in use for q in r.problems]
     if not ctx.sources:
         raise SourceError(f"{', '.join(b.paths)}: the bundle holds no usable node facts or OVN database"
                           + (f" ({'; '.join(notes)})" if notes else ""))
@@ -716,7 +718,8 @@ def inventory(b: Bundle) -> dict[str, Any]:
         "paths": list(b.paths),
         "nodes": nodes,
         "other_members": b.other_members,
-        "problems": [{"where": p.where, "what": p.what} for p in b.problems],
+        "problems": [{"where": p.where, "what": p.what} for p in b.problems + [q for r in b.reports
+                                                                            for q in r.problems]],
         "open_seconds": round(b.open_seconds, 4),
     }
 
@@ -726,8 +729,11 @@ def replayable(r: Report) -> tuple[bool, list[str]]:
     notes: list[str] = []
     if r.kind != "sosreport":
         return False, ["a must-gather holds no OpenFlow dumps and no conf.db: explain with its databases only"]
-    if r.best("flows", "br-int") is None:
+    fm = r.best("flows", "br-int")
+    if fm is None:
         return False, ["no dump-flows of br-int"]
+    if fm.return_code not in (None, 0):
+        return False, [f"`{fm.command}` failed on the node (exit {fm.return_code}): no flows of br-int"]
     if r.ovs_tables() is None and r.best("ofctl-show", "br-int") is None:
         return False, ["neither conf.db / ovsdb-client dump nor ovs-ofctl show br-int: ofport numbers unknown"]
     if not r.by_kind("groups"):

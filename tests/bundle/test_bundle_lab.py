@@ -268,3 +268,29 @@ def test_must_gather_legacy_leader_dbs(lab: Lab, tmp_path: Path) -> None:
     live, _ = explain(trace, "--sb", f"unix:{c / 'ovnsb_db.sock'}", "--nb", f"unix:{c / 'ovnnb_db.sock'}")
     got, _ = explain(trace, "--context", str(mg))
     assert meaning(got) == meaning(live)
+
+
+def test_sosreport_of_a_node_whose_ovs_is_down(tmp_path: Path) -> None:
+    """A real sos 4.0 report of a "node" whose OVS does not answer (the environment points at an empty run
+    directory, as on a node where ovsdb-server is down): the failed commands are named from the manifest,
+    the replay is refused saying why, nothing crashes."""
+    import os
+    import subprocess
+
+    from tests.bundle.conftest import SOS
+
+    if SOS is None:
+        pytest.skip("sos is not installed (apt-get install sosreport)")
+    empty = tmp_path / "run"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
+    env.update({k: str(empty) for k in ("OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVN_RUNDIR", "OVN_DBDIR")})
+    subprocess.run([SOS, "report", "--batch", "-o", "openvswitch,ovn_host", "--tmp-dir", str(tmp_path)], env=env,
+                   check=True, capture_output=True, timeout=300)
+    (report,) = tmp_path.glob("sosreport-*.tar.xz")
+    rc, out, _ = cli("bundle", str(report))
+    assert rc == 1
+    assert "`ovs-ofctl -O OpenFlow13 dump-flows br-int` failed on the node (exit 1)" in out
+    assert "replay: not possible" in out
+    rc, _, err = cli("replay", str(report), "in_port=1,ip")
+    assert rc == 2 and "cannot replay" in err and "failed on the node" in err
