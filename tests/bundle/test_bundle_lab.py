@@ -294,3 +294,22 @@ def test_sosreport_of_a_node_whose_ovs_is_down(tmp_path: Path) -> None:
     assert "replay: not possible" in out
     rc, _, err = cli("replay", str(report), "in_port=1,ip")
     assert rc == 2 and "cannot replay" in err and "failed on the node" in err
+
+
+def test_path_from_bundles_equals_live_path(lab: Lab, sos_aug: dict[str, Path]) -> None:
+    """``run_bundle_path`` (for ``path --offline BUNDLE SRC DST``): the path engine with every hop replayed on
+    that node's sosreport (augmented as above) = the live path over SSH, hop by hop, verdict by verdict."""
+    from ovntrace.path import run_path
+    from ovntrace.replay.path import run_bundle_path
+
+    bundles = [str(p) for p in sos_aug.values()]
+    for proto, dport in (("icmp", None), ("tcp", 22)):
+        live = run_path("default/client-1", "default/sshd-2", lab.inventory_path, proto, dport=dport)
+        got = run_bundle_path(bundles, "default/client-1", "default/sshd-2", proto, dport=dport)
+        assert got.src_node == live.src_node == "kube-node2"
+        for a, b in zip(got.chains, live.chains, strict=True):
+            assert a.ct == b.ct and a.segments == b.segments, (proto, a.ct)
+            assert a.verdict == b.verdict, (proto, a.ct)
+            assert [t.node for t in a.traces] == [t.node for t in b.traces]
+            assert [normal(t.text) for t in a.traces] == [normal(t.text) for t in b.traces]
+        assert set(got.stats["replayed"]) == {"kube-node1", "kube-node2"}
