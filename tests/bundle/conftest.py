@@ -37,7 +37,8 @@ def make_sosreport(lab: Lab, node: str, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     plugins = "openvswitch,ovn_host" + (",ovn_central" if node == lab.inventory.cluster.central else "")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
-    env.update(lab.env(node))
+    for k, v in lab.env(node).items():  # a chroot lab (25.03): its sockets and files as the host sees them
+        env[k] = str(lab.host_path(v)) if lab.root is not None and v.startswith(lab.run_base) else v
     env["PATH"] = env.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
     res = subprocess.run([SOS, "report", "--batch", "-o", plugins, "--tmp-dir", str(out)], env=env,
                          capture_output=True, text=True, timeout=300, check=False)
@@ -66,6 +67,16 @@ def sos_lab(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
     for n in lab.inventory.node_names:
         lab._refresh_neighbors(n)
     return {n: make_sosreport(lab, n, base / n) for n in lab.inventory.node_names}
+
+
+@pytest.fixture(scope="session")
+def sos_lab25(lab25: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """node -> a real sos 4.0 sosreport of the OVN 25.03 lab (OVS 3.5.0 in the Debian 13 chroot): the host's
+    sos and OVS tools, run against the chroot's daemons through their sockets as the host sees them."""
+    base = tmp_path_factory.mktemp("sos25", numbered=True)
+    for n in lab25.inventory.node_names:
+        lab25._refresh_neighbors(n)
+    return {n: make_sosreport(lab25, n, base / n) for n in lab25.inventory.node_names}
 
 
 @pytest.fixture(scope="session")

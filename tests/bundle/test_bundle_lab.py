@@ -313,3 +313,28 @@ def test_path_from_bundles_equals_live_path(lab: Lab, sos_aug: dict[str, Path]) 
             assert [t.node for t in a.traces] == [t.node for t in b.traces]
             assert [normal(t.text) for t in a.traces] == [normal(t.text) for t in b.traces]
         assert set(got.stats["replayed"]) == {"kube-node1", "kube-node2"}
+
+
+def test_ovn_25_03_sosreports(lab25: Lab, sos_lab25: dict[str, Path]) -> None:
+    """OVN 25.03 / OVS 3.5.0 (the chroot lab), real sos 4.0 reports: releases found, explain with the reports
+    = the live databases, and replayed here (the host's OVS 3.1.0, said so) = ofproto/trace on the live 3.5.0
+    node, same-node and cross-node (no group needed: sos 4.0 has none)."""
+    rc, out, err = cli("bundle", "--format", "json", *map(str, sos_lab25.values()))
+    assert rc == 0, err
+    for n in json.loads(out)["nodes"]:
+        assert (n["ovs_version"], n["ovn_version"]) == (lab25.versions["ovs"], lab25.versions["ovn"])
+    same = ("kube-node1", lab25.microflow("kube-node1", "default/web-1", "192.168.2.3"))
+    cross = ("kube-node2", lab25.microflow("kube-node2", "default/client-1", "192.168.2.3"))
+    for node, flow in (same, cross):
+        live = lab25.trace(node, flow)
+        rc, got, err = replay(sos_lab25[node], flow, "--raw")
+        assert rc == 0, err
+        assert tables(got) == tables(live) and normal(got) == normal(live), node
+        c = lab25.node_dir(lab25.inventory.cluster.central)
+        want, _ = explain(live, "--sb", f"unix:{c / 'ovnsb_db.sock'}", "--nb", f"unix:{c / 'ovnnb_db.sock'}",
+                          "--node", f"{node}=unix:{lab25.node_dir(node) / 'db.sock'}", "--on", node)
+        have, _ = explain(live, "--context", str(sos_lab25["kube-master"]), "--context", str(sos_lab25[node]),
+                          "--on", node)
+        assert meaning(have) == meaning(want), node
+    rc, out, _ = replay(sos_lab25["kube-node1"], same[1], "--color", "never")
+    assert "the node ran OVS 3.5.0" in out
