@@ -286,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ovntrace import pathcmd
 
     pathcmd.register(sub)
+    __import__("ovntrace.bundlecmd", fromlist=["register"]).register(sub)  # bundle, replay (issue 14)
     from ovntrace.doctor import cli as doctor_cli
 
     doctor_cli.register(sub)

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(python3 python3-venv python3-pip openvswitch-switch ovn-central ovn-host openssh-server
-          openssh-client uuid-runtime tmux debootstrap)
+          openssh-client uuid-runtime tmux debootstrap sosreport)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,10 +26,10 @@ LAYERS: list[tuple[str, ...]] = [
     # the inventory (what a cluster is, the file format) is read by everything that reaches a cluster;
     # it lives in lab/ but imports only model/ and lab.errors
     ("ovntrace.sources", "ovntrace.lab.inventory", "ovntrace.lab.errors"),
-    ("ovntrace.path",),
+    ("ovntrace.path", "ovntrace.replay"),  # replay: the offline engine of issue 14, beside path
     ("ovntrace.render",),
     ("ovntrace.tui", "ovntrace.cli", "ovntrace.__main__", "ovntrace.pathcmd", "ovntrace.manpage", "ovntrace.lab",
-     "ovntrace.doctor"),
+     "ovntrace.doctor", "ovntrace.bundlecmd"),
 ]
 PREFIXES = sorted(((p, i) for i, ps in enumerate(LAYERS) for p in ps), key=lambda t: -len(t[0]))
 

@@ -156,6 +156,10 @@ def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str
 
         return load_remote(s, db)
     path = Path(s)
+    if "\n" not in s and len(s) < 4096 and _bundle_hook(s):  # a sosreport / must-gather (sources/bundle.py)
+        from ovntrace.sources.bundle import load_bundle
+
+        return load_bundle(s)
     if "\n" not in s and len(s) < 4096 and path.is_dir():
         return load_directory(path, hint)
     if "\n" not in s and len(s) < 4096 and path.exists():
@@ -164,6 +168,16 @@ def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str
     if "\n" in s or s.startswith(("{", "OVSDB ")):
         return context_from_text_any(s, "text", hint, node)
     raise SourceError(f"{s}: no such file or directory")
+
+
+def _bundle_hook(s: str) -> bool:
+    """``s`` is an incident bundle (sosreport or must-gather, folder or archive; ``PATH@ZONE``): read by
+    :mod:`ovntrace.sources.bundle`, by sos's and must-gather's own names, not as a folder of outputs."""
+    from ovntrace.sources.bundle import is_bundle
+
+    if os.path.exists(s):
+        return is_bundle(s)
+    return "@" in s and is_bundle(s.rsplit("@", 1)[0])
 
 
 def load_nb(src: str | os.PathLike[str]) -> ClusterContext:
