@@ -88,6 +88,8 @@ class ExplainScreen(Screen[None]):
         Binding("r", "rerun", "Re-run", id="explain.rerun", tooltip="Read the input again and re-parse it"),
         Binding("e", "export", "Export", id="explain.export", tooltip="Write Markdown or JSON to a file"),
         Binding("y", "copy", "Copy", id="explain.copy", tooltip="Copy the selection to the clipboard"),
+        Binding("v", "verdict", "Verdict", id="explain.verdict",
+                tooltip="Go to the step that decided the verdict (of the selected trace)"),
         Binding("c", "conntrack", "CT", show=False, id="explain.conntrack",
                 tooltip="Pick a conntrack state and re-trace (live sources only)"),
         Binding("1", "tab('details')", "Details", show=False, id="explain.tab.details", tooltip="Details tab"),
@@ -127,6 +129,9 @@ class ExplainScreen(Screen[None]):
         self._pending: tuple[int, Outline] | None = None  # parsed, waiting for the facts to correlate
         self._hops: dict[int, list[PathHop]] = {}  # path pane rows per trace, dropped when its OVN text arrives
         self._path_timer: Timer | None = None
+        # the row the tree opened on (the step that decided the verdict): while the cursor stays there, it
+        # follows the verdict when OVN meaning moves it (the ACL drop before OVS's controller action)
+        self._auto_node: Node | None = None
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -394,10 +399,13 @@ class ExplainScreen(Screen[None]):
         self._hops.clear()
         tree = self.query_one("#tree", TraceTree)
         tree.load(message.outline)
+        self._auto_node = None
         if previous is not None:  # r keeps the place
             node = message.outline.find_line(previous)
             if node is not None:
                 tree.goto(node)
+        elif result.traces:  # open on the answer: the step that decided the verdict
+            self._auto_node = self.goto_verdict(0)
         self._raw_loaded = False
         if self.query_one("#side", TabbedContent).active == "raw":
             self._load_raw()
@@ -431,6 +439,13 @@ class ExplainScreen(Screen[None]):
         self._hops.pop(message.trace_index, None)
         if self._path_timer is None:
             self._path_timer = self.set_timer(PATH_SETTLE_S, self._show_path)
+        auto = self._auto_node
+        if auto is not None and auto.trace_index == message.trace_index:
+            tree = self.query_one("#tree", TraceTree)
+            if tree.selected is auto:  # not moved since it opened there: follow the OVN verdict's line
+                self._auto_node = self.goto_verdict(message.trace_index) or auto
+            else:
+                self._auto_node = None
         if message.trace_index == self.trace_index:
             self._show_verdict()
             self._show_selection()
@@ -441,6 +456,40 @@ class ExplainScreen(Screen[None]):
                 "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
         if message.generation == self.shown_generation and message.done == message.total:
             _freeze_heap()
+
+    # -- the verdict's step --------------------------------------------------------------------
+
+    def verdict_line_of(self, trace_index: int) -> int | None:
+        """The input line that decided trace ``trace_index``'s verdict: OVN's (the ACL that dropped it, the
+        tunnel output) once known, else OVS's (the last datapath action)."""
+        if self.outline is None or not 0 <= trace_index < len(self.outline.result.traces):
+            return None
+        tovn = self.outline.ovn[trace_index] if trace_index < len(self.outline.ovn) else None
+        if tovn is not None and tovn.verdict is not None and tovn.verdict.line:
+            return tovn.verdict.line
+        return self.outline.result.traces[trace_index].verdict.line
+
+    def goto_verdict(self, trace_index: int) -> Node | None:
+        """Put the tree's cursor on the row of the verdict's line (unfolding what hides it)."""
+        line = self.verdict_line_of(trace_index)
+        if line is None or self.outline is None:
+            return None
+        node = self.outline.find_line(line)
+        if node is None or node.trace_index != trace_index:
+            node = self.outline.roots[trace_index]
+        tree = self.query_one("#tree", TraceTree)
+        tree.goto(node)
+        return node
+
+    def action_verdict(self) -> None:
+        if self.outline is None or not self.outline.result.traces:
+            self.notify("no verdict yet", severity="warning")
+            return
+        node = self.goto_verdict(self.trace_index)
+        self.query_one("#tree", TraceTree).focus()
+        if node is not None:
+            line = self.verdict_line_of(self.trace_index)
+            self._status(f"verdict of trace {self.trace_index + 1}: line {line}")
 
     # -- selection -> panes --------------------------------------------------------------------
 
