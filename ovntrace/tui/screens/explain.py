@@ -790,12 +790,23 @@ class ExplainScreen(Screen[None]):
             if node is not None:
                 lines = node_lines(node)
                 text = "\n".join(self.text_lines[ln - 1] for ln in lines if 0 < ln <= len(self.text_lines))
-                what = f"{len(lines)} input lines"
+                what = f"{len(lines)} input line{'s' if len(lines) != 1 else ''}"
         if not text:
             self.notify("nothing to copy here", severity="warning")
             return
-        self.app.copy_to_clipboard(text)
-        self.notify(f"copied {what}", markup=False, timeout=2)
+        from ovntrace.tui import clipboard
+
+        support = clipboard.detect()  # each time: `tmux set -g set-clipboard on` works at the next y
+        if support.osc52 is not False:
+            self.app.copy_to_clipboard(text)
+        path: Path | None = None
+        error = None
+        try:
+            path = clipboard.write_file(text)
+        except OSError as e:
+            error = e.strerror or str(e)
+        self.notify(clipboard.message(what, support, path, error), title="Copy", markup=False, timeout=6,
+                    severity="warning" if path is None and support.osc52 is not True else "information")
 
 
 def _live_error(e: BaseException) -> str:
