@@ -2,9 +2,9 @@
 
 A program cannot learn whether its terminal took an OSC 52 sequence: there is no acknowledgement, and the
 query that reads the clipboard back is disabled in most terminals (it would let any program read what
-was copied). So ``y`` sends OSC 52 unless the terminal is known to ignore it, always writes the text to
-:func:`clipboard_file` too (atomically, mode 0600: trace lines can be private), and says which of the two
-to trust:
+was copied). So ``y`` sends OSC 52 (harmless where it is ignored; it also fills the app's own clipboard),
+always writes the text to :func:`clipboard_file` too (atomically, mode 0600: trace lines can be private),
+and says which of the two to trust:
 
 - known to take it: inside tmux with ``set-clipboard on`` (tmux keeps it as a paste buffer and passes it
   on to the terminal outside);
