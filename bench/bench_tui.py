@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import inspect
 import io
 import json
 import os
@@ -126,6 +127,7 @@ def _spawn(argv: list[str], pythonpath: str | None = None) -> tuple[int, int]:
         os.environ.pop("TMUX", None)
         if pythonpath is not None:
             os.environ["PYTHONPATH"] = pythonpath
+            os.chdir(pythonpath)  # `python -m` puts the working directory first on sys.path
         os.execv(argv[0], argv)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
     return pid, fd
@@ -173,6 +175,7 @@ def pty_keys(argv: list[str], keys: int, ready: bytes, cycle: tuple[bytes, ...] 
             os.write(fd, first)
             _read_until_quiet(fd, SETTLE_S)
         first, settled, frames = [], [], []
+        cpu0 = _cpu_s(pid)
         for i in range(keys):
             t0 = time.perf_counter()
             os.write(fd, cycle[i % len(cycle)])
@@ -183,6 +186,7 @@ def pty_keys(argv: list[str], keys: int, ready: bytes, cycle: tuple[bytes, ...] 
             first.append(fr[0] - t0)
             settled.append(fr[-1] - t0)
             frames.append(float(len(fr)))
+        cpu = [(_cpu_s(pid) - cpu0) / keys]
         os.write(fd, b"q")
         _read_until_quiet(fd, 0.5)
     finally:
@@ -190,7 +194,14 @@ def pty_keys(argv: list[str], keys: int, ready: bytes, cycle: tuple[bytes, ...] 
             os.kill(pid, 9)
         os.waitpid(pid, 0)
         os.close(fd)
-    return {"first": first, "settled": settled, "frames": frames, "opened": opened}
+    return {"first": first, "settled": settled, "frames": frames, "opened": opened, "cpu": cpu}
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process used so far: steadier than wall time on a loaded machine."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fmt(xs: list[float]) -> str:
@@ -202,17 +213,23 @@ def fmt(xs: list[float]) -> str:
 
 
 OPEN_CHILD = """
-import asyncio, json, sys
-sys.path.insert(0, sys.argv[2])
-from bench_tui import open_tui
+import asyncio, json, sys, time
+from ovntrace.tui.app import create_app
+from ovntrace.tui.screens.explain import ExplainScreen
+from ovntrace.tui.source import Source
+from ovntrace.tui.widgets.tree import TraceTree
+SIZE = (160, 48)
+{open_tui}
 print(json.dumps(asyncio.run(open_tui(open(sys.argv[1], encoding="utf-8").read()))))
 """
 
 
 def open_in(tree: Path, path: Path) -> dict[str, float]:
     """``open_tui`` run by ``tree``'s code, in a child process (the two trees' modules cannot share one)."""
-    out = subprocess.run([sys.executable, "-c", OPEN_CHILD, str(path), str(ROOT / "bench")], capture_output=True,
-                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(tree)}, timeout=300)
+    child = OPEN_CHILD.replace("{open_tui}", inspect.getsource(open_tui))  # this file puts ROOT on sys.path
+    out = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": str(tree)}, timeout=300,
+                         cwd=tree)  # `python -c` puts the working directory first on sys.path
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -270,7 +287,7 @@ def main() -> None:
                 for key, cycle in (("j", (b"j",)), ("Gg", (b"G", b"g"))):
                     k = pty_keys(argv, args.keys, ready=b'bridge("br-int")', cycle=cycle, pythonpath=str(tree),
                                  first=b"g")
-                    for what in ("first", "settled"):
+                    for what in ("first", "settled", "cpu"):
                         r.setdefault(f"{key}.{what}", []).extend(k[what])
                     r.setdefault("pty_open", []).extend(k["opened"])
     med = statistics.median
@@ -287,6 +304,9 @@ def main() -> None:
         print(f"  j -> tree repainted:                   {fmt(r['j.first'])}")
         print(f"  j -> screen settled (details too):     {fmt(r['j.settled'])}  target median <= 50, max <= 100 ms: "
               f"{'OK' if med(r['j.settled']) <= 0.05 and max(r['j.settled']) <= 0.1 else 'MISSED'}")
+        cpu = ", ".join(f"{c * 1000:.1f}" for c in r["j.cpu"])
+        print(f"  j: CPU of the app per key (all its threads, averaged over each run's keys + {SETTLE_S * 1000:.0f} ms "
+              f"quiet): {cpu} ms (empty app: {empty['cpu'][0] * 1000:.1f})")
         print(f"  G/g -> tree repainted:                 {fmt(r['Gg.first'])}")
         print(f"  G/g -> screen settled:                 {fmt(r['Gg.settled'])}")
     if len(results) == 2:
@@ -296,7 +316,7 @@ def main() -> None:
             return f"{med(t[key]) / med(b[key]):.2f}"
 
         print(f"ratios this tree / baseline (medians): open {ratio('open')}, pty open {ratio('pty_open')}, "
-              f"j settled {ratio('j.settled')}, G/g settled {ratio('Gg.settled')}")
+              f"j settled {ratio('j.settled')}, j CPU per key {ratio('j.cpu')}, G/g settled {ratio('Gg.settled')}")
 
 
 if __name__ == "__main__":

@@ -337,6 +337,15 @@ def _output_label(o: Mapping[str, Any]) -> str:
     return str(who)
 
 
+def trace_title(t: Trace, index: int) -> str:
+    """``trace 1 (lines 1-390)``, with the format when not ofproto (``[ovn-trace --detailed]``): the start
+    of :func:`summary`, without walking the trace."""
+    if t.format.value == "ovn-trace":
+        return f"trace {index} (lines {t.first_line}-{t.last_line}) [ovn-trace --{t.detail or '?'}]"
+    fmt = "" if t.format.value == "ofproto" else f" [{t.format.value}]"
+    return f"trace {index} (lines {t.first_line}-{t.last_line}){fmt}"
+
+
 def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
     """One line: bridges, passes, tables, verdict."""
     if t.format.value == "ovn-trace":

@@ -28,7 +28,7 @@ from ovntrace.render.display import (
     rows_for_steps,
     step_ovn_text,
     step_stage,
-    summary,
+    trace_title,
     verdict_line,
 )
 
@@ -225,7 +225,7 @@ def build(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> 
         if kind == "trace" and trace is not None:
             trace_index += 1
             tovn = ovn[trace_index] if ovn is not None and trace_index < len(ovn) else None
-            node = Node(NodeKind.TRACE, trace_index, summary(trace, trace_index + 1, tovn).split(": ", 1)[0],
+            node = Node(NodeKind.TRACE, trace_index, trace_title(trace, trace_index + 1),
                         "header", trace.first_line, note=verdict_line(trace, tovn), trace=trace)
             roots.append(node)
         elif kind == "pass" and trace is not None and p is not None:
