@@ -154,10 +154,16 @@ def _group_nested(kids: list[Step]) -> list[Step]:
     return out
 
 
-def step_ovn_text(st: StepOvn) -> str:
-    """``lr_in_ip_routing @ router kube-master · in rtos-kube-node2 · out rtos-kube-node1``."""
-    # an open name (candidate releases or datapath types disagree) is shown with a "?": never as a fact
-    where = st.stage or (" | ".join(st.stage_candidates) + " ?" if st.stage_candidates else st.table_role) or ""
+def step_stage(st: StepOvn) -> str:
+    """The stage of a table (``ls_in_acl``); an open name (candidate releases or datapath types disagree)
+    with a "?" (``ls_out_acl | ls_out_acl_eval ?``), never as a fact; else its table role, else ""."""
+    return st.stage or (" | ".join(st.stage_candidates) + " ?" if st.stage_candidates else st.table_role) or ""
+
+
+def step_ovn_text(st: StepOvn, stage: bool = True) -> str:
+    """``lr_in_ip_routing @ router kube-master · in rtos-kube-node2 · out rtos-kube-node1``; without the
+    stage (``stage=False``: shown elsewhere, the TUI puts it first): ``router kube-master · in …``."""
+    where = step_stage(st) if stage else ""
     parts = [where] if where else []
     if st.datapath is not None and (st.pipeline or st.datapath.name):
         parts[-1:] = [f"{parts[-1]} @ {st.datapath.label()}"] if parts else [st.datapath.label()]
@@ -329,6 +335,15 @@ def _output_label(o: Mapping[str, Any]) -> str:
         ch = o.get("chassis") or {}
         return f"tunnel → {ch.get('name') or o.get('remote_ip') or '?'} ({who})"
     return str(who)
+
+
+def trace_title(t: Trace, index: int) -> str:
+    """``trace 1 (lines 1-390)``, with the format when not ofproto (``[ovn-trace --detailed]``): the start
+    of :func:`summary`, without walking the trace."""
+    if t.format.value == "ovn-trace":
+        return f"trace {index} (lines {t.first_line}-{t.last_line}) [ovn-trace --{t.detail or '?'}]"
+    fmt = "" if t.format.value == "ofproto" else f" [{t.format.value}]"
+    return f"trace {index} (lines {t.first_line}-{t.last_line}){fmt}"
 
 
 def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:

@@ -2,6 +2,10 @@
 
 All text from traces and databases goes through :class:`ovntrace.render.safe.SafeText` (never markup),
 so a ``[bold]`` inside a pasted trace prints as itself and its control characters show as ``\x1b``.
+
+A trace whose explanation is longer than :data:`LONG_TREE_LINES` lines (more than a screen: its header is
+long gone when its last table scrolls by, in a pager or not) ends with its verdict again, on one line:
+``end of trace 1 · TUNNEL: tunnelled to 172.17.42.31 (line 97)``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ovntrace.render.safe import SafeText
 from ovntrace.render.styles import cookie_style, style_for
 
 INDENT = "    "
+LONG_TREE_LINES = 40  # a trace explained in more lines than this ends with its verdict line again
 BATCH = 512  # lines handed to Rich per print call (one call per line costs more than rendering it)
 
 
@@ -28,11 +33,13 @@ class _Lines:
     def __init__(self, console: Console, out: TextIO | None = None) -> None:
         self.console = console
         self.buf: list[SafeText] = []
+        self.count = 0  # lines printed so far
         # no colour, no terminal (a file or pipe, --color never): Rich would write each line's plain
         # text as it is (soft wrap, no styles), so write it directly
         self.plain = out if out is not None and console.color_system is None else None
 
     def print(self, line: SafeText | None = None) -> None:
+        self.count += 1
         self.buf.append(line if line is not None else SafeText(""))
         if len(self.buf) >= BATCH:
             self.flush()
@@ -55,12 +62,17 @@ def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool 
 
 def _render(result: ParseResult, console: _Lines, full: bool, ovn: Sequence[TraceOvn | None] | None) -> None:
     index = 0
+    # the trace being printed: its number, its headline and where its lines start
+    last: tuple[int, SafeText, int] | None = None
     for kind, trace, p, row in result_rows(result, full, ovn):
         if kind == "trace" and trace is not None:
+            _repeat_verdict(console, last)
             index += 1
             tovn = ovn[index - 1] if ovn is not None and index - 1 < len(ovn) else None
             if index > 1:
                 console.print()
+            last = (index, SafeText(verdict_line(trace, tovn), style=style_for(headline_style(trace, tovn))),
+                    console.count)
             head, _, _ = summary(trace, index).rpartition(" · ")
             line = SafeText(head + " · ", style=style_for("header"))
             line.append(verdict_line(trace, tovn), style=style_for(headline_style(trace, tovn)))
@@ -100,6 +112,16 @@ def _render(result: ParseResult, console: _Lines, full: bool, ovn: Sequence[Trac
             console.print(t)
             if row.lflow:
                 console.print(SafeText(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
+    _repeat_verdict(console, last)
     if not result.traces:
         console.print(SafeText("no trace found", style="bold red"))
     console.flush()
+
+
+def _repeat_verdict(console: _Lines, trace: tuple[int, SafeText, int] | None) -> None:
+    """After a trace explained in more than :data:`LONG_TREE_LINES` lines: its verdict line again."""
+    if trace is not None and console.count - trace[2] > LONG_TREE_LINES:
+        index, headline, _ = trace
+        line = SafeText(f"end of trace {index} · ", style=style_for("header"))
+        line.append_text(headline)
+        console.print(line)

@@ -10,6 +10,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("everywhere", "1 / 2 / 3", "side tab: details / runbook / raw input"),
     ("everywhere", "/", "search the tree (labels, OVN text, line numbers as L123)"),
     ("everywhere", "n / N", "next / previous search hit"),
+    ("everywhere", "v", "go to the step that decided the verdict (the ACL drop, the tunnel output); the tree "
+                        "opens there"),
     ("everywhere", "r", "re-run: read the input again and re-parse it (live: trace the path again)"),
     ("everywhere", "e", "export Markdown or JSON (ovntrace.explain/1) to a file"),
     ("everywhere", "y", "copy the selection: the step's input lines, the details, or the runbook commands"),

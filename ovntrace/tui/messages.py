@@ -21,6 +21,8 @@ class Parsed(Message):
     result: ParseResult
     outline: Outline
     view: Any = None  # live: the traced path (a PathView) the text is made of
+    # the path pane's rows per trace before OVN meaning (tui.widgets.path.PathHop lists), built in the worker
+    hops: Any = None
 
 
 @dataclass

@@ -26,7 +26,9 @@ from ovntrace.render.display import (
     pass_title,
     result_rows,
     rows_for_steps,
-    summary,
+    step_ovn_text,
+    step_stage,
+    trace_title,
     verdict_line,
 )
 
@@ -52,6 +54,8 @@ class Node:
     cookie: str | None = None
     ovn: str = ""
     lflow: str = ""
+    # the OVN stage(s), shown first: a table's (``ls_in_acl``), a folded no-op run's in order
+    stage: str = ""
     # model objects and links stay out of repr (nodes link both ways; Textual reprs worker arguments)
     step: Step | None = field(default=None, repr=False)
     pass_: Pass | None = field(default=None, repr=False)
@@ -63,9 +67,27 @@ class Node:
     index: int = -1  # position in Outline.flat (depth-first order)
     search: str = field(default="", repr=False)  # lowercase text a search looks at
 
+    def head(self) -> str:
+        """The row's text with its stage first: ``9. ls_in_acl  ip,reg0=…``, ``tables 9–12: no-op:
+        ls_in_pre_acl, ls_in_pre_lb, … (4 tables pass the packet on)``; the text alone while no stage is
+        known."""
+        return "".join(self.head_parts())
+
+    def head_parts(self) -> tuple[str, str, str]:
+        """``head()`` in three: before the stage, the stage, after it (the tree styles them apart)."""
+        if not self.stage:
+            return self.text, "", ""
+        if self.run and self.style == "noop":
+            span, sep, rest = self.text.partition(" (")
+            return f"{span}: ", self.stage, f"{sep}{rest}"
+        num, sep, rest = self.text.partition(". ")
+        if sep:
+            return f"{num}. ", self.stage, f"  {rest}"
+        return f"{self.text} ", self.stage, ""
+
     def plain(self) -> str:
         """The label as plain text (what `y` copies from the tree and what a search matches)."""
-        out = self.text
+        out = self.head()
         if self.note:
             out += f"  {self.note}"
         if self.line is not None and self.kind == NodeKind.ROW:
@@ -167,10 +189,8 @@ def _row_node(row: Row, trace_index: int, steps: dict[int, Step]) -> Node:
         node.step = None  # the row stands for several tables
         node.note = "enter shows them"
         for t in node.run:
-            # each folded table alone (without the tail it resubmits to, which is the next row)
-            alone = replace(t, children=t.children[:-1])
             stack: list[tuple[int, Node]] = [(-1, node)]
-            for sub in rows_for_steps((alone,), True):
+            for sub in _folded_rows(t, None):
                 child = Node(NodeKind.ROW, trace_index, sub.text, sub.style, sub.line, sub.note, sub.cookie,
                              step=steps.get(sub.line) if sub.line is not None else None)
                 while stack[-1][0] >= sub.depth:
@@ -181,6 +201,12 @@ def _row_node(row: Row, trace_index: int, steps: dict[int, Step]) -> Node:
         lo, hi = int(m.group(1)), int(m.group(2))
         node.run = tuple(s for ln, s in sorted(steps.items()) if lo <= ln <= hi and s.kind is StepKind.ACTION)
     return node
+
+
+def _folded_rows(table: Step, tovn: TraceOvn | None) -> Iterator[Row]:
+    """The rows of one table of a folded no-op run, alone (without the tail it resubmits to, which is
+    the next table of the run): what the folded row shows when unfolded."""
+    return rows_for_steps((replace(table, children=table.children[:-1]),), True, tovn)
 
 
 def _attach(parent: Node, child: Node) -> None:
@@ -199,7 +225,7 @@ def build(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> 
         if kind == "trace" and trace is not None:
             trace_index += 1
             tovn = ovn[trace_index] if ovn is not None and trace_index < len(ovn) else None
-            node = Node(NodeKind.TRACE, trace_index, summary(trace, trace_index + 1, tovn).split(": ", 1)[0],
+            node = Node(NodeKind.TRACE, trace_index, trace_title(trace, trace_index + 1),
                         "header", trace.first_line, note=verdict_line(trace, tovn), trace=trace)
             roots.append(node)
         elif kind == "pass" and trace is not None and p is not None:
@@ -228,23 +254,48 @@ def build(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> 
     return Outline(result, roots, flat, tables, ovn_list)
 
 
+Label = tuple[str, str, str]  # (stage, ovn, lflow) of a row
+_NO_LABEL: Label = ("", "", "")
+
+
 @dataclass(frozen=True, slots=True)
 class OvnLabels:
     """The OVN text of every row of one trace, in the order of :meth:`Outline.trace_nodes`."""
 
     trace_index: int
     header: str  # the trace node's verdict text
-    rows: tuple[tuple[str, str], ...]  # (ovn, lflow) of each row node, top-level rows only
+    rows: tuple[Label, ...]  # of each row node, top-level rows only (a folded row's children: ``folded``)
+    # per folded no-op row, in order: the labels of the rows it unfolds into, in order
+    folded: tuple[tuple[Label, ...], ...] = ()
+
+
+def _label(row: Row, tovn: TraceOvn | None, stage_first: bool) -> Label:
+    """A row's OVN text; ``stage_first`` (an ofproto table): its stage apart, the rest without it."""
+    st = tovn.steps.get(row.line) if stage_first and tovn is not None and row.line is not None else None
+    if st is None or row.style not in ("table", "table.miss"):
+        return "", row.ovn, row.lflow
+    return step_stage(st), step_ovn_text(st, stage=False), row.lflow
 
 
 def ovn_labels(result: ParseResult, trace_index: int, tovn: TraceOvn | None) -> OvnLabels:
     """What :func:`apply_ovn` needs, computed off the UI thread."""
     trace = result.traces[trace_index]
-    rows: list[tuple[str, str]] = []
+    stage_first = trace.format.value != "ovn-trace"  # ovn-trace's rows start with their stage already
+    rows: list[Label] = []
+    folded: list[tuple[Label, ...]] = []
     for p in trace.passes:
-        rows.extend((r.ovn, r.lflow) for r in rows_for_steps(p.steps, False, tovn))
-        rows.extend(("", "") for _ in p.notes)
-    return OvnLabels(trace_index, verdict_line(trace, tovn), tuple(rows))
+        steps = _steps_by_line(p) if tovn is not None else {}
+        for r in rows_for_steps(p.steps, False, tovn):
+            if r.style == "noop" and r.line in steps:
+                run = _noop_run(steps[r.line])
+                stages = [step_stage(st) if (st := tovn.steps.get(t.line)) is not None else "?"
+                          for t in run] if tovn is not None else []
+                rows.append((", ".join(stages) if any(x != "?" for x in stages) else "", r.ovn, r.lflow))
+                folded.append(tuple(_label(sub, tovn, stage_first) for t in run for sub in _folded_rows(t, tovn)))
+            else:
+                rows.append(_label(r, tovn, stage_first))
+        rows.extend(_NO_LABEL for _ in p.notes)
+    return OvnLabels(trace_index, verdict_line(trace, tovn), tuple(rows), tuple(folded))
 
 
 def apply_ovn(outline: Outline, labels: OvnLabels, tovn: TraceOvn | None) -> list[Node]:
@@ -255,15 +306,26 @@ def apply_ovn(outline: Outline, labels: OvnLabels, tovn: TraceOvn | None) -> lis
     root.note = labels.header
     root.refresh_search()
     rows = iter(labels.rows)
+    folded = iter(labels.folded)
     for pass_node in root.children:
         todo = list(reversed(pass_node.children))
         while todo:
             n = todo.pop()
-            ovn, lflow = next(rows, ("", ""))
-            if (ovn, lflow) != (n.ovn, n.lflow):
-                n.ovn, n.lflow = ovn, lflow
-                n.refresh_search()
-                changed.append(n)
-            if not n.run:  # a folded row's children are not rows of `explain`
+            _relabel(n, next(rows, _NO_LABEL), changed)
+            if not n.run:
                 todo.extend(reversed(n.children))
+            elif n.style == "noop":  # a folded row's children are not rows of `explain`: labelled apart
+                inner = iter(next(folded, ()))
+                stack = list(reversed(n.children))
+                while stack:
+                    c = stack.pop()
+                    _relabel(c, next(inner, _NO_LABEL), changed)
+                    stack.extend(reversed(c.children))
     return changed
+
+
+def _relabel(n: Node, label: Label, changed: list[Node]) -> None:
+    if label != (n.stage, n.ovn, n.lflow):
+        n.stage, n.ovn, n.lflow = label
+        n.refresh_search()
+        changed.append(n)

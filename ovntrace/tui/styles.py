@@ -40,6 +40,7 @@ EXTRA: dict[str, str] = {
     "match": "reverse",
     "hint": "italic dim",
     "hop.pass": "bold",
+    "stage": "bold green",  # a table's OVN stage, first in its row
 }
 
 

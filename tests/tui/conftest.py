@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from ovntrace.lab import inventory
@@ -55,3 +56,11 @@ def run_on_screen(app: OvnTraceApp, scenario: Callable[[Pilot[int], ExplainScree
 
 def verdict_text(screen: ExplainScreen) -> str:
     return str(screen.query_one("#verdict").render())
+
+
+@pytest.fixture(autouse=True)
+def _clipboard_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`y` writes its file here, not into the user's ~/.cache."""
+    path = tmp_path / "clipboard.txt"
+    monkeypatch.setenv("OVNTRACE_CLIPBOARD_FILE", str(path))
+    return path

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -55,20 +56,31 @@ from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
 
 NARROW = 120  # below this many columns the side tabs go under the tree
-def _freeze_heap() -> None:
+def _freeze_heap(collect: bool = True) -> None:
     """Move what is alive now (the parsed trace, its outline, the tree) out of the cyclic GC's reach.
 
     A 10k-line trace is a few hundred thousand long-lived objects; left in the collector, a full
     collection now and then walks all of them in the middle of a keypress (~100 ms in bench_tui.py).
     ``load`` unfreezes before the next parse; the collection here frees the previous generation (its
     outline and tree nodes point at each other: only the cycle collector frees them) before the rest is
-    frozen, so ``r`` and ``c`` do not pile up frozen garbage. One full collection per load, none per key.
+    frozen, so ``r`` and ``c`` do not pile up frozen garbage. One full collection per re-load, none per
+    key; none for the first load (nothing to free yet: the ~100 ms it costs would delay the first frame).
     """
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.freeze()
 
 
-SELECTION_SETTLE_S = 0.06  # the details pane updates this long after the last tree move
+def initial_hops(result: Any, view: PathView | None) -> dict[int, list[PathHop]]:
+    """The path pane's rows of every trace before OVN meaning (built in the parse worker)."""
+    out: dict[int, list[PathHop]] = {}
+    for ti in range(len(result.traces)):
+        name = f"hop {ti + 1} @ {view.nodes[ti]}" if view is not None and ti < len(view.nodes) else None
+        out[ti] = trace_hops(result, ti, None, name)
+    return out
+
+
+SELECTION_SETTLE_S = 0.06  # keys closer than this are a burst: the details pane updates this long after the last
 PATH_SETTLE_S = 0.1  # OVN meaning arrives one trace at a time: the path pane is redrawn once per burst
 
 RUNBOOK_HINT = (
@@ -88,6 +100,8 @@ class ExplainScreen(Screen[None]):
         Binding("r", "rerun", "Re-run", id="explain.rerun", tooltip="Read the input again and re-parse it"),
         Binding("e", "export", "Export", id="explain.export", tooltip="Write Markdown or JSON to a file"),
         Binding("y", "copy", "Copy", id="explain.copy", tooltip="Copy the selection to the clipboard"),
+        Binding("v", "verdict", "Verdict", id="explain.verdict",
+                tooltip="Go to the step that decided the verdict (of the selected trace)"),
         Binding("c", "conntrack", "CT", show=False, id="explain.conntrack",
                 tooltip="Pick a conntrack state and re-trace (live sources only)"),
         Binding("1", "tab('details')", "Details", show=False, id="explain.tab.details", tooltip="Details tab"),
@@ -113,6 +127,7 @@ class ExplainScreen(Screen[None]):
         self.query_text = ""
         self._raw_loaded = False
         self._selection_timer: Timer | None = None
+        self._last_move = 0.0  # when the tree's cursor last moved (time.monotonic)
         self.doctor_state = "off"  # off | running | done | error
         self.doctor_report: Any = None
         self.doctor_progress = ""
@@ -127,6 +142,9 @@ class ExplainScreen(Screen[None]):
         self._pending: tuple[int, Outline] | None = None  # parsed, waiting for the facts to correlate
         self._hops: dict[int, list[PathHop]] = {}  # path pane rows per trace, dropped when its OVN text arrives
         self._path_timer: Timer | None = None
+        # the row the tree opened on (the step that decided the verdict): while the cursor stays there, it
+        # follows the verdict when OVN meaning moves it (the ACL drop before OVS's controller action)
+        self._auto_node: Node | None = None
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -239,6 +257,7 @@ class ExplainScreen(Screen[None]):
             if worker.is_cancelled:
                 return
             outline = build(result)
+            hops = initial_hops(result, None)
         except OSError as e:
             self.post_message(ParseFailed(generation, f"cannot read {path}: {e.strerror or e}"))
             return
@@ -248,7 +267,7 @@ class ExplainScreen(Screen[None]):
         except Exception as e:  # a parser bug is a notification, never a crash
             self.post_message(ParseFailed(generation, f"{type(e).__name__}: {e}"))
             return
-        self.post_message(Parsed(generation, text, result, outline))
+        self.post_message(Parsed(generation, text, result, outline, hops=hops))
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False, description="live path trace")
     def _trace_live(self, generation: int, request: PathRequest, cancel: threading.Event) -> None:
@@ -265,13 +284,14 @@ class ExplainScreen(Screen[None]):
                     root.text = root.text.replace(f"trace {root.trace_index + 1}",
                                                   f"hop {root.trace_index + 1} @ {view.nodes[root.trace_index]}", 1)
                     root.refresh_search()
+            hops = initial_hops(result, view)
         except Cancelled:
             self.post_message(LiveFailed(generation, "cancelled", cancelled=True))
             return
         except Exception as e:  # SSH, an unknown pod, a node down: a notification, never a crash
             self.post_message(LiveFailed(generation, _live_error(e)))
             return
-        self.post_message(Parsed(generation, view.text, result, outline, view))
+        self.post_message(Parsed(generation, view.text, result, outline, view, hops))
 
     @work(thread=True, exclusive=True, group="facts", exit_on_error=False, description="cluster facts")
     def _facts(self, generation: int, result: Any) -> None:
@@ -392,12 +412,17 @@ class ExplainScreen(Screen[None]):
         self.text_lines = message.text.split("\n")
         self.outline = message.outline
         self._hops.clear()
+        if message.hops is not None:
+            self._hops.update(message.hops)
         tree = self.query_one("#tree", TraceTree)
         tree.load(message.outline)
+        self._auto_node = None
         if previous is not None:  # r keeps the place
             node = message.outline.find_line(previous)
             if node is not None:
                 tree.goto(node)
+        elif result.traces:  # open on the answer: the step that decided the verdict
+            self._auto_node = self.goto_verdict(0)
         self._raw_loaded = False
         if self.query_one("#side", TabbedContent).active == "raw":
             self._load_raw()
@@ -412,9 +437,9 @@ class ExplainScreen(Screen[None]):
                 self.facts_state = "loading"
                 self._pending = (message.generation, message.outline)
                 self._facts(message.generation, result)
-            else:
-                self._correlate(message.generation, message.outline, self.path_view)
-        _freeze_heap()
+            else:  # once the first frame is drawn: a worker holding the GIL would delay it
+                self.call_after_refresh(self._correlate, message.generation, message.outline, self.path_view)
+        self.call_after_refresh(_freeze_heap, message.generation > 1)
 
     def on_parse_failed(self, message: ParseFailed) -> None:
         if message.generation == self.generation:
@@ -431,6 +456,13 @@ class ExplainScreen(Screen[None]):
         self._hops.pop(message.trace_index, None)
         if self._path_timer is None:
             self._path_timer = self.set_timer(PATH_SETTLE_S, self._show_path)
+        auto = self._auto_node
+        if auto is not None and auto.trace_index == message.trace_index:
+            tree = self.query_one("#tree", TraceTree)
+            if tree.selected is auto:  # not moved since it opened there: follow the OVN verdict's line
+                self._auto_node = self.goto_verdict(message.trace_index) or auto
+            else:
+                self._auto_node = None
         if message.trace_index == self.trace_index:
             self._show_verdict()
             self._show_selection()
@@ -441,6 +473,40 @@ class ExplainScreen(Screen[None]):
                 "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
         if message.generation == self.shown_generation and message.done == message.total:
             _freeze_heap()
+
+    # -- the verdict's step --------------------------------------------------------------------
+
+    def verdict_line_of(self, trace_index: int) -> int | None:
+        """The input line that decided trace ``trace_index``'s verdict: OVN's (the ACL that dropped it, the
+        tunnel output) once known, else OVS's (the last datapath action)."""
+        if self.outline is None or not 0 <= trace_index < len(self.outline.result.traces):
+            return None
+        tovn = self.outline.ovn[trace_index] if trace_index < len(self.outline.ovn) else None
+        if tovn is not None and tovn.verdict is not None and tovn.verdict.line:
+            return tovn.verdict.line
+        return self.outline.result.traces[trace_index].verdict.line
+
+    def goto_verdict(self, trace_index: int) -> Node | None:
+        """Put the tree's cursor on the row of the verdict's line (unfolding what hides it)."""
+        line = self.verdict_line_of(trace_index)
+        if line is None or self.outline is None:
+            return None
+        node = self.outline.find_line(line)
+        if node is None or node.trace_index != trace_index:
+            node = self.outline.roots[trace_index]
+        tree = self.query_one("#tree", TraceTree)
+        tree.goto(node)
+        return node
+
+    def action_verdict(self) -> None:
+        if self.outline is None or not self.outline.result.traces:
+            self.notify("no verdict yet", severity="warning")
+            return
+        node = self.goto_verdict(self.trace_index)
+        self.query_one("#tree", TraceTree).focus()
+        if node is not None:
+            line = self.verdict_line_of(self.trace_index)
+            self._status(f"verdict of trace {self.trace_index + 1}: line {line}")
 
     # -- selection -> panes --------------------------------------------------------------------
 
@@ -454,10 +520,18 @@ class ExplainScreen(Screen[None]):
         if node is not None and node.trace_index != self.trace_index:
             self.trace_index = node.trace_index
             self._show_verdict()
-        # the side pane follows once the keys stop: a held j/k repaints only the tree
+        # a key alone: the side pane follows at once, in the same frame as the tree; keys in a burst (a
+        # held j/k): only the tree is repainted, the side pane follows once they stop
+        now = time.monotonic()
+        quiet = now - self._last_move >= SELECTION_SETTLE_S
+        self._last_move = now
         if self._selection_timer is not None:
             self._selection_timer.stop()
-        self._selection_timer = self.set_timer(SELECTION_SETTLE_S, self._show_selection)
+            self._selection_timer = None
+        if quiet:
+            self._show_selection()
+        else:
+            self._selection_timer = self.set_timer(SELECTION_SETTLE_S, self._show_selection)
 
     @on(TabbedContent.TabActivated, "#side")
     def _tab(self, event: TabbedContent.TabActivated) -> None:
@@ -741,12 +815,24 @@ class ExplainScreen(Screen[None]):
             if node is not None:
                 lines = node_lines(node)
                 text = "\n".join(self.text_lines[ln - 1] for ln in lines if 0 < ln <= len(self.text_lines))
-                what = f"{len(lines)} input lines"
+                what = f"{len(lines)} input line{'s' if len(lines) != 1 else ''}"
         if not text:
             self.notify("nothing to copy here", severity="warning")
             return
+        from ovntrace.tui import clipboard
+
+        support = clipboard.detect()  # each time: `tmux set -g set-clipboard on` works at the next y
+        # OSC 52 even where it is known to be ignored (harmless there): it is also the app's own clipboard,
+        # what ctrl+v pastes into the search box
         self.app.copy_to_clipboard(text)
-        self.notify(f"copied {what}", markup=False, timeout=2)
+        path: Path | None = None
+        error = None
+        try:
+            path = clipboard.write_file(text)
+        except OSError as e:
+            error = e.strerror or str(e)
+        self.notify(clipboard.message(what, support, path, error), title="Copy", markup=False, timeout=6,
+                    severity="warning" if path is None and support.osc52 is not True else "information")
 
 
 def _live_error(e: BaseException) -> str:

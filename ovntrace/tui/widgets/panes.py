@@ -6,17 +6,34 @@ from typing import ClassVar
 
 from rich.highlighter import Highlighter
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Static, TextArea
+from textual.events import Resize
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
 from ovntrace.render.safe import pictures
 
 
-class TextPane(VerticalScroll):
-    """A focusable, scrollable pane holding one Rich Text (j/k scroll like less)."""
+class TextPane(ScrollView, can_focus=True):
+    """A focusable, scrollable pane holding one Rich Text (j/k scroll like less).
+
+    Drawn line by line from the text rendered once at the pane's width (as ``RichLog`` does), not as a
+    ``Static`` in a scroll container: a new text changes only this pane's virtual height, so showing the
+    selection repaints this pane alone instead of laying out (and so repainting) the whole screen, which
+    cost most of a keypress on a 10k-line trace (bench/bench_tui.py). The vertical scrollbar is always
+    there (``overflow-y: scroll``): its coming and going is what would need a layout.
+    """
+
+    DEFAULT_CSS = """
+    TextPane {
+        overflow-y: scroll;
+        overflow-x: hidden;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "scroll_down", "Down", show=False, id="pane.down", tooltip="Scroll down"),
@@ -27,19 +44,49 @@ class TextPane(VerticalScroll):
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, can_focus=True)
-        self.body = Static(Text(""), classes="pane-body")
+        super().__init__(id=id)
+        self.text: Text = Text("")
         self.plain = ""  # what `y` copies
         self.shown = ""  # what is displayed, as plain text
-
-    def compose(self) -> ComposeResult:
-        yield self.body
+        self._strips: list[Strip] = []
+        self._width = -1  # the width the strips were rendered at
 
     def show(self, text: Text, copy: str | None = None) -> None:
-        self.body.update(text)
+        self.text = text
         self.shown = text.plain
         self.plain = text.plain if copy is None else copy
-        self.scroll_home(animate=False)
+        self._width = -1
+        self._render_strips()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def _render_strips(self) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or width == self._width or not self.is_attached:
+            return
+        self._width = width
+        console = self.app.console
+        options = console.options.update(width=width, min_width=width, max_width=width, highlight=False,
+                                         no_wrap=False, overflow="fold")
+        self._strips = [Strip(line, width) for line in console.render_lines(self.text, options, pad=True)]
+        size = Size(width, len(self._strips))
+        if size != self.virtual_size:
+            # no layout: nothing around this pane depends on its content (the scrollbar is always shown)
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+
+    def on_resize(self, event: Resize) -> None:
+        self._render_strips()
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        if 0 <= index < len(self._strips):
+            strip = self._strips[index].crop_extend(0, width, self.rich_style)
+        else:
+            strip = Strip.blank(width, self.rich_style)
+        return strip.apply_style(self.rich_style)
 
 
 class SafeTextArea(TextArea):

@@ -110,6 +110,13 @@ class TraceTree(Tree[Node]):
         _ = self.last_line  # builds the lines if an expand just invalidated them
         self.move_cursor(tnode)
         self.scroll_to_node(tnode, animate=False)
+        # again once laid out: a first load, or labels that grew a horizontal scrollbar, change the viewport
+        self.call_after_refresh(self._scroll_to_cursor)
+
+    def _scroll_to_cursor(self) -> None:
+        tnode = self.cursor_node
+        if tnode is not None:
+            self.scroll_to_node(tnode, animate=False)
 
     def relabel(self, nodes: list[Node]) -> None:
         """Repaint the given nodes (their OVN text changed); no rebuild."""
@@ -141,7 +148,11 @@ class TraceTree(Tree[Node]):
             if node.note:
                 t.append("  " + node.note, style=styles.style("note", dark))
         else:
-            t.append(node.text, style=styles.style(node.style, dark))
+            before, stage, after = node.head_parts()
+            t.append(before, style=styles.style(node.style, dark))
+            if stage:
+                t.append(stage, style=styles.style("stage", dark))
+                t.append(after, style=styles.style(node.style, dark))
             if node.note:
                 t.append("  ")
                 if node.cookie:
