@@ -202,7 +202,8 @@ def hop_tunnel(h: Hop, verdict: Verdict, ovn: OvnVerdict | None) -> dict[str, An
     return {"encap": o.get("encap") if o else None,
             "remote_ip": (o.get("remote_ip") if o else None) or tun.get("dst"),
             "chassis": ch.get("name") if isinstance(ch, Mapping) else None,
-            "key": plain(o.get("key")) if o and o.get("key") else None}
+            "key": plain(o.get("key")) if o and o.get("key") else None,
+            "to_node": None}  # ovntrace.path/2: the node whose trace follows
 
 
 def pass_head(p: Pass) -> dict[str, Any]:

@@ -12,15 +12,23 @@ import sys
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from ovntrace import schemas
+
+
+@functools.cache
+def registry() -> Registry:
+    """Every published schema by its ``$id`` (``path.v2`` refers to ``explain.v2``'s hop and document)."""
+    docs = [schemas.load(f"ovntrace.{n}/2") for n in schemas.NAMES]
+    return Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in docs)
 
 
 @functools.cache
 def validator(doc_schema: str) -> Draft202012Validator:
     schema = schemas.load(doc_schema)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return Draft202012Validator(schema, registry=registry())
 
 
 def validate(doc: Any, expect: str | None = None) -> None:
