@@ -11,7 +11,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("everywhere", "/", "search the tree (labels, OVN text, line numbers as L123)"),
     ("everywhere", "n / N", "next / previous search hit"),
     ("everywhere", "r", "re-run: read the input again and re-parse it (live: trace the path again)"),
-    ("everywhere", "e", "export Markdown or JSON (ovntrace.explain/1) to a file"),
+    ("everywhere", "e", "export Markdown or JSON (ovntrace.explain/2) to a file"),
     ("everywhere", "y", "copy the selection: the step's input lines, the details, or the runbook commands"),
     ("everywhere", "c", "live (path --tui): pick a conntrack state (--ct-next) and re-trace the path"),
     ("everywhere", "escape", "close the search box; live: cancel the trace in progress"),
