@@ -179,10 +179,10 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         on = _context_warnings(ctx, args.on, stderr)
         correlator = Correlator(ctx, args.ovn_version, on)
         ovn = [correlator.annotate(t) for t in result.traces]
-    if args.format == "json":
+    if args.format in ("json", "json1"):
         from ovntrace.render import json as json_render
 
-        json_render.write(result, stdout, ovn=ovn)
+        json_render.write_format(args.format, result, stdout, ovn=ovn)
     elif args.format == "markdown":
         from ovntrace.render import markdown
 
@@ -248,8 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     ex.add_argument("file", nargs="?", default="-", metavar="FILE", help="trace file, or - for stdin (default)")
-    ex.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text",
-                    help="text (default, Rich), json (ovntrace.explain/1), or markdown")
+    ex.add_argument("-f", "--format", choices=("text", "json", "json1", "markdown"), default="text",
+                    help="text (default, Rich), json (ovntrace.explain/2), json1 (the older "
+                    "ovntrace.explain/1), or markdown")
     ex.add_argument("--full", action="store_true", help="show every table (do not fold no-op runs)")
     ex.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                     help="colours (auto: only on a terminal, and not with NO_COLOR; always: even with NO_COLOR)")

@@ -61,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--trace", action="append", default=[], metavar="NODE[@CT]=FILE",
                    help="with --offline: NODE's ofproto/trace output for this path (CT: trk,new (default) or "
                    "trk,est); repeat per node")
-    p.add_argument("-f", "--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("-f", "--format", choices=("text", "json", "json1", "markdown"), default="text",
+                   help="text (default), json (ovntrace.path/2), json1 (the older ovntrace.path/1), or markdown")
     p.add_argument("--hops", action="store_true",
                    help="after the path, each hop's explained trace (folded like `explain`)")
     p.add_argument("--full", action="store_true",
@@ -131,6 +132,10 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
         stderr.write(f"ovntrace path: {escape(str(e))}\n")
         return 1
     if args.format == "json":
+        from ovntrace.render.contract import dumps, path_doc
+
+        stdout.write(dumps(path_doc(r)))
+    elif args.format == "json1":
         stdout.write(json.dumps(to_dict(r), separators=(",", ":")) + "\n")
     else:
         stdout.write(render_text(r, full=args.full, markdown=args.format == "markdown", hops=args.hops))

@@ -45,7 +45,7 @@ def test_explain_json_contract() -> None:
     code, out, _ = _run("explain", str(SEED), "--format", "json")
     assert code == 0
     doc = json.loads(out)
-    assert doc["schema"] == "ovntrace.explain/1"
+    assert doc["schema"] == "ovntrace.explain/2"
     t = doc["traces"][0]
     assert t["format"] == "ofproto" and t["first_line"] == 1 and t["last_line"] == 100
     assert [p["recirc_id"] for p in t["passes"]] == [None, "0x24"]
@@ -54,9 +54,11 @@ def test_explain_json_contract() -> None:
     assert bridge["kind"] == "bridge" and bridge["line"] == 2
     table0 = bridge["children"][0]
     assert table0["kind"] == "table" and table0["table"] == 0 and table0["priority"] == 100
-    assert table0["children"][0]["action"] == {"name": "set_field", "value": "0x1", "mask": None, "field": "reg13"}
+    assert table0["children"][0]["action"] == {"name": "set_field", "known": True,
+                                               "args": {"value": "0x1", "mask": None, "field": "reg13"}}
     assert t["verdict"]["kind"] == "tunnel" and t["verdict"]["line"] == 100
-    assert t["passes"][1]["datapath_actions_parsed"][-1] == {"name": "output", "text": "2", "args": {"port": "2"}}
+    assert t["passes"][1]["datapath_actions_parsed"][-1] == {"name": "output", "text": "2", "args": {"port": 2},
+                                                             "inner": []}
 
 
 def test_explain_markdown_is_fenced() -> None:
@@ -113,7 +115,7 @@ def test_python_dash_m_ovntrace() -> None:
     proc = subprocess.run([sys.executable, "-m", "ovntrace", "explain", "-f", "json", str(SEED)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["schema"] == "ovntrace.explain/1"
+    assert json.loads(proc.stdout)["schema"] == "ovntrace.explain/2"
 
 
 def test_global_debug_after_the_subcommand() -> None:
@@ -132,7 +134,7 @@ def test_short_f_for_format() -> None:
     code, out, _ = _run("explain", "-f", "markdown", str(SEED))
     assert code == 0 and out.lstrip().startswith(("#", "**", "|", "`", "trace")) and "\x1b[" not in out
     code, out, _ = _run("explain", "-f", "json", str(SEED))
-    assert code == 0 and json.loads(out)["schema"] == "ovntrace.explain/1"
+    assert code == 0 and json.loads(out)["schema"] == "ovntrace.explain/2"
 
 
 def test_explicit_color_always_wins_over_no_color(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,9 +25,9 @@ from ovntrace.cli import run  # noqa: E402
 HASHES = FIX / "perf-identity.json"
 CTX = FIX / "context"
 VARIANTS: dict[str, list[str]] = {
-    "json": ["--format", "json"],
-    "json-ctx": ["--format", "json", "--sb", str(CTX / "lab-sb-dump.json"), "--nb", str(CTX / "lab-nb-dump.json")],
-    "json-no-ovn": ["--format", "json", "--no-ovn"],
+    "json": ["--format", "json1"],
+    "json-ctx": ["--format", "json1", "--sb", str(CTX / "lab-sb-dump.json"), "--nb", str(CTX / "lab-nb-dump.json")],
+    "json-no-ovn": ["--format", "json1", "--no-ovn"],
     "text": ["--color", "never"],
     "text-full": ["--color", "never", "--full"],
     "text-color": ["--color", "always"],

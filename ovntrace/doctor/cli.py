@@ -77,7 +77,14 @@ def cmd_doctor(args: argparse.Namespace, stdout: TextIO | None = None, stderr: T
 
     err.write(f"ovntrace doctor: {escape(report.inventory)}\n")  # which inventory and cluster, always
     # evidence is node output (names from its databases): nothing raw reaches the terminal
-    out.write(json_text(to_json(report)) + "\n" if args.format == "json" else escape_lines(render_text(report, took)))
+    if args.format == "json":
+        from ovntrace.render.contract import doctor_doc, dumps
+
+        out.write(dumps(doctor_doc(report)))  # ASCII: no raw character of node output reaches the terminal
+    elif args.format == "json1":
+        out.write(json_text(to_json(report)) + "\n")
+    else:
+        out.write(escape_lines(render_text(report, took)))
     return 1 if report.errors else 0
 
 
@@ -94,7 +101,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--inventory", help="inventory TOML (default: $OVNTRACE_INVENTORY, the config file's "
                    "inventory, else the lab's inventory.toml)")
     p.add_argument("--node", help="only this node (the central node's findings about it included)")
-    p.add_argument("-f", "--format", choices=["text", "json"], default="text")
+    p.add_argument("-f", "--format", choices=["text", "json", "json1"], default="text",
+                   help="text (default), json (ovntrace.doctor/2) or json1 (the older ovntrace.doctor/1)")
     p.add_argument("--accept-new", action="store_true", help="record unknown SSH host keys (never changed ones)")
     p.set_defaults(func=cmd_doctor)
 

@@ -111,6 +111,11 @@ def _tunnels_desc(form: str) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     lab = _load_lab(args)
     st = lab.status()
+    if getattr(args, "format", "text") == "json":
+        from ovntrace.render.contract import dumps, lab_status_doc
+
+        sys.stdout.write(dumps(lab_status_doc(st, _release_desc(lab))))
+        return 0 if st["running"] and not st["errors"] else 1
     alive = sum(1 for p in st["processes"] if p["alive"])
     state = "running" if st["running"] else "DEGRADED"
     _out(f"lab {st['dir']}: {state} ({alive}/{len(st['processes'])} processes)")
@@ -257,6 +262,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.set_defaults(func=cmd_up)
 
     st = lsub.add_parser("status", help="processes, chassis in SB, tunnels per node")
+    st.add_argument("-f", "--format", choices=["text", "json"], default="text", help="json: ovntrace.lab-status/2")
     _add_dir(st)
     st.set_defaults(func=cmd_status)
 

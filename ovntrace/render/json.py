@@ -296,3 +296,13 @@ def _list_parts(items: list[Any]) -> Iterator[Any]:
         yield _Close("[" if i == 0 else ", ")
         yield v
     yield _Close("]")
+
+
+def write_format(fmt: str, result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
+    """``--format json`` (``ovntrace.explain/2``) or ``json1`` (``ovntrace.explain/1``, this module)."""
+    if fmt == "json1":
+        write(result, out, ovn)
+    else:
+        from ovntrace.render import json_v2
+
+        json_v2.write(result, out, ovn)

@@ -1,4 +1,4 @@
-"""Export what the TUI shows: Markdown or ``ovntrace.explain/1`` JSON, written atomically.
+"""Export what the TUI shows: Markdown or ``ovntrace.explain/2`` JSON, written atomically.
 
 Pure functions (no Textual): the screen calls them from a worker thread.
 """
@@ -28,11 +28,11 @@ def default_path(source_name: str | None, fmt: str, cwd: Path | None = None, *, 
 
 def render(result: ParseResult, fmt: str, ovn: Sequence[TraceOvn | None] | None = None, preamble: str = "") -> str:
     """``preamble``: Markdown put before the explanation (a live path's line and verdict); not in JSON,
-    whose ``ovntrace.explain/1`` contract has no place for it."""
+    whose ``ovntrace.explain/2`` contract has no place for it."""
     if fmt == "json":
-        from ovntrace.render import json as json_render
+        from ovntrace.render import json_v2
 
-        return json_render.render(result, ovn=ovn)
+        return json_v2.render(result, ovn)
     if fmt == "markdown":
         from ovntrace.render import markdown
 

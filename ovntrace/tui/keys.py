@@ -13,7 +13,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("everywhere", "v", "go to the step that decided the verdict (the ACL drop, the tunnel output); the tree "
                         "opens there"),
     ("everywhere", "r", "re-run: read the input again and re-parse it (live: trace the path again)"),
-    ("everywhere", "e", "export Markdown or JSON (ovntrace.explain/1) to a file"),
+    ("everywhere", "e", "export Markdown or JSON (ovntrace.explain/2) to a file"),
     ("everywhere", "y", "copy the selection: the step's input lines, the details, or the runbook commands"),
     ("everywhere", "c", "live (path --tui): pick a conntrack state (--ct-next) and re-trace the path"),
     ("everywhere", "escape", "close the search box; live: cancel the trace in progress"),

@@ -74,7 +74,7 @@ def test_clean_lab_is_clean(own_lab: Lab) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert "0 error(s)" in res.stdout
     doc = json.loads(_cli("doctor", "--inventory", str(own_lab.inventory_path), "--format", "json").stdout)
-    assert doc["schema"] == "ovntrace.doctor/1" and doc["errors"] == 0 and doc["checks"] > 50
+    assert doc["schema"] == "ovntrace.doctor/2" and doc["errors"] == 0 and doc["checks"] > 50
     assert TOKEN not in res.stdout
 
 

@@ -102,11 +102,11 @@ def test_json_contract(fresh_neighbors: Lab) -> None:
     rc, out, err = _cli(SRC, DST, "--inventory", str(fresh_neighbors.inventory_path), "--format", "json")
     assert rc == 0, err
     doc = json.loads(out)
-    assert doc["schema"] == "ovntrace.path/1"
+    assert doc["schema"] == "ovntrace.path/2"
     assert doc["path"] == DELIVERED_LINE and doc["verdict"]["delivered"]
     traces = doc["conntrack"][0]["traces"]
     assert [t["node"] for t in traces] == ["kube-node2", "kube-node1"]
-    assert all(t["explain"]["schema"] == "ovntrace.explain/1" for t in traces)
+    assert all(t["explain"]["schema"] == "ovntrace.explain/2" for t in traces)
 
 
 def _private_inventory(lab: Lab, tmp_path: Path, known_hosts: Path) -> Path:

@@ -309,7 +309,7 @@ def test_progress_only_on_a_tty() -> None:
 def test_progress_on_stderr_keeps_stdout_json(lab_n: Lab) -> None:
     rc, out, err = _run("path", SRC, DST, "--inventory", str(lab_n.inventory_path), "--format", "json", tty=True)
     assert rc == 0
-    assert json.loads(out)["schema"] == "ovntrace.path/1"
+    assert json.loads(out)["schema"] == "ovntrace.path/2"
     assert "collecting 5/5" in err and "\n" not in err
     rc, out, err = _run("path", SRC, DST, "--inventory", str(lab_n.inventory_path), "--format", "json")
     assert rc == 0 and err == "" and json.loads(out)["verdict"]["delivered"]

@@ -253,7 +253,7 @@ def test_export_writes_the_file(tmp_path: Path, choice: str, suffix: str) -> Non
     body = target.read_text(encoding="utf-8")
     if choice == "json":
         doc = json.loads(body)
-        assert doc["schema"] == "ovntrace.explain/1"
+        assert doc["schema"] == "ovntrace.explain/2"
         assert doc["traces"][0]["verdict"]["cause"].startswith("dropped by ACL deny-ssh-from-client-1")
     else:
         assert body.startswith("### trace 1")

@@ -40,7 +40,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
             box.border_title = "Export"
             with RadioSet(id="export-format"):
                 yield RadioButton("Markdown (for a bug report)", value=True, id="fmt-markdown")
-                yield RadioButton("JSON (ovntrace.explain/1)", id="fmt-json")
+                yield RadioButton("JSON (ovntrace.explain/2)", id="fmt-json")
             yield Label("File (written atomically):")
             yield Input(str(default_path(self.source_name, self.fmt, literal=self.literal)), id="export-path")
             with Horizontal(id="export-buttons"):

@@ -1,0 +1,503 @@
+r"""The ``ovntrace.explain/2`` JSON contract (docs/json-contract.md, schema ovntrace/schemas/explain.v2.schema.json).
+
+The rules every ``/2`` document follows (:mod:`ovntrace.render.contract` applies them to the other commands):
+
+* every object of a type has the same keys (a step: the keys of its ``kind``); ``null`` when unknown,
+  ``[]``/``{}`` for an empty list/map, never a missing key;
+* a value OVS writes as a plain decimal integer (``ttl=64``, ``in_port=9``, ``tp_dst=6081``) is a JSON
+  number; hex (``0x4``), masked (``0x1/0xffff``), addresses and names stay strings as written
+  (:func:`num`);
+* one compact line (separators ``,`` and ``:``), ASCII only (every other character, and every control
+  character, a ``\uXXXX`` escape: safe on any terminal, ``json.loads`` gives the exact strings back), a
+  newline at the end.
+
+:func:`write` streams the document one trace at a time and encodes the step tree in pre-order with an
+explicit stack (trees nest 4096 deep), building no per-step dict: it is the hot path of
+``explain --format json``. :func:`to_dict` is the same document as Python objects (``json.loads`` of
+what :func:`write` writes: one implementation, not two).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from ovntrace.model import Action, DatapathAction, ParseResult, Pass, Step, StepKind, Subfield, Trace, Verdict
+from ovntrace.model.ovn import ActionOvn, Hop, OvnVerdict, StepOvn, TraceOvn
+
+SCHEMA = "ovntrace.explain/2"
+MAX_SAFE = (1 << 53) - 1  # JSON numbers beyond this lose precision in JavaScript and jq
+
+# ASCII only: every non-ASCII character, control or format character is a \uXXXX escape
+_DUMP = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_S = json.encoder.encode_basestring_ascii  # the C quoting of a str
+DEEP = 200  # step levels above which a trace is encoded chunk by chunk (the C encoder recurses per level)
+
+
+def num(v: Any) -> Any:
+    """A plain decimal integer string (``"64"``, ``"0"``; no sign, no leading zero, <= 2**53-1) as an int;
+    anything else unchanged."""
+    if type(v) is str and v.isdigit() and v.isascii() and (v[0] != "0" or len(v) == 1) and len(v) < 17:
+        n = int(v)
+        if n <= MAX_SAFE:
+            return n
+    return v
+
+
+def nums(v: Any) -> Any:
+    """:func:`num` through dicts, lists and :class:`Subfield` (OVS-syntax maps: action/datapath-action
+    arguments, tunnel keys); keys are kept."""
+    t = type(v)
+    if t is str:
+        return num(v)
+    if t is list or t is tuple:
+        return [nums(x) for x in v]
+    if v is None or t is bool or t is int:
+        return v
+    if isinstance(v, Subfield):
+        return v.to_json()
+    if isinstance(v, Mapping):
+        return {k: nums(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [nums(x) for x in v]
+    return v
+
+
+def plain(v: Any) -> Any:
+    """Mappings and tuples as dicts and lists, values untouched (database rows keep their types)."""
+    if isinstance(v, Subfield):
+        return v.to_json()
+    if isinstance(v, Mapping):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    return v
+
+
+def _str(v: str | None) -> str:
+    return "null" if v is None else _S(v)
+
+
+def _int(v: int | None) -> str:
+    return "null" if v is None else str(v)
+
+
+# -- small objects (dicts, encoded with the C encoder) ------------------------------------------------------
+
+
+def action_dict(a: Action) -> dict[str, Any]:
+    return {"name": a.name, "known": a.known, "args": nums(a.args)}
+
+
+def odp_dict(a: DatapathAction) -> dict[str, Any]:
+    return {"name": a.name, "text": a.text, "args": nums(a.args), "inner": [odp_dict(i) for i in a.inner]}
+
+
+def _dp(d: Any, uuid: bool) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    out = {"name": d.name, "key": d.key, "type": d.type}
+    if uuid:
+        out["uuid"] = d.uuid
+    return out
+
+
+def step_ovn_dict(st: StepOvn) -> dict[str, Any]:
+    lf = st.lflow
+    return {
+        "table_role": st.table_role,
+        "datapath": _dp(st.datapath, True),
+        "pipeline": st.pipeline,
+        "stage": st.stage,
+        "stage_candidates": list(st.stage_candidates),
+        "stage_candidate_releases": {n: list(r) for n, r in st.stage_releases.items()},
+        "lflow": {"uuid": lf.uuid, "match": lf.match, "actions": lf.actions, "priority": lf.priority,
+                  "table_id": lf.table_id, "pipeline": lf.pipeline} if lf else None,
+        "lflow_ambiguous": list(st.lflow_ambiguous),
+        "nb": plain(st.nb) if st.nb else None,
+        "physical": plain(st.physical) if st.physical else None,
+        "inport": st.inport,
+        "outport": st.outport,
+        "notes": list(st.notes),
+    }
+
+
+def action_ovn_dict(ao: ActionOvn) -> dict[str, Any]:
+    return {"words": ao.words, "effect": ao.effect, "details": plain(ao.details)}
+
+
+OUTPUT_KEYS = ("kind", "line", "openflow", "ofport", "dp_port", "underlay_dp_port", "interface", "logical_port",
+               "pod", "port_type", "datapath", "multicast", "arp_reply", "encap", "remote_ip", "chassis",
+               "chassis_candidates", "key")
+CHASSIS_KEYS = ("name", "hostname", "ip", "encaps", "metadata", "candidates")
+_PORT_KEYS = frozenset({"ofport", "dp_port", "underlay_dp_port", "port"})  # OVS port numbers
+
+
+def _ports(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (num(v) if k in _PORT_KEYS else plain(v)) for k, v in d.items()}
+
+
+def chassis_dict(c: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    out = {k: plain(c.get(k)) for k in CHASSIS_KEYS}
+    out["encaps"] = out["encaps"] or []
+    out["candidates"] = out["candidates"] or []
+    out.update((k, plain(v)) for k, v in c.items() if k not in out)
+    return out
+
+
+def output_dict(o: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(OUTPUT_KEYS)
+    out.update(_ports(o))
+    out["arp_reply"] = bool(out["arp_reply"])
+    out["chassis"] = chassis_dict(out["chassis"]) if isinstance(out["chassis"], dict) else out["chassis"]
+    out["chassis_candidates"] = out["chassis_candidates"] or []
+    return out
+
+
+def verdict_dict(v: Verdict, ovn: OvnVerdict | None, with_ovn: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": v.kind.value, "ports": [num(p) for p in v.ports], "line": v.line,
+                           "reason": v.reason, "tunnel": nums(v.tunnel) if v.tunnel else None,
+                           "stage": v.stage, "datapath": v.datapath}
+    o = ovn if with_ovn else None
+    out.update(
+        ovn_kind=o.kind if o else None, cause=o.cause if o else None, cause_line=o.line if o else None,
+        ovn_reason=o.reason if o else None, outport=o.outport if o else None,
+        acl=plain(o.acl) if o and o.acl else None, chassis=chassis_dict(o.chassis) if o else None,
+        outputs=[output_dict(x) for x in o.outputs] if o else None,
+        arrival=_ports(o.arrival) if o and o.arrival else None,
+        drop=plain(o.drop) if o and o.drop else None, lb=plain(o.lb) if o and o.lb else None,
+        arp=plain(o.arp) if o and o.arp else None)
+    return out
+
+
+def ovn_dict(o: TraceOvn) -> dict[str, Any]:
+    return {"release": o.release, "release_source": o.release_source,
+            "release_candidates": list(o.release_candidates), "release_guess": o.release_guess,
+            "layout_confidence": o.layout_confidence, "bridges": list(o.bridges), "warnings": list(o.warnings),
+            "notes": list(o.notes)}
+
+
+def hop_dict(h: Hop, node: str | None = None, tunnel: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One hop of a path (explain's ``path``, ``ovntrace.path/2``'s ``hops``): structured, ``text`` is only
+    its words."""
+    return {"kind": h.kind, "node": node, "line": h.line, "datapath": _dp(h.datapath, False),
+            "pipeline": h.pipeline, "ports": {"in": h.inport, "out": h.outport},
+            "tunnel": tunnel if h.kind == "tunnel" else None, "text": h.text}
+
+
+def hop_tunnel(h: Hop, verdict: Verdict, ovn: OvnVerdict | None) -> dict[str, Any] | None:
+    """What is known of a tunnel hop's crossing: the OVN output on its line (else the first tunnel output),
+    or the datapath actions' tunnel."""
+    if h.kind != "tunnel":
+        return None
+    outs = [o for o in (ovn.outputs if ovn else ()) if o.get("kind") == "tunnel"]
+    o = next((x for x in outs if x.get("line") == h.line), outs[0] if outs else None)
+    ch = o.get("chassis") if o else None
+    tun = verdict.tunnel
+    return {"encap": o.get("encap") if o else None,
+            "remote_ip": (o.get("remote_ip") if o else None) or tun.get("dst"),
+            "chassis": ch.get("name") if isinstance(ch, Mapping) else None,
+            "key": plain(o.get("key")) if o and o.get("key") else None,
+            "to_node": None}  # ovntrace.path/2: the node whose trace follows
+
+
+def pass_head(p: Pass) -> dict[str, Any]:
+    return {
+        "recirc_id": p.recirc_id, "ct_state": p.ct_state, "first_line": p.first_line, "flow_line": p.flow_line,
+        "flow": p.flow,
+        "fields": {k: (num(v) if v != "" else True) for k, v in p.fields.items()},
+        "nat": dict(p.nat) or None,
+    }
+
+
+def pass_tail(p: Pass) -> dict[str, Any]:
+    return {
+        "final_flow": p.final_flow, "megaflow": p.megaflow, "datapath_actions": p.datapath_actions,
+        "datapath_actions_line": p.datapath_actions_line,
+        "datapath_actions_parsed": [odp_dict(a) for a in p.datapath_actions_parsed]
+        if p.datapath_actions_parsed is not None else None,
+        "translation_error": p.translation_error, "slow_path": list(p.slow_path),
+        "section_lines": [{"line": x.line, "kind": x.kind, "text": x.text, "used": x.used} for x in p.section_lines],
+    }
+
+
+# -- the tree: encoded directly ------------------------------------------------------------------------------
+
+
+class _Tree:
+    """Encodes steps; caches what steps share (the field-state snapshots, parsed actions) for one trace."""
+
+    __slots__ = ("_actions", "_states", "ovn")
+
+    def __init__(self, ovn: TraceOvn | None) -> None:
+        self.ovn = ovn
+        self._states: dict[int, tuple[Any, str]] = {}
+        self._actions: dict[int, tuple[Any, str]] = {}
+
+    def _state(self, m: Mapping[str, str]) -> str:
+        got = self._states.get(id(m))
+        if got is None or got[0] is not m:
+            got = (m, _DUMP(dict(m)))
+            self._states[id(m)] = got
+        return got[1]
+
+    def _action(self, a: Action | None) -> str:
+        if a is None:
+            return "null"
+        got = self._actions.get(id(a))
+        if got is None or got[0] is not a:
+            got = (a, _DUMP(action_dict(a)))
+            self._actions[id(a)] = got
+        return got[1]
+
+    def head(self, s: Step) -> str:
+        """The step's JSON up to and including ``"children":[``."""
+        k = s.kind
+        parts = ['{"kind":"', k.value, '","line":', str(s.line), ',"text":', _S(s.text)]
+        if k is StepKind.TABLE:
+            parts += [',"bridge":', _str(s.bridge), ',"table":', _int(s.table), ',"match":', _str(s.match),
+                      ',"priority":', _int(s.priority), ',"cookie":', _str(s.cookie),
+                      ',"miss":', "true" if s.miss else "false", ',"via":', _int(s.via),
+                      ',"state":', self._state(s.state)]
+        elif k is StepKind.BRIDGE:
+            parts += [',"bridge":', _str(s.bridge)]
+        elif k is StepKind.STAGE:
+            parts += [',"datapath":', _str(s.datapath), ',"pipeline":', _str(s.pipeline), ',"table":',
+                      _int(s.table), ',"stage":', _str(s.stage), ',"source":', _str(s.source),
+                      ',"match":', _str(s.match), ',"priority":', _int(s.priority), ',"uuid":', _str(s.uuid),
+                      ',"miss":', "true" if s.miss else "false"]
+        elif k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
+            parts += [',"datapath":', _str(s.datapath), ',"pipeline":', _str(s.pipeline),
+                      ',"inport":', _str(s.inport), ',"outport":', _str(s.outport)]
+            if k is StepKind.TRANSFORM:
+                parts += [',"transform":', _str(s.stage)]
+        elif k is StepKind.OPENFLOW:
+            parts += [',"table":', _int(s.table), ',"priority":', _int(s.priority), ',"cookie":', _str(s.cookie)]
+        parts += [',"action":', self._action(s.action), ',"ovn":']
+        ovn = self.ovn
+        if ovn is None:
+            parts.append("null")
+        elif k is StepKind.TABLE or k is StepKind.STAGE:
+            st = ovn.steps.get(s.line)
+            parts.append("null" if st is None else _DUMP(step_ovn_dict(st)))
+        elif k is StepKind.ACTION:
+            ao = ovn.actions.get(s.line)
+            parts.append("null" if ao is None else _DUMP(action_ovn_dict(ao)))
+        else:
+            parts.append("null")
+        parts += [',"spurious":', "true" if s.spurious else "false", ',"nested_in":', _int(s.nested_in),
+                  ',"children":[']
+        return "".join(parts)
+
+    def steps(self, steps: Sequence[Step], out: list[str]) -> None:
+        """``[step,...]`` appended to ``out`` in pre-order, without recursion."""
+        out.append("[")
+        stack: list[Any] = [iter(steps)]
+        first = [True]
+        while stack:
+            s = next(stack[-1], None)
+            if s is None:
+                stack.pop()
+                first.pop()
+                out.append("]}" if stack else "]")
+                continue
+            if first[-1]:
+                first[-1] = False
+            else:
+                out.append(",")
+            out.append(self.head(s))
+            if s.children:
+                stack.append(iter(s.children))
+                first.append(True)
+            else:
+                out.append("]}")
+
+
+def _tail_obj(d: dict[str, Any]) -> str:
+    """``,"k":v,...}`` of ``d``."""
+    return "," + _DUMP(d)[1:]
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _Build(_Tree):
+    """The same steps as dicts (one C encoder call per trace): the fast path for trees up to :data:`DEEP`."""
+
+    __slots__ = ("_adicts", "_sdicts")
+
+    def __init__(self, ovn: TraceOvn | None) -> None:
+        super().__init__(ovn)
+        self._sdicts: dict[int, tuple[Any, dict[str, str]]] = {}
+        self._adicts: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def step(self, s: Step, depth: int) -> dict[str, Any]:
+        if depth > DEEP:
+            raise _TooDeep
+        k = s.kind
+        d: dict[str, Any]
+        if k is StepKind.TABLE:
+            m = s.state
+            got = self._sdicts.get(id(m))
+            if got is None or got[0] is not m:
+                got = (m, dict(m))
+                self._sdicts[id(m)] = got
+            d = {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
+                 "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
+                 "state": got[1]}
+        elif k is StepKind.ACTION:
+            d = {"kind": "action", "line": s.line, "text": s.text}
+        elif k is StepKind.BRIDGE:
+            d = {"kind": "bridge", "line": s.line, "text": s.text, "bridge": s.bridge}
+        elif k is StepKind.STAGE:
+            d = {"kind": "stage", "line": s.line, "text": s.text, "datapath": s.datapath, "pipeline": s.pipeline,
+                 "table": s.table, "stage": s.stage, "source": s.source, "match": s.match, "priority": s.priority,
+                 "uuid": s.uuid, "miss": s.miss}
+        elif k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
+            d = {"kind": k.value, "line": s.line, "text": s.text, "datapath": s.datapath, "pipeline": s.pipeline,
+                 "inport": s.inport, "outport": s.outport}
+            if k is StepKind.TRANSFORM:
+                d["transform"] = s.stage
+        elif k is StepKind.OPENFLOW:
+            d = {"kind": "openflow", "line": s.line, "text": s.text, "table": s.table, "priority": s.priority,
+                 "cookie": s.cookie}
+        else:
+            d = {"kind": k.value, "line": s.line, "text": s.text}
+        a = s.action
+        if a is None:
+            d["action"] = None
+        else:
+            ga = self._adicts.get(id(a))
+            if ga is None or ga[0] is not a:
+                ga = (a, action_dict(a))
+                self._adicts[id(a)] = ga
+            d["action"] = ga[1]
+        ovn = self.ovn
+        if ovn is None:
+            d["ovn"] = None
+        elif k is StepKind.TABLE or k is StepKind.STAGE:
+            st = ovn.steps.get(s.line)
+            d["ovn"] = None if st is None else step_ovn_dict(st)
+        elif k is StepKind.ACTION:
+            ao = ovn.actions.get(s.line)
+            d["ovn"] = None if ao is None else action_ovn_dict(ao)
+        else:
+            d["ovn"] = None
+        d["spurious"] = s.spurious
+        d["nested_in"] = s.nested_in
+        depth += 1
+        d["children"] = [self.step(c, depth) for c in s.children] if s.children else []
+        return d
+
+
+def _trace_rest(t: Trace, ovn: TraceOvn | None) -> dict[str, Any]:
+    ov = ovn.verdict if ovn is not None else None
+    return {
+        "verdict": verdict_dict(t.verdict, ov, ovn is not None),
+        "ovn": ovn_dict(ovn) if ovn is not None else None,
+        "path": [hop_dict(h, None, hop_tunnel(h, t.verdict, ov)) for h in ovn.path] if ovn is not None else None,
+        "raw": [{"line": s.line, "text": s.text} for s in t.raw],
+    }
+
+
+def _trace_head(t: Trace) -> dict[str, Any]:
+    return {"format": t.format.value, "first_line": t.first_line, "last_line": t.last_line,
+            "command": t.command, "bridge": t.bridge, "detail": t.detail}
+
+
+def trace_dict(t: Trace, ovn: TraceOvn | None) -> dict[str, Any]:
+    """One trace of the document as Python objects (raises :class:`_TooDeep` past :data:`DEEP` levels)."""
+    b, notes = _Build(ovn), _Build(None)
+    passes = []
+    for p in t.passes:
+        d = pass_head(p)
+        d["steps"] = [b.step(x, 1) for x in p.steps]
+        d["notes"] = [notes.step(x, 1) for x in p.notes]
+        d.update(pass_tail(p))
+        passes.append(d)
+    out = _trace_head(t)
+    out["passes"] = passes
+    out.update(_trace_rest(t, ovn))
+    return out
+
+
+def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str]) -> None:
+    """The trace's JSON text in chunks, without recursion (any depth)."""
+    tree = _Tree(ovn)
+    out.append(_DUMP(_trace_head(t))[:-1])
+    out.append(',"passes":[')
+    for i, p in enumerate(t.passes):
+        if i:
+            out.append(",")
+        out.append(_DUMP(pass_head(p))[:-1])
+        out.append(',"steps":')
+        tree.steps(p.steps, out)
+        out.append(',"notes":')
+        _Tree(None).steps(p.notes, out)
+        out.append(_tail_obj(pass_tail(p)))
+    out.append("]")
+    out.append(_tail_obj(_trace_rest(t, ovn)))
+
+
+def trace_text(t: Trace, ovn: TraceOvn | None) -> str:
+    try:
+        return _DUMP(trace_dict(t, ovn))
+    except _TooDeep:
+        chunks: list[str] = []
+        trace_chunks(t, ovn, chunks)
+        return "".join(chunks)
+
+
+def _ovn_of(ovn: Sequence[TraceOvn | None] | None, i: int) -> TraceOvn | None:
+    return ovn[i] if ovn is not None and i < len(ovn) else None
+
+
+def head_dict(result: ParseResult) -> dict[str, Any]:
+    return {"schema": SCHEMA, "warnings": [{"line": w.line, "message": w.message} for w in result.warnings],
+            "line_count": result.line_count, "prose_lines": list(result.prose_lines)}
+
+
+def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
+    """The document, one trace at a time (memory: the largest trace's text), and a newline.
+
+    The cyclic garbage collector is paused while a trace is built and encoded: the dicts made here hold
+    no cycles, and each of the collections their allocation would trigger walks the whole parsed tree
+    (it doubled the time of this function)."""
+    out.write(_DUMP(head_dict(result))[:-1] + ',"traces":[')
+    for i, t in enumerate(result.traces):
+        if i:
+            out.write(",")
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            text = trace_text(t, _ovn_of(ovn, i))
+        finally:
+            if was:
+                gc.enable()
+        out.write(text)
+    out.write("]}\n")
+
+
+def render(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> str:
+    buf = io.StringIO()
+    write(result, buf, ovn)
+    return buf.getvalue()
+
+
+def to_dict(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> dict[str, Any]:
+    """The document as Python objects (a deep tree is decoded from its text: the builder would recurse)."""
+    d = head_dict(result)
+    traces = []
+    for i, t in enumerate(result.traces):
+        try:
+            traces.append(trace_dict(t, _ovn_of(ovn, i)))
+        except _TooDeep:
+            traces.append(json.loads(trace_text(t, _ovn_of(ovn, i))))
+    d["traces"] = traces
+    return d
