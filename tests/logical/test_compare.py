@@ -12,7 +12,7 @@ import pytest
 
 from ovntrace.cli import run
 from ovntrace.correlate import Correlator
-from ovntrace.correlate.compare import CHECK_CONTROLLER, Physical, compare, compare_result, pairs
+from ovntrace.correlate.compare import CHECK_CONTROLLER, Comparison, Physical, compare, compare_result, pairs
 from ovntrace.model.trace import TraceFormat
 from ovntrace.parser import parse
 from ovntrace.sources import load_cluster
@@ -22,9 +22,10 @@ D = FIX / "lab" / "ovn-trace"
 RELEASES = ("23.03", "25.03")
 
 
-def _cmp(path: Path, context: bool = True) -> list:
+def _cmp(path: Path, context: bool = True) -> list[Comparison]:
     r = parse(path.read_text())
-    ctx = load_cluster(nb=[str(path.parent / "ovnnb_db.db")], sb=[str(path.parent / "ovnsb_db.db")]) if context else None
+    db = path.parent
+    ctx = load_cluster(nb=[str(db / "ovnnb_db.db")], sb=[str(db / "ovnsb_db.db")]) if context else None
     c = Correlator(ctx, None, None)
     return compare_result(r.traces, [c.annotate(t) for t in r.traces])
 
@@ -94,7 +95,7 @@ def test_not_the_same_packet_is_not_compared() -> None:
 
 def test_pairs_group_each_ovn_trace_with_the_ofproto_traces_after_it() -> None:
     r = parse((D / "23.03" / "pair-acl-drop.txt").read_text())
-    assert [t.format for t in r.traces][0] is TraceFormat.OVN_TRACE
+    assert r.traces[0].format is TraceFormat.OVN_TRACE
     assert pairs(r.traces) == [(0, [1, 2])]
     assert pairs(r.traces[1:]) == []  # ofproto/traces alone: nothing to compare
     assert pairs(r.traces[:1]) == []
