@@ -7,6 +7,7 @@ Every name and match comes from a paste or a database: escaped (:func:`ovntrace.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ovntrace.correlate.compare import Comparison, StageMatch
 from ovntrace.render.safe import escape, md_code, md_text
@@ -85,4 +86,60 @@ def markdown_lines(comparisons: Sequence[Comparison], full: bool = False) -> lis
     return out
 
 
-__all__ = ["head", "markdown_lines", "text_lines"]
+def path_lines(chain: Any, markdown: bool, full: bool = False) -> list[str]:
+    """``ovntrace path``: the logical line of a chain (its ovn-trace compared with its ofproto/traces)."""
+    lt = getattr(chain, "logical", None)
+    if lt is None:
+        return []
+    md = md_text if markdown else escape
+    ind = "" if markdown else "  "
+    if lt.error:
+        return [f"{ind}logical: {md(lt.error)}"]
+    c = lt.comparison
+    if c is None:
+        v = lt.trace.verdict if lt.trace is not None else None
+        return [f"{ind}logical: ovn-trace on {md(lt.node)}: {md(f'{v.kind.value}: {v.reason}' if v else '?')} "
+                "(no ofproto/trace to compare with)"]
+    out = [f"{ind}logical: {head(c)}: {md(c.summary)}"]
+    if markdown:
+        out.insert(0, "")
+        out.append("")
+    if full:
+        out += [f"{ind}  {md(_stage_line(s))}" for s in c.stages]
+    return out
+
+
+def path_hop(chain: Any, markdown: bool, full: bool) -> list[str]:
+    """``ovntrace path --hops``: the chain's ovn-trace explained, after its ofproto/traces."""
+    import io
+
+    lt = getattr(chain, "logical", None)
+    if lt is None or lt.result is None or not lt.result.traces:
+        return []
+    if markdown:
+        from ovntrace.render import markdown as md_render
+
+        return ["", f"### ovn-trace on {md_text(lt.node)}, ct {lt.ct}: {md_code(lt.command)}",
+                md_render.render(lt.result, full=full)]
+    from ovntrace.render import text as tr
+
+    buf = io.StringIO()
+    tr.render(lt.result, buf, full=full, color=False)
+    return ["", f"== ovn-trace on {escape(lt.node)}, ct {lt.ct}: {escape(lt.command)}", buf.getvalue().rstrip("\n")]
+
+
+def path_json(chain: Any) -> dict[str, Any] | None:
+    """``ovntrace path`` JSON: a chain's ``logical`` object (docs/json-contract.md, "comparison")."""
+    from ovntrace.correlate.compare import to_json
+
+    lt = getattr(chain, "logical", None)
+    if lt is None:
+        return None
+    v = lt.trace.verdict if lt.trace is not None else None
+    return {"node": lt.node, "ct": lt.ct, "command": lt.command, "seconds": round(lt.seconds, 3),
+            "error": lt.error, "verdict": None if v is None else {"kind": v.kind.value, "reason": v.reason,
+                                                                   "ports": list(v.ports), "line": v.line},
+            "comparison": to_json(lt.comparison) if lt.comparison is not None else None}
+
+
+__all__ = ["head", "markdown_lines", "path_hop", "path_json", "path_lines", "text_lines"]
