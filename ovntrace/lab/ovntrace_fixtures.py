@@ -237,6 +237,12 @@ def delete_flow(lab: Any, node: str, flow: str) -> str:
     return spec
 
 
+def restore_flow(lab: Any, node: str, flow: str) -> None:
+    """Put back a flow :func:`delete_flow` deleted, as dumped (cookie, match, actions): ovn-controller's
+    ``recompute`` does not, since what it believes installed did not change."""
+    lab.run(node, ["ovs-ofctl", "add-flow", "br-int", flow])
+
+
 def _stage_uuid(ovn_text: str, stage: str, match: str) -> str:
     for ln in ovn_text.splitlines():
         m = re.match(rf"\s*\d+\. {re.escape(stage)} \([^)]*\): (.*), priority \d+, uuid ([0-9a-f]+)$", ln)
