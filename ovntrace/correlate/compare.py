@@ -295,6 +295,8 @@ def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None
         elif divergence is None:
             r["status"] = "diverged"
             divergence = _diverge(r, rows, chain, flows, offsets)
+            # where the stage's flow should have been, and what the node's trace has there
+            r.update(node=divergence.node, of_table=divergence.of_table, of_line=divergence.of_line)
         else:
             r["status"] = "after"
     for r in rows[last_hit + 1:]:

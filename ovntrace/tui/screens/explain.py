@@ -49,6 +49,7 @@ from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
+from ovntrace.tui.widgets.logical import LogicalPane
 from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
@@ -93,6 +94,8 @@ class ExplainScreen(Screen[None]):
         Binding("1", "tab('details')", "Details", show=False, id="explain.tab.details", tooltip="Details tab"),
         Binding("2", "tab('runbook')", "Runbook", show=False, id="explain.tab.runbook", tooltip="Runbook tab"),
         Binding("3", "tab('raw')", "Raw", show=False, id="explain.tab.raw", tooltip="Raw input tab"),
+        Binding("4", "tab('logical')", "Logical", show=False, id="explain.tab.logical",
+                tooltip="Logical tab: ovn-trace vs ofproto/trace"),
         Binding("escape", "close_search", "Close search", show=False, id="explain.close_search",
                 tooltip="Close the search box; cancel a live trace"),
     ]
@@ -140,6 +143,8 @@ class ExplainScreen(Screen[None]):
                     yield TextPane(id="runbook-pane")
                 with TabPane("Raw", id="raw"):
                     yield RawView(id="raw-view")
+                with TabPane("Logical", id="logical"):  # ovn-trace vs ofproto/trace (tui/widgets/logical.py)
+                    yield LogicalPane(id="logical-pane")
         yield Static(Text(""), id="status")
         yield Input(placeholder="search the tree (enter: go, escape: close)", id="search",
                     highlighter=ControlPictures())
@@ -404,6 +409,7 @@ class ExplainScreen(Screen[None]):
         self._show_path()
         self._show_verdict()
         self._show_selection()
+        self.query_one("#logical-pane", LogicalPane).show_for(self.outline, self.path_view)
         if result.warnings:
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
                         f"{result.warnings[0].message})", severity="warning", markup=False)
@@ -440,6 +446,7 @@ class ExplainScreen(Screen[None]):
             self.query_one("#tree", TraceTree).border_subtitle = (
                 "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
         if message.generation == self.shown_generation and message.done == message.total:
+            self.query_one("#logical-pane", LogicalPane).show_for(self.outline, self.path_view)  # with OVN words
             _freeze_heap()
 
     # -- selection -> panes --------------------------------------------------------------------
