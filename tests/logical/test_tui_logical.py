@@ -50,6 +50,11 @@ def test_logical_tab_agrees_on_a_clean_pair_and_says_so_without_one() -> None:
     async def none(pilot: Pilot[int], screen: ExplainScreen) -> None:
         await settle(pilot)
         assert _pane(screen).plain == NONE
+        side = screen.query_one("#side", TabbedContent)
+        assert not side.get_tab("logical").display  # the tab is hidden: nothing to compare
+        await pilot.press("4")
+        await pilot.pause(0.1)
+        assert side.active == "details"
 
     run_on_screen(make_app(D / "25.03" / "same-node-icmp-detailed.txt"), none)
 

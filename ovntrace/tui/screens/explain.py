@@ -154,6 +154,7 @@ class ExplainScreen(Screen[None]):
         self.query_one("#path", PathPane).border_title = "path"
         self.query_one("#tree", TraceTree).border_title = "trace"
         self.query_one("#search", Input).display = False
+        self.query_one("#side", TabbedContent).hide_tab("logical")  # until there is an ovn-trace to compare
         self.query_one("#status", Static).display = False
         self._layout(self.app.size.width)
         self.query_one("#tree", TraceTree).focus()
@@ -409,7 +410,7 @@ class ExplainScreen(Screen[None]):
         self._show_path()
         self._show_verdict()
         self._show_selection()
-        self.query_one("#logical-pane", LogicalPane).show_for(self.outline, self.path_view)
+        self._show_logical()
         if result.warnings:
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
                         f"{result.warnings[0].message})", severity="warning", markup=False)
@@ -421,6 +422,17 @@ class ExplainScreen(Screen[None]):
             else:
                 self._correlate(message.generation, message.outline, self.path_view)
         _freeze_heap()
+
+    def _show_logical(self) -> None:
+        """The Logical tab: shown only when there is an ovn-trace to line up with (tui/widgets/logical.py)."""
+        pane = self.query_one("#logical-pane", LogicalPane)
+        side = self.query_one("#side", TabbedContent)
+        if pane.show_for(self.outline, self.path_view):
+            side.show_tab("logical")
+        else:
+            if side.active == "logical":
+                side.active = "details"
+            side.hide_tab("logical")
 
     def on_parse_failed(self, message: ParseFailed) -> None:
         if message.generation == self.generation:
@@ -446,7 +458,7 @@ class ExplainScreen(Screen[None]):
             self.query_one("#tree", TraceTree).border_subtitle = (
                 "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
         if message.generation == self.shown_generation and message.done == message.total:
-            self.query_one("#logical-pane", LogicalPane).show_for(self.outline, self.path_view)  # with OVN words
+            self._show_logical()  # again, with OVN words
             _freeze_heap()
 
     # -- selection -> panes --------------------------------------------------------------------
@@ -667,6 +679,9 @@ class ExplainScreen(Screen[None]):
     # -- other keys ----------------------------------------------------------------------------
 
     def action_tab(self, tab: str) -> None:
+        if tab == "logical" and not self.query_one("#logical-pane", LogicalPane).has_content:
+            self.notify("No ovn-trace to line up with the ofproto/trace here.", markup=False)
+            return
         self.query_one("#side", TabbedContent).active = tab
 
     def action_rerun(self) -> None:

@@ -68,13 +68,20 @@ class LogicalPane(TextPane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.comparisons: list[Comparison] = []
+        self.note: str | None = None
 
-    def show_for(self, outline: Any, view: Any = None) -> None:
+    @property
+    def has_content(self) -> bool:
+        return bool(self.comparisons or self.note)
+
+    def show_for(self, outline: Any, view: Any = None) -> bool:
+        """Show the comparison of ``outline`` (or of a live path's ``view``); False when there is none."""
         try:
-            self.comparisons, note = comparisons_of(outline, view)
+            self.comparisons, self.note = comparisons_of(outline, view)
         except Exception as e:  # a bonus pane: say why, never take the screen down
-            self.comparisons, note = [], f"comparison failed: {type(e).__name__}: {e}"
-        self.show(render(self.comparisons, note))
+            self.comparisons, self.note = [], f"comparison failed: {type(e).__name__}: {e}"
+        self.show(render(self.comparisons, self.note))
+        return self.has_content
 
 
 __all__ = ["NONE", "LogicalPane", "comparisons_of", "render"]
