@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, TextIO
 from ovntrace.lab.errors import LabError
 
 if TYPE_CHECKING:
+    from ovntrace.correlate.compare import Comparison
     from ovntrace.model import ParseResult
     from ovntrace.model.cluster import ClusterContext
+    from ovntrace.model.ovn import TraceOvn
 
 
 class ExitStatus(IntEnum):
@@ -179,14 +181,21 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         on = _context_warnings(ctx, args.on, stderr)
         correlator = Correlator(ctx, args.ovn_version, on)
         ovn = [correlator.annotate(t) for t in result.traces]
+    comparisons = _comparisons(result, ovn)
     if args.format in ("json", "json1"):
+        from ovntrace.correlate.compare import to_json
         from ovntrace.render import json as json_render
 
-        json_render.write_format(args.format, result, stdout, ovn=ovn)
+        json_render.write_format(args.format, result, stdout, ovn=ovn,
+                                 comparison=[to_json(c) for c in comparisons] or None)
     elif args.format == "markdown":
         from ovntrace.render import markdown
 
         stdout.write(markdown.render(result, full=args.full, ovn=ovn))
+        if comparisons:
+            from ovntrace.render.compare import markdown_lines
+
+            stdout.write("\n".join(markdown_lines(comparisons, args.full)) + "\n")
     else:
         from ovntrace.render import text as text_render
 
@@ -196,12 +205,29 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         elif args.color == "never" or os.environ.get("NO_COLOR"):
             color = False
         text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
+        if comparisons:
+            from ovntrace.render.compare import text_lines
+
+            stdout.write("\n".join(text_lines(comparisons, args.full)) + "\n")
     if result.warnings and not args.quiet:
         from ovntrace.render.safe import escape
 
         for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
             stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
     return ExitStatus.OK
+
+
+def _comparisons(result: ParseResult, ovn: list[TraceOvn | None] | None) -> list[Comparison]:
+    """ovn-trace and ofproto/trace of the same packet in one paste, side by side
+    (:mod:`ovntrace.correlate.compare`); none unless the paste holds both kinds."""
+    from ovntrace.model.trace import TraceFormat
+
+    kinds = {t.format is TraceFormat.OVN_TRACE for t in result.traces}
+    if len(kinds) < 2:
+        return []
+    from ovntrace.correlate.compare import compare_result
+
+    return compare_result(result.traces, ovn)
 
 
 def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -> ClusterContext | None:

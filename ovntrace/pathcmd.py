@@ -61,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--trace", action="append", default=[], metavar="NODE[@CT]=FILE",
                    help="with --offline: NODE's ofproto/trace output for this path (CT: trk,new (default) or "
                    "trk,est); repeat per node")
+    p.add_argument("--no-logical", action="store_true",
+                   help="do not run ovn-trace on the central node (by default it runs for each conntrack state "
+                   "and is compared with the ofproto/traces: where the logical and physical paths diverge)")
     p.add_argument("-f", "--format", choices=("text", "json", "json1", "markdown"), default="text",
                    help="text (default), json (ovntrace.path/2), json1 (the older ovntrace.path/1), or markdown")
     p.add_argument("--hops", action="store_true",
@@ -124,7 +127,8 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
         if args.trace and not args.offline:
             raise PathUsageError("--trace NODE=FILE goes with --offline SNAPSHOT")
         r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
-                     reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace), progress=stderr)
+                     reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace), progress=stderr,
+                     logical=not args.no_logical)
     except (PathUsageError, P.PathError) as e:
         stderr.write(f"ovntrace path: {escape(str(e))}\n")
         return 2

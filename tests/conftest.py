@@ -38,7 +38,15 @@ def trace_fixtures() -> list[Path]:
     out += sorted(p for p in lab.glob("*.txt") if not any(k in p.name for k in ("show", "list", "dpif", "ofctl")))
     out += sorted((lab / "ovn-trace").glob("*.txt"))  # real ovn-trace 23.03.1 (ovntrace.lab.ovntrace_fixtures)
     out += sorted((lab / "ovn-trace" / "ovs").glob("*.txt"))  # the same with --ovs, from a live lab
+    out += logical_fixtures()
     return out
+
+
+def logical_fixtures() -> list[Path]:
+    """Real ovn-trace of OVN 25.03.0 from a live lab (all formats, --ct, --ovs), and the ovn-trace +
+    ofproto/trace pairs and divergence of both releases (ovntrace.lab.ovntrace_fixtures --release)."""
+    d = FIX / "lab" / "ovn-trace"
+    return sorted((d / "25.03").glob("*.txt")) + sorted((d / "23.03").glob("*.txt"))
 
 
 def fixture_id(p: Path) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -165,14 +166,169 @@ def generate_ovs(lab: Any, out: Path) -> list[dict[str, str]]:
     return rows
 
 
+# --ovs on the live lab: one case per shape (delivery, router hop, ACL drop, LB, flood)
+LIVE_OVS = ("same-node-icmp", "router-hop-icmp", "acl-drop", "lb-vip-ct-new-est", "arp-flood")
+
+
+def _inport_node(case: Case) -> str:
+    return case.datapath  # the lab's pods are bound on the node their switch is named after
+
+
+def generate_live(lab: Any, out: Path, pairs_only: bool = False) -> list[dict[str, str]]:
+    """Every case of :data:`CASES` in every format, and the :data:`LIVE_OVS` cases with ``--ovs``, run by
+    the lab's own ``ovn-trace`` (for a chroot lab: the release's binary, e.g. OVN 25.03) against its live SB
+    (the central node's socket; ``--ovs`` on the node holding the inport, whose br-int flows it prints).
+    The lab's NB/SB (compacted copies) are written beside the traces: lflow UUIDs differ from lab to lab."""
+    out.mkdir(parents=True, exist_ok=True)
+    central = lab.inventory.cluster.central
+    version = lab.run(central, ["ovn-trace", "--version"]).splitlines()[0]
+    rows: list[dict[str, str]] = []
+
+    def one(node: str, name: str, argv: list[str], shows: str) -> None:
+        r = lab.sh(node, shlex.join(argv) + " 2>&1; echo \"exit=$?\"", check=False)
+        body, _, code = r.rstrip("\n").rpartition("\n")
+        body = (body + "\n") if body else ""
+        shown = "$ " + shlex.join(argv) + "\n"
+        atomic_write(out / name, shown + body)
+        rows.append({"file": name, "node": node, "command": shlex.join(argv), "shows": shows,
+                     "version": version, "exit": code.removeprefix("exit=")})
+
+    for case in () if pairs_only else CASES:
+        for fmt in case.formats:
+            one(central, f"{case.name}-{fmt}.txt", ["ovn-trace", f"--{fmt}", *case.options, case.datapath,
+                                                    case.microflow], case.shows)
+    for case in () if pairs_only else CASES:
+        if case.name in LIVE_OVS:
+            node = _inport_node(case)
+            one(node, f"{case.name}-ovs-detailed.txt", ["ovn-trace", "--ovs", "--detailed", *case.options,
+                                                          case.datapath, case.microflow], case.shows + " (--ovs)")
+    rows += generate_pairs(lab, out, version)
+    d = lab.rnode_dir(central)
+    for db, sock in (("ovnnb_db.db", "ovnnb_db.sock"), ("ovnsb_db.db", "ovnsb_db.sock")):
+        tmp = f"{d}/{db}.copy"
+        lab.sh(central, f"ovsdb-client backup unix:{shlex.quote(d + '/' + sock)} > {shlex.quote(tmp)}")
+        lab.run(central, ["ovsdb-tool", "compact", tmp])
+        shutil.copyfile(lab.host_path(tmp), out / db)
+        lab.run(central, ["rm", "-f", tmp])
+    atomic_write(out / "manifest.json", json.dumps(rows, indent=2) + "\n")
+    return rows
+
+
+def _case(name: str) -> Case:
+    return next(c for c in CASES if c.name == name)
+
+
+def _pasted(argv: list[str], text: str) -> str:
+    return "$ " + shlex.join(argv) + "\n" + text + ("" if text.endswith("\n") or not text else "\n")
+
+
+def lflow_flows(lab: Any, node: str, uuid_prefix: str) -> list[str]:
+    """``node``'s br-int flows whose cookie is the lflow's (the first 32 bits of its UUID), as
+    ``ovs-ofctl --no-stats dump-flows`` prints them."""
+    out = lab.run(node, ["ovs-ofctl", "--no-stats", "dump-flows", "br-int", f"cookie=0x{uuid_prefix}/-1"])
+    return [ln.strip() for ln in out.splitlines() if ln.strip().startswith("cookie=")]
+
+
+def delete_flow(lab: Any, node: str, flow: str) -> str:
+    """``ovs-ofctl del-flows --strict`` of one dumped flow (its cookie and actions left out); the spec."""
+    body = re.sub(r"^cookie=0x[0-9a-f]+,\s*", "", flow)
+    spec = body.split(" actions=")[0].strip()
+    lab.run(node, ["ovs-ofctl", "del-flows", "--strict", "br-int", spec])
+    return spec
+
+
+def restore_flow(lab: Any, node: str, flow: str) -> None:
+    """Put back a flow :func:`delete_flow` deleted, as dumped (cookie, match, actions): ovn-controller's
+    ``recompute`` does not, since what it believes installed did not change."""
+    lab.run(node, ["ovs-ofctl", "add-flow", "br-int", flow])
+
+
+def _stage_uuid(ovn_text: str, stage: str, match: str) -> str:
+    for ln in ovn_text.splitlines():
+        m = re.match(rf"\s*\d+\. {re.escape(stage)} \([^)]*\): (.*), priority \d+, uuid ([0-9a-f]+)$", ln)
+        if m and m.group(1) == match:
+            return m.group(2)
+    raise RuntimeError(f"no stage {stage} with match {match} in the ovn-trace output")
+
+
+def generate_pairs(lab: Any, out: Path, version: str) -> list[dict[str, str]]:
+    """Pastes holding an ovn-trace and the ofproto/trace(s) of the same packet in the same lab (as
+    ovnkube-trace prints them): the source node's trace, and after a tunnel the destination node's. Then a
+    real divergence: one OpenFlow flow of the lflow that delivers to sshd-2 (``ls_in_l2_lkup``, eth.dst
+    sshd-2) deleted on kube-node1 with ``ovs-ofctl del-flows --strict``, and the same pair traced again."""
+    from ovntrace.lab.fixtures import tunnel_in_flow
+
+    central = lab.inventory.cluster.central
+    rows: list[dict[str, str]] = []
+
+    def ovn(case: Case) -> tuple[list[str], str]:
+        argv = ["ovn-trace", "--detailed", *case.options, case.datapath, case.microflow]
+        return argv, lab.run(central, argv)
+
+    def of(node: str, flow: str) -> tuple[list[str], str]:
+        text = lab.trace(node, flow)
+        return lab.trace_argv(node, flow), text
+
+    def write(name: str, parts: list[tuple[list[str], str]], shows: str) -> None:
+        atomic_write(out / name, "".join(_pasted(a, t) for a, t in parts))
+        rows.append({"file": name, "command": " ; ".join(shlex.join(a) for a, _ in parts), "shows": shows,
+                     "version": version, "exit": "0"})
+
+    same = _case("same-node-icmp")
+    f_same = lab.microflow("kube-node1", "web-1", SSHD2[2])
+    write("pair-same-node-icmp.txt", [ovn(same), of("kube-node1", f_same)],
+          "ovn-trace and ofproto/trace (kube-node1) of web-1 -> sshd-2: both deliver to sshd-2")
+    for name, case, proto, dport, payload, shows in (
+        ("pair-router-hop-icmp.txt", _case("router-hop-icmp"), "icmp", None,
+         "icmp,nw_src=192.168.3.3,nw_dst=192.168.2.3,nw_ttl=63,icmp_type=8,icmp_code=0",
+         "ovn-trace, then ofproto/trace on kube-node2 (tunnel) and on kube-node1 (delivered) of client-1 -> sshd-2"),
+        ("pair-acl-drop.txt", _case("acl-drop"), "tcp", 22,
+         "tcp,nw_src=192.168.3.3,nw_dst=192.168.2.3,nw_ttl=63,tp_src=40000,tp_dst=22,tcp_flags=syn",
+         "ovn-trace, then ofproto/trace on kube-node2 and kube-node1 of client-1 -> sshd-2 tcp/22: both drop "
+         "(ACL deny-ssh-from-client-1)"),
+    ):
+        f = lab.microflow("kube-node2", "client-1", SSHD2[2], proto=proto, dport=dport)
+        a1, t1 = of("kube-node2", f)
+        tin = tunnel_in_flow(lab, t1, "kube-node1", payload)
+        write(name, [ovn(case), (a1, t1), of("kube-node1", tin)], shows)
+    # the divergence
+    argv, text = ovn(same)
+    uuid = _stage_uuid(text, "ls_in_l2_lkup", f"eth.dst == {SSHD2[1]}")
+    flows = lflow_flows(lab, "kube-node1", uuid)
+    if len(flows) != 1:
+        raise RuntimeError(f"lflow {uuid} has {len(flows)} flows on kube-node1, expected 1: {flows}")
+    spec = delete_flow(lab, "kube-node1", flows[0])
+    write("divergence-deleted-flow.txt", [(argv, text), of("kube-node1", f_same)],
+          f"ovn-trace delivers web-1 -> sshd-2; on kube-node1 the OpenFlow flow of lflow {uuid} "
+          f"(ls_in_l2_lkup, eth.dst == {SSHD2[1]}) was deleted (ovs-ofctl del-flows --strict br-int '{spec}'): "
+          "ofproto/trace does not deliver")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("fixtures/lab/ovn-trace"))
     ap.add_argument("--db-dir", type=Path, default=Path("fixtures/lab"))
     ap.add_argument("--ovs", action="store_true",
                     help="bring a lab up and write the --ovs traces (and that lab's NB/SB) into OUT/ovs")
+    ap.add_argument("--release", metavar="R",
+                    help="bring a lab of OVN release R up (e.g. 25.03, from its Debian root) and write every case, "
+                    "in every format and with --ovs, from its live databases into OUT/R")
+    ap.add_argument("--pairs-only", action="store_true",
+                    help="with --release: only the ovn-trace + ofproto/trace pairs and the divergence")
     ap.add_argument("--dir", default="/tmp/ovntrace-ovn-trace-lab")
     a = ap.parse_args(argv)
+    if a.release:
+        from ovntrace.lab.fixtures import fixed_inventory
+        from ovntrace.lab.lab import Lab
+
+        lab = Lab.up(fixed_inventory(), a.dir, release=a.release)
+        try:
+            rows = generate_live(lab, a.out / a.release, a.pairs_only)
+        finally:
+            lab.down()
+        print(f"wrote {len(rows)} traces to {a.out / a.release}")
+        return 0
     if a.ovs:
         from ovntrace.lab.fixtures import fixed_inventory
         from ovntrace.lab.lab import Lab

@@ -217,11 +217,14 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
              dport: int | None = None, sport: int | None = None, accept_new: bool = False,
              reverse: bool = False, offline: str | Path | None = None,
              traces: dict[tuple[str, str], Path] | None = None, progress: TextIO | None = None,
-             cts: Sequence[str] | None = None, on_step: Callable[[int, int, str], None] | None = None) -> PathResult:
+             cts: Sequence[str] | None = None, on_step: Callable[[int, int, str], None] | None = None,
+             logical: bool = False) -> PathResult:
     """Trace SRC -> DST: live over the inventory's SSH, or ``offline`` from a snapshot file (``traces``:
     (node, ct) -> an ofproto/trace output file, for the hops that need one). ``cts``: the conntrack states
     to trace (default: trk,new and trk,est; offline: those with traces). ``on_step(done, total, what)`` is
-    called at each SSH command and trace (total 0 once collecting is over) and may raise to stop."""
+    called at each SSH command and trace (total 0 once collecting is over) and may raise to stop. ``logical``
+    (live only): ovn-trace on the central node too, compared with each chain (``chain.logical``,
+    :mod:`ovntrace.path.logical`)."""
     t0 = time.monotonic()
     pool = None
     inv = None
@@ -272,6 +275,10 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
         if dst is None:
             dst = P.resolve_endpoint(env.ctx, dst_spec, external_ok=True, zone=src.zone)
         src_node, chains = _chains(env, src, dst, proto, dport, sport, cts)
+        if logical and pool is not None:
+            from ovntrace.path.logical import run_logical, sb_remote
+
+            run_logical(env, _central, sb_remote(_inv, _central), src, dst, proto, dport, sport, chains)
         rev: Reply | None = None
         if reverse:
             rev = _reverse(env, src, dst, proto, dport, sport, cts, chains[0])

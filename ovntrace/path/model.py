@@ -45,6 +45,7 @@ class Chain:
     traces: list[NodeTrace] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)  # node-local runs joined by " ⇒ "
     verdict: dict[str, Any] = field(default_factory=dict)
+    logical: Any = None  # ovntrace.path.logical.LogicalTrace: the ovn-trace and its comparison (path --logical)
 
     @property
     def line(self) -> str:

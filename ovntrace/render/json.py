@@ -222,7 +222,8 @@ def render(result: ParseResult, indent: int | None = None, ovn: Sequence[TraceOv
 _TREE_KEYS = frozenset({"traces", "passes", "steps", "notes", "children"})
 
 
-def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
+def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None,
+          comparison: Sequence[dict[str, Any]] | None = None) -> None:
     """Write the same text as ``json.dumps(to_dict(result, ovn), ensure_ascii=False)`` plus a newline,
     one trace at a time (memory: the largest trace, not the whole document) and without recursing
     into the tree (``json.dumps`` recurses once per level; the parser caps trees at 4096 levels)."""
@@ -234,7 +235,10 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
             out.write(", ")
         for chunk in _encode(trace_json(t, ovn[i] if ovn is not None and i < len(ovn) else None)):
             out.write(json_text(chunk))
-    out.write("]}\n")
+    out.write("]")
+    if comparison:  # logical vs physical (docs/json-contract.md, "comparison"): only when a paste has both
+        out.write(', "comparison": ' + json_text(json.dumps(list(comparison), ensure_ascii=False)))
+    out.write("}\n")
 
 
 _DUMP = json.JSONEncoder(ensure_ascii=False).encode
@@ -298,11 +302,12 @@ def _list_parts(items: list[Any]) -> Iterator[Any]:
     yield _Close("]")
 
 
-def write_format(fmt: str, result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
+def write_format(fmt: str, result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None,
+                 comparison: Sequence[dict[str, Any]] | None = None) -> None:
     """``--format json`` (``ovntrace.explain/2``) or ``json1`` (``ovntrace.explain/1``, this module)."""
     if fmt == "json1":
-        write(result, out, ovn)
+        write(result, out, ovn, comparison)
     else:
         from ovntrace.render import json_v2
 
-        json_v2.write(result, out, ovn)
+        json_v2.write(result, out, ovn, comparison)

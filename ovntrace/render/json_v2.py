@@ -463,8 +463,10 @@ def head_dict(result: ParseResult) -> dict[str, Any]:
             "line_count": result.line_count, "prose_lines": list(result.prose_lines)}
 
 
-def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None) -> None:
-    """The document, one trace at a time (memory: the largest trace's text), and a newline.
+def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None,
+          comparison: Sequence[dict[str, Any]] | None = None) -> None:
+    """The document, one trace at a time (memory: the largest trace's text), and a newline. ``comparison``:
+    the logical/physical comparisons of a paste holding both (docs/json-contract.md), null when none.
 
     The cyclic garbage collector is paused while a trace is built and encoded: the dicts made here hold
     no cycles, and each of the collections their allocation would trigger walks the whole parsed tree
@@ -481,7 +483,7 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
             if was:
                 gc.enable()
         out.write(text)
-    out.write("]}\n")
+    out.write('],"comparison":' + _DUMP(list(comparison) if comparison else None) + "}\n")
 
 
 def render(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> str:
@@ -500,4 +502,5 @@ def to_dict(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -
         except _TooDeep:
             traces.append(json.loads(trace_text(t, _ovn_of(ovn, i))))
     d["traces"] = traces
+    d["comparison"] = None
     return d

@@ -19,12 +19,14 @@ def _ep(e: P.Endpoint) -> dict[str, Any]:
 
 
 def _chains_dict(chains: list[Chain], ctx: Any = None) -> list[dict[str, Any]]:
+    from ovntrace.render.compare import path_json
     from ovntrace.render.json import to_dict as explain_dict
 
     out: list[dict[str, Any]] = [{"ct": c.ct, "path": c.line, "hops": c.segments, "verdict": c.verdict,
             "traces": [{"node": t.node, "ct": t.ct, "flow": t.flow, "command": t.command,
                         "seconds": round(t.seconds, 3),
-                        "explain": explain_dict(t.result, ovn=[t.ovn])} for t in c.traces]}
+                        "explain": explain_dict(t.result, ovn=[t.ovn])} for t in c.traces],
+            **({"logical": path_json(c)} if c.logical is not None else {})}
            for c in chains]
     if ctx is not None and ctx.zones:  # interconnect: the zone each trace was read with (an added key)
         for c, d in zip(chains, out, strict=True):
@@ -85,6 +87,9 @@ def _chain_lines(chains: list[Chain], markdown: bool, prefix: str = "") -> list[
             out += [f"{label}: {md(c.line)}", f"  verdict: {md(_verdict_line(c))}"]
         if c.verdict.get("note"):
             out.append(("" if markdown else "  ") + f"note: {md(c.verdict['note'])}")
+        from ovntrace.render.compare import path_lines
+
+        out += path_lines(c, markdown)
     if chains[1:] and chains[1].verdict.get("kind") != chains[0].verdict.get("kind"):
         out.append(("" if markdown else "  ") + "note: established traffic ends differently from a new connection")
     return out
@@ -136,4 +141,7 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False, hops:
                     buf = io.StringIO()
                     tr.render(t.result, buf, full=full, color=False, ovn=[t.ovn])
                     out.append(buf.getvalue().rstrip("\n"))
+            from ovntrace.render.compare import path_hop
+
+            out += path_hop(c, markdown, full)
     return escape_lines("\n".join(out)) + "\n"

@@ -61,6 +61,7 @@ class PathView:
     line: str  # the stitched path: "client-1 @ kube-node1 → switch … ⇒ geneve … → sshd-2 @ kube-node2"
     verdict: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    logical: Any = None  # ovntrace.path.logical.LogicalTrace: the ovn-trace and its comparison (Logical tab)
 
     @property
     def verdict_text(self) -> str:
@@ -85,7 +86,8 @@ def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: 
 
     traces = {(n, ct): Path(f) for n, ct, f in request.traces}
     r = run_path(request.src, request.dst, request.inventory, request.proto, request.dport, request.sport,
-                 request.accept_new, offline=request.offline, traces=traces, cts=(request.ct,), on_step=step)
+                 request.accept_new, offline=request.offline, traces=traces, cts=(request.ct,), on_step=step,
+                 logical=True)
     if cancel.is_set():
         raise Cancelled()
     chain = r.chains[0]
@@ -99,4 +101,4 @@ def trace_path(request: PathRequest, progress: Callable[[str], object], cancel: 
     if not chain.traces:  # offline and the first hop's trace was not given
         parts.append(f"# ovntrace path: {chain.verdict.get('cause', 'no trace')}")
     return PathView(request, "\n".join(parts) + "\n", tuple(nodes), r.context, chain.line, dict(chain.verdict),
-                    dict(r.stats))
+                    dict(r.stats), chain.logical)

@@ -50,6 +50,7 @@ from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
+from ovntrace.tui.widgets.logical import LogicalPane
 from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
@@ -107,6 +108,8 @@ class ExplainScreen(Screen[None]):
         Binding("1", "tab('details')", "Details", show=False, id="explain.tab.details", tooltip="Details tab"),
         Binding("2", "tab('runbook')", "Runbook", show=False, id="explain.tab.runbook", tooltip="Runbook tab"),
         Binding("3", "tab('raw')", "Raw", show=False, id="explain.tab.raw", tooltip="Raw input tab"),
+        Binding("4", "tab('logical')", "Logical", show=False, id="explain.tab.logical",
+                tooltip="Logical tab: ovn-trace vs ofproto/trace"),
         Binding("escape", "close_search", "Close search", show=False, id="explain.close_search",
                 tooltip="Close the search box; cancel a live trace"),
     ]
@@ -158,6 +161,8 @@ class ExplainScreen(Screen[None]):
                     yield TextPane(id="runbook-pane")
                 with TabPane("Raw", id="raw"):
                     yield RawView(id="raw-view")
+                with TabPane("Logical", id="logical"):  # ovn-trace vs ofproto/trace (tui/widgets/logical.py)
+                    yield LogicalPane(id="logical-pane")
         yield Static(Text(""), id="status")
         yield Input(placeholder="search the tree (enter: go, escape: close)", id="search",
                     highlighter=ControlPictures())
@@ -167,6 +172,7 @@ class ExplainScreen(Screen[None]):
         self.query_one("#path", PathPane).border_title = "path"
         self.query_one("#tree", TraceTree).border_title = "trace"
         self.query_one("#search", Input).display = False
+        self.query_one("#side", TabbedContent).hide_tab("logical")  # until there is an ovn-trace to compare
         self.query_one("#status", Static).display = False
         self._layout(self.app.size.width)
         self.query_one("#tree", TraceTree).focus()
@@ -429,6 +435,7 @@ class ExplainScreen(Screen[None]):
         self._show_path()
         self._show_verdict()
         self._show_selection()
+        self._show_logical()
         if result.warnings:
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
                         f"{result.warnings[0].message})", severity="warning", markup=False)
@@ -440,6 +447,17 @@ class ExplainScreen(Screen[None]):
             else:  # once the first frame is drawn: a worker holding the GIL would delay it
                 self.call_after_refresh(self._correlate, message.generation, message.outline, self.path_view)
         self.call_after_refresh(_freeze_heap, message.generation > 1)
+
+    def _show_logical(self) -> None:
+        """The Logical tab: shown only when there is an ovn-trace to line up with (tui/widgets/logical.py)."""
+        pane = self.query_one("#logical-pane", LogicalPane)
+        side = self.query_one("#side", TabbedContent)
+        if pane.show_for(self.outline, self.path_view):
+            side.show_tab("logical")
+        else:
+            if side.active == "logical":
+                side.active = "details"
+            side.hide_tab("logical")
 
     def on_parse_failed(self, message: ParseFailed) -> None:
         if message.generation == self.generation:
@@ -472,6 +490,7 @@ class ExplainScreen(Screen[None]):
             self.query_one("#tree", TraceTree).border_subtitle = (
                 "" if message.done == message.total else f"OVN meaning {message.done}/{message.total}")
         if message.generation == self.shown_generation and message.done == message.total:
+            self._show_logical()  # again, with OVN words
             _freeze_heap()
 
     # -- the verdict's step --------------------------------------------------------------------
@@ -734,6 +753,9 @@ class ExplainScreen(Screen[None]):
     # -- other keys ----------------------------------------------------------------------------
 
     def action_tab(self, tab: str) -> None:
+        if tab == "logical" and not self.query_one("#logical-pane", LogicalPane).has_content:
+            self.notify("No ovn-trace to line up with the ofproto/trace here.", markup=False)
+            return
         self.query_one("#side", TabbedContent).active = tab
 
     def action_rerun(self) -> None:
