@@ -84,7 +84,7 @@ class Constraint:
     ``key``: everything ``test`` depends on besides the release (``None``: not known), so that equal
     constraints are interchangeable and :func:`_failing` can remember which releases one rules out.
     ``by_layout``: ``test`` reads the release only through its table layout and stage lists, so it is
-    run once per group of such twins (:func:`_twin`), not once per release."""
+    run once per group of such twins (:func:`_twin_groups`), not once per release."""
 
     why: str
     test: Callable[[str], bool] = field(compare=False)
@@ -294,6 +294,13 @@ def _detrace_ok(t: int, idx: int, name: str, r: str) -> bool:
 def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None = None) -> ReleaseInference:
     """The known releases that fit ``steps`` best (see the module doc)."""
     rels = tuple(releases) if releases is not None else known_releases()
+    return _infer(tuple(steps), rels)
+
+
+@lru_cache(maxsize=1024)
+def _infer(steps: tuple[StepEvidence, ...], rels: tuple[str, ...]) -> ReleaseInference:
+    """:func:`infer_releases`, remembered for the process (pure: the evidence and package data; traces
+    of the same flows, pasted or collected again and again, carry the same evidence)."""
     cons = constraints(steps)
     cost: dict[str, float] = dict.fromkeys(rels, 0)
     failed: dict[str, list[str]] = {r: [] for r in rels}
@@ -318,16 +325,7 @@ def _failing(c: Constraint, releases: tuple[str, ...]) -> frozenset[str]:
     weight and ``key``) test the same thing, and the same evidence recurs trace after trace."""
     if not c.by_layout:
         return frozenset(r for r in releases if not c.test(r))
-    verdict: dict[str, bool] = {}  # twin -> fails
-    out = []
-    for r in releases:
-        t = _twin(r)
-        fails = verdict.get(t)
-        if fails is None:
-            fails = verdict[t] = not c.test(t)
-        if fails:
-            out.append(r)
-    return frozenset(out)
+    return frozenset(r for twin, members in _twin_groups(releases) if not c.test(twin) for r in members)
 
 
 @cache
@@ -343,9 +341,15 @@ def _twins() -> Mapping[str, str]:
     return out
 
 
-def _twin(release: str) -> str:
-    """The release a ``by_layout`` test of ``release`` is run on (itself when not a known release)."""
-    return _twins().get(release, release)
+@lru_cache(maxsize=64)
+def _twin_groups(releases: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``releases`` grouped by twin: (the release a ``by_layout`` test is run on, the releases it answers
+    for); a release that is not known is its own twin."""
+    twins = _twins()
+    groups: dict[str, list[str]] = {}
+    for r in releases:
+        groups.setdefault(twins.get(r, r), []).append(r)
+    return tuple((t, tuple(members)) for t, members in groups.items())
 
 
 @lru_cache(maxsize=8192)
