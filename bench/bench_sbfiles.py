@@ -112,7 +112,7 @@ def main() -> None:
         runs["explain"].append(child(cmd))
         if args.baseline:
             runs["baseline"].append(child(cmd, args.baseline))
-    lflows = runs["explain"][0]["out"].count('"lflow": {')  # type: ignore[union-attr]
+    lflows = str(runs["explain"][0]["out"]).count('"lflow": {')
     report: dict[str, object] = {"dir": str(d), "sb_mb": round(sb.stat().st_size / 1e6, 1),
                                  "nb_mb": round(nb.stat().st_size / 1e6, 1), "steps_with_lflow": lflows}
     build = d / "build.json"
@@ -121,7 +121,6 @@ def main() -> None:
     for k, v in runs.items():
         if v:
             report[k] = best(v)
-    e, dec = float(runs["explain"][0]["cpu_s"]), 0.0  # type: ignore[arg-type]
     e = min(float(r["cpu_s"]) for r in runs["explain"])  # type: ignore[arg-type]
     dec = min(float(r["cpu_s"]) for r in runs["decode"])  # type: ignore[arg-type]
     report["explain_cpu_over_decode_cpu"] = round(e / dec, 3)
