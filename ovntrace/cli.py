@@ -250,7 +250,11 @@ def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -
         raise CliError(f"cannot load cluster facts: {e}") from e
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line (completion, the man page, tests); with ``only`` (a subcommand the argument
+    list names, see :func:`chosen_command`), that command's full parser and the others as stubs that only
+    list themselves (name and help line): ``ovntrace explain`` then imports none of the other commands'
+    modules, and ``ovntrace --help`` reads the same."""
     parser = argparse.ArgumentParser(
         prog="ovntrace",
         description="Make Open vSwitch / OVN ofproto/trace and ovn-trace output readable.",
@@ -301,22 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "512M; env OVNTRACE_MAX_INPUT_SIZE)")
     ex.set_defaults(func=cmd_explain)
 
-    try:
-        from ovntrace.lab import cli as lab_cli
-    except ImportError:
-        lab_cli = None  # type: ignore[assignment]
-    if lab_cli is not None and hasattr(lab_cli, "register"):
-        lab_cli.register(sub)
-    from ovntrace.tui import cli as tui_cli
-
-    tui_cli.register(sub)
-    from ovntrace import pathcmd
-
-    pathcmd.register(sub)
-    __import__("ovntrace.bundlecmd", fromlist=["register"]).register(sub)  # bundle, replay (issue 14)
-    from ovntrace.doctor import cli as doctor_cli
-
-    doctor_cli.register(sub)
+    _register_commands(sub, only)
     co = sub.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
@@ -329,6 +318,60 @@ def build_parser() -> argparse.ArgumentParser:
     co.set_defaults(func=cmd_completion)
     _global_options_anywhere(parser)
     return parser
+
+
+# -- subcommands ---------------------------------------------------------------------------------------
+
+#: The subcommands registered by other modules, in ``--help`` order: (module, its ``register(sub)``'s commands
+#: with their help lines). Only the chosen command's module is imported (``build_parser(only=...)``); the
+#: others are listed by stubs built from these lines (tests/test_cli.py checks they equal the real ones).
+#: A new module with a ``register(sub)``: add its entry here (or call it in :func:`_register_commands`,
+#: eagerly, below the loop).
+LAZY_COMMANDS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("ovntrace.lab.cli", (
+        ("provision", "the bundled provisioning runbook (the seed's steps)"),
+        ("lab", "a real OVN cluster on this machine (loopback only)"),
+    )),
+    ("ovntrace.tui.cli", (
+        ("tui", "explore a trace in a terminal UI (tree, details, runbook)"),
+    )),
+    ("ovntrace.pathcmd", (
+        ("path", "trace a packet from a pod across nodes over SSH (ofproto/trace on each hop)"),
+        ("snapshot", "collect NB, SB and every node's OVS facts over SSH into one portable file (secrets "
+                     "redacted)"),
+    )),
+    ("ovntrace.bundlecmd", (
+        ("bundle", "say what a sosreport or must-gather holds (nodes, releases, databases, replayable traces)"),
+        ("replay", "replay a trace offline: a node's br-int rebuilt from its sosreport in a private ovs-vswitchd"),
+    )),
+    ("ovntrace.doctor.cli", (
+        ("doctor", "check the cluster against the runbook over SSH; each finding with the step that fixes it"),
+    )),
+)
+#: the options the top-level parser takes before a command (none takes a value)
+_GLOBAL_FLAGS = frozenset({"--debug", "--no-pager"})
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` runs: its first word after the global flags; None for ``--help``,
+    ``--version``, no command or an unknown word (the stubs are enough to print help or the error)."""
+    for arg in argv:
+        if arg in _GLOBAL_FLAGS:
+            continue
+        return None if arg.startswith("-") else arg
+    return None
+
+
+def _register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None) -> None:
+    """Every module's commands: in full (``only`` None, or ``only`` among them), else as stubs."""
+    import importlib
+
+    for module, commands in LAZY_COMMANDS:
+        if only is None or any(name == only for name, _ in commands):
+            importlib.import_module(module).register(sub)
+        else:
+            for name, help_line in commands:
+                sub.add_parser(name, help=help_line, add_help=False)
 
 
 def cmd_completion(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
@@ -480,7 +523,7 @@ def describe(e: BaseException) -> str:
 def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """Run the CLI with injected streams (tests call this; ``main`` wires the real ones)."""
 
-    parser = build_parser()
+    parser = build_parser(only=chosen_command(argv))
     args = parser.parse_args(list(argv))
     if not getattr(args, "command", None):
         parser.print_help(stderr)
@@ -499,8 +542,6 @@ def run(argv: Sequence[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> i
 
 
 def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    from ovntrace.render.safe import escape
-
     try:
         func = args.func
         if func is cmd_explain:
@@ -511,6 +552,8 @@ def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: T
     except CliError as e:
         if args.debug:
             raise
+        from ovntrace.render.safe import escape
+
         stderr.write(f"ovntrace: {escape(words(str(e)))}\n")  # messages quote input lines, names, paths
         return int(e.status)
     except LabError as e:  # provision / lab / doctor: an expected failure, one line and its exit code
@@ -527,6 +570,8 @@ def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: T
         if args.debug:
             raise
         status = getattr(e, "exit_code", ExitStatus.ERROR)
+        from ovntrace.render.safe import escape
+
         stderr.write(f"ovntrace: {escape(words(describe(e)))} (run with --debug for details)\n")
         return int(status)
 

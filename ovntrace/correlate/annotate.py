@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ovntrace.correlate.index import ClusterIndex, build_index, cookie_prefix
@@ -180,10 +181,9 @@ class Correlator:
             return None
         self._types_from_stages(tables, dp_types, lay.candidates)
         self._line_bridge = {c.line: s.bridge for s in trace.tables() for c in s.children}
-        readings: dict[tuple[int, str | None], tuple[ovn_infer.Reading, ...]] = {}
         steps: dict[int, StepOvn] = {}
         for s in tables:
-            steps[s.line] = self._step(s, lay, dp_types, readings)
+            steps[s.line] = self._step(s, lay, dp_types)
         release = lay.work_release
         actions = self._actions(trace, release)
         path = self._path(trace, steps)
@@ -315,8 +315,7 @@ class Correlator:
                 out[md] = "switch"
         return out
 
-    def _step(self, s: Step, lay: _Layout, dp_types: dict[int, str],
-              cache: dict[tuple[int, str | None], tuple[ovn_infer.Reading, ...]]) -> StepOvn:
+    def _step(self, s: Step, lay: _Layout, dp_types: dict[int, str]) -> StepOvn:
         md = _int(s.state.get("metadata"))
         if md == 0:
             md = None  # before table 0 sets it (or after a patch port): no datapath yet
@@ -328,26 +327,9 @@ class Correlator:
         table_role = None
         stage_index: int | None = None
         if s.table is not None:
-            key = (s.table, dp_type)
-            if key not in cache:
-                cache[key] = ovn_infer.table_readings(s.table, dp_type, lay.candidates)
-            rds = cache[key]
-            roles = {rd.table_role for rd in rds}
-            if len(roles) == 1:
-                table_role = rds[0].table_role
-            pls = {rd.pipeline for rd in rds}
-            if len(pls) == 1:
-                pipeline = rds[0].pipeline
-            idxs = {rd.stage_index for rd in rds}
-            if len(idxs) == 1:
-                stage_index = rds[0].stage_index
-            by_name = ovn_infer.names_by_release(rds)
-            if pipeline is not None or len(roles) > 1:
-                if len(rds) == 1 and len(rds[0].names) == 1:
-                    stage = rds[0].names[0]
-                elif by_name:
-                    candidates = tuple(by_name)
-                    stage_releases = {n: ovn_infer.spans(r) for n, r in by_name.items()}
+            table_role, pipeline, stage_index, stage, candidates, spans = _table_meaning(
+                s.table, dp_type, lay.candidates)
+            stage_releases = dict(spans)
         lflow = None
         ambiguous: tuple[str, ...] = ()
         nb = physical = None
@@ -420,17 +402,9 @@ class Correlator:
         r10 = s.state.get("reg10")
         value = _int(r10)
         if value:
-            readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
-            if len(readings) == 1:
-                flags = list(readings.pop())
-                if flags:
-                    notes.append("flags: " + ", ".join(flags))
-            else:  # bit meanings differ between the candidate releases: only what they all read
-                common = set.intersection(*(set(f) for f in readings))
-                first = next(iter(readings))
-                shown = [f for f in first if f in common]
-                shown.append("other bits read differently by the candidate releases")
-                notes.append("flags: " + ", ".join(shown))
+            note = _flags_note(value, releases)
+            if note:
+                notes.append(note)
         return tuple(notes)
 
     # -- actions ------------------------------------------------------------------------------------
@@ -496,6 +470,48 @@ class Correlator:
         return tuple(hops)
 
 
+
+
+@lru_cache(maxsize=4096)
+def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]) -> tuple[
+        str | None, str | None, int | None, str | None, tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """What table ``table_id`` is in every one of ``releases``: (table role, pipeline, stage index, stage
+    name, candidate names, (name, release spans) per candidate), each only where the releases agree.
+    Remembered for the process: pure (package data), and the same tables recur step after step."""
+    rds = ovn_infer.table_readings(table_id, dp_type, releases)
+    roles = {rd.table_role for rd in rds}
+    table_role = rds[0].table_role if len(roles) == 1 else None
+    pls = {rd.pipeline for rd in rds}
+    pipeline = rds[0].pipeline if len(pls) == 1 else None
+    idxs = {rd.stage_index for rd in rds}
+    stage_index = rds[0].stage_index if len(idxs) == 1 else None
+    by_name = ovn_infer.names_by_release(rds)
+    stage = None
+    candidates: tuple[str, ...] = ()
+    spans: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if pipeline is not None or len(roles) > 1:
+        if len(rds) == 1 and len(rds[0].names) == 1:
+            stage = rds[0].names[0]
+        elif by_name:
+            candidates = tuple(by_name)
+            spans = tuple((n, ovn_infer.spans(r)) for n, r in by_name.items())
+    return table_role, pipeline, stage_index, stage, candidates, spans
+
+
+@lru_cache(maxsize=4096)
+def _flags_note(value: int, releases: tuple[str, ...]) -> str | None:
+    """The ``flags: ...`` note of a reg10 value, read by every one of ``releases`` (pure; remembered for the
+    process)."""
+    readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
+    if len(readings) == 1:
+        flags = list(readings.pop())
+        return "flags: " + ", ".join(flags) if flags else None
+    # bit meanings differ between the candidate releases: only what they all read
+    common = set.intersection(*(set(f) for f in readings))
+    first = next(iter(readings))
+    shown = [f for f in first if f in common]
+    shown.append("other bits read differently by the candidate releases")
+    return "flags: " + ", ".join(shown)
 
 
 def _chassis_label(ch: Chassis) -> str:

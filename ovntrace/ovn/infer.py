@@ -82,12 +82,15 @@ class Constraint:
     """One piece of evidence as a test of a release; ``why`` in words.
 
     ``key``: everything ``test`` depends on besides the release (``None``: not known), so that equal
-    constraints are interchangeable and :func:`_failing` can remember which releases one rules out."""
+    constraints are interchangeable and :func:`_failing` can remember which releases one rules out.
+    ``by_layout``: ``test`` reads the release only through its table layout and stage lists, so it is
+    run once per group of such twins (:func:`_twin_groups`), not once per release."""
 
     why: str
     test: Callable[[str], bool] = field(compare=False)
     weight: float = 1.0
     key: tuple[object, ...] | None = None
+    by_layout: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,9 +192,10 @@ def constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
         def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
             return any(_table_of(r, role) == o.table_id for role in o.roles)
         out.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
-                              ("obs", o.roles, o.table_id)))
+                              ("obs", o.roles, o.table_id), by_layout=True))
     for tid in sorted(seen):
-        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid)))
+        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid),
+                              by_layout=True))
     for h in hints:
         out.append(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)))
     out.extend(_step_constraints(steps))
@@ -228,28 +232,29 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
                 f"table {t} resubmits to table {u}: a stage calling a physical table is the stage northd "
                 "emits that action in (check_in_port_sec() in ls_in_check_port_sec, chk_lb_hairpin() in "
                 "ls_in_pre_hairpin, get_arp() in lr_in_arp_resolve ...)",
-                partial(_call_ok, t, u), 3.0, ("call", t, u)))
+                partial(_call_ok, t, u), 3.0, ("call", t, u), by_layout=True))
         if any(a == "dec_ttl" or a.startswith("dec_ttl(") for a in acts):
             out.append(Constraint(f"table {t} decrements the TTL (ip.ttl--: lr_in_ip_routing)",
-                                  partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t)))
+                                  partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t), by_layout=True))
         if _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
             def t_l2(r: str, t: int = t) -> bool:
                 pl, _, names = _stage_at(r, t, "switch")
                 return pl == "ingress" and "ls_in_l2_lkup" in names
             out.append(Constraint(f"table {t} matches dl_dst and loads the outport (ls_in_l2_lkup)", t_l2, 3.0,
-                                  ("l2_lkup", t)))
+                                  ("l2_lkup", t), by_layout=True))
         if not s.miss and s.cookie:
             def t_stage(r: str, t: int = t, dp: str | None = s.dp_type) -> bool:
                 pl, _, names = _stage_at(r, t, dp)
                 return pl is None or bool(names)
             out.append(Constraint(f"table {t} is a stage of the pipeline (a flow with a cookie matched)", t_stage, 1.0,
-                                  ("stage", t, s.dp_type)))
+                                  ("stage", t, s.dp_type), by_layout=True))
         for text in s.annotations:
             m = _DETRACE_RE.search(text)
             if m:
                 idx, name = int(m.group(1)), m.group(2)
                 out.append(Constraint(f"ovn-detrace: table {t} is logical table {idx} ({name})",
-                                      partial(_detrace_ok, t, idx, name), 5.0, ("detrace", t, idx, name)))
+                                      partial(_detrace_ok, t, idx, name), 5.0, ("detrace", t, idx, name),
+                                      by_layout=True))
     return out
 
 
@@ -289,6 +294,13 @@ def _detrace_ok(t: int, idx: int, name: str, r: str) -> bool:
 def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None = None) -> ReleaseInference:
     """The known releases that fit ``steps`` best (see the module doc)."""
     rels = tuple(releases) if releases is not None else known_releases()
+    return _infer(tuple(steps), rels)
+
+
+@lru_cache(maxsize=1024)
+def _infer(steps: tuple[StepEvidence, ...], rels: tuple[str, ...]) -> ReleaseInference:
+    """:func:`infer_releases`, remembered for the process (pure: the evidence and package data; traces
+    of the same flows, pasted or collected again and again, carry the same evidence)."""
     cons = constraints(steps)
     cost: dict[str, float] = dict.fromkeys(rels, 0)
     failed: dict[str, list[str]] = {r: [] for r in rels}
@@ -311,7 +323,33 @@ def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None
 def _failing(c: Constraint, releases: tuple[str, ...]) -> frozenset[str]:
     """The releases ``c`` rules out.  Remembered for the process: equal constraints (same ``why``,
     weight and ``key``) test the same thing, and the same evidence recurs trace after trace."""
-    return frozenset(r for r in releases if not c.test(r))
+    if not c.by_layout:
+        return frozenset(r for r in releases if not c.test(r))
+    return frozenset(r for twin, members in _twin_groups(releases) if not c.test(twin) for r in members)
+
+
+@cache
+def _twins() -> Mapping[str, str]:
+    """Each known release -> the oldest known release with the same table layout and stage lists (~30
+    groups for ~160 releases). Package data only: computed once per process."""
+    first: dict[tuple[object, ...], str] = {}
+    out: dict[str, str] = {}
+    for r in known_releases():
+        ss = ovn_stages.stage_set(r)
+        key = (_layout_no(r), ss.switch_ingress, ss.switch_egress, ss.router_ingress, ss.router_egress)
+        out[r] = first.setdefault(key, r)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _twin_groups(releases: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``releases`` grouped by twin: (the release a ``by_layout`` test is run on, the releases it answers
+    for); a release that is not known is its own twin."""
+    twins = _twins()
+    groups: dict[str, list[str]] = {}
+    for r in releases:
+        groups.setdefault(twins.get(r, r), []).append(r)
+    return tuple((t, tuple(members)) for t, members in groups.items())
 
 
 @lru_cache(maxsize=8192)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
 
-from ovntrace.model.trace import ParseResult, ParseWarning, Step
+from ovntrace.model.trace import ParseResult, ParseWarning
 from ovntrace.parser.actions import KNOWN_ACTIONS
 
 # `ofproto/trace` prints a table line as "N. MATCH, priority P[, cookie C]" (ofproto-dpif-trace.c, OVS 3.1)
@@ -21,23 +20,17 @@ _NO_DOT = re.compile(r"^\s{0,40}(\d{1,3}) +(\S.*\bpriority \d+.*)$")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-def _steps(steps: Iterable[Step]) -> Iterator[Step]:
-    for s in steps:
-        yield s
-        yield from _steps(s.children)
-
-
 def typo_warnings(text: str, result: ParseResult) -> tuple[ParseWarning, ...]:
     out: list[ParseWarning] = []
     for i, line in enumerate(text.splitlines(), 1):
-        m = _NO_DOT.match(line)
+        m = _NO_DOT.match(line) if "priority " in line else None
         if m:
             out.append(ParseWarning(i, f"looks like a table line without its dot: '{m.group(1)} {m.group(2)[:60]}' "
                                        f"(ofproto/trace prints '{m.group(1)}. MATCH, priority P'); read as written"))
     seen: set[int] = set()
     for t in result.traces:
         for p in t.passes:
-            for s in _steps(p.steps):
+            for s in p.walk():  # depth first, iterative (a recursive walk is quadratic in the nesting)
                 a = s.action
                 if a is None or a.known or s.line in seen or not _NAME.fullmatch(a.name):
                     continue

@@ -16,7 +16,7 @@ from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import InputTooLarge, decompress_stream, is_compressed, read_path
 from ovntrace.sources.limits import read_stream as _read_stream
-from ovntrace.sources.ovsdb import Database, is_db_file, replay, split_records
+from ovntrace.sources.ovsdb import Database, Keep, is_db_file, replay, split_records
 from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
 
 # jsondump and paste (Lark grammars) are imported where text needs them: a db file does not.
@@ -51,9 +51,10 @@ def _kind_hint(hint: str | None) -> str | None:
 # -- databases --------------------------------------------------------------------------------------
 
 
-def read_db_bytes(data: bytes, name: str, db_hint: str | None = None) -> Database:
-    """A database file's contents, decoding only the tables (and columns) the model needs."""
-    records, notes = split_records(data, name)
+def read_db_bytes(data: bytes, name: str, db_hint: str | None = None, keep: Keep | None = None) -> Database:
+    """A database file's contents, decoding only the tables (and columns) the model needs (and with ``keep``,
+    only those rows of its table: :data:`ovntrace.sources.ovsdb.Keep`)."""
+    records, notes = split_records(data, name, keep)
     first = records[0].data
     # The schema's name (standalone) or the Raft header's name (clustered) says which tables matter.
     schema_name = first.get("name") if isinstance(first, dict) else None
@@ -73,7 +74,8 @@ def _describe(db: Database, name: str) -> str:
     return f"{db.name}{version} from {name} ({db.format}, {db.transactions} transactions)"
 
 
-def context_from_bytes(data: bytes, name: str, hint: str | None = None, node: str | None = None) -> ClusterContext:
+def context_from_bytes(data: bytes, name: str, hint: str | None = None, node: str | None = None,
+                       keep: Keep | None = None) -> ClusterContext:
     """Recognise and convert one input by its content: database file, JSON dump/list, or show outputs."""
     db_hint = _db_hint(hint)
     if is_compressed(data[:8]):
@@ -85,7 +87,7 @@ def context_from_bytes(data: bytes, name: str, hint: str | None = None, node: st
             except (EOFError, OSError) as e:
                 raise SourceError(f"{name}: a compressed input that is cut short or damaged: {e}") from None
     if is_db_file(data):
-        db = read_db_bytes(data, name, db_hint)
+        db = read_db_bytes(data, name, db_hint, keep)
         _check_db(db.name, db_hint, name)
         ctx = context_of(db.name, db.tables, _describe(db, name), node)
         return dataclasses.replace(ctx, notes=ctx.notes + tuple(db.notes)) if db.notes else ctx
@@ -192,10 +194,12 @@ def load_sb(src: str | os.PathLike[str], lflow_datapath_keys: Iterable[int] | No
     ``lflow_datapath_keys``: for a live remote, read only the logical flows of these datapaths (their
     own and their datapath groups'): a trace visits a few datapaths, and serialising all of a large
     SB's ~50k logical flows costs ovsdb-server seconds. ``lflow_cookies`` (8-hex UUID prefixes of a
-    trace's cookies): for a live remote, send whole only those flows. Both are ignored for files (read
-    lazily anyway).
+    trace's cookies): for a live remote, send whole only those flows; from a database file, decode only
+    those flows (the others are skipped unread: :func:`ovntrace.sources.ovsdb.split_records`).
     """
     s = os.fspath(src)
+    if lflow_cookies is not None and "\n" not in s and len(s) < 4096 and os.path.isfile(s) and not is_remote(s):
+        return context_from_bytes(read_path(Path(s), s), s, SB, keep=("Logical_Flow", frozenset(lflow_cookies)))
     if (lflow_datapath_keys is not None or lflow_cookies is not None) and is_remote(s):
         from ovntrace.sources.live import load_remote
 

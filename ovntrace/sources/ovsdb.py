@@ -32,6 +32,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -478,9 +479,11 @@ def is_db_file(head: bytes) -> bool:
     return head.startswith((b"OVSDB JSON ", b"OVSDB CLUSTER "))
 
 
-def split_records(data: bytes, name: str = "database file") -> tuple[list[Record], list[str]]:
+def split_records(data: bytes, name: str = "database file",
+                  keep: Keep | None = None) -> tuple[list[Record], list[str]]:
     """The records of a database file, checksums verified. A cut or corrupt *final* record is left
-    out with a note; anywhere else it is an error."""
+    out with a note; anywhere else it is an error. ``keep`` (see :data:`Keep`): only those rows of its
+    table are decoded and kept."""
     out: list[Record] = []
     notes: list[str] = []
     pos = 0
@@ -512,7 +515,7 @@ def split_records(data: bytes, name: str = "database file") -> tuple[list[Record
                     break
                 raise SourceError(f"{name}: record at byte {pos} fails its SHA-1 checksum")
             try:
-                obj = json.loads(body)
+                obj = json.loads(body) if keep is None else _decode_keeping(body, keep)
             except ValueError as e:
                 raise SourceError(f"{name}: record at byte {pos} is not JSON: {e}") from e
             out.append(Record(parts[1].decode("ascii", "replace"), pos, obj))
@@ -520,6 +523,107 @@ def split_records(data: bytes, name: str = "database file") -> tuple[list[Record
     if not out:
         raise SourceError(f"{name}: no OVSDB records")
     return out, notes
+
+
+# -- reading only the rows a trace needs ---------------------------------------------------------------
+
+#: ``(table, uuid prefixes)``: of ``table`` (``Logical_Flow``) only the rows whose UUID starts with one of the
+#: prefixes (8 lowercase hex digits: a trace's cookies) are decoded and kept. The others are left out of every
+#: record alike (insert, change and delete of a row go together), as if the file never had them: rows of
+#: other tables never refer to a logical flow.
+Keep = tuple[str, frozenset[str]]
+#: a record at least this big is searched for the rows to keep before any of it is decoded (a smaller one is
+#: decoded whole, then filtered)
+SKIM_MIN_BYTES = 1 << 20
+_UUID_KEY_RE = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _decode_keeping(body: bytes, keep: Keep) -> Any:
+    """One record's JSON with only the ``keep`` rows of its table (see :data:`Keep`)."""
+    if len(body) >= SKIM_MIN_BYTES:
+        obj = _skim(body, keep)
+        if obj is not None:
+            return obj
+    obj = json.loads(body)
+    table, prefixes = keep
+    for txn in _transactions(obj):
+        rows = txn.get(table)
+        if isinstance(rows, dict):
+            txn[table] = {u: r for u, r in rows.items() if u[:8] in prefixes}
+    return obj
+
+
+def _transactions(obj: Any) -> list[dict[str, Any]]:
+    """The transaction objects of a decoded record: itself (standalone), ``data[1]`` (a Raft entry),
+    ``prev_data[1]`` (a Raft header's snapshot). A schema has none (its tables sit under ``tables``)."""
+    if not isinstance(obj, dict):
+        return []
+    for key in ("prev_data", "data"):
+        if key in obj and ("server_id" in obj or "index" in obj or "term" in obj):
+            d = obj[key]
+            return [d[1]] if isinstance(d, list) and len(d) == 2 and isinstance(d[1], dict) else []
+    return [] if is_schema(obj) else [obj]
+
+
+def _skim(body: bytes, keep: Keep) -> Any | None:
+    """Decode ``body`` without the rows of ``keep``'s table that are not kept; ``None`` when the text is not in
+    the shape this relies on (the caller then decodes it whole).
+
+    OVSDB writes a transaction as ``{"<table>":{"<uuid>":{"<column>":<value>,...},...},...}`` and no value is
+    an object, so outside strings (which hold no raw ``"``) ``":{`` only follows a table's or a row's key,
+    ``},"`` only ends a row followed by the next one, and ``}},"`` only ends a table followed by the next key.
+    The table's rows are split on ``},"`` (C speed); a row whose UUID has no kept prefix is never decoded.
+    Checked: as many pieces as row keys, no deleted row (``":null``), each kept row a JSON object, the rest of
+    the record valid JSON with exactly one transaction to put the kept rows back in."""
+    table, prefixes = keep
+    tkey = b'"' + table.encode() + b'":{'
+    m = re.search(re.escape(tkey) + rb'"[0-9a-f]{8}-', body)
+    if m is None:
+        return None
+    start = m.start()  # the table's key
+    first = m.end() - 9  # the first row's UUID
+    end = body.find(b'}},"', first)  # the last row's closing brace
+    if end < 0:
+        stripped = body.rstrip()
+        if not stripped.endswith(b"}}}"):
+            return None
+        end = len(stripped) - 3  # the table is the transaction's last key (a standalone record)
+    text = body[first:end + 1]
+    if b'":null' in text:
+        return None
+    pieces = text.split(b'},"')
+    if len(pieces) != text.count(b'":{'):
+        return None
+    want = {p.encode() for p in prefixes}
+    last = len(pieces) - 1
+    kept: dict[str, Any] = {}
+    for i, piece in enumerate(pieces):
+        if piece[:8] not in want:
+            continue
+        if piece[36:39] != b'":{' or not _UUID_KEY_RE.fullmatch(piece, 0, 36):
+            return None
+        try:
+            row = json.loads(piece[38:] + b"}" if i < last else piece[38:])
+        except ValueError:
+            return None
+        if not isinstance(row, dict):
+            return None
+        kept[piece[:36].decode("ascii")] = row
+    del pieces, text
+    before, after = body[:start], body[end + 2:]
+    if after.startswith(b","):
+        after = after[1:]
+    elif before.endswith(b","):
+        before = before[:-1]
+    try:
+        obj = json.loads(before + after)
+    except ValueError:
+        return None
+    txns = _transactions(obj)
+    if len(txns) != 1 or table in txns[0]:
+        return None
+    txns[0][table] = kept
+    return obj
 
 
 def replay(

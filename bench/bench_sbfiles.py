@@ -1,0 +1,140 @@
+"""A big Southbound from db files (issue 18): ``python bench/bench_sbfiles.py --dir D [--baseline B] [--detrace]``.
+
+``D`` is the output of ``bench/bigsb/build.py --dir D`` (trace.txt, ovnsb_db.db, ovnnb_db.db). In one run,
+alternately (``--repeat`` rounds, best kept), each a subprocess with its CPU seconds (user+sys; the machine is
+shared, CPU is the steadier number), wall seconds and peak RSS (VmHWM):
+
+* ``decode``: the floor the issue names: read both db files and ``json.loads`` every record, nothing else;
+* ``explain``: ``ovntrace explain D/trace.txt --sb D/ovnsb_db.db --nb D/ovnnb_db.db -f json`` (this tree);
+* ``baseline``: the same with the code in ``B`` (a dir holding another ``ovntrace/``, e.g. ``git archive
+  COMMIT ovntrace | tar -x -C B``), and whether its JSON is byte-identical;
+* with ``--detrace``: OVN's ``ovn-detrace`` on the same files: an ``ovsdb-server`` (started here, on copies of
+  the two files, unix sockets in a temporary dir, stopped by its pid) and ``ovn-detrace --ovnsb=unix:...``;
+  wall seconds, once (it takes tens of seconds).
+
+Printed as JSON; ratios: explain / decode (below 1: faster than decoding the files), baseline / explain,
+detrace / explain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HWM = ("import atexit,sys;atexit.register(lambda: sys.stderr.write('HWM '+[l for l in open('/proc/self/status') "
+       "if l.startswith('VmHWM')][0].split()[1]+'\\n'));")
+DECODE = HWM + """
+import json
+for path in sys.argv[1:]:
+    data = open(path, 'rb').read()
+    pos = 0
+    while pos < len(data):
+        nl = data.index(b'\\n', pos)
+        n = int(data[pos:nl].split()[2])
+        json.loads(data[nl + 1:nl + 1 + n])
+        pos = nl + 1 + n
+"""
+EXPLAIN = HWM + ("sys.setrecursionlimit(10000);from ovntrace.cli import run;"
+                 "sys.exit(run(sys.argv[1:],sys.stdin,sys.stdout,sys.stderr))")
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def child(argv: list[str], code: Path | None = None) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}
+    c0, t0 = _cpu(), time.perf_counter()
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", check=False)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    if res.returncode != 0:
+        raise SystemExit(f"{argv[:3]} failed: {res.stderr[-2000:]}")
+    hwm = int([ln for ln in res.stderr.splitlines() if ln.startswith("HWM ")][-1].split()[1])
+    return {"cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "peak_rss_mb": round(hwm / 1024, 1), "out": res.stdout}
+
+
+def best(runs: list[dict[str, object]]) -> dict[str, object]:
+    top = min(runs, key=lambda r: float(r["cpu_s"]))  # type: ignore[arg-type]
+    return {k: v for k, v in top.items() if k != "out"}
+
+
+def detrace(d: Path) -> dict[str, object]:
+    """ovn-detrace on the db files, served by a real ovsdb-server of our own (copies of the files)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sbfiles-"))
+    try:
+        for name in ("ovnsb_db.db", "ovnnb_db.db"):
+            shutil.copy(d / name, tmp / name)
+        pidfile = tmp / "ovsdb-server.pid"
+        subprocess.run(["ovsdb-server", "--detach", "--no-chdir", f"--pidfile={pidfile}",
+                        f"--log-file={tmp / 'ovsdb-server.log'}", f"--remote=punix:{tmp / 'db.sock'}",
+                        f"--unixctl={tmp / 'ctl'}", str(tmp / "ovnsb_db.db"), str(tmp / "ovnnb_db.db")],
+                       check=True, capture_output=True)
+        try:
+            remote = f"unix:{tmp / 'db.sock'}"
+            t0 = time.perf_counter()
+            res = subprocess.run(["ovn-detrace", f"--ovnsb={remote}", f"--ovnnb={remote}"],
+                                 input=(d / "trace.txt").read_text(), capture_output=True, text=True, check=False,
+                                 timeout=1800)
+            wall = time.perf_counter() - t0
+            return {"wall_s": round(wall, 2), "exit": res.returncode, "lines": res.stdout.count("\n"),
+                    "stderr": res.stderr[-300:]}
+        finally:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, 15)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True, type=Path)
+    ap.add_argument("--baseline", type=Path, metavar="B")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--detrace", action="store_true")
+    args = ap.parse_args()
+    d: Path = args.dir
+    sb, nb = d / "ovnsb_db.db", d / "ovnnb_db.db"
+    cmd = [sys.executable, "-c", EXPLAIN, "explain", str(d / "trace.txt"), "--sb", str(sb), "--nb", str(nb),
+           "-f", "json", "-q"]
+    runs: dict[str, list[dict[str, object]]] = {"decode": [], "explain": [], "baseline": []}
+    for _ in range(args.repeat):
+        runs["decode"].append(child([sys.executable, "-c", DECODE, str(sb), str(nb)]))
+        runs["explain"].append(child(cmd))
+        if args.baseline:
+            runs["baseline"].append(child(cmd, args.baseline))
+    lflows = str(runs["explain"][0]["out"]).count('"lflow": {')
+    report: dict[str, object] = {"dir": str(d), "sb_mb": round(sb.stat().st_size / 1e6, 1),
+                                 "nb_mb": round(nb.stat().st_size / 1e6, 1), "steps_with_lflow": lflows}
+    build = d / "build.json"
+    if build.exists():
+        report["build"] = {k: v for k, v in json.loads(build.read_text()).items() if "count" in k or k == "counts"}
+    for k, v in runs.items():
+        if v:
+            report[k] = best(v)
+    e = min(float(r["cpu_s"]) for r in runs["explain"])  # type: ignore[arg-type]
+    dec = min(float(r["cpu_s"]) for r in runs["decode"])  # type: ignore[arg-type]
+    report["explain_cpu_over_decode_cpu"] = round(e / dec, 3)
+    if args.baseline:
+        b = min(float(r["cpu_s"]) for r in runs["baseline"])  # type: ignore[arg-type]
+        report["speedup_cpu_vs_baseline"] = round(b / e, 2)
+        report["json_identical_to_baseline"] = runs["baseline"][0]["out"] == runs["explain"][0]["out"]
+    if args.detrace:
+        dt = detrace(d)
+        report["ovn_detrace_files"] = dt
+        ew = min(float(r["wall_s"]) for r in runs["explain"])  # type: ignore[arg-type]
+        report["detrace_wall_over_explain_wall"] = round(float(dt["wall_s"]) / ew, 1)  # type: ignore[arg-type]
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

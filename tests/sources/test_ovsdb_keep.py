@@ -1,0 +1,91 @@
+"""A Southbound db file read for one trace decodes only that trace's logical flows (issue 18), and changes nothing.
+
+Real files: every lab Southbound in fixtures/ (standalone and clustered, compacted and with a log of
+diffs), and the lab's real traces explained against them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ovntrace.cli import run
+from ovntrace.sources import ovsdb
+from tests.conftest import FIX
+
+SB_FILES = sorted(p for p in FIX.rglob("*.db") if "sb" in p.name)
+LF = "Logical_Flow"
+
+
+def _filtered(obj: Any, prefixes: frozenset[str]) -> Any:
+    obj = json.loads(json.dumps(obj))
+    for txn in ovsdb._transactions(obj):
+        if LF in txn:
+            txn[LF] = {u: r for u, r in txn[LF].items() if u[:8] in prefixes}
+    return obj
+
+
+@pytest.mark.parametrize("path", SB_FILES, ids=lambda p: str(p.relative_to(FIX)))
+@pytest.mark.parametrize("skim_min", [0, ovsdb.SKIM_MIN_BYTES])
+def test_kept_records_equal_the_whole_records_filtered(path: Path, skim_min: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    data = path.read_bytes()
+    whole, _ = ovsdb.split_records(data)
+    uuids = sorted({u for r in whole for t in ovsdb._transactions(r.data) for u in (t.get(LF) or {})})
+    assert uuids, "every Southbound fixture has logical flows"
+    prefixes = frozenset(random.Random(7).sample(sorted({u[:8] for u in uuids}), 40))
+    monkeypatch.setattr(ovsdb, "SKIM_MIN_BYTES", skim_min)
+    skims: list[bool] = []
+    real = ovsdb._skim
+
+    def counted(body: bytes, keep: ovsdb.Keep) -> Any:
+        out = real(body, keep)
+        skims.append(out is not None)
+        return out
+
+    monkeypatch.setattr(ovsdb, "_skim", counted)
+    kept, _ = ovsdb.split_records(data, keep=(LF, prefixes))
+    assert [r.data for r in kept] == [_filtered(r.data, prefixes) for r in whole]
+    if skim_min == 0:
+        assert any(skims), "the big record was skimmed, not decoded whole"
+
+
+def test_skim_refuses_a_shape_it_does_not_know() -> None:
+    """A deleted row inside the table, a row whose text holds '},"' (split would cut it): decoded whole."""
+    keep = (LF, frozenset({"aaaaaaaa"}))
+    a, b = "aaaaaaaa-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002"
+    deleted = json.dumps({LF: {a: {"match": "1"}, b: None}}, separators=(",", ":")).encode()
+    assert ovsdb._skim(deleted, keep) is None
+    tricky = json.dumps({LF: {b: {"match": 'x},"'}, a: {"match": "y}},"}}, "Datapath_Binding": {}},
+                        separators=(",", ":")).encode()
+    assert ovsdb._skim(tricky, keep) is None
+    assert ovsdb._decode_keeping(tricky, keep) == {LF: {a: {"match": "y}},"}}, "Datapath_Binding": {}}
+
+
+TRACES = [p for p in sorted((FIX / "lab").glob("*.txt"))
+          if p.read_text(encoding="utf-8").lstrip().startswith(("Flow:", "bridge("))][:6]
+
+
+@pytest.mark.parametrize("trace", TRACES, ids=lambda p: p.name)
+def test_explain_against_a_db_file_is_the_same_with_only_the_traces_flows(
+        trace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["explain", str(trace), "-f", "json", "-q", "--sb", str(FIX / "lab" / "ovnsb_db.db"),
+            "--nb", str(FIX / "lab" / "ovnnb_db.db")]
+
+    def explain() -> str:
+        out, err = io.StringIO(), io.StringIO()
+        assert run(argv, io.StringIO(), out, err) == 0, err.getvalue()
+        return out.getvalue()
+
+    kept = explain()
+    from ovntrace.sources import load
+
+    real = load.load_sb
+    monkeypatch.setattr(load, "load_sb", lambda src, **_: real(src))  # every flow decoded
+    assert explain() == kept
+    assert '"lflow"' in kept or '"uuid"' in kept

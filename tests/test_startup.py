@@ -1,0 +1,74 @@
+"""Start-up (issue 18): a command builds only its own parser and imports only its own modules.
+
+Behaviour, not timing (timing is bench/bench_startup.py): which modules a real ``ovntrace explain`` process
+imports, and that the stubs listing the other commands say what the real commands say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ovntrace.cli import LAZY_COMMANDS, build_parser, chosen_command
+from tests.conftest import FIX
+
+TRACE = FIX / "ovn-24.03.9" / "trace2.txt"
+#: modules that belong to the other subcommands (lab.errors is shared: the CLI maps LabError to exit codes)
+OTHERS = ("ovntrace.lab.cli", "ovntrace.lab.lab", "ovntrace.tui", "ovntrace.pathcmd", "ovntrace.path",
+          "ovntrace.doctor", "ovntrace.sources.ssh", "shtab", "textual")
+
+
+def _imported(*argv: str) -> list[str]:
+    probe = ("import io, json, sys\nfrom ovntrace.cli import run\n"
+             "code = run(sys.argv[1:], io.StringIO(), io.StringIO(), io.StringIO())\n"
+             "print(json.dumps([code, sorted(sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True)
+    code, mods = json.loads(out.stdout.splitlines()[-1])
+    assert code == 0
+    return mods  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_explain_imports_none_of_the_other_commands(fmt: str) -> None:
+    mods = _imported("explain", str(TRACE), "--format", fmt, "--color", "never")
+    assert "ovntrace.parser.document" in mods and "ovntrace.correlate.annotate" in mods  # it did explain
+    leaked = [m for m in mods if any(m == o or m.startswith(o + ".") for o in OTHERS)]
+    assert leaked == []
+
+
+def test_explain_without_ovn_meaning_imports_no_ovn_knowledge() -> None:
+    mods = _imported("explain", str(TRACE), "--format", "json", "--no-ovn")
+    assert [m for m in mods if m.startswith(("ovntrace.ovn", "ovntrace.correlate."))] == []
+
+
+def _help_lines(parser: argparse.ArgumentParser) -> dict[str, str | None]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a.help for a in action._choices_actions}
+
+
+def test_stubs_list_every_command_with_its_real_help_line() -> None:
+    full = _help_lines(build_parser())
+    lazy = [name for _, commands in LAZY_COMMANDS for name, _ in commands]
+    assert set(lazy) <= set(full)
+    for only in (None, "explain", "lab", "doctor", "completion"):
+        assert _help_lines(build_parser(only=only)) == full, only
+    assert build_parser(only="explain").format_help() == build_parser().format_help()
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["explain", "x"], "explain"), (["--debug", "lab", "up"], "lab"), (["--no-pager", "--debug", "path"], "path"),
+    (["--help"], None), (["--version"], None), ([], None), (["explain", "--debug"], "explain"),
+])
+def test_chosen_command(argv: list[str], command: str | None) -> None:
+    assert chosen_command(argv) == command
+
+
+def test_the_chosen_command_is_parsed_in_full_with_global_options_anywhere() -> None:
+    args = build_parser(only="doctor").parse_args(["doctor", "--node", "n1", "--debug"])
+    assert args.command == "doctor" and args.node == "n1" and args.debug is True
+    args = build_parser(only="snapshot").parse_args(["--no-pager", "snapshot", "-o", "f.json"])
+    assert args.command == "snapshot" and args.output == "f.json" and args.no_pager is True
