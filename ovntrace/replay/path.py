@@ -47,6 +47,13 @@ class BundleEnv:
             raise PathUsageError(f"the path needs {node}: {self.errors[node]} (replayable: "
                                  f"{', '.join(n for n in self.names if n not in self.errors) or 'none'})")
 
+    def missing(self, node: str) -> str | None:
+        """Why a hop's node cannot be replayed (no usable sosreport of it in the bundle), or None: a path that
+        tunnels to such a node stops there (partial)."""
+        if node in self.errors:
+            return self.errors[node]
+        return None if node in self.names else "no sosreport of it in the bundle"
+
     def _switch(self, node: str) -> PrivateSwitch:
         with self.lock:
             if node not in self.switches:
