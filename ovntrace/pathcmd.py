@@ -57,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="inventory TOML (default: the lab's, $OVNTRACE_LAB_DIR or /tmp/ovntrace-lab-UID)")
     p.add_argument("--accept-new", action="store_true",
                    help="record unknown host keys in known_hosts (never a changed one)")
-    p.add_argument("--offline", metavar="SNAPSHOT", help="no SSH: facts from an `ovntrace snapshot` file")
+    p.add_argument("--offline", metavar="SNAPSHOT|BUNDLE",
+                   help="no SSH: facts from an `ovntrace snapshot` file, or from a sosreport bundle (a folder or "
+                   "tarball of the nodes' sosreports: each hop replayed on its node, see `ovntrace replay`)")
     p.add_argument("--trace", action="append", default=[], metavar="NODE[@CT]=FILE",
                    help="with --offline: NODE's ofproto/trace output for this path (CT: trk,new (default) or "
                    "trk,est); repeat per node")
@@ -126,9 +128,17 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
     try:
         if args.trace and not args.offline:
             raise PathUsageError("--trace NODE=FILE goes with --offline SNAPSHOT")
-        r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
-                     reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace), progress=stderr,
-                     logical=not args.no_logical)
+        if args.offline and _is_bundle(args.offline):
+            if args.trace:
+                raise PathUsageError("--trace NODE=FILE goes with a snapshot: from a bundle every hop is replayed")
+            from ovntrace.replay.path import run_bundle_path
+
+            r = run_bundle_path([args.offline], args.src, args.dst, args.proto, args.dport, args.sport,
+                                reverse=args.reverse)
+        else:
+            r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
+                         reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace),
+                         progress=stderr, logical=not args.no_logical)
     except (PathUsageError, P.PathError) as e:
         stderr.write(f"ovntrace path: {escape(str(e))}\n")
         return 2
@@ -148,6 +158,13 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
 
         return EXIT_PARTIAL
     return 0
+
+
+def _is_bundle(path: str) -> bool:
+    """A sosreport or must-gather (folder or tarball) rather than an ``ovntrace snapshot`` file."""
+    from ovntrace.sources.bundle import is_bundle
+
+    return is_bundle(path)
 
 
 def _path_tui(args: argparse.Namespace) -> int:

@@ -121,7 +121,11 @@ def render_text(r: PathResult, full: bool = False, markdown: bool = False, hops:
         out.append(f"{ind}note: {md(node)} not collected: {md(str(err))}")
     for zone, err in (s.get("zones_not_collected") or {}).items():
         out.append(f"{ind}note: zone {md(zone)}'s NB/SB not collected: {md(str(err))}")
-    if s.get("offline"):
+    if s.get("replayed") is not None:  # path --offline BUNDLE: each hop replayed (ovntrace.replay.path)
+        out.append(f"(offline, replayed from bundle {md(str(s['offline']))} on "
+                   f"{md(', '.join(s['replayed']) or 'no node')}: a private dummy-datapath ovs-vswitchd per node, "
+                   f"conntrack as chosen, no kernel datapath, meters or real tunnels; {s['seconds']:.2f} s)")
+    elif s.get("offline"):
         out.append(f"(offline, from snapshot {md(str(s['offline']))}: no command run)")
     else:
         out.append(f"({s['connections']} connections, {s['commands']} commands, {s['seconds']:.2f} s)")

@@ -106,6 +106,12 @@ def run_bundle_path(paths: Sequence[str], src_spec: str, dst_spec: str, proto: s
     for more in context:
         ctx = merge_sources(ctx, load_context(more))
     names, errors = _node_reports(b)
+    # the cluster's other chassis are nodes too, without a sosreport: a path that tunnels to one stops there
+    # (partial, EXIT_PARTIAL) instead of "not a node"
+    for ch in getattr(ctx, "chassis", ()):
+        if ch.hostname and ch.hostname not in names and not any(n.system_id == ch.name for n in ctx.nodes):
+            names.append(ch.hostname)
+            errors[ch.hostname] = "no sosreport of it in the bundle"
     env = BundleEnv(ctx, b, names, errors)
     try:
         src = P.resolve_endpoint(env.ctx, src_spec)

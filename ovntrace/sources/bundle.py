@@ -365,7 +365,7 @@ def is_bundle(path: str | os.PathLike[str]) -> bool:
         entries = list(p.iterdir())[:2000]
     except OSError:
         return False
-    if any(e.name.startswith("sosreport") and ((e.is_dir() and _is_sos_dir(e)) or (e.is_file() and _is_tarball(e)))
+    if any("sosreport" in e.name and ((e.is_dir() and _is_sos_dir(e)) or (e.is_file() and _is_tarball(e)))
            for e in entries):
         return True
     return any(e.is_dir() and _mg_network_logs(e / "network_logs") for e in entries)
@@ -390,7 +390,9 @@ def open_bundle(paths: Iterable[str | os.PathLike[str]], want: frozenset[str] = 
             _add(b, reports, origin, rel, size, reader, want, mg)
     for r in reports.values():
         _finish(b, r)
-    nodes = [r for r in reports.values() if r.kind == "sosreport" or r.by_kind("nb-db") or r.by_kind("sb-db")]
+    # a sosreport is a node when some member is sos's (loose files beside sosreport archives are not a node)
+    nodes = [r for r in reports.values() if (r.kind == "sosreport" and any(m.kind != "other" for m in r.members))
+             or r.by_kind("nb-db") or r.by_kind("sb-db")]
     b.other_members = sum(len(r.members) for r in reports.values() if r not in nodes)
     b.reports = sorted(nodes, key=lambda r: (r.kind, r.name))
     if not b.reports and not b.problems:
@@ -467,7 +469,7 @@ def _walk(p: Path, origin: str) -> Iterator[tuple[str, int, _Reader, Problem | N
             if count > 200_000:
                 yield rel, 0, None, Problem(origin, "more than 200000 files: the rest is not read")
                 return
-            if fn.startswith("sosreport") and _is_tarball(fp):  # a folder of sosreport archives
+            if "sosreport" in fn and _is_tarball(fp):  # a folder of sosreport archives
                 with open(fp, "rb") as f:
                     yield from _walk_tar(f, f"{rel}!", origin)
                 continue
