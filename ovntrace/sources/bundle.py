@@ -75,6 +75,7 @@ CONTEXT_KINDS = frozenset({"manifest", "sos-version", "ovs-dump-list", "ovs-list
 REPLAY_KINDS = CONTEXT_KINDS | frozenset({"flows", "groups", "tlv-map", "dpctl-show", "route-show", "tnl-neigh",
                                           "list-tunnels", "meters"})
 INVENTORY_KINDS = CONTEXT_KINDS
+_MAX_MEMBERS = 200_000  # files of a folder / members of an archive (a must-gather has tens of thousands)
 _LOG_HEAD = 256 * 1024  # versions are in a log's first lines
 _LOG_KINDS = frozenset({"vswitchd-log", "controller-log", "northd-log"})
 
@@ -464,8 +465,8 @@ def _walk(p: Path, origin: str) -> Iterator[tuple[str, int, _Reader, Problem | N
             if fp.is_symlink() or not fp.is_file():
                 continue
             count += 1
-            if count > 200_000:
-                yield rel, 0, None, Problem(origin, "more than 200000 files: the rest is not read")
+            if count > _MAX_MEMBERS:
+                yield rel, 0, None, Problem(origin, f"more than {_MAX_MEMBERS} files: the rest is not read")
                 return
             if fn.startswith("sosreport") and _is_tarball(fp):  # a folder of sosreport archives
                 with open(fp, "rb") as f:
@@ -508,6 +509,9 @@ def _walk_tar(f: BinaryIO, prefix: str, origin: str) -> Iterator[tuple[str, int,
             if not ti.isfile():
                 continue
             count += 1
+            if count > _MAX_MEMBERS:
+                yield "", 0, None, Problem(where, f"more than {_MAX_MEMBERS} members: the rest is not read")
+                return
             last = ti.name
             state: dict[str, bytes] = {}
 
