@@ -117,6 +117,7 @@ class Report:
     manifest: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)  # found while reading a member's contents
     _tables: dict[str, Any] | None = None
+    _sb_host: list[str | None] = field(default_factory=list)  # the SB's own chassis, once decoded
 
     # -- what it holds --
 
@@ -182,6 +183,11 @@ class Report:
 
     def _sb_local_hostname(self) -> str | None:
         """A zone's own node: the SB's one chassis that is not ``other_config:is-remote=true``."""
+        if not self._sb_host:
+            self._sb_host.append(self._sb_local_hostname_uncached())
+        return self._sb_host[0]
+
+    def _sb_local_hostname_uncached(self) -> str | None:
         sb = self.best("sb-db")
         if sb is None or sb.path not in self.data:
             return None
