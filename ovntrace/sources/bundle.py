@@ -75,6 +75,7 @@ CONTEXT_KINDS = frozenset({"manifest", "sos-version", "ovs-dump-list", "ovs-list
 REPLAY_KINDS = CONTEXT_KINDS | frozenset({"flows", "groups", "tlv-map", "dpctl-show", "route-show", "tnl-neigh",
                                           "list-tunnels", "meters"})
 INVENTORY_KINDS = CONTEXT_KINDS
+_MAX_MEMBERS = 200_000  # files of a folder / members of an archive (a must-gather has tens of thousands)
 _LOG_HEAD = 256 * 1024  # versions are in a log's first lines
 _LOG_KINDS = frozenset({"vswitchd-log", "controller-log", "northd-log"})
 
@@ -116,6 +117,7 @@ class Report:
     manifest: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)  # found while reading a member's contents
     _tables: dict[str, Any] | None = None
+    _sb_host: list[str | None] = field(default_factory=list)  # the SB's own chassis, once decoded
 
     # -- what it holds --
 
@@ -181,6 +183,11 @@ class Report:
 
     def _sb_local_hostname(self) -> str | None:
         """A zone's own node: the SB's one chassis that is not ``other_config:is-remote=true``."""
+        if not self._sb_host:
+            self._sb_host.append(self._sb_local_hostname_uncached())
+        return self._sb_host[0]
+
+    def _sb_local_hostname_uncached(self) -> str | None:
         sb = self.best("sb-db")
         if sb is None or sb.path not in self.data:
             return None
@@ -466,8 +473,8 @@ def _walk(p: Path, origin: str) -> Iterator[tuple[str, int, _Reader, Problem | N
             if fp.is_symlink() or not fp.is_file():
                 continue
             count += 1
-            if count > 200_000:
-                yield rel, 0, None, Problem(origin, "more than 200000 files: the rest is not read")
+            if count > _MAX_MEMBERS:
+                yield rel, 0, None, Problem(origin, f"more than {_MAX_MEMBERS} files: the rest is not read")
                 return
             if "sosreport" in fn and _is_tarball(fp):  # a folder of sosreport archives
                 with open(fp, "rb") as f:
@@ -510,6 +517,9 @@ def _walk_tar(f: BinaryIO, prefix: str, origin: str) -> Iterator[tuple[str, int,
             if not ti.isfile():
                 continue
             count += 1
+            if count > _MAX_MEMBERS:
+                yield "", 0, None, Problem(where, f"more than {_MAX_MEMBERS} members: the rest is not read")
+                return
             last = ti.name
             state: dict[str, bytes] = {}
 
