@@ -93,6 +93,20 @@ def test_not_the_same_packet_is_not_compared() -> None:
     assert c.agree is None and c.summary.startswith("not compared: not the same packet")
 
 
+def test_a_different_port_is_not_the_same_packet() -> None:
+    """The path's ofproto/trace flows name L4 ports tcp_dst=; ovn-trace's microflow prints tp_dst=."""
+    from dataclasses import replace
+
+    r = parse((D / "25.03" / "pair-acl-drop.txt").read_text())
+    phys = r.traces[1]
+    p0 = phys.passes[0]
+    fields = {**p0.fields, "tcp_dst": "2222"}
+    fields.pop("tp_dst", None)
+    moved = replace(phys, passes=(replace(p0, fields=fields), *phys.passes[1:]))  # a mutated copy, named so
+    c = compare(r.traces[0], [Physical("kube-node2", moved, None, 1)], 0)
+    assert c.agree is None and "tp_dst 22 in the ovn-trace, 2222 in the ofproto/trace" in c.summary
+
+
 def test_pairs_group_each_ovn_trace_with_the_ofproto_traces_after_it() -> None:
     r = parse((D / "23.03" / "pair-acl-drop.txt").read_text())
     assert r.traces[0].format is TraceFormat.OVN_TRACE
