@@ -141,3 +141,20 @@ def test_json_has_no_comparison_key_without_both_kinds() -> None:
     assert "comparison" not in json.loads(js)
     _, js = _explain(str(FIX / "lab" / "xnode-icmp-src.txt"), "--format", "json", "-q")
     assert "comparison" not in json.loads(js)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_hostile_names_in_a_pair_reach_no_terminal(fmt: str, tmp_path: Path) -> None:
+    """A mutated copy of a real pair (named so): the port name carries an escape sequence and markup."""
+    bad = "default_sshd-2\x1b]2;pwned\x07[bold]x[/bold]"
+    text = (D / "25.03" / "divergence-deleted-flow.txt").read_text().replace("default_sshd-2", bad)
+    f = tmp_path / "mutated-hostile-pair.txt"
+    f.write_text(text)
+    args = [str(f), "-q"] + (["--color", "never"] if fmt == "text" else ["--format", fmt])
+    code, out = _explain(*args)
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    if fmt == "json":
+        assert json.loads(out)["comparison"][0]["agree"] is False
+    else:
+        assert "check ovn-controller" in out
