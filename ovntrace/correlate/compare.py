@@ -194,10 +194,19 @@ def _logical_words(t: Trace) -> str:
     return f"{v.kind.value}: {v.reason}"
 
 
+_L4_ALIASES = {"tcp_src": "tp_src", "udp_src": "tp_src", "sctp_src": "tp_src",
+               "tcp_dst": "tp_dst", "udp_dst": "tp_dst", "sctp_dst": "tp_dst"}
+
+
+def _norm_fields(fields: Any) -> dict[str, str]:
+    """A flow's fields with OVS's L4 aliases (``tcp_src``) under the name ovn-trace prints (``tp_src``)."""
+    return {_L4_ALIASES.get(str(k)) or str(k): str(v) for k, v in dict(fields).items()}
+
+
 def _same_packet(logical: Trace, first: Trace) -> str | None:
     """None when the microflows agree on what both name (addresses, protocol); else what differs."""
-    lf = logical.passes[0].fields if logical.passes else {}
-    pf = first.passes[0].fields if first.passes else {}
+    lf = _norm_fields(logical.passes[0].fields if logical.passes else {})
+    pf = _norm_fields(first.passes[0].fields if first.passes else {})
     if not lf or not pf:
         return None
     for key in ("dl_src", "dl_dst", "nw_src", "nw_dst", "tp_src", "tp_dst", "icmp_type"):

@@ -93,6 +93,20 @@ def test_not_the_same_packet_is_not_compared() -> None:
     assert c.agree is None and c.summary.startswith("not compared: not the same packet")
 
 
+def test_a_different_port_is_not_the_same_packet() -> None:
+    """The path's ofproto/trace flows name L4 ports tcp_dst=; ovn-trace's microflow prints tp_dst=."""
+    from dataclasses import replace
+
+    r = parse((D / "25.03" / "pair-acl-drop.txt").read_text())
+    phys = r.traces[1]
+    p0 = phys.passes[0]
+    fields = {**p0.fields, "tcp_dst": "2222"}
+    fields.pop("tp_dst", None)
+    moved = replace(phys, passes=(replace(p0, fields=fields), *phys.passes[1:]))  # a mutated copy, named so
+    c = compare(r.traces[0], [Physical("kube-node2", moved, None, 1)], 0)
+    assert c.agree is None and "tp_dst 22 in the ovn-trace, 2222 in the ofproto/trace" in c.summary
+
+
 def test_pairs_group_each_ovn_trace_with_the_ofproto_traces_after_it() -> None:
     r = parse((D / "23.03" / "pair-acl-drop.txt").read_text())
     assert r.traces[0].format is TraceFormat.OVN_TRACE
@@ -127,3 +141,20 @@ def test_json_has_no_comparison_key_without_both_kinds() -> None:
     assert "comparison" not in json.loads(js)
     _, js = _explain(str(FIX / "lab" / "xnode-icmp-src.txt"), "--format", "json", "-q")
     assert "comparison" not in json.loads(js)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_hostile_names_in_a_pair_reach_no_terminal(fmt: str, tmp_path: Path) -> None:
+    """A mutated copy of a real pair (named so): the port name carries an escape sequence and markup."""
+    bad = "default_sshd-2\x1b]2;pwned\x07[bold]x[/bold]"
+    text = (D / "25.03" / "divergence-deleted-flow.txt").read_text().replace("default_sshd-2", bad)
+    f = tmp_path / "mutated-hostile-pair.txt"
+    f.write_text(text)
+    args = [str(f), "-q"] + (["--color", "never"] if fmt == "text" else ["--format", fmt])
+    code, out = _explain(*args)
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    if fmt == "json":
+        assert json.loads(out)["comparison"][0]["agree"] is False
+    else:
+        assert "check ovn-controller" in out
