@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ovntrace.correlate",),
     # the inventory (what a cluster is, the file format) is read by everything that reaches a cluster;
     # it lives in lab/ but imports only model/ and lab.errors
-    ("ovntrace.sources", "ovntrace.lab.inventory", "ovntrace.lab.errors"),
+    ("ovntrace.sources", "ovntrace.lab.inventory", "ovntrace.lab.errors", "ovntrace.lab.selection"),
     ("ovntrace.path", "ovntrace.replay"),  # replay: the offline engine of issue 14, beside path
     ("ovntrace.render",),
     ("ovntrace.tui", "ovntrace.cli", "ovntrace.__main__", "ovntrace.pathcmd", "ovntrace.manpage", "ovntrace.lab",

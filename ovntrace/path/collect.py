@@ -126,7 +126,13 @@ def _load_inventory(inventory: str | Path | None) -> tuple[Any, Path]:
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
 
-    inv_path = Path(inventory) if inventory else _default_inventory()
+    from ovntrace.lab.selection import select
+
+    try:  # --inventory, $OVNTRACE_INVENTORY, the XDG config file's, the lab's (as plan, apply and doctor)
+        chosen = select(inventory).path
+    except LabError as e:
+        raise PathUsageError(str(e)) from None
+    inv_path = chosen if chosen is not None else _default_inventory()
     if not inv_path.is_file():
         raise PathUsageError(f"no inventory at {inv_path} (--inventory F, or `ovntrace lab up`)")
     try:
