@@ -330,12 +330,23 @@ class _TooDeep(Exception):
 class _Build(_Tree):
     """The same steps as dicts (one C encoder call per trace): the fast path for trees up to :data:`DEEP`."""
 
-    __slots__ = ("_adicts", "_sdicts")
+    __slots__ = ("_adicts", "_sdicts", "frags", "uses")
 
-    def __init__(self, ovn: TraceOvn | None) -> None:
+    def __init__(self, ovn: TraceOvn | None, frags: bool = False) -> None:
         super().__init__(ovn)
-        self._sdicts: dict[int, tuple[Any, dict[str, str]]] = {}
-        self._adicts: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._sdicts: dict[int, tuple[Any, Any]] = {}
+        self._adicts: dict[int, tuple[Any, Any]] = {}
+        # frags: a state or action that steps share is encoded once, the steps hold a placeholder string
+        # (:data:`_MARK` + its index in ``frags``) that :func:`_splice` replaces in the encoded text
+        self.frags: list[str] | None = [] if frags else None
+        self.uses = 0
+
+    def _shared(self, value: Any) -> Any:
+        frags = self.frags
+        if frags is None:
+            return value
+        frags.append(_DUMP(value))
+        return f"{_MARK}{len(frags) - 1}"
 
     def step(self, s: Step, depth: int) -> dict[str, Any]:
         if depth > DEEP:
@@ -346,8 +357,9 @@ class _Build(_Tree):
             m = s.state
             got = self._sdicts.get(id(m))
             if got is None or got[0] is not m:
-                got = (m, dict(m))
+                got = (m, self._shared(dict(m)))
                 self._sdicts[id(m)] = got
+            self.uses += 1
             d = {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
                  "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
                  "state": got[1]}
@@ -375,8 +387,9 @@ class _Build(_Tree):
         else:
             ga = self._adicts.get(id(a))
             if ga is None or ga[0] is not a:
-                ga = (a, action_dict(a))
+                ga = (a, self._shared(action_dict(a)))
                 self._adicts[id(a)] = ga
+            self.uses += 1
             d["action"] = ga[1]
         ovn = self.ovn
         if ovn is None:
@@ -411,9 +424,14 @@ def _trace_head(t: Trace) -> dict[str, Any]:
             "command": t.command, "bridge": t.bridge, "detail": t.detail}
 
 
-def trace_dict(t: Trace, ovn: TraceOvn | None) -> dict[str, Any]:
+_MARK = "\x01"
+_MARK_JSON = '"\\u0001'  # how a string starting with _MARK is encoded
+
+
+def trace_dict(t: Trace, ovn: TraceOvn | None, b: _Build | None = None) -> dict[str, Any]:
     """One trace of the document as Python objects (raises :class:`_TooDeep` past :data:`DEEP` levels)."""
-    b, notes = _Build(ovn), _Build(None)
+    b = b or _Build(ovn)
+    notes = _Build(None)
     passes = []
     for p in t.passes:
         d = pass_head(p)
@@ -445,9 +463,28 @@ def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str]) -> None:
     out.append(_tail_obj(_trace_rest(t, ovn)))
 
 
+def _splice(text: str, b: _Build) -> str | None:
+    """``text`` with each placeholder replaced by its encoded value; None when the text holds a string of
+    its own that looks like one (then the count of placeholders found does not match)."""
+    pieces = text.split(_MARK_JSON)
+    frags = b.frags
+    if frags is None or len(pieces) - 1 != b.uses:
+        return None
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        j = piece.find('"')
+        if j < 1 or not piece[:j].isdigit():
+            return None
+        out.append(frags[int(piece[:j])])
+        out.append(piece[j + 1:])
+    return "".join(out)
+
+
 def trace_text(t: Trace, ovn: TraceOvn | None) -> str:
     try:
-        return _DUMP(trace_dict(t, ovn))
+        b = _Build(ovn, frags=True)
+        got = _splice(_DUMP(trace_dict(t, ovn, b)), b)
+        return got if got is not None else _DUMP(trace_dict(t, ovn))
     except _TooDeep:
         chunks: list[str] = []
         trace_chunks(t, ovn, chunks)
