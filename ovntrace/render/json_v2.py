@@ -349,10 +349,33 @@ class _Build(_Tree):
         return f"{_MARK}{len(frags) - 1}"
 
     def step(self, s: Step, depth: int) -> dict[str, Any]:
+        """The step as a dict, its children built first (recursion: at most :data:`DEEP` levels); one dict
+        literal per kind, in the key order of the contract."""
         if depth > DEEP:
             raise _TooDeep
         k = s.kind
-        d: dict[str, Any]
+        a = s.action
+        act: Any = None
+        if a is not None:
+            ga = self._adicts.get(id(a))
+            if ga is None or ga[0] is not a:
+                ga = (a, self._shared(action_dict(a)))
+                self._adicts[id(a)] = ga
+            self.uses += 1
+            act = ga[1]
+        ovn = self.ovn
+        ov: Any = None
+        if ovn is not None:
+            if k is StepKind.TABLE or k is StepKind.STAGE:
+                st = ovn.steps.get(s.line)
+                ov = None if st is None else step_ovn_dict(st)
+            elif k is StepKind.ACTION:
+                ao = ovn.actions.get(s.line)
+                ov = None if ao is None else action_ovn_dict(ao)
+        kids = [self.step(c, depth + 1) for c in s.children] if s.children else []
+        if k is StepKind.ACTION:
+            return {"kind": "action", "line": s.line, "text": s.text, "action": act, "ovn": ov,
+                    "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
         if k is StepKind.TABLE:
             m = s.state
             got = self._sdicts.get(id(m))
@@ -360,53 +383,32 @@ class _Build(_Tree):
                 got = (m, self._shared(dict(m)))
                 self._sdicts[id(m)] = got
             self.uses += 1
-            d = {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
-                 "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
-                 "state": got[1]}
-        elif k is StepKind.ACTION:
-            d = {"kind": "action", "line": s.line, "text": s.text}
-        elif k is StepKind.BRIDGE:
-            d = {"kind": "bridge", "line": s.line, "text": s.text, "bridge": s.bridge}
-        elif k is StepKind.STAGE:
-            d = {"kind": "stage", "line": s.line, "text": s.text, "datapath": s.datapath, "pipeline": s.pipeline,
-                 "table": s.table, "stage": s.stage, "source": s.source, "match": s.match, "priority": s.priority,
-                 "uuid": s.uuid, "miss": s.miss}
-        elif k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
-            d = {"kind": k.value, "line": s.line, "text": s.text, "datapath": s.datapath, "pipeline": s.pipeline,
-                 "inport": s.inport, "outport": s.outport}
-            if k is StepKind.TRANSFORM:
-                d["transform"] = s.stage
-        elif k is StepKind.OPENFLOW:
-            d = {"kind": "openflow", "line": s.line, "text": s.text, "table": s.table, "priority": s.priority,
-                 "cookie": s.cookie}
-        else:
-            d = {"kind": k.value, "line": s.line, "text": s.text}
-        a = s.action
-        if a is None:
-            d["action"] = None
-        else:
-            ga = self._adicts.get(id(a))
-            if ga is None or ga[0] is not a:
-                ga = (a, self._shared(action_dict(a)))
-                self._adicts[id(a)] = ga
-            self.uses += 1
-            d["action"] = ga[1]
-        ovn = self.ovn
-        if ovn is None:
-            d["ovn"] = None
-        elif k is StepKind.TABLE or k is StepKind.STAGE:
-            st = ovn.steps.get(s.line)
-            d["ovn"] = None if st is None else step_ovn_dict(st)
-        elif k is StepKind.ACTION:
-            ao = ovn.actions.get(s.line)
-            d["ovn"] = None if ao is None else action_ovn_dict(ao)
-        else:
-            d["ovn"] = None
-        d["spurious"] = s.spurious
-        d["nested_in"] = s.nested_in
-        depth += 1
-        d["children"] = [self.step(c, depth) for c in s.children] if s.children else []
-        return d
+            return {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
+                    "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
+                    "state": got[1], "action": act, "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in,
+                    "children": kids}
+        if k is StepKind.BRIDGE:
+            return {"kind": "bridge", "line": s.line, "text": s.text, "bridge": s.bridge, "action": act, "ovn": ov,
+                    "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.STAGE:
+            return {"kind": "stage", "line": s.line, "text": s.text, "datapath": s.datapath,
+                    "pipeline": s.pipeline, "table": s.table, "stage": s.stage, "source": s.source,
+                    "match": s.match, "priority": s.priority, "uuid": s.uuid, "miss": s.miss, "action": act,
+                    "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.PIPELINE:
+            return {"kind": "pipeline", "line": s.line, "text": s.text, "datapath": s.datapath,
+                    "pipeline": s.pipeline, "inport": s.inport, "outport": s.outport, "action": act, "ovn": ov,
+                    "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.TRANSFORM:
+            return {"kind": "transform", "line": s.line, "text": s.text, "datapath": s.datapath,
+                    "pipeline": s.pipeline, "inport": s.inport, "outport": s.outport, "transform": s.stage,
+                    "action": act, "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.OPENFLOW:
+            return {"kind": "openflow", "line": s.line, "text": s.text, "table": s.table, "priority": s.priority,
+                    "cookie": s.cookie, "action": act, "ovn": ov, "spurious": s.spurious,
+                    "nested_in": s.nested_in, "children": kids}
+        return {"kind": k.value, "line": s.line, "text": s.text, "action": act, "ovn": ov, "spurious": s.spurious,
+                "nested_in": s.nested_in, "children": kids}
 
 
 def _trace_rest(t: Trace, ovn: TraceOvn | None) -> dict[str, Any]:
