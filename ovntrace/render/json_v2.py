@@ -330,70 +330,85 @@ class _TooDeep(Exception):
 class _Build(_Tree):
     """The same steps as dicts (one C encoder call per trace): the fast path for trees up to :data:`DEEP`."""
 
-    __slots__ = ("_adicts", "_sdicts")
+    __slots__ = ("_adicts", "_sdicts", "frags", "uses")
 
-    def __init__(self, ovn: TraceOvn | None) -> None:
+    def __init__(self, ovn: TraceOvn | None, frags: bool = False) -> None:
         super().__init__(ovn)
-        self._sdicts: dict[int, tuple[Any, dict[str, str]]] = {}
-        self._adicts: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._sdicts: dict[int, tuple[Any, Any]] = {}
+        self._adicts: dict[int, tuple[Any, Any]] = {}
+        # frags: a state or action that steps share is encoded once, the steps hold a placeholder string
+        # (:data:`_MARK` + its index in ``frags``) that :func:`_splice` replaces in the encoded text
+        self.frags: list[str] | None = [] if frags else None
+        self.uses = 0
+
+    def _shared(self, value: Any) -> Any:
+        frags = self.frags
+        if frags is None:
+            return value
+        frags.append(_DUMP(value))
+        return f"{_MARK}{len(frags) - 1}"
 
     def step(self, s: Step, depth: int) -> dict[str, Any]:
+        """The step as a dict, its children built first (recursion: at most :data:`DEEP` levels); one dict
+        literal per kind, in the key order of the contract."""
         if depth > DEEP:
             raise _TooDeep
         k = s.kind
-        d: dict[str, Any]
+        a = s.action
+        act: Any = None
+        if a is not None:
+            ga = self._adicts.get(id(a))
+            if ga is None or ga[0] is not a:
+                ga = (a, self._shared(action_dict(a)))
+                self._adicts[id(a)] = ga
+            self.uses += 1
+            act = ga[1]
+        ovn = self.ovn
+        ov: Any = None
+        if ovn is not None:
+            if k is StepKind.TABLE or k is StepKind.STAGE:
+                st = ovn.steps.get(s.line)
+                ov = None if st is None else step_ovn_dict(st)
+            elif k is StepKind.ACTION:
+                ao = ovn.actions.get(s.line)
+                ov = None if ao is None else action_ovn_dict(ao)
+        kids = [self.step(c, depth + 1) for c in s.children] if s.children else []
+        if k is StepKind.ACTION:
+            return {"kind": "action", "line": s.line, "text": s.text, "action": act, "ovn": ov,
+                    "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
         if k is StepKind.TABLE:
             m = s.state
             got = self._sdicts.get(id(m))
             if got is None or got[0] is not m:
-                got = (m, dict(m))
+                got = (m, self._shared(dict(m)))
                 self._sdicts[id(m)] = got
-            d = {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
-                 "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
-                 "state": got[1]}
-        elif k is StepKind.ACTION:
-            d = {"kind": "action", "line": s.line, "text": s.text}
-        elif k is StepKind.BRIDGE:
-            d = {"kind": "bridge", "line": s.line, "text": s.text, "bridge": s.bridge}
-        elif k is StepKind.STAGE:
-            d = {"kind": "stage", "line": s.line, "text": s.text, "datapath": s.datapath, "pipeline": s.pipeline,
-                 "table": s.table, "stage": s.stage, "source": s.source, "match": s.match, "priority": s.priority,
-                 "uuid": s.uuid, "miss": s.miss}
-        elif k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
-            d = {"kind": k.value, "line": s.line, "text": s.text, "datapath": s.datapath, "pipeline": s.pipeline,
-                 "inport": s.inport, "outport": s.outport}
-            if k is StepKind.TRANSFORM:
-                d["transform"] = s.stage
-        elif k is StepKind.OPENFLOW:
-            d = {"kind": "openflow", "line": s.line, "text": s.text, "table": s.table, "priority": s.priority,
-                 "cookie": s.cookie}
-        else:
-            d = {"kind": k.value, "line": s.line, "text": s.text}
-        a = s.action
-        if a is None:
-            d["action"] = None
-        else:
-            ga = self._adicts.get(id(a))
-            if ga is None or ga[0] is not a:
-                ga = (a, action_dict(a))
-                self._adicts[id(a)] = ga
-            d["action"] = ga[1]
-        ovn = self.ovn
-        if ovn is None:
-            d["ovn"] = None
-        elif k is StepKind.TABLE or k is StepKind.STAGE:
-            st = ovn.steps.get(s.line)
-            d["ovn"] = None if st is None else step_ovn_dict(st)
-        elif k is StepKind.ACTION:
-            ao = ovn.actions.get(s.line)
-            d["ovn"] = None if ao is None else action_ovn_dict(ao)
-        else:
-            d["ovn"] = None
-        d["spurious"] = s.spurious
-        d["nested_in"] = s.nested_in
-        depth += 1
-        d["children"] = [self.step(c, depth) for c in s.children] if s.children else []
-        return d
+            self.uses += 1
+            return {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
+                    "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
+                    "state": got[1], "action": act, "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in,
+                    "children": kids}
+        if k is StepKind.BRIDGE:
+            return {"kind": "bridge", "line": s.line, "text": s.text, "bridge": s.bridge, "action": act, "ovn": ov,
+                    "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.STAGE:
+            return {"kind": "stage", "line": s.line, "text": s.text, "datapath": s.datapath,
+                    "pipeline": s.pipeline, "table": s.table, "stage": s.stage, "source": s.source,
+                    "match": s.match, "priority": s.priority, "uuid": s.uuid, "miss": s.miss, "action": act,
+                    "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.PIPELINE:
+            return {"kind": "pipeline", "line": s.line, "text": s.text, "datapath": s.datapath,
+                    "pipeline": s.pipeline, "inport": s.inport, "outport": s.outport, "action": act, "ovn": ov,
+                    "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.TRANSFORM:
+            return {"kind": "transform", "line": s.line, "text": s.text, "datapath": s.datapath,
+                    "pipeline": s.pipeline, "inport": s.inport, "outport": s.outport, "transform": s.stage,
+                    "action": act, "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in, "children": kids}
+        if k is StepKind.OPENFLOW:
+            return {"kind": "openflow", "line": s.line, "text": s.text, "table": s.table, "priority": s.priority,
+                    "cookie": s.cookie, "action": act, "ovn": ov, "spurious": s.spurious,
+                    "nested_in": s.nested_in, "children": kids}
+        return {"kind": k.value, "line": s.line, "text": s.text, "action": act, "ovn": ov, "spurious": s.spurious,
+                "nested_in": s.nested_in, "children": kids}
 
 
 def _trace_rest(t: Trace, ovn: TraceOvn | None) -> dict[str, Any]:
@@ -411,9 +426,14 @@ def _trace_head(t: Trace) -> dict[str, Any]:
             "command": t.command, "bridge": t.bridge, "detail": t.detail}
 
 
-def trace_dict(t: Trace, ovn: TraceOvn | None) -> dict[str, Any]:
+_MARK = "\x01"
+_MARK_JSON = '"\\u0001'  # how a string starting with _MARK is encoded
+
+
+def trace_dict(t: Trace, ovn: TraceOvn | None, b: _Build | None = None) -> dict[str, Any]:
     """One trace of the document as Python objects (raises :class:`_TooDeep` past :data:`DEEP` levels)."""
-    b, notes = _Build(ovn), _Build(None)
+    b = b or _Build(ovn)
+    notes = _Build(None)
     passes = []
     for p in t.passes:
         d = pass_head(p)
@@ -445,9 +465,28 @@ def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str]) -> None:
     out.append(_tail_obj(_trace_rest(t, ovn)))
 
 
+def _splice(text: str, b: _Build) -> str | None:
+    """``text`` with each placeholder replaced by its encoded value; None when the text holds a string of
+    its own that looks like one (then the count of placeholders found does not match)."""
+    pieces = text.split(_MARK_JSON)
+    frags = b.frags
+    if frags is None or len(pieces) - 1 != b.uses:
+        return None
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        j = piece.find('"')
+        if j < 1 or not piece[:j].isdigit():
+            return None
+        out.append(frags[int(piece[:j])])
+        out.append(piece[j + 1:])
+    return "".join(out)
+
+
 def trace_text(t: Trace, ovn: TraceOvn | None) -> str:
     try:
-        return _DUMP(trace_dict(t, ovn))
+        b = _Build(ovn, frags=True)
+        got = _splice(_DUMP(trace_dict(t, ovn, b)), b)
+        return got if got is not None else _DUMP(trace_dict(t, ovn))
     except _TooDeep:
         chunks: list[str] = []
         trace_chunks(t, ovn, chunks)

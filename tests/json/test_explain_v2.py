@@ -86,3 +86,30 @@ def test_json1_is_the_v1_document() -> None:
                io.StringIO(), out, io.StringIO()) == 0
     doc = json.loads(out.getvalue())
     assert doc["schema"] == "ovntrace.explain/1" and doc["traces"][0]["verdict"]["ports"] == ["2"]
+
+
+def test_a_string_that_looks_like_a_placeholder_is_kept(tmp_path: Path) -> None:
+    """Mutated real trace (hostile): a line starting with \\x01 and digits, as the writer's placeholders do.
+    The splice notices (the count differs) and encodes the trace plainly: the text comes back exact."""
+    import json
+
+    from ovntrace.parser import parse
+    from ovntrace.render import json_v2
+
+    lines = (FIX / "seed" / "kube-node2-pod-to-sshd2.txt").read_text(encoding="utf-8").splitlines()
+    k = next(i for i, ln in enumerate(lines) if "set_field:0x1->reg13" in ln)
+    lines[k] = lines[k].replace("set_field:0x1->reg13", '\x010"set_field:0x1->reg13')
+    result = parse("\n".join(lines) + "\n")
+    text = json_v2.render(result)
+    assert text == json.dumps(json_v2.to_dict(result), separators=(",", ":")) + "\n"
+    doc = check(text)
+    found: list[str] = []
+
+    def walk(steps: list[dict[str, object]]) -> None:
+        for s in steps:
+            found.append(str(s["text"]))
+            walk(s["children"])  # type: ignore[arg-type]
+
+    for p in doc["traces"][0]["passes"]:
+        walk(p["steps"])
+    assert any(t.startswith('\x010"set_field') for t in found)
