@@ -86,8 +86,9 @@ def cmd_bundle(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         raise CliError(str(e), ExitStatus.NO_TRACE) from None
     inv = inventory(b)
     if args.format == "json":
-        json.dump(inv, out, indent=2, sort_keys=False)
-        out.write("\n")
+        from ovntrace.render.contract import dumps
+
+        out.write(dumps(inv))  # the layout of every /2 document (docs/json-contract.md)
     else:
         out.write(render_inventory(inv, members=args.members))
     return 1 if inv["problems"] else 0
@@ -212,10 +213,11 @@ def cmd_replay(args: argparse.Namespace, stdout: TextIO | None = None, stderr: T
         from ovntrace.render import json as json_render
 
         buf = io.StringIO()
-        json_render.write(result, buf, ovn=ovn)
-        doc = {"schema": "ovntrace.replay/1", **head, "trace": res.trace, "explain": json.loads(buf.getvalue())}
-        json.dump(doc, out, indent=2)
-        out.write("\n")
+        json_render.write_format("json", result, buf, ovn=ovn)  # the trace explained: ovntrace.explain/2
+        doc = {"schema": "ovntrace.replay/2", **head, "trace": res.trace, "explain": json.loads(buf.getvalue())}
+        from ovntrace.render.contract import dumps
+
+        out.write(dumps(doc))  # the layout of every /2 document (docs/json-contract.md)
         return 0
     if args.format == "markdown":
         from ovntrace.render import markdown
