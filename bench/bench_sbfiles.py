@@ -12,6 +12,10 @@ shared, CPU is the steadier number), wall seconds and peak RSS (VmHWM):
   the two files, unix sockets in a temporary dir, stopped by its pid) and ``ovn-detrace --ovnsb=unix:...``;
   wall seconds, once (it takes tens of seconds).
 
+In process (one run each, after the above): the CPU of decoding every record of both files, and of
+``load_cluster`` of both for the trace's cookies (this tree and the baseline): the file part alone, without
+interpreter start, parse or rendering.
+
 Printed as JSON; ratios: explain / decode (below 1: faster than decoding the files), baseline / explain,
 detrace / explain.
 """
@@ -42,6 +46,32 @@ for path in sys.argv[1:]:
         n = int(data[pos:nl].split()[2])
         json.loads(data[nl + 1:nl + 1 + n])
         pos = nl + 1 + n
+"""
+# the same two steps timed inside the process (no interpreter start, no trace work): decoding every record,
+# and ovntrace's load of both files for the trace's cookies (parse first, untimed)
+INPROC = """
+import json, sys, time
+from pathlib import Path
+sys.setrecursionlimit(10000)
+trace, sb, nb = sys.argv[1:4]
+t = time.process_time()
+for path in (sb, nb):
+    data = open(path, 'rb').read()
+    pos = 0
+    while pos < len(data):
+        nl = data.index(b'\\n', pos)
+        n = int(data[pos:nl].split()[2])
+        json.loads(data[nl + 1:nl + 1 + n])
+        pos = nl + 1 + n
+    del data
+decode = time.process_time() - t
+from ovntrace.parser import parse
+from ovntrace.correlate.index import trace_needs
+from ovntrace.sources import load_cluster
+keys, cookies = trace_needs(parse(Path(trace).read_text()))
+t = time.process_time()
+load_cluster([nb], [sb], [], [], keys or None, cookies)
+print(json.dumps({"decode_cpu_s": round(decode, 3), "load_cpu_s": round(time.process_time() - t, 3)}))
 """
 EXPLAIN = HWM + ("sys.setrecursionlimit(10000);from ovntrace.cli import run;"
                  "sys.exit(run(sys.argv[1:],sys.stdin,sys.stdout,sys.stderr))")
@@ -112,6 +142,12 @@ def main() -> None:
         runs["explain"].append(child(cmd))
         if args.baseline:
             runs["baseline"].append(child(cmd, args.baseline))
+    inproc = []
+    for code in (None, args.baseline) if args.baseline else (None,):
+        env = {**os.environ, "PYTHONPATH": str(code or ROOT)}
+        res = subprocess.run([sys.executable, "-c", INPROC, str(d / "trace.txt"), str(sb), str(nb)],
+                             capture_output=True, text=True, env=env, cwd="/", check=True)
+        inproc.append(json.loads(res.stdout.splitlines()[-1]))
     lflows = str(runs["explain"][0]["out"]).count('"lflow": {')
     report: dict[str, object] = {"dir": str(d), "sb_mb": round(sb.stat().st_size / 1e6, 1),
                                  "nb_mb": round(nb.stat().st_size / 1e6, 1), "steps_with_lflow": lflows}
@@ -124,6 +160,10 @@ def main() -> None:
     e = min(float(r["cpu_s"]) for r in runs["explain"])  # type: ignore[arg-type]
     dec = min(float(r["cpu_s"]) for r in runs["decode"])  # type: ignore[arg-type]
     report["explain_cpu_over_decode_cpu"] = round(e / dec, 3)
+    report["in_process"] = {"decode_cpu_s": inproc[0]["decode_cpu_s"], "load_cpu_s": inproc[0]["load_cpu_s"],
+                            "load_over_decode": round(inproc[0]["load_cpu_s"] / inproc[0]["decode_cpu_s"], 3)}
+    if len(inproc) > 1:
+        report["in_process"]["baseline_load_cpu_s"] = inproc[1]["load_cpu_s"]  # type: ignore[index]
     if args.baseline:
         b = min(float(r["cpu_s"]) for r in runs["baseline"])  # type: ignore[arg-type]
         report["speedup_cpu_vs_baseline"] = round(b / e, 2)

@@ -372,6 +372,8 @@ def _register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         else:
             for name, help_line in commands:
                 sub.add_parser(name, help=help_line, add_help=False)
+    # Modules registered eagerly (imported on every start-up: prefer an entry in LAZY_COMMANDS) go here,
+    # one `from ovntrace.x import cli as x_cli; x_cli.register(sub)` each.
 
 
 def cmd_completion(args: argparse.Namespace, stdout: TextIO | None = None) -> int:

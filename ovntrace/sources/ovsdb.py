@@ -215,6 +215,18 @@ def converter(ct: ColType) -> Callable[[Any], Any] | None:
             return atom_plain(els[0], key) if els else None
 
         return opt
+    if kind == "set" and key in "sib":  # elements are their own plain value: checked, not converted
+        def set_atoms(v: Any) -> Any:
+            els = _elements(v)
+            for x in els:
+                if isinstance(x, list):
+                    raise SourceError(f"expected an atom, got {x!r}")
+            try:
+                return sorted(els)
+            except TypeError:  # mixed types: as given, like _sorted
+                return list(els)
+
+        return set_atoms
     if kind == "set":
         def set_(v: Any) -> Any:
             return _sorted([atom_plain(x, key) for x in _elements(v)])
