@@ -3,7 +3,7 @@
 ``fixtures/perf-identity.json`` holds the SHA-256 of each fixture's ``explain`` output (JSON with OVN
 meaning, with and without the lab's NB/SB dumps as context; JSON without OVN; text; Markdown), generated
 from the code *before* the issue-18 optimisations. A speed change that alters any output fails here.
-Regenerate only for a reviewed behaviour change: ``python tests/test_perf_identity.py --write``.
+Regenerate only for a reviewed behaviour change: ``python -m tests.test_perf_identity --write``.
 """
 
 from __future__ import annotations
