@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovntrace.doctor.facts import Facts, Reading, as_list, rows
-from ovntrace.lab import runbook
+from ovntrace.doctor.facts import Facts, Reading, as_list, remotes, rows
+from ovntrace.lab import runbook, runbook_ic
 from ovntrace.lab.apply import PlannedStep, apply_command, find_step
-from ovntrace.lab.inventory import Inventory, Node
+from ovntrace.lab.inventory import TRANSIT_SWITCH, TRANSIT_SWITCH_KEY, Inventory, Node
 
 ERROR = "error"
 WARNING = "warning"
@@ -59,6 +59,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     checks: int = 0
     nodes: list[str] = field(default_factory=list)
+    #: which inventory and cluster were checked (:func:`ovntrace.lab.selection.describe`)
+    inventory: str = ""
 
     @property
     def errors(self) -> list[Finding]:
@@ -88,6 +90,10 @@ class _Ctx:
 
     def count(self) -> None:
         self.report.checks += 1
+
+    def zone(self, node: str) -> str:
+        """The node whose NB/SB ``node`` uses: itself in an interconnect cluster, else the central one."""
+        return node if self.inv.interconnect else self.inv.cluster.central
 
 
 def _ev(r: Reading, what: str) -> str:
@@ -119,7 +125,6 @@ def _rows(r: Reading | None) -> list[dict[str, Any]] | None:
 def _check_node(cx: _Ctx, node: Node) -> None:
     f = cx.facts
     n = node.name
-    c = cx.inv.cluster
     ver = f.get(n, "ovs-version")
     ids_r = f.get(n, "ovs-ids")
     cx.count()
@@ -136,11 +141,15 @@ def _check_node(cx: _Ctx, node: Node) -> None:
     assert ids_r is not None
     shown = ", ".join(f"{k}={ids[k]}" for k in ("ovn-remote", "ovn-encap-type", "ovn-encap-ip", "system-id")
                       if k in ids)
+    zone = cx.zone(n)
+    zaddr, znb, zsb = cx.inv.zone_db(n)
     want = {
-        "ovn-remote": f"tcp:{c.db_address}:{c.sb_port}",
+        "ovn-remote": remotes(cx.inv, n)["sb_remote"],
         "ovn-encap-type": node.encap_type,
         "ovn-encap-ip": node.encap_ip,
     }
+    if cx.inv.interconnect:  # without it ovn-controller makes no tunnel to the other zones' chassis
+        want["ovn-is-interconn"] = "true"
     ids_fix = cx.fix(n, "compute", "point the chassis at the SB/NB")
     for key, value in want.items():
         cx.count()
@@ -157,8 +166,9 @@ def _check_node(cx: _Ctx, node: Node) -> None:
         cx.add(ERROR, n, "system-id", "external_ids:system-id is not set: ovn-controller has no chassis name",
                [_ev(ids_r, f"no system-id ({shown or 'no OVN keys'})")],
                cx.fix(n, "compute", "set the chassis name"))
-    elif node.system_id and sysid != node.system_id:
-        cx.add(ERROR, n, "system-id", f"external_ids:system-id is {sysid}, the inventory says {node.system_id}",
+    elif cx.inv.chassis_name(n) and sysid != cx.inv.chassis_name(n):
+        want_id = cx.inv.chassis_name(n)
+        cx.add(ERROR, n, "system-id", f"external_ids:system-id is {sysid}, the inventory says {want_id}",
                [_ev(ids_r, f"system-id={sysid}")], cx.fix(n, "compute", "set the chassis name"))
 
     # br-int
@@ -191,8 +201,8 @@ def _check_node(cx: _Ctx, node: Node) -> None:
             remote = ids.get("ovn-remote", "(no ovn-remote)")
             if remote != want["ovn-remote"]:
                 fx = ids_fix
-            elif not _listening(cx, "sb"):
-                fx = cx.fix(c.central, "central", "open the SB database")
+            elif not _listening(cx, "sb", zone):
+                fx = cx.fix(zone, "central", "open the SB database")
             else:
                 fx = cx.fix(n, "compute", "start ovn-controller",
                             hint="ovn-controller runs but is not connected: check its log and the SB address")
@@ -202,9 +212,9 @@ def _check_node(cx: _Ctx, node: Node) -> None:
 
     # chassis in SB, its encap
     cx.count()
-    chassis = _sb_chassis(cx)
+    chassis = _sb_chassis(cx, zone)
     if chassis is not None and sysid:
-        sb_r = cx.facts.get(c.central, "sb-chassis")
+        sb_r = cx.facts.get(zone, "sb-chassis")
         assert sb_r is not None
         ch = chassis.get(sysid)
         if ch is None:
@@ -239,6 +249,13 @@ def _check_node(cx: _Ctx, node: Node) -> None:
                 fx = cx.fix(n, "compute", "start ovn-controller",
                             hint="ovn-controller creates the tunnel ports: it must run, connected, and "
                             f"{other.name}'s chassis must be in SB with encap {other.encap_ip}")
+                rc = chassis.get(cx.inv.chassis_name(other.name)) if chassis is not None else None
+                if cx.inv.interconnect and running and (rc is None or not any(
+                        e == (other.encap_type, other.encap_ip) for e in rc["encaps"])):
+                    # interconnect: the tunnel follows the remote chassis row of this zone's SB
+                    fx = cx.fix(n, "interconnect", f"the remote chassis {cx.inv.chassis_name(other.name)} ",
+                                hint=f"ovn-controller tunnels to {other.name} from its remote chassis row in "
+                                f"zone {n}'s SB, which must have encap {other.encap_type} {other.encap_ip}")
                 cx.add(ERROR, n, "tunnel", f"no tunnel port to {other.name} ({other.encap_type} "
                        f"remote_ip={other.encap_ip})", [_ev(if_r, desc)], fx)
             elif not any(str(t.get("type")) == other.encap_type for t in to):
@@ -255,26 +272,29 @@ def _check_node(cx: _Ctx, node: Node) -> None:
                        sorted(str(i.get("name")) for i in ifaces)))], cx.fix(n, "node-init", f"plug {k8s}"))
 
     # NB/SB reachable from this node
-    for db, port in (("nb", c.nb_port), ("sb", c.sb_port)):
+    for db, port in (("nb", znb), ("sb", zsb)):
         cx.count()
         r = f.get(n, f"{db}-reach")
-        if r is not None and not r.ok and _listening(cx, db):
-            role_fix = cx.fix(c.central, "central", f"open the {db.upper()} database",
-                              hint=f"the central node listens on {port}: check the address {c.db_address}, "
+        if r is not None and not r.ok and _listening(cx, db, zone):
+            who = f"zone {zone}'s {db.upper()}" if cx.inv.interconnect else "the central node"
+            role_fix = cx.fix(zone, "central", f"open the {db.upper()} database",
+                              hint=f"{who} listens on {port}: check the address {zaddr}, "
                               "routes and firewalls between the nodes")
             cx.add(ERROR, n, f"{db}-reachable", f"the {db.upper()} database is not reachable from {n} at "
-                   f"tcp:{c.db_address}:{port}", [_err(r)], role_fix)
+                   f"tcp:{zaddr}:{port}", [_err(r)], role_fix)
 
 
-def _sb_chassis(cx: _Ctx) -> dict[str, dict[str, Any]] | None:
-    central = cx.inv.cluster.central
-    ch = _rows(cx.facts.get(central, "sb-chassis"))
-    enc = _rows(cx.facts.get(central, "sb-encaps"))
+def _sb_chassis(cx: _Ctx, zone: str | None = None) -> dict[str, dict[str, Any]] | None:
+    """The chassis of the SB of ``zone`` (default: the central node's): name -> hostname, encaps, remote."""
+    z = zone or cx.inv.cluster.central
+    ch = _rows(cx.facts.get(z, "sb-chassis"))
+    enc = _rows(cx.facts.get(z, "sb-encaps"))
     if ch is None or enc is None:
         return None
     by_uuid = {str(e.get("_uuid")): (str(e.get("type")), str(e.get("ip"))) for e in enc}
     return {str(c.get("name")): {"hostname": str(c.get("hostname") or ""),
-                                 "encaps": [by_uuid[u] for u in as_list(c.get("encaps")) if u in by_uuid]}
+                                 "encaps": [by_uuid[u] for u in as_list(c.get("encaps")) if u in by_uuid],
+                                 "remote": str((c.get("other_config") or {}).get("is-remote", "")) == "true"}
             for c in ch}
 
 
@@ -284,13 +304,15 @@ def _targets(r: Reading | None) -> list[str]:
     return [t for ln in r.output.splitlines() for t in ln.split()]
 
 
-def _listening(cx: _Ctx, db: str) -> bool:
-    """True when the central node's NB/SB connections include ``ptcp:<port>`` (or unknown: True)."""
-    c = cx.inv.cluster
-    r = cx.facts.get(c.central, f"{db}-connection")
+def _listening(cx: _Ctx, db: str, zone: str | None = None) -> bool:
+    """True when the NB/SB connections of ``zone`` (default: the central node) include ``ptcp:<port>``
+    (or unknown: True)."""
+    z = zone or cx.inv.cluster.central
+    r = cx.facts.get(z, f"{db}-connection")
     if r is None or not r.ok:
         return True
-    port = c.nb_port if db == "nb" else c.sb_port
+    _, nb_port, sb_port = cx.inv.zone_db(z)
+    port = nb_port if db == "nb" else sb_port
     return any(re.fullmatch(rf"p(tcp|ssl):{port}(:.*)?", t) for t in _targets(r))
 
 
@@ -298,10 +320,11 @@ def _listening(cx: _Ctx, db: str) -> bool:
 # central node
 
 
-def _check_central(cx: _Ctx) -> None:
-    c = cx.inv.cluster
-    n = c.central
+def _check_central(cx: _Ctx, zone: str | None = None) -> None:
+    """The central node's NB/SB/northd and topology; with ``zone`` (interconnect), that zone's."""
+    n = zone or cx.inv.cluster.central
     f = cx.facts
+    _, nb_port, sb_port = cx.inv.zone_db(n)
     cx.count()
     st = f.get(n, "northd-status")
     if st is not None:
@@ -312,7 +335,7 @@ def _check_central(cx: _Ctx) -> None:
         elif "active" not in status:
             cx.add(WARNING, n, "northd", f"ovn-northd is not active ({status}): another instance must be",
                    [_ev(st, status)])
-    for db, port in (("nb", c.nb_port), ("sb", c.sb_port)):
+    for db, port in (("nb", nb_port), ("sb", sb_port)):
         cx.count()
         r = f.get(n, f"{db}-connection")
         if r is None:
@@ -321,22 +344,26 @@ def _check_central(cx: _Ctx) -> None:
             cx.add(ERROR, n, f"{db}-database", f"the {db.upper()} database cannot be read on {n}", [_err(r)],
                    cx.fix(n, "central", "ovn-northd"))
             continue
-        if not _listening(cx, db):
+        if not _listening(cx, db, n):
             have = " ".join(_targets(r)) or "no connection"
             users = "ovn-controller on the nodes" if db == "sb" else "ovn-nbctl on the nodes (ovn-nb)"
             cx.add(ERROR, n, f"{db}-listening", f"the {db.upper()} database does not listen on port {port}, "
                    f"which {users} use(s)", [_ev(r, have)], cx.fix(n, "central", f"open the {db.upper()}"))
-    _check_topology(cx)
+    _check_topology(cx, zone)
+    if zone is not None and cx.inv.interconnect:
+        _check_interconnect(cx, zone)
 
 
 def _named(rs: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
     return {str(r.get("name")): r for r in rs or []}
 
 
-def _check_topology(cx: _Ctx) -> None:
+def _check_topology(cx: _Ctx, zone: str | None = None) -> None:
+    """The logical topology in the central NB; with ``zone`` (interconnect), what that zone's NB holds:
+    its own cluster router, join, node switch, gateway router and pods."""
     inv = cx.inv
     c = inv.cluster
-    central = c.central
+    central = zone or c.central
     f = cx.facts
     ls_r, lsp_r = f.get(central, "nb-switches"), f.get(central, "nb-switch-ports")
     lr_r, lrp_r = f.get(central, "nb-routers"), f.get(central, "nb-router-ports")
@@ -413,29 +440,46 @@ def _check_topology(cx: _Ctx) -> None:
     want_switch(central, "master-init", "join", "join switch")
     want_rport(central, "master-init", r, f"rtoj-{r}", f"{runbook.join_ip(inv, 1)}/{join_prefix}", f"rtoj-{r}")
     want_sport(central, "master-init", "join", f"jtor-{r}", f"jtor-{r}", "router", f"rtoj-{r}")
-    for node in inv.nodes:
+    mine = [node for node in inv.nodes if zone is None or node.name == zone]
+    for node in mine:
         n = node.name
         want_switch(n, "node-init", n, "node switch", node.subnet)
         want_rport(n, "node-init", r, f"rtos-{n}", f"{node.router_ip}/{node.network.prefixlen}", f"rtos-{n}")
         want_sport(n, "node-init", n, f"stor-{n}", f"stor-{n}", "router", f"rtos-{n}")
         want_sport(n, "node-init", n, f"k8s-{n}", f"management port k8s-{n}", address=node.mgmt_ip)
     for node in runbook.gateways(inv):
+        if node not in mine:
+            continue
         n = node.name
-        assert node.gateway is not None
+        gw = runbook.gateway_of(inv, node)
+        assert gw is not None
         gr = f"GR_{n}"
         cx.count()
         if gr not in routers:
             cx.add(ERROR, n, "router", f"the gateway router {gr} is missing",
                    [_ev(lr_r, "routers: " + names(routers))], cx.fix(n, "gateway-init", "gateway router"))
             continue
-        gw_ip = runbook.join_ip(inv, 2 + runbook.gateways(inv).index(node))
+        gw_ip = runbook.gr_join_ip(inv, node)
         want_rport(n, "gateway-init", gr, f"rtoj-{gr}", f"{gw_ip}/{join_prefix}", f"rtoj-{gr}")
         want_sport(n, "gateway-init", "join", f"jtor-{gr}", f"jtor-{gr}")
         want_switch(n, "gateway-init", f"ext_{n}", f"external switch ext_{n}")
-        want_rport(n, "gateway-init", gr, f"rtoe-{gr}", node.gateway.physical_ip, f"rtoe-{gr}")
+        want_rport(n, "gateway-init", gr, f"rtoe-{gr}", gw.physical_ip, f"rtoe-{gr}")
         want_sport(n, "gateway-init", f"ext_{n}", f"etor-{gr}", f"etor-{gr}")
-        want_sport(n, "gateway-init", f"ext_{n}", f"{node.gateway.bridge}_{n}", "localnet port", "localnet")
+        want_sport(n, "gateway-init", f"ext_{n}", f"{gw.bridge}_{n}", "localnet port", "localnet")
+    if zone is not None and inv.interconnect:
+        ts = TRANSIT_SWITCH
+        tip = f"{inv.transit_ip(zone)}/{runbook_ic.transit_prefix(inv)}"
+        want_rport(zone, "interconnect", r, f"rtots-{zone}", tip, f"rtots-{zone}")
+        want_sport(zone, "interconnect", ts, f"tstor-{zone}", f"tstor-{zone} (router port", "router",
+                   f"rtots-{zone}")
+        for other in inv.nodes:
+            if other.name != zone:
+                o = other.name
+                want_sport(zone, "interconnect", ts, f"tstor-{o}", f"tstor-{o} (remote", "remote",
+                           address=inv.transit_ip(o))
     for pod in inv.pods:
+        if zone is not None and pod.node != zone:
+            continue
         want_sport(pod.node, "pod", pod.node, pod.lsp, f"logical port {pod.lsp}", address=pod.ip)
         ifaces = _rows(f.get(pod.node, "interfaces"))
         if ifaces is not None:
@@ -446,6 +490,137 @@ def _check_topology(cx: _Ctx) -> None:
                 cx.add(ERROR, pod.node, "pod-port", f"pod {pod.ref} is not plugged into br-int (no interface with "
                        f"iface-id {pod.lsp})", [_ev(if_r, f"{len(ifaces)} interfaces, none for {pod.lsp}")],
                        cx.fix(pod.node, "pod", f"plug pod {pod.ref}"))
+
+
+# ---------------------------------------------------------------------------------------------
+# interconnect: what each zone must hold of the transit switch and of the other zones
+
+
+def _check_interconnect(cx: _Ctx, zone: str) -> None:
+    inv = cx.inv
+    f = cx.facts
+    ts, r = TRANSIT_SWITCH, inv.router
+    key = str(TRANSIT_SWITCH_KEY)
+    ts_fix = cx.fix(zone, "interconnect", "create the transit switch")
+
+    # the transit switch in NB, with ovn-kubernetes' key asked for
+    ls_r = f.get(zone, "nb-switches")
+    switches = _named(_rows(ls_r))
+    if ls_r is not None and _rows(ls_r) is not None:
+        cx.count()
+        sw = switches.get(ts)
+        if sw is not None:
+            oc = sw.get("other_config") or {}
+            if oc.get("requested-tnl-key") != key or oc.get("interconn-ts") != ts:
+                have = f"interconn-ts={oc.get('interconn-ts', 'unset')} requested-tnl-key=" \
+                    f"{oc.get('requested-tnl-key', 'unset')}"
+                cx.add(ERROR, zone, "transit-switch", f"{ts} is not marked as the transit switch with key {key} "
+                       f"({have})", [_ev(ls_r, f"{ts} other_config: {have}")], ts_fix)
+        # a missing switch is reported by the port checks' switch lookups below
+        else:
+            cx.add(ERROR, zone, "transit-switch", f"the transit switch {ts} is missing",
+                   [_ev(ls_r, "switches: " + (", ".join(sorted(switches)) or "none"))], ts_fix)
+    # its datapath key in this zone's SB: the key every zone's tunnels carry (tun_id)
+    dp_r = f.get(zone, "sb-datapaths")
+    dps = _rows(dp_r)
+    if dp_r is not None and dps is not None and ts in switches:
+        cx.count()
+        keys = [str(d.get("tunnel_key")) for d in dps if (d.get("external_ids") or {}).get("name") == ts]
+        if keys != [key]:
+            have = ", ".join(keys) or "no datapath (northd has not made it)"
+            cx.add(ERROR, zone, "transit-switch-key", f"{ts} has tunnel key {have} in zone {zone}'s SB, not {key} "
+                   f"({TRANSIT_SWITCH_KEY:#x}) as in every zone", [_ev(dp_r, f"{ts} tunnel_key: {have}")], ts_fix)
+
+    # the transit ports' keys: the node ids, the same in every zone (tun_metadata0 carries them)
+    lsp_r = f.get(zone, "nb-switch-ports")
+    sports = _named(_rows(lsp_r))
+    pb_r = f.get(zone, "sb-port-bindings")
+    pbs = {str(b.get("logical_port")): b for b in _rows(pb_r) or []}
+    for node in inv.nodes:
+        o = node.name
+        port = f"tstor-{o}"
+        needle = f"{port} (router port" if o == zone else f"{port} (remote"
+        want_key = str(inv.node_id(o))
+        p = sports.get(port)
+        if p is None or lsp_r is None:
+            continue  # reported missing by the topology checks
+        cx.count()
+        asked = (p.get("options") or {}).get("requested-tnl-key")
+        if asked != want_key:
+            cx.add(ERROR, zone, "transit-port-key", f"{port} asks for tunnel key {asked or 'none'}, not {o}'s node "
+                   f"id {want_key}", [_ev(lsp_r, f"{port} options:requested-tnl-key={asked or ''}")],
+                   cx.fix(zone, "interconnect", needle))
+        b = pbs.get(port)
+        if pb_r is not None and b is not None and str(b.get("tunnel_key")) != want_key:
+            cx.add(ERROR, zone, "transit-port-key", f"{port} has tunnel key {b.get('tunnel_key')} in zone {zone}'s "
+                   f"SB, not {want_key}", [_ev(pb_r, f"{port} tunnel_key={b.get('tunnel_key')}")],
+                   cx.fix(zone, "interconnect", needle))
+        if o != zone:
+            want = inv.chassis_name(o)
+            rc = dict.fromkeys(as_list(p.get("options", {}).get("requested-chassis")))
+            if want not in rc:
+                cx.add(ERROR, zone, "transit-port-chassis", f"{port} asks for chassis "
+                       f"{', '.join(map(str, rc)) or 'none'}, not {o}'s {want}",
+                       [_ev(lsp_r, f"{port} options:requested-chassis={', '.join(map(str, rc))}")],
+                       cx.fix(zone, "interconnect", needle))
+
+    # the other zones' chassis, as remote chassis of this zone's SB, with their encap IPs
+    chassis = _sb_chassis(cx, zone)
+    sb_r = f.get(zone, "sb-chassis")
+    uu_r = sb_r
+    uuid_of = {str(c.get("name")): str(c.get("_uuid")) for c in _rows(uu_r) or []}
+    routes_r, rr_r = f.get(zone, "nb-routes"), f.get(zone, "nb-routers")
+    routes, rroutes = _rows(routes_r), _rows(rr_r)
+    on_router: set[str] = set()
+    for rt in rroutes or []:
+        if str(rt.get("name")) == r:
+            on_router = {str(u) for u in as_list(rt.get("static_routes"))}
+    for other in inv.nodes:
+        o = other.name
+        if o == zone:
+            continue
+        name = inv.chassis_name(o)
+        ch_fix = cx.fix(zone, "interconnect", f"the remote chassis {name} ")
+        if chassis is not None and sb_r is not None:
+            cx.count()
+            ch = chassis.get(name)
+            if ch is None:
+                cx.add(ERROR, zone, "remote-chassis", f"the remote chassis {name} of {o} is missing from zone "
+                       f"{zone}'s SB", [_ev(sb_r, "chassis: " + (", ".join(sorted(chassis)) or "none"))], ch_fix)
+            else:
+                encs = ch["encaps"]
+                if not ch["remote"]:
+                    cx.add(ERROR, zone, "remote-chassis", f"chassis {name} of {o} is not marked remote "
+                           f"(other_config:is-remote=true) in zone {zone}'s SB",
+                           [_ev(sb_r, f"{name} other_config: no is-remote=true")], ch_fix)
+                if not any(e == (other.encap_type, other.encap_ip) for e in encs):
+                    have = ", ".join(f"{t} {ip}" for t, ip in encs) or "none"
+                    cx.add(ERROR, zone, "remote-chassis-encap", f"the remote chassis {name} has encap {have}, "
+                           f"{o}'s is {other.encap_type} {other.encap_ip}",
+                           [_ev(sb_r, f"{name} encaps: {have}")], ch_fix)
+        port = f"tstor-{o}"
+        b = pbs.get(port)
+        if pb_r is not None and b is not None and uu_r is not None and name in uuid_of:
+            cx.count()
+            bound = as_list(b.get("chassis"))
+            if [str(x) for x in bound] != [uuid_of[name]]:
+                by_uuid = {v: k for k, v in uuid_of.items()}
+                have = ", ".join(by_uuid.get(str(x), str(x)) for x in bound) or "no chassis"
+                cx.add(ERROR, zone, "remote-port-binding", f"{port} is bound to {have}, not {o}'s chassis {name}: "
+                       "the transit switch has no tunnel to it", [_ev(pb_r, f"{port} chassis: {have}")],
+                       cx.fix(zone, "interconnect", f"{port} (remote"))
+        # the route to the other node's pods, by its transit address, on the cluster router
+        if routes is not None and routes_r is not None:
+            cx.count()
+            nh = inv.transit_ip(o)
+            ok = [x for x in routes if str(x.get("ip_prefix")) == other.subnet and str(x.get("nexthop")) == nh
+                  and (rroutes is None or str(x.get("_uuid")) in on_router)]
+            if not ok:
+                have = ", ".join(f"{x.get('ip_prefix')} via {x.get('nexthop')}" for x in routes
+                                 if str(x.get("ip_prefix")) == other.subnet) or "none"
+                cx.add(ERROR, zone, "route", f"{r} has no route to {o}'s pod subnet {other.subnet} via {nh} "
+                       f"(routes to it: {have})", [_ev(routes_r, f"{len(routes)} static routes")],
+                       cx.fix(zone, "interconnect", f"pod subnet {other.subnet}"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +638,11 @@ def check(inv: Inventory, facts: Facts, nodes: list[str] | None = None,
     for name in todo:
         if name in facts.readings:
             _check_node(cx, inv.node(name))
-    if inv.cluster.central in facts.readings:
+    if inv.interconnect:  # every node is a zone: its NB/SB/northd and what it holds of the others
+        for name in todo:
+            if name in facts.readings:
+                _check_central(cx, name)
+    elif inv.cluster.central in facts.readings:
         _check_central(cx)
     # the central node's checks cover every node's topology: keep what concerns the nodes asked for
     cx.report.findings = [fd for fd in cx.report.findings if fd.node in todo]

@@ -49,15 +49,18 @@ def run_doctor(inventory: str | None, node: str | None = None, accept_new: bool 
     """Collect over SSH and check; ``on_step(done, total, what)`` after each command (may raise to stop)."""
     from ovntrace.doctor.checks import check
     from ovntrace.doctor.facts import collect
-    from ovntrace.lab.apply import load_inventory, open_pool
+    from ovntrace.lab import selection
+    from ovntrace.lab.apply import open_pool, select_inventory
 
-    inv, path = load_inventory(inventory)
+    inv, path, how = select_inventory(inventory)
     if node is not None:
         inv.node(node)
     nodes = [node] if node else inv.node_names
     with open_pool(inv, path, accept_new) as pool:
         facts = collect(inv, pool, nodes, on_step)
-    return check(inv, facts, nodes, inventory)
+    report = check(inv, facts, nodes, inventory)
+    report.inventory = selection.describe(inv, selection.Selected(path, how))
+    return report
 
 
 def cmd_doctor(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -72,6 +75,7 @@ def cmd_doctor(args: argparse.Namespace, stdout: TextIO | None = None, stderr: T
     took = time.monotonic() - t0
     from ovntrace.doctor.checks import to_json
 
+    err.write(f"ovntrace doctor: {escape(report.inventory)}\n")  # which inventory and cluster, always
     # evidence is node output (names from its databases): nothing raw reaches the terminal
     out.write(json_text(to_json(report)) + "\n" if args.format == "json" else escape_lines(render_text(report, took)))
     return 1 if report.errors else 0
@@ -84,9 +88,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="check the cluster against the runbook over SSH; each finding with the step that fixes it",
         description="Read (only) each node over SSH: OVS, the chassis' external_ids, ovn-controller and its SB "
         "connection, the chassis in SB, tunnels, br-int; on the central node NB/SB, ovn-northd and the "
-        "logical topology. Exit 1 when there are errors.",
+        "logical topology (interconnect: on every node its own zone's, with the transit switch, remote ports "
+        "and chassis, and routes). Exit 1 when there are errors.",
     )
-    p.add_argument("--inventory", help="inventory TOML (default: the lab's inventory.toml)")
+    p.add_argument("--inventory", help="inventory TOML (default: $OVNTRACE_INVENTORY, the config file's "
+                   "inventory, else the lab's inventory.toml)")
     p.add_argument("--node", help="only this node (the central node's findings about it included)")
     p.add_argument("-f", "--format", choices=["text", "json"], default="text")
     p.add_argument("--accept-new", action="store_true", help="record unknown SSH host keys (never changed ones)")

@@ -44,11 +44,22 @@ CENTRAL_COMMANDS: dict[str, tuple[str, ...]] = {
     "nb-switches": ("ovn-nbctl", "--format=json", "--columns=name,ports,other_config", "list", "Logical_Switch"),
     "nb-switch-ports": ("ovn-nbctl", "--format=json", "--columns=_uuid,name,type,addresses,options",
                         "list", "Logical_Switch_Port"),
-    "nb-routers": ("ovn-nbctl", "--format=json", "--columns=name,ports,options", "list", "Logical_Router"),
+    "nb-routers": ("ovn-nbctl", "--format=json", "--columns=name,ports,options,static_routes", "list",
+                   "Logical_Router"),
     "nb-router-ports": ("ovn-nbctl", "--format=json", "--columns=_uuid,name,networks,mac",
                         "list", "Logical_Router_Port"),
-    "sb-chassis": ("ovn-sbctl", "--format=json", "--columns=name,hostname,encaps", "list", "Chassis"),
+    "sb-chassis": ("ovn-sbctl", "--format=json", "--columns=_uuid,name,hostname,encaps,other_config", "list",
+                   "Chassis"),
     "sb-encaps": ("ovn-sbctl", "--format=json", "--columns=_uuid,chassis_name,type,ip", "list", "Encap"),
+}
+
+#: name -> argv, run on every node of an interconnect cluster (each its own zone), with CENTRAL_COMMANDS
+ZONE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "nb-routes": ("ovn-nbctl", "--format=json", "--columns=_uuid,ip_prefix,nexthop,policy",
+                  "list", "Logical_Router_Static_Route"),
+    "sb-datapaths": ("ovn-sbctl", "--format=json", "--columns=tunnel_key,external_ids", "list", "Datapath_Binding"),
+    "sb-port-bindings": ("ovn-sbctl", "--format=json", "--columns=logical_port,type,tunnel_key,chassis",
+                         "list", "Port_Binding"),
 }
 
 
@@ -81,9 +92,11 @@ class Facts:
         return self.readings.get(node, {}).get(name)
 
 
-def remotes(inv: Inventory) -> dict[str, str]:
-    c = inv.cluster
-    return {"nb_remote": f"tcp:{c.db_address}:{c.nb_port}", "sb_remote": f"tcp:{c.db_address}:{c.sb_port}"}
+def remotes(inv: Inventory, node: str | None = None) -> dict[str, str]:
+    """Where ``node`` reaches its NB/SB: the central ones, or its own zone's (interconnect)."""
+    addr, nb, sb = inv.zone_db(node) if node is not None else (
+        inv.cluster.db_address, inv.cluster.nb_port, inv.cluster.sb_port)
+    return {"nb_remote": f"tcp:{addr}:{nb}", "sb_remote": f"tcp:{addr}:{sb}"}
 
 
 def _cell(v: Any) -> Any:
@@ -121,16 +134,18 @@ def collect(inv: Inventory, pool: Pool, nodes: Sequence[str],
     import shlex
     import threading
 
-    vals = remotes(inv)
-    node_cmds = {k: [a.format(**vals) for a in v] for k, v in NODE_COMMANDS.items()}
     central = inv.cluster.central
     facts = Facts()
 
     jobs: list[tuple[str, str, list[str]]] = []
-    for node in dict.fromkeys([*nodes, central]):
-        cmds: dict[str, Sequence[str]] = dict(node_cmds)
-        if node == central:
+    # interconnect: every node is a zone of its own (its NB/SB are read there, by the node's own tools)
+    for node in (list(nodes) if inv.interconnect else list(dict.fromkeys([*nodes, central]))):
+        vals = remotes(inv, node)
+        cmds: dict[str, Sequence[str]] = {k: [a.format(**vals) for a in v] for k, v in NODE_COMMANDS.items()}
+        if node == central or inv.interconnect:
             cmds.update(CENTRAL_COMMANDS)
+        if inv.interconnect:
+            cmds.update(ZONE_COMMANDS)
         jobs += [(node, name, list(argv)) for name, argv in cmds.items()]
 
     lock = threading.Lock()

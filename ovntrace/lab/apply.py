@@ -103,14 +103,13 @@ class PlannedStep:
 
 def planned_steps(inv: Inventory) -> list[PlannedStep]:
     """Every step of the plan, in order, with its id and its redacted command line."""
-    counts: dict[tuple[str, str], int] = {}
     out: list[PlannedStep] = []
-    real = [st for ph in runbook.plan(inv) for st in ph.steps]
+    phases = runbook.plan(inv)
+    real = [st for ph in phases for st in ph.steps]
     shown = [st for ph in runbook.plan(inv.redacted()) for st in ph.steps]
-    for st, sh in zip(real, shown, strict=True):  # redaction changes values, never the plan's shape
-        k = counts.get((st.node, st.role), 0) + 1
-        counts[(st.node, st.role)] = k
-        out.append(PlannedStep(f"{st.role}.{k}", len(out) + 1, st, inv.redact(sh.line()),
+    # redaction changes values, never the plan's shape
+    for sid, st, sh in zip(runbook.step_ids(phases), real, shown, strict=True):
+        out.append(PlannedStep(sid, len(out) + 1, st, inv.redact(sh.line()),
                                inv.redact(sh.check) if sh.check is not None else None))
     return out
 
@@ -153,15 +152,21 @@ def default_inventory_path() -> Path:
     return default_dir() / "inventory.toml"
 
 
-def load_inventory(path: str | None) -> tuple[Inventory, Path]:
-    """The inventory at ``path`` (default: the lab's); a missing file is a usage error (exit 2)."""
-    from ovntrace.lab import inventory as inv_mod
+def select_inventory(path: str | None) -> tuple[Inventory, Path, str]:
+    """(inventory, its path, what selected it): ``path``, else ``$OVNTRACE_INVENTORY``, the config file's
+    ``inventory``, the lab's (:mod:`ovntrace.lab.selection`); none, or a missing file, is a usage error
+    (exit 2)."""
+    from ovntrace.lab import selection
 
-    p = Path(path) if path else default_inventory_path()
-    if not p.is_file():
-        hint = "" if path else " (start the lab with `ovntrace lab up`, or pass --inventory)"
-        raise LabError(f"no inventory at {p}{hint}", exit_code=2)
-    return inv_mod.load(p), p
+    sel = selection.select(path)
+    assert sel.path is not None  # no bundled fallback here
+    return selection.load(sel), sel.path, sel.how
+
+
+def load_inventory(path: str | None) -> tuple[Inventory, Path]:
+    """The inventory at ``path`` (default: as :func:`select_inventory` selects it); exit 2 when missing."""
+    inv, p, _ = select_inventory(path)
+    return inv, p
 
 
 def open_pool(inv: Inventory, inv_path: Path, accept_new: bool = False) -> Pool:
@@ -371,7 +376,9 @@ def terminal_confirm(stdin: TextIO, out: TextIO, here: Sequence[str] = ()) -> Co
 def cmd_apply(args: object, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     """``ovntrace provision apply``; exit 0 applied (or nothing to do), 1 a step failed / SSH error,
     2 usage (no inventory, a bad inventory, unknown step, no terminal without --yes), 3 not confirmed."""
-    inv, path = load_inventory(getattr(args, "inventory", None))
+    from ovntrace.lab import selection
+
+    inv, path, how = select_inventory(getattr(args, "inventory", None))
     node: str | None = getattr(args, "node", None)
     steps = select_steps(inv, node, getattr(args, "step", None) or ())
     yes = bool(getattr(args, "yes", False))
@@ -382,6 +389,7 @@ def cmd_apply(args: object, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> in
     log = Path(log_arg) if log_arg else path.parent / "provision-apply.log"
     where = node or ", ".join(dict.fromkeys(ps.node for ps in steps))
     stdout.write(f"# ovntrace provision apply: {len(steps)} steps on {where} (inventory {path}, log {log})\n")
+    stdout.write(f"# {selection.describe(inv, selection.Selected(path, how))}\n")
     with open_pool(inv, path, bool(getattr(args, "accept_new", False))) as pool:
         here = local_nodes(pool, [ps.node for ps in steps])
         for n in here:

@@ -43,11 +43,12 @@ def _dir(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from ovntrace.lab import inventory as inv_mod
-    from ovntrace.lab import runbook
+    from ovntrace.lab import runbook, selection
 
-    inv = inv_mod.load(args.inventory)
-    _out(runbook.render(inv, node=args.node, checks=args.checks))
+    sel = selection.select(args.inventory, bundled=True)
+    inv = selection.load(sel)
+    _out(runbook.render(inv, node=args.node, checks=args.checks,
+                        selected_by=sel.how if sel.path is not None else ""))
     return 0
 
 
@@ -117,9 +118,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     _out(f"tunnels: {_tunnels_desc(st['tunnel_form'])}")
     for p in st["processes"]:
         _out(f"  {p['node']:<14} {p['name']:<16} pid {p['pid']:<8} {'up' if p['alive'] else 'DOWN'}")
-    _out(f"chassis in SB: {len(st['chassis'])}")
-    for c in st["chassis"]:
-        _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}")
+    if st.get("topology") == "interconnect":
+        _out(f"topology: interconnect ({len(lab.zones())} zones, each node its own NB/SB/northd)")
+        for zone in lab.zones():
+            mine = [c for c in st["chassis"] if c.get("zone") == zone]
+            _out(f"chassis in {zone}'s SB: {len(mine)}")
+            for c in mine:
+                kind = "remote" if c.get("remote") == "true" else "local"
+                _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}  ({kind})")
+    else:
+        _out(f"chassis in SB: {len(st['chassis'])}")
+        for c in st["chassis"]:
+            _out(f"  {c['hostname']:<14} {c['name']}  {c['encap']} {c['ip']}")
     _out("tunnels:")
     for node, tuns in st["tunnels"].items():
         desc = ", ".join(f"{t['name']} ({t['type']} {t['options']})" for t in tuns) or "none"
@@ -200,12 +210,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     prov = subparsers.add_parser("provision", help="the bundled provisioning runbook (the seed's steps)")
     psub = prov.add_subparsers(dest="provision_command", required=True, metavar="COMMAND")
     plan = psub.add_parser("plan", help="print the commands per node, in order, with what each is for")
-    plan.add_argument("--inventory", help="inventory TOML (default: the bundled seed cluster)")
+    plan.add_argument("--inventory", help="inventory TOML (default: $OVNTRACE_INVENTORY, the config file's "
+                      "inventory, the lab's inventory.toml, else the bundled seed cluster)")
     plan.add_argument("--node", help="only this node's commands")
     plan.add_argument("--checks", action="store_true", help="also print each step's 'done when' check")
     plan.set_defaults(func=cmd_plan)
     ap = psub.add_parser("apply", help="run the runbook on the nodes over SSH (skips steps already done)")
-    ap.add_argument("--inventory", help="inventory TOML (default: the lab's inventory.toml)")
+    ap.add_argument("--inventory", help="inventory TOML (default: $OVNTRACE_INVENTORY, the config file's "
+                    "inventory, else the lab's inventory.toml: as plan, without the bundled fallback)")
     ap.add_argument("--node", help="only this node's steps")
     ap.add_argument("--step", action="append", metavar="S",
                     help="only these steps: an id (compute.2, as doctor names them) or a role (repeatable)")

@@ -366,10 +366,7 @@ class Lab:
         except subprocess.TimeoutExpired:
             raise LabError(f"{what} on {node} timed out after {CMD_TIMEOUT:.0f}s") from None
         if check and res.returncode != 0:
-            err = res.stderr.strip().splitlines()
-            first = err[-1] if err else ""
-            if res.stdout.strip():  # ovs-appctl puts the daemon's error text on stdout
-                first = f"{first} {res.stdout.strip().splitlines()[0]}".strip()
+            first = _error_text(res.stderr, res.stdout)
             cmd = argv[0] if shell else " ".join(argv)
             raise LabError(
                 self.inventory.redact(
@@ -974,6 +971,25 @@ class Lab:
             )
         for zone in self.zones():
             self.run(zone, ["ovn-nbctl", "--wait=hv", "--timeout=60", "sync"])
+
+
+#: what ovs-appctl/ovn-appctl add after the daemon's own error text: says nothing by itself
+_GENERIC = re.compile(r"^(ovs|ovn)-appctl: \S+: (server returned an error|transaction error.*)$")
+
+
+def _error_text(stderr: str, stdout: str) -> str:
+    """The words of a failed command's error, for its LabError: the daemon's own text (``Bad openflow flow
+    syntax: … unknown field in_prt``) rather than ``ovs-appctl``'s ``server returned an error`` after it,
+    which is kept only when there is nothing else. ovs-appctl puts the daemon's text on stderr (OVS 3.1)
+    or stdout; both are read."""
+    err = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    out = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    own = [ln for ln in err if not _GENERIC.match(ln)]
+    if own:
+        return " ".join(own[-2:])
+    if out:
+        return out[0]
+    return err[-1] if err else ""
 
 
 def _csv(text: str) -> list[list[str]]:

@@ -10,6 +10,9 @@ the cluster router named after the central node with ``rtos-<node>`` ports, one 
 with its ``stor-<node>`` router port and ``k8s-<node>`` management port, the ``join`` switch
 (``jtor-``/``rtoj-``) and, per gateway, a gateway router ``GR_<node>`` with an external switch and
 a localnet port mapped to the node's external bridge.
+
+An interconnect cluster (``topology = "interconnect"``: one zone per node) is planned by
+:mod:`ovntrace.lab.runbook_ic` from the same roles plus its own (transit switch, remote chassis and ports).
 """
 
 from __future__ import annotations
@@ -20,15 +23,9 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
-from ovntrace.lab.inventory import (
-    TRANSIT_SWITCH,
-    TRANSIT_SWITCH_KEY,
-    Gateway,
-    Inventory,
-    Node,
-    Pod,
-)
+from ovntrace.lab.inventory import Gateway, Inventory, Node, Pod
 
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
 OVN_CTL = "/usr/share/ovn/scripts/ovn-ctl"
@@ -702,360 +699,12 @@ def policy_steps(inv: Inventory) -> list[Step]:
     return steps
 
 
-# ---------------------------------------------------------------------------------------------
-# interconnect (ovn-kubernetes' interconnect mode: one zone per node, joined by a transit switch)
-#
-# Names and keys as ovn-kubernetes lays them out (go-controller/pkg/ovn/zone_interconnect): the transit
-# switch ``transit_switch`` (other_config interconn-ts, requested-tnl-key 16711683 = 0xff0003 for the
-# default network); per node ``rtots-<node>`` on ``ovn_cluster_router`` (MAC from its transit address)
-# peering the router port ``tstor-<node>`` locally; elsewhere ``tstor-<node>`` is a ``remote`` port with
-# the same tunnel key (the node id), bound to the node's chassis, which each other zone's SB holds as a
-# remote chassis (other_config:is-remote=true, the node's encap IP); routes on ovn_cluster_router to the
-# other nodes' subnets and gateway-router join addresses via their transit addresses.
-
-
-def sbctl(inv: Inventory, node: str) -> list[str]:
-    """``ovn-sbctl`` as run on ``node`` (interconnect: its own zone's SB, on its local socket)."""
-    return ["ovn-sbctl"]
-
-
-def _sb_exists(inv: Inventory, node: str, table: str, *conds: str) -> str:
-    return 'test -n "$(' + sh(*sbctl(inv, node), "--bare", "--columns=_uuid", "find", table, *conds) + ')"'
-
-
-def transit_prefix(inv: Inventory) -> int:
-    return ipaddress.IPv4Network(inv.cluster.transit_subnet).prefixlen
-
-
-def transit_mac(inv: Inventory, node: str) -> str:
-    """The MAC of ``rtots-<node>``: ovn-kubernetes' MAC of its transit address."""
-    return ip_mac(inv.transit_ip(node))
-
-
-def transit_switch_steps(inv: Inventory, node: Node) -> list[Step]:
-    """The transit switch and this node's own link to it (``rtots-``/``tstor-``)."""
-    n = node.name
-    nb = nbctl(inv, n)
-    ts, r = TRANSIT_SWITCH, inv.router
-    rtots, tstor = f"rtots-{n}", f"tstor-{n}"
-    key = str(inv.node_id(n))
-    tip = f"{inv.transit_ip(n)}/{transit_prefix(inv)}"
-    oc = {
-        "interconn-ts": ts,
-        "requested-tnl-key": str(TRANSIT_SWITCH_KEY),
-        "mcast_snoop": "true",
-        "mcast_querier": "false",
-        "mcast_flood_unregistered": "true",
-    }
-    return [
-        Step(
-            n,
-            "interconnect",
-            f"create the transit switch {ts} (tunnel key {TRANSIT_SWITCH_KEY} = {TRANSIT_SWITCH_KEY:#x})",
-            sh(
-                *nb,
-                "--may-exist",
-                "ls-add",
-                ts,
-                "--",
-                "set",
-                "Logical_Switch",
-                ts,
-                *[f"other_config:{k}={atom(v)}" for k, v in oc.items()],
-            ),
-            check=_nb_exists(
-                inv,
-                n,
-                "Logical_Switch",
-                f"name={ts}",
-                f"other_config:interconn-ts={ts}",
-                f"other_config:requested-tnl-key={atom(str(TRANSIT_SWITCH_KEY))}",
-            ),
-        ),
-        Step(
-            n,
-            "interconnect",
-            f"connect {r} to {ts}: {rtots} {tip}",
-            sh(
-                *nb,
-                "--may-exist",
-                "lrp-add",
-                r,
-                rtots,
-                transit_mac(inv, n),
-                tip,
-                "--",
-                "set",
-                "Logical_Router_Port",
-                rtots,
-                "options:mcast_flood=true",
-            ),
-            check=_nb_exists(inv, n, "Logical_Router_Port", f"name={rtots}", f"networks={atom(tip)}"),
-        ),
-        Step(
-            n,
-            "interconnect",
-            f"this node's port on {ts}: {tstor} (router port, tunnel key {key})",
-            sh(
-                *nb,
-                "--may-exist",
-                "lsp-add",
-                ts,
-                tstor,
-                "--",
-                "lsp-set-type",
-                tstor,
-                "router",
-                "--",
-                "lsp-set-addresses",
-                tstor,
-                "router",
-                "--",
-                "lsp-set-options",
-                tstor,
-                f"router-port={rtots}",
-                f"requested-tnl-key={key}",
-                "--",
-                "set",
-                "Logical_Switch_Port",
-                tstor,
-                f"external_ids:node={atom(n)}",
-            ),
-            check=_nb_exists(
-                inv,
-                n,
-                "Logical_Switch_Port",
-                f"name={tstor}",
-                "type=router",
-                f"options:requested-tnl-key={atom(key)}",
-            ),
-        ),
-    ]
-
-
-def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
-    """What ``node``'s zone holds of ``remote``: its chassis, its transit port, routes to it."""
-    n, rn = node.name, remote.name
-    nb, sb = nbctl(inv, n), sbctl(inv, n)
-    ts, r = TRANSIT_SWITCH, inv.router
-    tstor = f"tstor-{rn}"
-    chassis = inv.chassis_name(rn)
-    key = str(inv.node_id(rn))
-    rip = inv.transit_ip(rn)
-    gr_ip = gr_join_ip(inv, remote) if gateway_of(inv, remote) is not None else ""
-    # bound: the remote port's binding names the remote chassis (OVN 25.03's northd binds it from
-    # requested-chassis by itself; 23.03's does not, so the step binds it with lsp-bind)
-    bound = (
-        "{ c=$("
-        + sh(*sb, "--bare", "--columns=_uuid", "find", "Chassis", f"name={atom(chassis)}")
-        + ') && test -n "$c" && test -n "$('
-        + sh(*sb, "--bare", "--columns=_uuid", "find", "Port_Binding", f"logical_port={atom(tstor)}")
-        + ' chassis="$c")"; }'
-    )
-    steps = [
-        Step(
-            n,
-            "interconnect",
-            f"the remote chassis {chassis} of {rn} (encap {remote.encap_type} {remote.encap_ip})",
-            sh(*sb, "--if-exists", "chassis-del", chassis)
-            + " && "
-            + sh(
-                *sb,
-                "chassis-add",
-                chassis,
-                remote.encap_type,
-                remote.encap_ip,
-                "--",
-                "set",
-                "Chassis",
-                chassis,
-                f"hostname={atom(rn)}",
-                "other_config:is-remote=true",
-            ),
-            check=_sb_exists(inv, n, "Chassis", f"name={atom(chassis)}", "other_config:is-remote=true")
-            + " && "
-            + _sb_exists(inv, n, "Encap", f"chassis_name={atom(chassis)}", f"ip={atom(remote.encap_ip)}"),
-        ),
-        Step(
-            n,
-            "interconnect",
-            f"{rn}'s port on {ts}: {tstor} (remote, chassis {chassis}, tunnel key {key})",
-            sh(
-                *nb,
-                "--may-exist",
-                "lsp-add",
-                ts,
-                tstor,
-                "--",
-                "lsp-set-type",
-                tstor,
-                "remote",
-                "--",
-                "lsp-set-addresses",
-                tstor,
-                f"{transit_mac(inv, rn)} {rip}/{transit_prefix(inv)}",
-                "--",
-                "lsp-set-options",
-                tstor,
-                f"requested-tnl-key={key}",
-                f"requested-chassis={chassis}",
-                "--",
-                "set",
-                "Logical_Switch_Port",
-                tstor,
-                f"external_ids:node={atom(rn)}",
-            ),
-            check=_nb_exists(
-                inv,
-                n,
-                "Logical_Switch_Port",
-                f"name={tstor}",
-                "type=remote",
-                f"options:requested-tnl-key={atom(key)}",
-                f"options:requested-chassis={atom(chassis)}",
-            ),
-        ),
-        Step(
-            n,
-            "interconnect",
-            f"bind {tstor} to the remote chassis {chassis} (in this zone's SB, once northd made its binding)",
-            sh(*nb, "--wait=sb", "--timeout=30", "sync")
-            + " && { "
-            + bound
-            + " || { "
-            + sh(*sb, "--if-exists", "lsp-unbind", tstor)
-            + "; "
-            + sh(*sb, "lsp-bind", tstor, chassis)
-            + " || "
-            + bound
-            + "; }; }",
-            check=bound,
-        ),
-        Step(
-            n,
-            "interconnect",
-            f"{r}: {rn}'s pod subnet {remote.subnet} via its transit address {rip}",
-            sh(*nb, "--may-exist", "lr-route-add", r, remote.subnet, rip),
-            check=_nb_exists(
-                inv,
-                n,
-                "Logical_Router_Static_Route",
-                f"ip_prefix={atom(remote.subnet)}",
-                f"nexthop={atom(rip)}",
-            ),
-        ),
-    ]
-    if gr_ip:
-        steps.append(
-            Step(
-                n,
-                "interconnect",
-                f"{r}: {rn}'s gateway router join address {gr_ip} via {rip}",
-                sh(*nb, "--may-exist", "lr-route-add", r, f"{gr_ip}/32", rip),
-                check=_nb_exists(
-                    inv,
-                    n,
-                    "Logical_Router_Static_Route",
-                    f"ip_prefix={atom(gr_ip + '/32')}",
-                    f"nexthop={atom(rip)}",
-                ),
-            )
-        )
-    return steps
-
-
-def interconnect_steps(inv: Inventory, node: Node) -> list[Step]:
-    steps = transit_switch_steps(inv, node)
-    for other in inv.nodes:
-        if other.name != node.name:
-            steps += remote_node_steps(inv, node, other)
-    return steps
-
-
-def ic_policy_steps(inv: Inventory, node: Node) -> list[Step]:
-    """The ACLs of this node's switch and every load balancer on it, in this node's zone."""
-    n = node.name
-    nb = nbctl(inv, n)
-    steps: list[Step] = []
-    for a in inv.acls:
-        if acl_zone(inv, a.switch) != n:
-            continue
-        opts = ["--may-exist"]
-        if a.log:
-            opts += ["--log", f"--severity={a.severity}"]
-        opts.append(f"--name={a.name}")
-        steps.append(
-            Step(
-                n,
-                "policy",
-                f"ACL {a.name}: {a.direction} {a.action} on switch {a.switch}",
-                sh(*nb, *opts, "acl-add", a.switch, a.direction, str(a.priority), a.match, a.action),
-                check=_nb_exists(inv, n, "ACL", f"name={atom(a.name)}"),
-            )
-        )
-    for lb in inv.load_balancers:
-        steps.append(
-            Step(
-                n,
-                "policy",
-                f"load balancer {lb.name}: {lb.vip} -> {', '.join(lb.backends)}",
-                sh(*nb, "--may-exist", "lb-add", lb.name, lb.vip, ",".join(lb.backends), lb.protocol),
-                check=_nb_exists(inv, n, "Load_Balancer", f"name={atom(lb.name)}"),
-            )
-        )
-        steps.append(
-            Step(n, "policy", f"apply {lb.name} on switch {n}", sh(*nb, "--may-exist", "ls-lb-add", n, lb.name))
-        )
-    steps.append(
-        Step(
-            n,
-            "policy",
-            f"wait until zone {n}'s chassis has installed the flows",
-            sh(*nb, "--wait=hv", "--timeout=60", "sync"),
-        )
-    )
-    return steps
-
-
-def acl_zone(inv: Inventory, switch: str) -> str:
-    """The node whose zone holds ``switch`` (a node switch is its node's; any other, the central node's)."""
-    return switch if switch in inv.node_names else inv.cluster.central
-
-
-def ic_plan(inv: Inventory) -> list[Phase]:
-    """The runbook of an interconnect cluster: every node builds its own zone."""
-    phases = [
-        Phase(n.name, "central", f"zone {n.name}: its NB/SB databases and ovn-northd",
-              tuple(central_steps(inv, n.name)))
-        for n in inv.nodes
-    ]
-    for node in inv.nodes:
-        phases.append(
-            Phase(node.name, "compute", "compute: OVS and ovn-controller (its own zone's SB)",
-                  tuple(compute_steps(inv, node)))
-        )
-    for node in inv.nodes:
-        phases.append(
-            Phase(node.name, "master-init", f"cluster router {inv.router} and join switch of zone {node.name}",
-                  tuple(master_init_steps(inv, node.name)))
-        )
-        title = f"node-init: switch {node.name} ({node.subnet})"
-        phases.append(Phase(node.name, "node-init", title, tuple(node_init_steps(inv, node))))
-        title = f"gateway-init: GR_{node.name}, external switch, localnet"
-        phases.append(Phase(node.name, "gateway-init", title, tuple(gateway_init_steps(inv, node))))
-        title = f"interconnect: {TRANSIT_SWITCH}, tstor ports, remote chassis, routes to the other zones"
-        phases.append(Phase(node.name, "interconnect", title, tuple(interconnect_steps(inv, node))))
-    for pod in inv.pods:
-        phases.append(Phase(pod.node, "pod", f"pod {pod.ref}", tuple(pod_steps(inv, pod))))
-    for node in inv.nodes:
-        phases.append(Phase(node.name, "policy", f"ACLs and load balancers of zone {node.name}",
-                            tuple(ic_policy_steps(inv, node))))
-    return phases
-
-
 def plan(inv: Inventory) -> list[Phase]:
-    """The whole runbook for ``inv``, phase by phase, in the order to run it."""
+    """The whole runbook for ``inv``, phase by phase, in the order to run it (an interconnect cluster's
+    from :mod:`ovntrace.lab.runbook_ic`)."""
     if inv.interconnect:
+        from ovntrace.lab.runbook_ic import ic_plan
+
         return ic_plan(inv)
     c = inv.central_node
     phases = [Phase(c.name, "central", "central: NB/SB databases and ovn-northd", tuple(central_steps(inv)))]
@@ -1083,8 +732,22 @@ def plan(inv: Inventory) -> list[Phase]:
     return phases
 
 
-def render(inv: Inventory, node: str | None = None, checks: bool = False) -> str:
-    """The plan as text: per node, in order, each command with a comment; secrets redacted.
+def step_ids(phases: list[Phase]) -> list[str]:
+    """The id of every step of ``phases``, in order: ``<role>.<k>``, the k-th step of that role on that
+    node (what ``provision apply --step`` and doctor's fixes take)."""
+    counts: dict[tuple[str, str], int] = {}
+    out: list[str] = []
+    for ph in phases:
+        for st in ph.steps:
+            k = counts.get((st.node, st.role), 0) + 1
+            counts[(st.node, st.role)] = k
+            out.append(f"{st.role}.{k}")
+    return out
+
+
+def render(inv: Inventory, node: str | None = None, checks: bool = False, selected_by: str = "") -> str:
+    """The plan as text: per node, in order, each command with a comment (``# [id] comment``, the id that
+    ``provision apply --step`` takes); secrets redacted. ``selected_by``: what chose the inventory.
 
     The commands are built from :meth:`Inventory.redacted` (secret values replaced *before* they are
     quoted: a value with quotes, backslashes or non-ASCII characters cannot slip through its escaping), and
@@ -1093,17 +756,39 @@ def render(inv: Inventory, node: str | None = None, checks: bool = False) -> str
         inv.node(node)
     shown = inv.redacted()
     topo = f", topology {inv.cluster.topology}" if inv.interconnect else ""
+    how = f" (selected by {selected_by})" if selected_by else ""
     out = [
-        f"# ovntrace provision plan: cluster {inv.cluster.name!r}{topo}, inventory {inv.source or '<memory>'}",
-        "# Run each block on the node it names, blocks in this order.",
+        f"# ovntrace provision plan: cluster {inv.cluster.name!r}{topo}, inventory {inv.source or '<memory>'}{how}",
+        "# Run each block on the node it names, blocks in this order. [id]: the step id that",
+        "# `ovntrace provision apply --node NODE --step ID` runs (a role name runs all of its steps).",
     ]
-    for ph in plan(shown):
-        if node is not None and ph.node != node:
-            continue
-        out += ["", f"# ===== {ph.node}: {ph.title} ====="]
+    phases = plan(shown)
+    ids = iter(step_ids(phases))
+    for ph in phases:
+        mine = node is None or ph.node == node
+        if mine:
+            out += ["", f"# ===== {ph.node}: {ph.title} ====="]
         for st in ph.steps:
-            out.append(f"# {st.comment}")
+            sid = next(ids)
+            if not mine:
+                continue
+            out.append(f"# [{sid}] {st.comment}")
             if checks and st.check and not st.daemon:
                 out.append(f"#   done when: {st.check}")
             out.append(st.line())
     return inv.redact("\n".join(out) + "\n")
+
+
+#: the interconnect roles moved to :mod:`ovntrace.lab.runbook_ic`; ``runbook.<name>`` still finds them
+_IC_NAMES = frozenset({
+    "sbctl", "transit_prefix", "transit_mac", "transit_switch_steps", "remote_node_steps",
+    "interconnect_steps", "ic_policy_steps", "acl_zone", "ic_plan",
+})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _IC_NAMES:
+        from ovntrace.lab import runbook_ic
+
+        return getattr(runbook_ic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
