@@ -320,3 +320,24 @@ def test_ic_tui_pilot_path_pane(ic: Lab) -> None:
     req = PathRequest(SRC, DST, str(ic.inventory_path), proto="tcp", dport=22)
     run_on_screen(create_app(None, Options(inventory=inv_mod.load(ic.inventory_path), live=req, doctor=False)),
                   scenario)
+
+
+@pytest.mark.lab
+def test_ic_explain_with_a_zone_per_node_from_files_and_live(ic: Lab, tmp_path: Path) -> None:
+    """``explain --node NODE=DB``: a node's own NB/SB database files (the zone's real ovsdb-server files) or
+    live remotes (``nb:tcp:…``) become that node's zone; ``--on NODE`` reads the trace with it."""
+    r = run_path(SRC, DST, ic.inventory_path, cts=("trk,new",))
+    hop2 = tmp_path / "hop2.txt"
+    hop2.write_text(r.chains[0].traces[1].text)
+    d = ic.node_dir("kube-node1")
+    files = ["--node", f"kube-node1={d / 'ovnnb_db.db'}", "--node", f"kube-node1={d / 'ovnsb_db.db'}",
+             "--node", f"kube-node1={d / 'conf.db'}"]
+    addr, nb_port, sb_port = ic.inventory.zone_db("kube-node1")
+    live = ["--node", f"kube-node1=nb:tcp:{addr}:{nb_port}", "--node", f"kube-node1=sb:tcp:{addr}:{sb_port}",
+            "--node", f"kube-node1={d / 'conf.db'}"]
+    for given in (files, live):
+        rc, out, err = _cli("explain", str(hop2), *given, "--on", "kube-node1", "-f", "json")
+        assert rc == 0, err
+        v = json.loads(out)["traces"][0]["verdict"]
+        assert v["outputs"][0]["datapath"] == "kube-node1" and v["outputs"][0]["logical_port"] == "default_sshd-2"
+        assert v["arrival"]["inport_name"] == "tstor-kube-node2" and v["arrival"]["chassis"]["remote"] is True
