@@ -288,7 +288,7 @@ def remote_node_steps(inv: Inventory, node: Node, remote: Node) -> list[Step]:
                     inv,
                     n,
                     "Logical_Router_Static_Route",
-                    f"ip_prefix={atom(gr_ip + '/32')}",
+                    f"ip_prefix={atom(gr_ip)}",  # ovn-nbctl keeps a /32 prefix as the bare address
                     f"nexthop={atom(rip)}",
                 ),
             )
