@@ -9,9 +9,10 @@ release, one after the other in temporary directories, and times in this one pro
 * ``ssh_floor``: one trivial command (``true``) on each node over fresh SSH connections (what any
   collection costs before it reads anything).
 
-Reports best and median wall seconds, the collection part, the commands run, and the ratios ic/central and
-ic/ssh_floor. Target (issue 13): a two-node path with both conntrack states in <= 2 s on the interconnect
-lab. The machine's load is printed beside (2 shared cores: absolute times move with it, ratios less).
+Reports best and median wall seconds, the collection part, this process's CPU seconds (less sensitive to
+the machine's load than wall time), the commands and connections, and the ratios ic/central and ic/ssh_floor.
+Target (issue 13): a two-node path with both conntrack states in <= 2 s on the interconnect lab. The
+machine's load is printed beside (2 shared cores: absolute times move with it, ratios less).
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ SRC, DST = "default/client-1", "default/sshd-2"
 def _path(lab: Lab) -> dict[str, Any]:
     for n in lab.inventory.node_names:
         lab._refresh_neighbors(n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = run_path(SRC, DST, lab.inventory_path)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert all(c.verdict.get("delivered") for c in r.chains), [c.verdict for c in r.chains]
     traces = [t.seconds for c in r.chains for t in c.traces]
-    return {"wall": wall, "collect": float(r.stats["collect_seconds"]), "commands": r.stats["commands"],
-            "traces": traces}
+    return {"wall": wall, "cpu": cpu, "collect": float(r.stats["collect_seconds"]), "commands": r.stats["commands"],
+            "connections": r.stats["connections"], "traces": traces}
 
 
 def _ssh_floor(lab: Lab) -> float:
@@ -90,7 +91,8 @@ def main() -> None:
         return {"best_s": round(min(walls), 3), "median_s": round(statistics.median(walls), 3),
                 "collect_median_s": round(statistics.median(r["collect"] for r in rs), 3),
                 "trace_median_s": round(statistics.median(t for r in rs for t in r["traces"]), 3),
-                "commands": rs[0]["commands"]}
+                "cpu_median_s": round(statistics.median(r["cpu"] for r in rs), 3),  # this process (paramiko, parse)
+                "commands": rs[0]["commands"], "connections": rs[0]["connections"]}
 
     ic_s, c_s = summary(runs["ic"]), summary(runs["central"])
     report = {
@@ -100,6 +102,7 @@ def main() -> None:
         "central": c_s,
         "ssh_floor_median_s": round(statistics.median(floor), 3),
         "ratio_ic_to_central": round(ic_s["median_s"] / c_s["median_s"], 2),
+        "cpu_ratio_ic_to_central": round(ic_s["cpu_median_s"] / c_s["cpu_median_s"], 2),
         "ratio_ic_to_ssh_floor": round(ic_s["median_s"] / statistics.median(floor), 2),
         "target_s": 2.0,
         "load_average_1m": [round(x, 1) for x in load],

@@ -289,3 +289,55 @@ def test_ic_reads_only_the_zones_of_the_path_and_more_on_demand(ic: Lab, monkeyp
     # an outside address: the source's zone only (its own gateway router)
     r3 = run_path(SRC, "8.8.8.8", ic.inventory_path, cts=("trk,new",))
     assert r3.stats["zones"] == ["kube-node2"] and r3.chains[0].verdict.get("gateway"), r3.stats
+
+
+@pytest.mark.lab
+def test_ic_tui_pilot_path_pane(ic: Lab) -> None:
+    """``path --tui`` on the interconnect lab, driven by Textual's pilot: the path pane shows the stitched
+    path across the transit switch, and hop 2 is explained with kube-node1's zone (its ACL on tcp/22)."""
+    from textual.pilot import Pilot
+
+    from ovntrace.tui.app import create_app
+    from ovntrace.tui.live import PathRequest
+    from ovntrace.tui.screens.explain import ExplainScreen
+    from ovntrace.tui.source import Options
+    from ovntrace.tui.widgets.path import PathPane
+    from tests.tui.conftest import run_on_screen, settle, verdict_text
+
+    async def scenario(pilot: Pilot[int], screen: ExplainScreen) -> None:
+        await settle(pilot)
+        view = screen.path_view
+        assert view is not None and view.nodes == ("kube-node2", "kube-node1")
+        assert f"transit switch {TRANSIT_SWITCH} (egress)" in view.line
+        rows = [str(o.prompt) for o in screen.query_one("#path", PathPane).options]
+        assert rows[0] == f"⇒ {view.line}" and any(r.startswith("hop 2 @ kube-node1 · ") for r in rows)
+        assert "deny-ssh-from-client-1" in verdict_text(screen) and "on switch kube-node1" in verdict_text(screen)
+        assert screen.outline is not None and len(screen.outline.ovn) == 2
+        hop2 = screen.outline.ovn[1]
+        assert hop2 is not None and hop2.verdict is not None and hop2.verdict.acl
+        assert hop2.verdict.acl.get("uuid")  # the ACL row of the receiving zone's NB
+
+    req = PathRequest(SRC, DST, str(ic.inventory_path), proto="tcp", dport=22)
+    run_on_screen(create_app(None, Options(inventory=inv_mod.load(ic.inventory_path), live=req, doctor=False)),
+                  scenario)
+
+
+@pytest.mark.lab
+def test_ic_explain_with_a_zone_per_node_from_files_and_live(ic: Lab, tmp_path: Path) -> None:
+    """``explain --node NODE=DB``: a node's own NB/SB database files (the zone's real ovsdb-server files) or
+    live remotes (``nb:tcp:…``) become that node's zone; ``--on NODE`` reads the trace with it."""
+    r = run_path(SRC, DST, ic.inventory_path, cts=("trk,new",))
+    hop2 = tmp_path / "hop2.txt"
+    hop2.write_text(r.chains[0].traces[1].text)
+    d = ic.node_dir("kube-node1")
+    files = ["--node", f"kube-node1={d / 'ovnnb_db.db'}", "--node", f"kube-node1={d / 'ovnsb_db.db'}",
+             "--node", f"kube-node1={d / 'conf.db'}"]
+    addr, nb_port, sb_port = ic.inventory.zone_db("kube-node1")
+    live = ["--node", f"kube-node1=nb:tcp:{addr}:{nb_port}", "--node", f"kube-node1=sb:tcp:{addr}:{sb_port}",
+            "--node", f"kube-node1={d / 'conf.db'}"]
+    for given in (files, live):
+        rc, out, err = _cli("explain", str(hop2), *given, "--on", "kube-node1", "-f", "json")
+        assert rc == 0, err
+        v = json.loads(out)["traces"][0]["verdict"]
+        assert v["outputs"][0]["datapath"] == "kube-node1" and v["outputs"][0]["logical_port"] == "default_sshd-2"
+        assert v["arrival"]["inport_name"] == "tstor-kube-node2" and v["arrival"]["chassis"]["remote"] is True
