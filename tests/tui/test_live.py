@@ -25,7 +25,7 @@ from ovntrace.tui.live import PathRequest
 from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.explain import ExplainScreen
 from ovntrace.tui.source import Options
-from ovntrace.tui.widgets.path import PathPane
+from ovntrace.tui.widgets.path import PathPane, fit_row
 from ovntrace.tui.widgets.tree import TraceTree
 from tests.conftest import ROOT
 from tests.tui.conftest import run_on_screen as _run
@@ -68,8 +68,11 @@ def test_live_path_traced_in_a_worker_and_explained_per_node(live_lab: Lab) -> N
         assert view.nodes == ("kube-node2", "kube-node1")
         assert _verdict(screen).startswith("DELIVERED: delivered to pod default/sshd-2")
         assert "(icmp, trk,new) · hop 1/2 on kube-node2" in _verdict(screen)
-        rows = [str(o.prompt) for o in screen.query_one("#path", PathPane).options]
-        assert rows[0] == f"⇒ {PATH_LINE}"
+        pane = screen.query_one("#path", PathPane)
+        rows = [str(o.prompt) for o in pane.options]
+        # cut in its middle to the pane's width, its end (where the packet arrives) kept
+        assert rows[0] == fit_row(f"⇒ {PATH_LINE}", pane._row_width())
+        assert rows[0].endswith("⇒ switch kube-node1 (egress) → pod default/sshd-2 @ kube-node1")
         assert any(r.startswith("hop 2 @ kube-node1 · ") for r in rows)
         # each hop's trace is read with its own node's facts: hop 1 tunnels, hop 2 delivers to sshd-2's port
         assert screen.outline is not None and len(screen.outline.ovn) == 2

@@ -34,7 +34,8 @@ def goto_line(line: int) -> Callable[[Pilot[Any]], Any]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_xnode_tunnel_opened(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
-    """Cross-node ICMP leaving by geneve: verdict TUNNEL, path with the tunnel hop, trace selected."""
+    """Cross-node ICMP leaving by geneve, as it opens: verdict TUNNEL, the path pane on its tunnel hop, the tree
+    on the step that decided it (the output to the tunnel port, line 373)."""
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,14 +37,24 @@ class Tmux:
 
     def wait_for(self, text: str, deadline_s: float = 40.0) -> list[str]:
         """Poll the pane until ``text`` shows (a wait, not a timing assertion)."""
+        return self.wait_until(lambda screen: any(text in line for line in screen), repr(text), deadline_s)
+
+    def wait_until(self, ok: Callable[[list[str]], bool], what: str, deadline_s: float = 40.0) -> list[str]:
         end = time.monotonic() + deadline_s
         screen: list[str] = []
         while time.monotonic() < end:
             screen = self.screen()
-            if any(text in line for line in screen):
+            if ok(screen):
                 return screen
             time.sleep(0.2)
-        raise AssertionError(f"{text!r} never showed; last screen:\n" + "\n".join(screen))
+        raise AssertionError(f"{what} never showed; last screen:\n" + "\n".join(screen))
+
+
+def tree_lines(screen: list[str]) -> list[str]:
+    """The rows inside the tree's border."""
+    start = next((i for i, ln in enumerate(screen) if ln.startswith("╭─ trace")), len(screen))
+    end = next((i for i in range(start + 1, len(screen)) if screen[i].startswith("╰")), len(screen))
+    return screen[start + 1:end]
 
 
 def start(fixture: Path, env: dict[str, str], width: int = 80, height: int = 24,
@@ -72,19 +82,20 @@ def sessions() -> Iterator[list[Tmux]]:
 def test_80x24_opens_on_the_verdict_step_with_stage_names_and_the_whole_verdict(sessions: list[Tmux]) -> None:
     t = start(ACL_DROP, {})
     sessions.append(t)
-    screen = t.wait_for("ls_out_acl_hint")  # OVN meaning arrived: stage names in the tree
+    # OVN meaning arrived (stage names in the tree) and the tree settled on the ACL's log action (line 63)
+    screen = t.wait_until(lambda sc: any("ls_out_acl_hint" in ln for ln in sc)
+                          and any("controller(userdata=" in ln for ln in tree_lines(sc)), "the verdict's row")
     # the verdict bar (the first three lines): the whole headline, up to its line number
     bar = " ".join(line.strip() for line in screen[:3])
     assert bar.startswith("DROP: dropped by ACL deny-ssh-from-client-1 on switch 4")
     assert "(line 63)" in bar
     assert screen[3].startswith("╭─ path")
     # the tree opened on the ACL's log action (line 63), in view, its table's stage before the match
-    tree = screen[screen.index(next(ln for ln in screen if ln.startswith("╭─ trace"))):]
-    assert any("controller(userdata=" in ln for ln in tree[:10]), "\n".join(screen)
+    tree = tree_lines(screen)
     assert any("46. ls_out_acl | ls_out_acl_eval ?  tcp," in ln for ln in tree)
     assert any("45. ls_out_acl_hint  ct_state=" in ln for ln in tree)
     # the path pane shows its end: the last logical hop and how many rows are above
-    path = screen[3:screen.index(tree[0])]
+    path = screen[3:screen.index(next(ln for ln in screen if ln.startswith("╭─ trace")))]
     assert any("→ switch 4 (egress)" in ln for ln in path), "\n".join(path)
     assert "↑ 1 more" in path[-1]
     # g to the top, v back to the verdict's step
@@ -109,7 +120,7 @@ def test_narrower_than_80_the_verdict_is_abbreviated_never_cut(sessions: list[Tm
 def test_folded_noop_row_lists_its_stages_at_80_columns(sessions: list[Tmux]) -> None:
     t = start(XNODE, {})
     sessions.append(t)
-    t.wait_for("ls_out_")  # OVN meaning arrived (the tree opens at the tunnel output, in the egress)
+    t.wait_for("⇒ geneve → 172.17.42.31")  # OVN meaning arrived (the path's logical hops)
     t.keys("/")
     t.wait_for("search the tree")
     t.keys("no-op: ls_in_apply", "Enter")

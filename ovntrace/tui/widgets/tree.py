@@ -113,14 +113,23 @@ class TraceTree(Tree[Node]):
         # again once laid out: a first load, or labels that grew a horizontal scrollbar, change the viewport
         self.call_after_refresh(self._scroll_to_cursor)
 
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        """The horizontal scrollbar takes a row when it comes (labels grew): the cursor's row stays in view."""
+        if shown:
+            self.call_after_refresh(self._scroll_to_cursor)
+
     def _scroll_to_cursor(self) -> None:
         tnode = self.cursor_node
         if tnode is not None:
             self.scroll_to_node(tnode, animate=False)
 
     def relabel(self, nodes: list[Node]) -> None:
-        """Repaint the given nodes (their OVN text changed); no rebuild."""
+        """Repaint the given nodes (their OVN text changed); no rebuild. A cursor in view stays in view
+        (longer labels can bring a horizontal scrollbar, which takes a row)."""
         if any(n.index in self._by_index for n in nodes):
+            top = self.scroll_offset.y
+            if top <= self.cursor_line < top + self.scrollable_content_region.height:
+                self.call_after_refresh(self._scroll_to_cursor)
             self._invalidate()
 
     def set_query(self, query: str) -> None:

@@ -59,10 +59,12 @@ class VerdictBar(Static):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         # what is shown, refitted to the width on a resize: (headline, its style key, where, short where)
         self._shown: tuple[str, str, str, str] | None = None
+        self._drawn: tuple[str, str, str, bool] | None = None  # what the last update drew
 
     def show_verdict(self, result: ParseResult, trace_index: int, tovn: TraceOvn | None, source: str) -> None:
         if not result.traces:
             self._shown = None
+            self._drawn = None
             self.update(SafeText("no trace in the input", style=styles.style("error", self.app.current_theme.dark)))
             return
         trace = result.traces[trace_index]
@@ -77,6 +79,7 @@ class VerdictBar(Static):
 
     def show_message(self, message: str, key: str = "hint") -> None:
         self._shown = None
+        self._drawn = None
         self.update(SafeText(message, style=styles.style(key, self.app.current_theme.dark)))
 
     def _show(self, headline: str, style_key: str, where: str, short_where: str) -> None:
@@ -92,6 +95,10 @@ class VerdictBar(Static):
         head, tail = fit_headline(headline, where, short_where, width,
                                   lambda text: len(SafeText(text).wrap(console, width)))
         dark = self.app.current_theme.dark
+        key = (head, tail, style_key, dark)
+        if key == self._drawn:
+            return  # the same text: no update (an update of this auto-height bar lays out the whole screen)
+        self._drawn = key
         t = SafeText(no_wrap=False)
         t.append(head, style=styles.style(style_key, dark))
         t.append(tail, style=styles.style("note", dark))
