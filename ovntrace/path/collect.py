@@ -125,7 +125,6 @@ def _load_inventory(inventory: str | Path | None) -> tuple[Any, Path]:
     """(Inventory, its path): ``inventory`` or the lab's; a missing or bad one is a usage error."""
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
-
     from ovntrace.lab.selection import select
 
     try:  # --inventory, $OVNTRACE_INVENTORY, the XDG config file's, the lab's (as plan, apply and doctor)
