@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     b.add_argument("paths", nargs="+", metavar="PATH", help="sosreport(s) or must-gather (folder or archive)")
     b.add_argument("-f", "--format", choices=("text", "json"), default="text",
-                   help="text (default) or json (ovntrace.bundle/1)")
+                   help="text (default) or json (ovntrace.bundle/2)")
     b.add_argument("--members", action="store_true", help="text: list every member not used too")
     b.set_defaults(func=cmd_bundle)
 
@@ -110,7 +110,8 @@ def render_inventory(inv: dict[str, Any], members: bool = False) -> str:
             lines.append(escape("  " + ", ".join(x for x in ident if x)))
         lines.append("  releases: " + escape(", ".join(x for x in rel if x) or "unknown"))
         for db in n["databases"]:
-            lines.append(escape(f"  {db['database']}: {db['member']} ({_size(db['size'])}, {db['format']})"))
+            fmt = db["format"] or "not read"  # null in JSON: the member was not read
+            lines.append(escape(f"  {db['database']}: {db['member']} ({_size(db['size'])}, {fmt})"))
         for br, f in n["flows"].items():
             lines.append(escape(f"  flows {br}: {f['member']} ({f['openflow']}, {_size(f['size'])})"))
         has = [k for k, v in n["has"].items() if v]

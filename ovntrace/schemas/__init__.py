@@ -1,7 +1,8 @@
 """JSON Schemas (draft 2020-12) of ovntrace's ``/2`` documents, installed with the package.
 
 ``NAME.v2.schema.json`` describes the documents whose ``"schema"`` is ``ovntrace.NAME/2``
-(docs/json-contract.md): ``explain``, ``path``, ``doctor``, ``snapshot``, ``lab-status``.
+(docs/json-contract.md): ``explain``, ``path``, ``doctor``, ``snapshot``, ``lab-status``, ``bundle``, ``replay``
+(``path`` and ``replay`` refer to ``explain`` by its ``$id``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from importlib import resources
 from typing import Any
 
-NAMES = ("explain", "path", "doctor", "snapshot", "lab-status")
+NAMES = ("explain", "path", "doctor", "snapshot", "lab-status", "bundle", "replay")
 
 
 def schema_file(doc_schema: str) -> str:

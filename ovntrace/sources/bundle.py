@@ -694,7 +694,8 @@ def load_bundle(src: str | os.PathLike[str]) -> ClusterContext:
 
 
 def inventory(b: Bundle) -> dict[str, Any]:
-    """What the bundle holds (``ovntrace bundle --format json``: ``ovntrace.bundle/1``)."""
+    """What the bundle holds (``ovntrace bundle --format json``: ``ovntrace.bundle/2``, docs/json-contract.md:
+    every key present, null when unknown; a database's ``format`` is null when it was not read)."""
     nodes = []
     for r in b.reports:
         dbs = []
@@ -702,7 +703,7 @@ def inventory(b: Bundle) -> dict[str, Any]:
             for m in r.by_kind(kind):
                 data = r.data.get(m.path)
                 dbs.append({"member": m.path, "database": kind, "size": m.size,
-                            "format": db_format(data) if data is not None else "not read"})
+                            "format": db_format(data) if data is not None else None})
         flows = {}
         for br in r.bridges:
             fm = r.best("flows", br)
@@ -726,7 +727,7 @@ def inventory(b: Bundle) -> dict[str, Any]:
             "unused_members": sorted(m.path for m in r.members if m.kind in used),
         })
     return {
-        "schema": "ovntrace.bundle/1",
+        "schema": "ovntrace.bundle/2",
         "paths": list(b.paths),
         "nodes": nodes,
         "other_members": b.other_members,

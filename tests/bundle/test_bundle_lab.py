@@ -45,7 +45,7 @@ def test_bundle_lists_real_sosreports(lab: Lab, sos_lab: dict[str, Path]) -> Non
     rc, out, err = cli("bundle", "--format", "json", *map(str, sos_lab.values()))
     assert rc == 0, err + out
     doc = json.loads(out)
-    assert doc["schema"] == "ovntrace.bundle/1" and doc["problems"] == []
+    assert doc["schema"] == "ovntrace.bundle/2" and doc["problems"] == []
     nodes = {n["node"]: n for n in doc["nodes"]}
     assert sorted(nodes) == sorted(lab.inventory.node_names)
     for name, n in nodes.items():
