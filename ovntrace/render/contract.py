@@ -34,7 +34,8 @@ def _endpoint(e: Any, node: str | None) -> dict[str, Any] | None:
     if e is None:
         return None
     return {"spec": e.spec, "logical_port": e.lsp, "ip": e.ip, "mac": e.mac, "label": e.label, "node": node,
-            "vip": J.plain(e.vip) if e.vip else None, "backends": list(e.backends)}
+            "vip": J.plain(e.vip) if e.vip else None, "backends": list(e.backends),
+            "zone": getattr(e, "zone", None)}
 
 
 def path_verdict(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -66,11 +67,23 @@ def chain_hops(c: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _chains(chains: list[Any]) -> list[dict[str, Any]]:
+def _zone_name(ctx: Any, node: str) -> str | None:
+    """Interconnect: the zone a node's trace was explained with (None in a central cluster)."""
+    if ctx is None or not getattr(ctx, "zones", None):
+        return None
+    z = ctx.zone_of(node)
+    return z.name if z is not None else None
+
+
+def _chains(chains: list[Any], ctx: Any = None) -> list[dict[str, Any]]:
+    from ovntrace.render.compare import path_json
+
     return [{"ct": c.ct, "path": c.line, "hops": chain_hops(c), "verdict": path_verdict(c.verdict),
              "traces": [{"node": t.node, "ct": t.ct, "flow": t.flow, "command": t.command,
-                         "seconds": round(t.seconds, 3), "explain": J.to_dict(t.result, [t.ovn])}
-                        for t in c.traces]}
+                         "seconds": round(t.seconds, 3), "explain": J.to_dict(t.result, [t.ovn]),
+                         "zone": _zone_name(ctx, t.node)}
+                        for t in c.traces],
+             "logical": path_json(c) if getattr(c, "logical", None) is not None else None}
             for c in chains]
 
 
@@ -92,9 +105,10 @@ def path_doc(r: Any) -> dict[str, Any]:
         "path": main.line,
         "hops": chain_hops(main),
         "verdict": path_verdict(main.verdict),
-        "conntrack": _chains(r.chains),
+        "conntrack": _chains(r.chains, r.context),
         "stats": path_stats(r.stats),
         "reverse": None,
+        "partial": bool(r.partial),
     }
     if r.reverse is not None:
         rv = r.reverse
@@ -103,7 +117,7 @@ def path_doc(r: Any) -> dict[str, Any]:
             "src": _endpoint(rv.src, rv.src_node),
             "dst": _endpoint(rv.dst, rmain.verdict.get("node") if rmain and rmain.verdict.get("delivered") else None),
             "path": rmain.line if rmain else None, "hops": chain_hops(rmain) if rmain else [],
-            "verdict": path_verdict(rmain.verdict if rmain else None), "conntrack": _chains(rv.chains),
+            "verdict": path_verdict(rmain.verdict if rmain else None), "conntrack": _chains(rv.chains, r.context),
             "note": rv.note, "agree": rv.disagree is None if rv.chains else None, "disagree": rv.disagree,
         }
     return out

@@ -436,7 +436,7 @@ class SshTransport:
                            kind="auth") from None
         except (TimeoutError, OSError) as e:
             kind = "timeout" if isinstance(e, TimeoutError) else "connect"
-            raise SshError(node, f"cannot connect to {name}: {e}", kind=kind) from None
+            raise SshError(node, f"cannot connect to {name}: {_os_error_words(e)}", kind=kind) from None
         except paramiko.SSHException as e:
             tr = client.get_transport()
             if tr is not None and getattr(tr, "saved_exception", None) is None and tr.is_alive():
@@ -553,3 +553,18 @@ class Pool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _os_error_words(e: OSError) -> str:
+    """An OS-level connect failure in words: never ``[Errno None] …`` (paramiko's NoValidConnectionsError
+    carries one error per address tried), never a bare class name."""
+    per_address = getattr(e, "errors", None)
+    if isinstance(per_address, dict) and per_address:
+        words = sorted({(x.strerror or str(x)) if isinstance(x, OSError) else str(x) for x in per_address.values()})
+        ports = sorted({str(a[1]) for a in per_address if isinstance(a, tuple) and len(a) > 1})
+        where = f" (port {', '.join(ports)})" if ports else ""
+        return "; ".join(w.lower() if w[:1].isupper() else w for w in words) + where
+    if e.strerror:
+        return e.strerror.lower() if e.strerror[:1].isupper() else e.strerror
+    text = str(e).removeprefix("[Errno None] ").strip()
+    return text or type(e).__name__

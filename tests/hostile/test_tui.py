@@ -87,7 +87,6 @@ def test_pilot_every_pane_and_notification(hostile_files: dict[str, Path], tmp_p
             await pilot.press("g")  # the tree opens on the verdict's step: walk it from the top
             for tab in ("1", "3", "2", "1"):
                 await pilot.press(tab)
-                await pilot.press("home")  # the tree opens on the deciding step: walk it from the top
                 for _ in range(12):
                     await pilot.press("j")
                     await pilot.pause(0.08)

@@ -64,6 +64,7 @@ def test_down_node_other_nodes_still_collected(lab_n: Lab, tmp_path: Path) -> No
     assert rc == 0, err
     assert "→ pod default/sshd-2 @ kube-node1" in out
     assert "note: kube-node2 not collected: kube-node2: cannot connect to [127.0.0.1]:" in out
+    assert "[Errno" not in out and "connection refused" in out  # in words (issue 16), not paramiko's text
     # a path from kube-node2: one clear line naming it, and which nodes were collected
     rc, out, err = _run(main, "path", SRC, DST, "--inventory", str(inv))
     assert rc == 1 and not out
