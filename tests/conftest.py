@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,18 +60,23 @@ def need_lab_packages() -> None:
         pytest.skip(f"lab packages missing: {', '.join(missing)} (ovntrace lab up --install)")
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    need_lab_packages()
-    d = tmp_path_factory.mktemp("lab", numbered=True)
+def _session_lab(tmp_path_factory: pytest.TempPathFactory, name: str, **up: Any) -> Iterator[Lab]:
+    """A lab brought up once per run (``Lab.up`` keywords in ``up``), timed, and taken down at the end with
+    nothing left running."""
     t0 = time.monotonic()
-    lab = Lab.up(None, d)
+    lab = Lab.up(None, tmp_path_factory.mktemp(name, numbered=True), **up)
     lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
     try:
         yield lab
     finally:
         left = lab.down()
         assert not left, f"processes left running: {left}"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    need_lab_packages()
+    yield from _session_lab(tmp_path_factory, "lab")
 
 
 
@@ -101,15 +107,7 @@ def need_release(name: str) -> None:
 def lab25(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The OVN 25.03 lab (Debian 13 binaries under chroot), up once per run, beside ``lab``."""
     need_release("25.03")
-    d = tmp_path_factory.mktemp("lab25", numbered=True)
-    t0 = time.monotonic()
-    lab = Lab.up(None, d, release="25.03")
-    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
-    try:
-        yield lab
-    finally:
-        left = lab.down()
-        assert not left, f"processes left running: {left}"
+    yield from _session_lab(tmp_path_factory, "lab25", release="25.03")
 
 
 # -- interconnect labs (issue 13): every node its own zone, a transit switch between them -------------
@@ -119,27 +117,11 @@ def lab25(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def lab_ic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The interconnect lab on the host's OVN (23.03), up once per run."""
     need_lab_packages()
-    d = tmp_path_factory.mktemp("labic", numbered=True)
-    t0 = time.monotonic()
-    lab = Lab.up(None, d, topology="interconnect")
-    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
-    try:
-        yield lab
-    finally:
-        left = lab.down()
-        assert not left, f"processes left running: {left}"
+    yield from _session_lab(tmp_path_factory, "labic", topology="interconnect")
 
 
 @pytest.fixture(scope="session")
 def lab25_ic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The interconnect lab on OVN 25.03 (Debian 13 binaries under chroot), up once per run."""
     need_release("25.03")
-    d = tmp_path_factory.mktemp("lab25ic", numbered=True)
-    t0 = time.monotonic()
-    lab = Lab.up(None, d, release="25.03", topology="interconnect")
-    lab.up_seconds = time.monotonic() - t0  # type: ignore[attr-defined]
-    try:
-        yield lab
-    finally:
-        left = lab.down()
-        assert not left, f"processes left running: {left}"
+    yield from _session_lab(tmp_path_factory, "lab25ic", release="25.03", topology="interconnect")

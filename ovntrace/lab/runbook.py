@@ -22,10 +22,11 @@ import ipaddress
 import json
 import re
 import shlex
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ovntrace.lab.inventory import Gateway, Inventory, Node, Pod
+from ovntrace.lab.inventory import Acl, Gateway, Inventory, Node, Pod
 
 OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
 OVN_CTL = "/usr/share/ovn/scripts/ovn-ctl"
@@ -651,11 +652,12 @@ def pod_del_steps(inv: Inventory, pod: Pod) -> list[Step]:
     ]
 
 
-def policy_steps(inv: Inventory) -> list[Step]:
-    n = inv.cluster.central
+def acl_lb_steps(inv: Inventory, n: str, acls: Iterable[Acl], lb_switches: Sequence[str]) -> list[Step]:
+    """On ``n``'s NB: the ACLs ``acls``, every load balancer applied to the switches ``lb_switches``, then a
+    wait until the chassis have installed the flows (the policy role, central and per zone)."""
     nb = nbctl(inv, n)
     steps: list[Step] = []
-    for a in inv.acls:
+    for a in acls:
         opts = ["--may-exist"]
         if a.log:
             opts += ["--log", f"--severity={a.severity}"]
@@ -679,24 +681,19 @@ def policy_steps(inv: Inventory) -> list[Step]:
                 check=_nb_exists(inv, n, "Load_Balancer", f"name={atom(lb.name)}"),
             )
         )
-        for node in inv.nodes:
+        for switch in lb_switches:
             steps.append(
-                Step(
-                    n,
-                    "policy",
-                    f"apply {lb.name} on switch {node.name}",
-                    sh(*nb, "--may-exist", "ls-lb-add", node.name, lb.name),
-                )
+                Step(n, "policy", f"apply {lb.name} on switch {switch}",
+                     sh(*nb, "--may-exist", "ls-lb-add", switch, lb.name))
             )
-    steps.append(
-        Step(
-            n,
-            "policy",
-            "wait until every chassis has installed the flows",
-            sh(*nb, "--wait=hv", "--timeout=60", "sync"),
-        )
-    )
+    what = f"zone {n}'s chassis has" if inv.interconnect else "every chassis has"
+    steps.append(Step(n, "policy", f"wait until {what} installed the flows",
+                      sh(*nb, "--wait=hv", "--timeout=60", "sync")))
     return steps
+
+
+def policy_steps(inv: Inventory) -> list[Step]:
+    return acl_lb_steps(inv, inv.cluster.central, inv.acls, [node.name for node in inv.nodes])
 
 
 def plan(inv: Inventory) -> list[Phase]:

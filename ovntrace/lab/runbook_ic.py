@@ -13,6 +13,7 @@ from ovntrace.lab.runbook import (
     Raw,
     Step,
     _nb_exists,
+    acl_lb_steps,
     atom,
     central_steps,
     compute_steps,
@@ -307,46 +308,7 @@ def interconnect_steps(inv: Inventory, node: Node) -> list[Step]:
 def ic_policy_steps(inv: Inventory, node: Node) -> list[Step]:
     """The ACLs of this node's switch and every load balancer on it, in this node's zone."""
     n = node.name
-    nb = nbctl(inv, n)
-    steps: list[Step] = []
-    for a in inv.acls:
-        if acl_zone(inv, a.switch) != n:
-            continue
-        opts = ["--may-exist"]
-        if a.log:
-            opts += ["--log", f"--severity={a.severity}"]
-        opts.append(f"--name={a.name}")
-        steps.append(
-            Step(
-                n,
-                "policy",
-                f"ACL {a.name}: {a.direction} {a.action} on switch {a.switch}",
-                sh(*nb, *opts, "acl-add", a.switch, a.direction, str(a.priority), a.match, a.action),
-                check=_nb_exists(inv, n, "ACL", f"name={atom(a.name)}"),
-            )
-        )
-    for lb in inv.load_balancers:
-        steps.append(
-            Step(
-                n,
-                "policy",
-                f"load balancer {lb.name}: {lb.vip} -> {', '.join(lb.backends)}",
-                sh(*nb, "--may-exist", "lb-add", lb.name, lb.vip, ",".join(lb.backends), lb.protocol),
-                check=_nb_exists(inv, n, "Load_Balancer", f"name={atom(lb.name)}"),
-            )
-        )
-        steps.append(
-            Step(n, "policy", f"apply {lb.name} on switch {n}", sh(*nb, "--may-exist", "ls-lb-add", n, lb.name))
-        )
-    steps.append(
-        Step(
-            n,
-            "policy",
-            f"wait until zone {n}'s chassis has installed the flows",
-            sh(*nb, "--wait=hv", "--timeout=60", "sync"),
-        )
-    )
-    return steps
+    return acl_lb_steps(inv, n, [a for a in inv.acls if acl_zone(inv, a.switch) == n], [n])
 
 
 def acl_zone(inv: Inventory, switch: str) -> str:
