@@ -183,11 +183,14 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         ovn = [correlator.annotate(t) for t in result.traces]
     comparisons = _comparisons(result, ovn)
     if args.format in ("json", "json1"):
-        from ovntrace.correlate.compare import to_json
         from ovntrace.render import json as json_render
 
-        json_render.write_format(args.format, result, stdout, ovn=ovn,
-                                 comparison=[to_json(c) for c in comparisons] or None)
+        comparison = None
+        if comparisons:
+            from ovntrace.correlate.compare import to_json
+
+            comparison = [to_json(c) for c in comparisons]
+        json_render.write_format(args.format, result, stdout, ovn=ovn, comparison=comparison)
     elif args.format == "markdown":
         from ovntrace.render import markdown
 

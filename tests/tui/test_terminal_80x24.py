@@ -83,8 +83,10 @@ def test_80x24_opens_on_the_verdict_step_with_stage_names_and_the_whole_verdict(
     t = start(ACL_DROP, {})
     sessions.append(t)
     # OVN meaning arrived (stage names in the tree) and the tree settled on the ACL's log action (line 63)
+    # (the path pane's logical hops come with the same OVN meaning, drawn in the same or the next frame)
     screen = t.wait_until(lambda sc: any("ls_out_acl_hint" in ln for ln in sc)
-                          and any("controller(userdata=" in ln for ln in tree_lines(sc)), "the verdict's row")
+                          and any("controller(userdata=" in ln for ln in tree_lines(sc))
+                          and any("→ switch 4 (egress)" in ln for ln in sc), "the verdict's row")
     # the verdict bar (the first three lines): the whole headline, up to its line number
     bar = " ".join(line.strip() for line in screen[:3])
     assert bar.startswith("DROP: dropped by ACL deny-ssh-from-client-1 on switch 4")
