@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="collect NB, SB and every node's OVS facts over SSH into one portable file (secrets redacted)",
         description="Read-only: ovsdb-client dump of NB and SB on the central node and of each node's "
         "Open_vSwitch (interconnect: every zone's NB and SB, each on its own node), written atomically as one "
-        "JSON file (ovntrace.snapshot/1) that explain --context and "
+        "JSON file (ovntrace.snapshot/2; /1 files are still read) that explain --context and "
         "path --offline accept. Columns and keys named like secrets (token, secret, password, private, auth, "
         "psk, api-key...) and secret-shaped values (PEM, Bearer, JWT, URL passwords) are redacted. "
         "A node that cannot be reached is recorded as such. "
