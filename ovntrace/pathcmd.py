@@ -72,6 +72,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="after the path, each hop's explained trace (folded like `explain`)")
     p.add_argument("--full", action="store_true",
                    help="each hop's explained trace, unfolded: every table (implies --hops)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="nothing on stderr but errors: not the line naming the inventory and cluster used, no "
+                   "progress display")
     p.add_argument("--tui", action="store_true",
                    help="open the path in the TUI: traced in the background with progress (escape cancels), "
                    "c re-traces with another conntrack state, r re-traces")
@@ -82,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="collect NB, SB and every node's OVS facts over SSH into one portable file (secrets redacted)",
         description="Read-only: ovsdb-client dump of NB and SB on the central node and of each node's "
         "Open_vSwitch (interconnect: every zone's NB and SB, each on its own node), written atomically as one "
-        "JSON file (ovntrace.snapshot/1) that explain --context and "
+        "JSON file (ovntrace.snapshot/2; /1 files are still read) that explain --context and "
         "path --offline accept. Columns and keys named like secrets (token, secret, password, private, auth, "
         "psk, api-key...) and secret-shaped values (PEM, Bearer, JWT, URL passwords) are redacted. "
         "A node that cannot be reached is recorded as such. "
@@ -93,7 +96,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     s.add_argument("-o", "--output", metavar="FILE", required=True)
     s.add_argument("--accept-new", action="store_true",
                    help="record unknown host keys in known_hosts (never a changed one)")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="nothing on stderr but errors: not the line naming the inventory and cluster used, no "
+                   "progress display")
     s.set_defaults(func=cmd_snapshot)
+
+
+def inventory_line(inventory: str | Path | None) -> str | None:
+    """The inventory a command reads and why, with its cluster, in the words of ``doctor`` and ``provision
+    plan`` (:func:`ovntrace.lab.selection.describe`): ``inventory F (selected by --inventory), cluster 'seed'
+    (central, 3 nodes)``. None when there is no usable inventory: the command itself then says what is wrong."""
+    from ovntrace.lab import selection
+    from ovntrace.lab.errors import LabError
+
+    try:
+        sel = selection.select(inventory)
+        return selection.describe(selection.load(sel), sel)
+    except LabError:
+        return None
+
+
+def say_inventory(command: str, inventory: str | Path | None, stderr: TextIO) -> None:
+    """One stderr line naming the inventory and cluster used (stdout, JSON included, stays the answer)."""
+    from ovntrace.render.safe import escape
+
+    line = inventory_line(inventory)
+    if line is not None:
+        stderr.write(f"ovntrace {command}: {escape(line)}\n")
+        stderr.flush()
 
 
 def _trace_args(specs: Sequence[str]) -> dict[tuple[str, str], Path]:
@@ -136,9 +166,12 @@ def cmd_path(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Tex
             r = run_bundle_path([args.offline], args.src, args.dst, args.proto, args.dport, args.sport,
                                 reverse=args.reverse)
         else:
+            traces = _trace_args(args.trace)
+            if not args.offline and not args.quiet:
+                say_inventory("path", args.inventory, stderr)
             r = run_path(args.src, args.dst, args.inventory, args.proto, args.dport, args.sport, args.accept_new,
-                         reverse=args.reverse, offline=args.offline, traces=_trace_args(args.trace),
-                         progress=stderr, logical=not args.no_logical)
+                         reverse=args.reverse, offline=args.offline, traces=traces,
+                         progress=None if args.quiet else stderr, logical=not args.no_logical)
     except (PathUsageError, P.PathError) as e:
         stderr.write(f"ovntrace path: {escape(str(e))}\n")
         return 2
@@ -198,8 +231,10 @@ def cmd_snapshot(args: argparse.Namespace, stdout: TextIO | None = None, stderr:
 
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    if not args.quiet:
+        say_inventory("snapshot", args.inventory, stderr)
     try:
-        snap = run_snapshot(args.inventory, args.output, args.accept_new, progress=stderr)
+        snap = run_snapshot(args.inventory, args.output, args.accept_new, progress=None if args.quiet else stderr)
     except PathUsageError as e:
         stderr.write(f"ovntrace snapshot: {e}\n")
         return 2

@@ -170,19 +170,10 @@ def lab_status_doc(st: Mapping[str, Any], release: str | None = None) -> dict[st
 
 
 def snapshot_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """An ``ovntrace.snapshot/1`` file's document in ``/2`` form: the same tables (``ovsdb-client`` JSON,
-    as read: they are data, not ovntrace's), every node with ``ovs``/``error``/``error_kind``, fixed stats."""
-    nodes = {}
-    for name, v in (doc.get("nodes") or {}).items():
-        nodes[name] = {"ovs": v.get("ovs"), "error": v.get("error"), "error_kind": v.get("error_kind")}
-    s = doc.get("stats") or {}
-    stats = {"connections": s.get("connections"), "commands": s.get("commands"), "seconds": s.get("seconds"),
-             "bytes": s.get("bytes")}
-    stats.update((k, v) for k, v in s.items() if k not in stats)
-    cl = doc.get("cluster") or {}
-    return {"schema": SNAPSHOT, "created": doc.get("created"),
-            "cluster": {"central": cl.get("central"), "nodes": [{"name": n.get("name"), "role": n.get("role")}
-                                                                 for n in cl.get("nodes", [])]},
-            "commands": [{"node": c.get("node"), "command": c.get("command")} for c in doc.get("commands", [])],
-            "nb": doc.get("nb"), "sb": doc.get("sb"), "nodes": nodes, "redacted": list(doc.get("redacted", [])),
-            "stats": stats}
+    """A snapshot file's document (``ovntrace.snapshot/1`` or ``/2``) in ``/2`` form: the same tables
+    (``ovsdb-client`` JSON, as read: they are data, not ovntrace's), every node with
+    ``ovs``/``error``/``error_kind``, every zone, fixed stats. ``ovntrace snapshot`` writes this form itself
+    (:func:`ovntrace.sources.snapshot.v2`, the one definition)."""
+    from ovntrace.sources.snapshot import v2
+
+    return v2(dict(doc))

@@ -1,9 +1,13 @@
 """``ovntrace snapshot``: NB, SB and every node's OVS facts in one portable JSON file, secrets redacted.
 
-The file (schema ``ovntrace.snapshot/1``) keeps the ``ovsdb-client dump --format=json`` tables as they were
-read (one ``{"caption", "headings", "data"}`` object per table), so that it is converted exactly as a live
-collection is (:mod:`ovntrace.sources.collect`). ``load_context`` recognises it by content
-(:func:`is_snapshot_text`): ``explain --context FILE`` and ``path --offline FILE`` accept it.
+The file (schema ``ovntrace.snapshot/2``, docs/json-contract.md; ``ovntrace/schemas/snapshot.v2.schema.json``)
+keeps the ``ovsdb-client dump --format=json`` tables as they were read (one ``{"caption", "headings", "data"}``
+object per table), so that it is converted exactly as a live collection is (:mod:`ovntrace.sources.collect`).
+Every key is present (:func:`v2`): each node ``{"ovs", "error", "error_kind"}``, ``"zones"`` (``{}`` unless
+interconnect), ``cluster.topology``, ``stats.bytes`` (null in the file: the size is known after writing).
+Files of the older ``ovntrace.snapshot/1`` (optional keys left out) are still read, until ovntrace 0.4.0:
+:func:`parse` turns either into the ``/2`` document. ``load_context`` recognises a snapshot by content
+(:func:`is_snapshot_text`): ``explain --context FILE``, ``path --offline FILE`` and the TUI accept it.
 
 Redaction (the one rule of :mod:`ovntrace.model.secrets`): a column or map key with a secret name
 (``token``, ``password``, ``secret``, ``private``, ``auth``, ``psk``, ``credential``, key material such as
@@ -26,7 +30,9 @@ from ovntrace.model import secrets as secret_rule
 from ovntrace.model.cluster import ClusterContext
 from ovntrace.sources.errors import SourceError
 
-SCHEMA = "ovntrace.snapshot/1"
+SCHEMA = "ovntrace.snapshot/2"
+SCHEMA_V1 = "ovntrace.snapshot/1"
+READS = (SCHEMA, SCHEMA_V1)  # /1 is read until ovntrace 0.4.0 (docs/json-contract.md)
 MARK = '"ovntrace.snapshot/'
 REDACTED = "<redacted>"
 
@@ -107,7 +113,11 @@ def _text(tables: list[dict[str, Any]]) -> str:
 
 @dataclass
 class Snapshot:
+    """A snapshot; ``doc`` is always the ``/2`` document (``read_schema``: the schema of the file it was read
+    from, ``/1`` or ``/2``)."""
+
     doc: dict[str, Any]
+    read_schema: str = SCHEMA
 
     @property
     def nodes(self) -> list[str]:
@@ -123,7 +133,7 @@ class Snapshot:
 
         d = self.doc
         ctx = ClusterContext()
-        if d["nb"] or d["sb"] or not d.get("zones"):
+        if d.get("nb") or d.get("sb") or not d.get("zones"):
             ctx = context_from_text_any(_text(d["nb"]), f"{name}: NB", "nb")
             ctx = ctx.merge(context_from_text_any(_text(d["sb"]), f"{name}: SB", "sb"))
         for node, v in d.get("nodes", {}).items():
@@ -187,10 +197,41 @@ def build(collected: Any, central: str | None, nodes: list[tuple[str, str]], sta
                 zd["sb"] = redact_tables(_tables(z.dump_text("OVN_Southbound"), f"zone {zname} SB dump"),
                                          f"{zname}:OVN_Southbound", found)
             zdocs[zname] = zd
-        doc["cluster"]["topology"] = "interconnect"
-        doc = {**{k: v for k, v in doc.items() if k not in ("redacted", "stats")}, "zones": zdocs,
-               "redacted": found, "stats": stats}
-    return Snapshot(doc)
+        doc["zones"] = zdocs
+    return Snapshot(v2(doc))
+
+
+def _table_list(v: Any) -> list[Any] | None:
+    return list(v) if isinstance(v, list) else None
+
+
+def v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot document (``/1`` or ``/2``) in ``/2`` form: every key present, ``null`` when unknown
+    (the tables themselves are kept as read). The one definition of the file's shape: :func:`build`
+    writes it and :func:`parse` reads ``/1`` files through it."""
+    nodes = {str(name): {"ovs": _table_list(v.get("ovs")), "error": v.get("error"),
+                         "error_kind": v.get("error_kind")}
+             for name, v in (doc.get("nodes") or {}).items()}
+    zones = {}
+    for zname, z in (doc.get("zones") or {}).items():
+        err = z.get("error")
+        zones[str(zname)] = {"node": z.get("node"), "nodes": [str(n) for n in z.get("nodes") or ()],
+                             "nb": None if err else _table_list(z.get("nb")),
+                             "sb": None if err else _table_list(z.get("sb")),
+                             "error": err, "error_kind": z.get("error_kind")}
+    s = doc.get("stats") or {}
+    stats = {"connections": s.get("connections"), "commands": s.get("commands"), "seconds": s.get("seconds"),
+             "bytes": s.get("bytes")}
+    stats.update((k, v) for k, v in s.items() if k not in stats)
+    cl = doc.get("cluster") or {}
+    topology = cl.get("topology") or ("interconnect" if zones else "central")
+    return {"schema": SCHEMA, "created": doc.get("created"),
+            "cluster": {"central": cl.get("central"), "topology": topology,
+                        "nodes": [{"name": n.get("name"), "role": n.get("role")} for n in cl.get("nodes") or ()]},
+            "commands": [{"node": c.get("node"), "command": c.get("command")} for c in doc.get("commands") or ()],
+            "nb": _table_list(doc.get("nb")) or [], "sb": _table_list(doc.get("sb")) or [],
+            "nodes": nodes, "zones": zones, "redacted": [str(r) for r in doc.get("redacted") or ()],
+            "stats": stats}
 
 
 def write(snap: Snapshot, path: str | os.PathLike[str]) -> int:
@@ -218,12 +259,20 @@ def parse(text: str, name: str = "snapshot") -> Snapshot:
         raise SourceError(f"{name}: broken ovntrace snapshot: {e}") from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("ovntrace.snapshot/"):
         raise SourceError(f"{name}: not an ovntrace snapshot")
-    if doc["schema"] != SCHEMA:
-        raise SourceError(f"{name}: snapshot schema {doc['schema']}, this ovntrace reads {SCHEMA}")
+    if doc["schema"] not in READS:
+        raise SourceError(f"{name}: snapshot schema {doc['schema']}, this ovntrace reads "
+                          f"{' and '.join(sorted(READS))}")
     for k in ("nb", "sb", "nodes"):
         if k not in doc:
             raise SourceError(f"{name}: ovntrace snapshot without {k!r}")
-    return Snapshot(doc)
+    for k in ("nb", "sb"):
+        if not isinstance(doc[k], list):
+            raise SourceError(f"{name}: ovntrace snapshot: {k!r} is not a list of tables")
+    if not isinstance(doc["nodes"], dict) or not all(isinstance(v, dict) for v in doc["nodes"].values()):
+        raise SourceError(f"{name}: ovntrace snapshot: 'nodes' is not an object of nodes")
+    if not isinstance(doc.get("zones") or {}, dict):
+        raise SourceError(f"{name}: ovntrace snapshot: 'zones' is not an object of zones")
+    return Snapshot(v2(doc), str(doc["schema"]))
 
 
 def load(path: str | os.PathLike[str]) -> Snapshot:

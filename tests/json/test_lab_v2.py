@@ -1,6 +1,6 @@
 """The ``/2`` documents of the commands that reach a cluster, from the real lab (tests/conftest.py ``lab``),
 validated against the published schemas: ``path`` (live, --reverse, offline from a snapshot), ``doctor``,
-``lab status`` and a snapshot file in its ``/2`` form."""
+``lab status`` and a snapshot file (written as ``/2``)."""
 
 from __future__ import annotations
 
@@ -78,10 +78,11 @@ def test_snapshot_doctor_and_offline_path_v2(lab_n: Lab, tmp_path: Path) -> None
     snap = tmp_path / "cluster.snapshot.json"
     rc, out, err = _run(path_main, "snapshot", "--inventory", str(lab_n.inventory_path), "-o", str(snap))
     assert rc == 0, err
-    v1 = json.loads(snap.read_text())
-    doc = contract.snapshot_doc(v1)
-    validate(doc, "ovntrace.snapshot/2")
+    doc = check(snap.read_text(), "ovntrace.snapshot/2")  # the file itself is the /2 document
+    assert contract.snapshot_doc(doc) == doc
+    validate(contract.snapshot_doc({**doc, "schema": "ovntrace.snapshot/1"}), "ovntrace.snapshot/2")
     assert doc["nodes"]["kube-node1"]["error"] is None and doc["stats"]["bytes"] is None  # bytes: after writing
+    assert doc["zones"] == {} and doc["cluster"]["topology"] == "central"
     assert {t["caption"].split()[0] for t in doc["sb"]} >= {"Port_Binding", "Logical_Flow"}
     rc, out, err = _run(path_main, "path", SRC, DST, "--offline", str(snap), "--format", "json")
     assert rc == 0, err

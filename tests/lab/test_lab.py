@@ -417,7 +417,7 @@ def test_25_03_snapshot_then_explain_with_its_context(lab25: Lab, tmp_path: Path
     res = _ovntrace("snapshot", "--inventory", str(lab25.inventory_path), "-o", str(snap))
     assert res.returncode == 0, res.stdout + res.stderr
     doc = json.loads(snap.read_text())
-    assert doc["schema"] == "ovntrace.snapshot/1"
+    assert doc["schema"] == "ovntrace.snapshot/2"
     assert "25.03.0" in snap.read_text()  # the SB's and the nodes' OVN version, read through the chroot
     trace = tmp_path / "t.txt"
     trace.write_text(lab25.trace("kube-node2", lab25.microflow("kube-node2", "client-1", "192.168.2.3")))

@@ -310,6 +310,9 @@ def test_progress_on_stderr_keeps_stdout_json(lab_n: Lab) -> None:
     rc, out, err = _run("path", SRC, DST, "--inventory", str(lab_n.inventory_path), "--format", "json", tty=True)
     assert rc == 0
     assert json.loads(out)["schema"] == "ovntrace.path/2"
-    assert "collecting 5/5" in err and "\n" not in err
+    said, _, progress = err.partition("\n")  # the inventory line, then the progress display in place
+    assert said.startswith("ovntrace path: inventory ") and "collecting 5/5" in progress and "\n" not in progress
     rc, out, err = _run("path", SRC, DST, "--inventory", str(lab_n.inventory_path), "--format", "json")
-    assert rc == 0 and err == "" and json.loads(out)["verdict"]["delivered"]
+    assert rc == 0 and err.splitlines() == [said] and json.loads(out)["verdict"]["delivered"]
+    rc, out, err = _run("path", SRC, DST, "--inventory", str(lab_n.inventory_path), "-f", "json", "-q", tty=True)
+    assert rc == 0 and err == "" and json.loads(out)["verdict"]["delivered"]  # -q: no line, no progress
