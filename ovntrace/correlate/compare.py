@@ -266,6 +266,9 @@ def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None
     rows: list[dict[str, Any]] = []
     cursor = 0
     leading = sent_ingress is not None
+    # an interconnect half: one node's trace, in path order; a cookie seen only before the cursor (an lflow
+    # shared by several datapaths, e.g. a check_port_sec flow) is not this stage's flow
+    ordered = sent_ingress is not None or handoff is not None
     for s, gen in _stages(logical):
         if gen:
             continue
@@ -281,7 +284,7 @@ def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None
             row["status"] = "no-uuid"
         else:
             cands = by_cookie.get(u, [])
-            hit = next((f for f in cands if f.pos >= cursor), None) or (cands[0] if cands else None)
+            hit = next((f for f in cands if f.pos >= cursor), None) or (cands[0] if cands and not ordered else None)
             if hit is not None:
                 cursor = max(cursor, hit.pos)
                 ph = chain[hit.chain]

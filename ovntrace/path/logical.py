@@ -207,6 +207,8 @@ def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: S
             lt = LogicalTrace(c.ct, node, "", zone=zone, half=i + 1)
             holder.halves.append(lt)
             arrival = _arrival(nt) if i else {}
+            dp: Any
+            inport: Any
             try:
                 if i == 0:
                     z = env.ctx.zone_of(node) if env.ctx.zones else None
