@@ -249,6 +249,8 @@ def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: S
             lt.comparison = compare(lt.trace, [Physical(node, nt.trace, nt.ovn, None)], None,
                                     handoff=handoff, sent_ingress=str(dp) if i else None)
         holder.seconds = sum(h.seconds for h in holder.halves)
+        # what a reader of ``command`` alone (the TUI's note) sees: every half's, by zone
+        holder.command = "; ".join(f"zone {h.zone}: {h.command or h.error}" for h in holder.halves)
 
 
 def paste_parts(chain: Any) -> tuple[list[str], str | None]:
