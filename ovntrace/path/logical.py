@@ -194,10 +194,15 @@ def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: S
     ovn-trace outputs to; a receiving half's first ingress pipeline ran on the sender (``remote``).
     ``chain.logical`` holds the halves (:attr:`LogicalTrace.halves`); a half that cannot be built or run says
     why (``error``), never a guess."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ovntrace.correlate.compare import Physical, compare
     from ovntrace.parser import parse
     from ovntrace.sources.ssh import SshError
 
+    # 1. build every half (what cannot be built says why); 2. run them, the nodes in parallel (one thread
+    # per node, its halves in turn: as the collection runs its commands); 3. parse and compare each
+    todo: list[tuple[Any, int, LogicalTrace, list[str], str | None]] = []
     for c in chains:
         holder = LogicalTrace(c.ct, c.traces[0].node if c.traces else "", "")
         c.logical = holder
@@ -230,24 +235,41 @@ def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: S
                 continue
             a = argv(str(dp), expr, c.ct, sb)
             lt.command = shlex.join(a)
+            todo.append((c, i, lt, a, str(dp) if i else None))
             if env.on_step is not None:
                 env.steps += 1
                 env.on_step(env.steps, 0, f"{node}: ovn-trace zone {zone} ({c.ct})")
+
+    def run_node(jobs: list[tuple[LogicalTrace, list[str]]]) -> None:
+        for lt, a in jobs:
             t0 = time.monotonic()
             try:
-                lt.text = env.pool.run(node, a)
+                lt.text = env.pool.run(lt.node, a)
             except SshError as e:
-                lt.error = f"ovn-trace on {node} (zone {zone}) failed: {e}"
-                continue
+                lt.error = f"ovn-trace on {lt.node} (zone {lt.zone}) failed: {e}"
             finally:
                 lt.seconds = time.monotonic() - t0
-            lt.result = parse(lt.text)
-            if lt.trace is None:
-                lt.error = f"ovn-trace on {node} (zone {zone}) printed no trace: {lt.text.strip()[:200]}"
-                continue
-            handoff = _arrival(c.traces[i + 1]).get("outport_name") if i + 1 < len(c.traces) else None
-            lt.comparison = compare(lt.trace, [Physical(node, nt.trace, nt.ovn, None)], None,
-                                    handoff=handoff, sent_ingress=str(dp) if i else None)
+
+    by_node: dict[str, list[tuple[LogicalTrace, list[str]]]] = {}
+    for _c, _i, lt, a, _dp in todo:
+        by_node.setdefault(lt.node, []).append((lt, a))
+    if by_node:
+        with ThreadPoolExecutor(max_workers=len(by_node)) as ex:
+            for f in [ex.submit(run_node, jobs) for jobs in by_node.values()]:
+                f.result()
+    for c, i, lt, _a, sent in todo:
+        if lt.error:
+            continue
+        lt.result = parse(lt.text)
+        if lt.trace is None:
+            lt.error = f"ovn-trace on {lt.node} (zone {lt.zone}) printed no trace: {lt.text.strip()[:200]}"
+            continue
+        nt = c.traces[i]
+        handoff = _arrival(c.traces[i + 1]).get("outport_name") if i + 1 < len(c.traces) else None
+        lt.comparison = compare(lt.trace, [Physical(nt.node, nt.trace, nt.ovn, None)], None,
+                                handoff=handoff, sent_ingress=sent)
+    for c in chains:
+        holder = c.logical
         holder.seconds = sum(h.seconds for h in holder.halves)
         # what a reader of ``command`` alone (the TUI's note) sees: every half's, by zone
         holder.command = "; ".join(f"zone {h.zone}: {h.command or h.error}" for h in holder.halves)
