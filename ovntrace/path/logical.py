@@ -184,6 +184,15 @@ def _arrival(nt: Any) -> dict[str, Any]:
     return dict(getattr(v, "arrival", None) or {}) if v is not None else {}
 
 
+def _handoff(traces: Sequence[Any], i: int) -> str | None:
+    """The remote port by which hop ``i`` leaves its zone: as the next hop's arrival decodes it, else (the
+    path stopped at the tunnel) as this hop's own tunnel verdict names it; None when neither says."""
+    if i + 1 < len(traces):
+        return _arrival(traces[i + 1]).get("outport_name")
+    v = traces[i].ovn.verdict if getattr(traces[i], "ovn", None) is not None else None
+    return v.outport if v is not None and v.kind == "tunnel" and v.outport else None
+
+
 def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: Sequence[Any]) -> None:
     """Interconnect (one NB/SB per node): each chain's ovn-trace per zone crossed. Half 1 on the source node
     against its zone's SB, from SRC's port, the packet of hop 1's ofproto/trace; half N on the receiving node
@@ -239,6 +248,11 @@ def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: S
             if env.on_step is not None:
                 env.steps += 1
                 env.on_step(env.steps, 0, f"{node}: ovn-trace zone {zone} ({c.ct})")
+        missing = c.verdict.get("missing") if isinstance(c.verdict, dict) and c.verdict.get("partial") else None
+        if missing:  # the path stopped at a tunnel: the receiving half is not traced, so not known
+            holder.halves.append(LogicalTrace(c.ct, str(missing), "", zone=str(missing), half=len(c.traces) + 1,
+                                              error=f"ovn-trace not run: the path stops before {missing} "
+                                                    "(its facts were not collected)"))
 
     def run_node(jobs: list[tuple[LogicalTrace, list[str]]]) -> None:
         for lt, a in jobs:
@@ -265,7 +279,7 @@ def run_logical_zones(env: Any, inv: Any, src: P.Endpoint, proto: str, chains: S
             lt.error = f"ovn-trace on {lt.node} (zone {lt.zone}) printed no trace: {lt.text.strip()[:200]}"
             continue
         nt = c.traces[i]
-        handoff = _arrival(c.traces[i + 1]).get("outport_name") if i + 1 < len(c.traces) else None
+        handoff = _handoff(c.traces, i)
         lt.comparison = compare(lt.trace, [Physical(nt.node, nt.trace, nt.ovn, None)], None,
                                 handoff=handoff, sent_ingress=sent)
     for c in chains:

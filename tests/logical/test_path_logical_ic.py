@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from ovntrace.lab.ovntrace_fixtures import _stage_uuid, delete_flow, lflow_flows
 from ovntrace.path import run_path
 from ovntrace.pathcmd import main
 from tests.json.contract import check
+from tests.path.test_path_more import _inventory_with_down_node
 
 SRC, DST = "default/client-1", "default/sshd-2"  # client-1 on kube-node2, sshd-2 on kube-node1
 
@@ -130,3 +132,21 @@ def test_ic_logical_divergence_found_in_receiving_half(ic: Lab) -> None:
     assert lflow_flows(ic, "kube-node1", uuid) == [flows[0]], "the flow was not put back"
     r = run_path(SRC, DST, ic.inventory_path, "icmp", cts=("trk,new",), logical=True)
     assert r.chains[0].logical.agree is True  # healed
+
+
+@pytest.mark.lab
+def test_ic_logical_partial_path_half_2_unknown(ic: Lab, tmp_path: Path) -> None:
+    """kube-node1's sshd down: the path stops at the tunnel (partial); hop 1's half still runs and agrees
+    (it leaves for the remote port its own tunnel verdict names), hop 2's says why it is not run, and the
+    chain's logical agree is unknown, never true."""
+    inv = _inventory_with_down_node(ic, tmp_path, "kube-node1")
+    rc, out, err = _cli(SRC, DST, "--inventory", str(inv), "-f", "json")
+    assert rc == 3, err
+    doc = check(out, "ovntrace.path/2")
+    for chain in doc["conntrack"]:
+        lg = chain["logical"]
+        one, two = lg["halves"]
+        assert one["zone"] == "kube-node2" and one["comparison"]["agree"] is True, one["comparison"]["summary"]
+        assert two["zone"] == "kube-node1" and two["comparison"] is None
+        assert two["error"].startswith("ovn-trace not run: the path stops before kube-node1")
+        assert lg["agree"] is None
