@@ -235,9 +235,15 @@ def _describe_flow(ph: Physical, s: Step) -> str:
     return words + f" (line {s.line})"
 
 
-def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None = None) -> Comparison:
+def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None = None, *,
+            handoff: str | None = None, sent_ingress: str | None = None) -> Comparison:
     """Line up ``logical`` (an ovn-trace) with ``chain`` (the ofproto/traces of the same packet, in path
-    order) and say whether and where they diverge."""
+    order) and say whether and where they diverge.
+
+    Interconnect halves (``ovntrace path``): ``handoff``, the remote port (``tstor-*``) by which the packet
+    leaves this zone: an ovn-trace output to it and a physical tunnel for it agree (the stages after the
+    tunnel run on the receiving chassis). ``sent_ingress``: the datapath whose first ingress pipeline ran on
+    the sending chassis (the transit switch, for the receiving half): its stages are ``remote``."""
     nodes = tuple(p.node for p in chain)
     idx = tuple(p.index for p in chain)
     lwords = _logical_words(logical)
@@ -259,19 +265,26 @@ def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None
     # match each stage to the first flow with its cookie at or after the previous match (path order)
     rows: list[dict[str, Any]] = []
     cursor = 0
+    leading = sent_ingress is not None
+    # an interconnect half: one node's trace, in path order; a cookie seen only before the cursor (an lflow
+    # shared by several datapaths, e.g. a check_port_sec flow) is not this stage's flow
+    ordered = sent_ingress is not None or handoff is not None
     for s, gen in _stages(logical):
         if gen:
             continue
         row: dict[str, Any] = dict(line=s.line, datapath=s.datapath, pipeline=s.pipeline, table=s.table,
                                    stage=s.stage, uuid=s.uuid, priority=s.priority, match=s.match)
         u = _uuid(s.uuid)
-        if s.miss:
+        leading = leading and s.datapath == sent_ingress and s.pipeline == "ingress"
+        if leading:
+            row["status"] = "remote"  # ran on the sending chassis, before the tunnel
+        elif s.miss:
             row["status"] = "no-match"
         elif u is None:
             row["status"] = "no-uuid"
         else:
             cands = by_cookie.get(u, [])
-            hit = next((f for f in cands if f.pos >= cursor), None) or (cands[0] if cands else None)
+            hit = next((f for f in cands if f.pos >= cursor), None) or (cands[0] if cands and not ordered else None)
             if hit is not None:
                 cursor = max(cursor, hit.pos)
                 ph = chain[hit.chain]
@@ -322,14 +335,14 @@ def compare(logical: Trace, chain: Sequence[Physical], logical_index: int | None
                "lflows merged under one cookie)")
         notes.append(f"{len(unseen)} stage(s) with no flow of their lflow in the ofproto/trace, though later "
                      f"stages have theirs: {names}; {why}; not a divergence")
-    agree, summary = _conclude(logical, chain, pkind, poutport, rows, divergence, tunnel_end, last)
+    agree, summary = _conclude(logical, chain, pkind, poutport, rows, divergence, tunnel_end, last, handoff)
     return Comparison(**base, agree=agree, summary=summary, stages=stages,  # type: ignore[arg-type]
                       divergence=divergence, offsets=offsets, notes=tuple(notes))
 
 
 def _conclude(logical: Trace, chain: Sequence[Physical], pkind: str, poutport: str | None,
               rows: list[dict[str, Any]], divergence: Divergence | None, tunnel_end: bool,
-              last: Physical) -> tuple[bool | None, str]:
+              last: Physical, handoff: str | None = None) -> tuple[bool | None, str]:
     lv = logical.verdict
     lk = lv.kind.value
     matched = sum(1 for r in rows if r["status"] == "matched")
@@ -337,6 +350,12 @@ def _conclude(logical: Trace, chain: Sequence[Physical], pkind: str, poutport: s
     trail = f"{matched} of {total} stages found by cookie"
     if lk == VerdictKind.INCOMPLETE.value or pkind == VerdictKind.INCOMPLETE.value:
         return None, f"unknown: a trace is incomplete ({trail})"
+    if (handoff is not None and tunnel_end and divergence is None and lk == VerdictKind.OUTPUT.value
+            and tuple(lv.ports) == (handoff,) and poutport == handoff):
+        remote = sum(1 for r in rows if r["status"] == "remote")
+        after = f", {remote} after the tunnel run on the receiving chassis" if remote else ""
+        return True, (f"agree: both leave this zone for {handoff} (ovn-trace outputs to the remote port, "
+                      f"{last.label} tunnels to its chassis; {trail}{after})")
     if tunnel_end and lk != pkind:
         remote = sum(1 for r in rows if r["status"] == "remote")
         return None, (f"agree as far as traced ({trail}): {last.label} leaves by a tunnel and the "

@@ -280,10 +280,11 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
         if dst is None:
             dst = P.resolve_endpoint(env.ctx, dst_spec, external_ok=True, zone=src.zone)
         src_node, chains = _chains(env, src, dst, proto, dport, sport, cts)
-        logical_note: str | None = None
         if logical and pool is not None and inv is not None and env.ctx.zones:
-            # one NB/SB per node: ovn-trace would have to run per zone, each on its half; not done yet
-            logical_note = "ovn-trace not run: interconnect cluster (ovn-trace per zone is not supported yet)"
+            # one NB/SB per node: ovn-trace per zone, each on its half (its node, its zone's SB)
+            from ovntrace.path.logical import run_logical_zones
+
+            run_logical_zones(env, inv, src, proto, chains)
         elif logical and pool is not None and inv is not None:
             from ovntrace.path.logical import run_logical, sb_remote
 
@@ -303,8 +304,6 @@ def run_path(src_spec: str, dst_spec: str, inventory: str | Path | None = None, 
             stats["zones_not_collected"] = zone_errors
         if env.ctx.zones:
             stats["zones"] = [z.name for z in env.ctx.zones]
-        if logical_note is not None:
-            stats["logical"] = logical_note
     finally:
         if pool is not None:
             pool.close()

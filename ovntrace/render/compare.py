@@ -93,6 +93,12 @@ def path_lines(chain: Any, markdown: bool, full: bool = False) -> list[str]:
         return []
     md = md_text if markdown else escape
     ind = "" if markdown else "  "
+    if lt.halves:  # interconnect: one line per zone crossed
+        out: list[str] = []
+        for h in lt.halves:
+            for line in path_lines(_Half(h), markdown, full):
+                out.append(line.replace("logical: ", f"logical: zone {md(h.zone or '?')}, hop {h.half}: ", 1))
+        return out
     if lt.error:
         return [f"{ind}logical: {md(lt.error)}"]
     c = lt.comparison
@@ -109,11 +115,20 @@ def path_lines(chain: Any, markdown: bool, full: bool = False) -> list[str]:
     return out
 
 
+class _Half:
+    """A chain-like holder of one interconnect half, for the central code paths."""
+
+    def __init__(self, logical: Any) -> None:
+        self.logical = logical
+
+
 def path_hop(chain: Any, markdown: bool, full: bool) -> list[str]:
     """``ovntrace path --hops``: the chain's ovn-trace explained, after its ofproto/traces."""
     import io
 
     lt = getattr(chain, "logical", None)
+    if lt is not None and lt.halves:
+        return [line for h in lt.halves for line in path_hop(_Half(h), markdown, full)]
     if lt is None or lt.result is None or not lt.result.traces:
         return []
     if markdown:
@@ -135,6 +150,12 @@ def path_json(chain: Any) -> dict[str, Any] | None:
     lt = getattr(chain, "logical", None)
     if lt is None:
         return None
+    if lt.halves:  # interconnect: the halves, one per zone crossed; "agree" over all of them
+        halves = [{**(path_json(_Half(h)) or {}), "zone": h.zone, "half": h.half} for h in lt.halves]
+        errors = [f"hop {h.half} (zone {h.zone}): {h.error}" for h in lt.halves if h.error]
+        return {"node": None, "ct": lt.ct, "command": None, "seconds": round(lt.seconds, 3),
+                "error": "; ".join(errors) or None, "verdict": halves[-1]["verdict"], "comparison": None,
+                "agree": lt.agree, "halves": halves}
     v = lt.trace.verdict if lt.trace is not None else None
     return {"node": lt.node, "ct": lt.ct, "command": lt.command, "seconds": round(lt.seconds, 3),
             "error": lt.error, "verdict": None if v is None else {"kind": v.kind.value, "reason": v.reason,
