@@ -309,6 +309,12 @@ def test_ic_tui_pilot_path_pane(ic: Lab) -> None:
         hop2 = screen.outline.ovn[1]
         assert hop2 is not None and hop2.verdict is not None and hop2.verdict.acl
         assert hop2.verdict.acl.get("uuid")  # the ACL row of the receiving zone's NB
+        # the Logical tab: one ovn-trace per zone, each compared with its own node's ofproto/trace
+        from ovntrace.tui.widgets.logical import comparisons_of
+
+        comps, note = comparisons_of(screen.outline, view)
+        assert len(comps) == 2 and all(c.agree for c in comps), note
+        assert note is not None and "zone kube-node2, hop 1" in note and "zone kube-node1, hop 2" in note
 
     req = PathRequest(SRC, DST, str(ic.inventory_path), proto="tcp", dport=22)
     run_on_screen(create_app(None, Options(inventory=inv_mod.load(ic.inventory_path), live=req, doctor=False)),

@@ -23,6 +23,10 @@ NONE = ("No logical trace to compare. Paste an ovn-trace with the ofproto/trace 
 def comparisons_of(outline: Any, view: Any = None) -> tuple[list[Comparison], str | None]:
     """The comparisons to show and a note: a live path's (``view.logical``), else the paste's own."""
     lt = getattr(view, "logical", None) if view is not None else None
+    if lt is not None and getattr(lt, "halves", None):  # interconnect: one comparison per zone crossed
+        notes = [f"zone {h.zone}, hop {h.half}: " + (str(h.error) if h.error else f"ovn-trace on {h.node}: {h.command}")
+                 for h in lt.halves]
+        return [h.comparison for h in lt.halves if h.comparison is not None and h.error is None], "; ".join(notes)
     if lt is not None:
         if lt.error:
             return [], str(lt.error)
