@@ -125,3 +125,13 @@ def lab25_ic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The interconnect lab on OVN 25.03 (Debian 13 binaries under chroot), up once per run."""
     need_release("25.03")
     yield from _session_lab(tmp_path_factory, "lab25ic", release="25.03", topology="interconnect")
+
+
+@pytest.fixture(params=["lab_ic", "lab25_ic"], ids=["23.03", "25.03"])
+def ic(request: pytest.FixtureRequest) -> Lab:
+    """The interconnect lab of each release, its nodes' neighbours refreshed (the dummy underlay: the nodes
+    still know their peers' MACs)."""
+    lab: Lab = request.getfixturevalue(request.param)
+    for n in lab.inventory.node_names:
+        lab._refresh_neighbors(n)
+    return lab

@@ -18,11 +18,6 @@ from ovntrace.lab.lab import Lab
 SRC, DST = "kube-node2", "kube-node1"  # client-1 -> sshd-2 crosses from kube-node2's zone to kube-node1's
 
 
-@pytest.fixture(params=["lab_ic", "lab25_ic"], ids=["23.03", "25.03"])
-def ic(request: pytest.FixtureRequest) -> Lab:
-    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
-
-
 def _last_actions(trace: str) -> str:
     acts = re.findall(r"^Datapath actions: (.*)$", trace, re.M)
     assert acts, trace[-2000:]

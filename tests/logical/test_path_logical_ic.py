@@ -20,17 +20,8 @@ from ovntrace.lab.ovntrace_fixtures import _stage_uuid, delete_flow, lflow_flows
 from ovntrace.path import run_path
 from ovntrace.pathcmd import main
 from tests.json.contract import check
+from tests.path.test_path_ic import DST, SRC  # ic: the interconnect lab of both releases (tests/conftest.py)
 from tests.path.test_path_more import _inventory_with_down_node
-
-SRC, DST = "default/client-1", "default/sshd-2"  # client-1 on kube-node2, sshd-2 on kube-node1
-
-
-@pytest.fixture(params=["lab_ic", "lab25_ic"], ids=["23.03", "25.03"])
-def ic(request: pytest.FixtureRequest) -> Lab:
-    lab: Lab = request.getfixturevalue(request.param)
-    for n in lab.inventory.node_names:  # the dummy underlay: the nodes still know their peers' MACs
-        lab._refresh_neighbors(n)
-    return lab
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
