@@ -21,8 +21,9 @@ SNAPSHOT = "ovntrace.snapshot/2"
 
 
 def dumps(doc: Mapping[str, Any]) -> str:
-    """Every ``/2`` document's layout: one compact line, ASCII only (``\\uXXXX`` escapes), a newline."""
-    return json.dumps(doc, separators=(",", ":")) + "\n"
+    """Every ``/2`` document's layout: one line with ``json.dumps``'s separators (``, `` and ``: ``), ASCII only
+    (``\\uXXXX`` escapes), a newline."""
+    return json.dumps(doc) + "\n"
 
 
 # -- path ------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ The rules every ``/2`` document follows (:mod:`ovntrace.render.contract` applies
 * a value OVS writes as a plain decimal integer (``ttl=64``, ``in_port=9``, ``tp_dst=6081``) is a JSON
   number; hex (``0x4``), masked (``0x1/0xffff``), addresses and names stay strings as written
   (:func:`num`);
-* one compact line (separators ``,`` and ``:``), ASCII only (every other character, and every control
+* one line (the separators of ``json.dumps``: ``, `` and ``: ``), ASCII only (every other character, and every control
   character, a ``\uXXXX`` escape: safe on any terminal, ``json.loads`` gives the exact strings back), a
   newline at the end.
 
@@ -32,7 +32,7 @@ SCHEMA = "ovntrace.explain/2"
 MAX_SAFE = (1 << 53) - 1  # JSON numbers beyond this lose precision in JavaScript and jq
 
 # ASCII only: every non-ASCII character, control or format character is a \uXXXX escape
-_DUMP = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_DUMP = json.JSONEncoder(check_circular=False).encode  # separators ", " and ": ", as json.dumps
 _S = json.encoder.encode_basestring_ascii  # the C quoting of a str
 DEEP = 200  # step levels above which a trace is encoded chunk by chunk (the C encoder recurses per level)
 
@@ -258,27 +258,27 @@ class _Tree:
     def head(self, s: Step) -> str:
         """The step's JSON up to and including ``"children":[``."""
         k = s.kind
-        parts = ['{"kind":"', k.value, '","line":', str(s.line), ',"text":', _S(s.text)]
+        parts = ['{"kind": "', k.value, '", "line": ', str(s.line), ', "text": ', _S(s.text)]
         if k is StepKind.TABLE:
-            parts += [',"bridge":', _str(s.bridge), ',"table":', _int(s.table), ',"match":', _str(s.match),
-                      ',"priority":', _int(s.priority), ',"cookie":', _str(s.cookie),
-                      ',"miss":', "true" if s.miss else "false", ',"via":', _int(s.via),
-                      ',"state":', self._state(s.state)]
+            parts += [', "bridge": ', _str(s.bridge), ', "table": ', _int(s.table), ', "match": ', _str(s.match),
+                      ', "priority": ', _int(s.priority), ', "cookie": ', _str(s.cookie),
+                      ', "miss": ', "true" if s.miss else "false", ', "via": ', _int(s.via),
+                      ', "state": ', self._state(s.state)]
         elif k is StepKind.BRIDGE:
-            parts += [',"bridge":', _str(s.bridge)]
+            parts += [', "bridge": ', _str(s.bridge)]
         elif k is StepKind.STAGE:
-            parts += [',"datapath":', _str(s.datapath), ',"pipeline":', _str(s.pipeline), ',"table":',
-                      _int(s.table), ',"stage":', _str(s.stage), ',"source":', _str(s.source),
-                      ',"match":', _str(s.match), ',"priority":', _int(s.priority), ',"uuid":', _str(s.uuid),
-                      ',"miss":', "true" if s.miss else "false"]
+            parts += [', "datapath": ', _str(s.datapath), ', "pipeline": ', _str(s.pipeline), ', "table": ',
+                      _int(s.table), ', "stage": ', _str(s.stage), ', "source": ', _str(s.source),
+                      ', "match": ', _str(s.match), ', "priority": ', _int(s.priority), ', "uuid": ', _str(s.uuid),
+                      ', "miss": ', "true" if s.miss else "false"]
         elif k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
-            parts += [',"datapath":', _str(s.datapath), ',"pipeline":', _str(s.pipeline),
-                      ',"inport":', _str(s.inport), ',"outport":', _str(s.outport)]
+            parts += [', "datapath": ', _str(s.datapath), ', "pipeline": ', _str(s.pipeline),
+                      ', "inport": ', _str(s.inport), ', "outport": ', _str(s.outport)]
             if k is StepKind.TRANSFORM:
-                parts += [',"transform":', _str(s.stage)]
+                parts += [', "transform": ', _str(s.stage)]
         elif k is StepKind.OPENFLOW:
-            parts += [',"table":', _int(s.table), ',"priority":', _int(s.priority), ',"cookie":', _str(s.cookie)]
-        parts += [',"action":', self._action(s.action), ',"ovn":']
+            parts += [', "table": ', _int(s.table), ', "priority": ', _int(s.priority), ', "cookie": ', _str(s.cookie)]
+        parts += [', "action": ', self._action(s.action), ', "ovn": ']
         ovn = self.ovn
         if ovn is None:
             parts.append("null")
@@ -290,8 +290,8 @@ class _Tree:
             parts.append("null" if ao is None else _DUMP(action_ovn_dict(ao)))
         else:
             parts.append("null")
-        parts += [',"spurious":', "true" if s.spurious else "false", ',"nested_in":', _int(s.nested_in),
-                  ',"children":[']
+        parts += [', "spurious": ', "true" if s.spurious else "false", ', "nested_in": ', _int(s.nested_in),
+                  ', "children": [']
         return "".join(parts)
 
     def steps(self, steps: Sequence[Step], out: list[str]) -> None:
@@ -309,7 +309,7 @@ class _Tree:
             if first[-1]:
                 first[-1] = False
             else:
-                out.append(",")
+                out.append(", ")
             out.append(self.head(s))
             if s.children:
                 stack.append(iter(s.children))
@@ -320,7 +320,7 @@ class _Tree:
 
 def _tail_obj(d: dict[str, Any]) -> str:
     """``,"k":v,...}`` of ``d``."""
-    return "," + _DUMP(d)[1:]
+    return ", " + _DUMP(d)[1:]
 
 
 class _TooDeep(Exception):
@@ -451,14 +451,14 @@ def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str]) -> None:
     """The trace's JSON text in chunks, without recursion (any depth)."""
     tree = _Tree(ovn)
     out.append(_DUMP(_trace_head(t))[:-1])
-    out.append(',"passes":[')
+    out.append(', "passes": [')
     for i, p in enumerate(t.passes):
         if i:
-            out.append(",")
+            out.append(", ")
         out.append(_DUMP(pass_head(p))[:-1])
-        out.append(',"steps":')
+        out.append(', "steps": ')
         tree.steps(p.steps, out)
-        out.append(',"notes":')
+        out.append(', "notes": ')
         _Tree(None).steps(p.notes, out)
         out.append(_tail_obj(pass_tail(p)))
     out.append("]")
@@ -510,10 +510,10 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
     The cyclic garbage collector is paused while a trace is built and encoded: the dicts made here hold
     no cycles, and each of the collections their allocation would trigger walks the whole parsed tree
     (it doubled the time of this function)."""
-    out.write(_DUMP(head_dict(result))[:-1] + ',"traces":[')
+    out.write(_DUMP(head_dict(result))[:-1] + ', "traces": [')
     for i, t in enumerate(result.traces):
         if i:
-            out.write(",")
+            out.write(", ")
         was = gc.isenabled()
         gc.disable()
         try:
@@ -522,7 +522,7 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
             if was:
                 gc.enable()
         out.write(text)
-    out.write('],"comparison":' + _DUMP(list(comparison) if comparison else None) + "}\n")
+    out.write('], "comparison": ' + _DUMP(list(comparison) if comparison else None) + "}\n")
 
 
 def render(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> str:

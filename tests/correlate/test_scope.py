@@ -55,7 +55,7 @@ def test_non_ovn_trace_json_has_no_ovn_objects() -> None:
                  "048_neutron-ovs-notes-brint-brtun-vxlan-flood.txt"):
         res = subprocess.run([sys.executable, "-m", "ovntrace.cli", "explain", str(TRACES / name), "--format",
                               "json", "-q"], capture_output=True, text=True, timeout=120, check=True)
-        assert '"ovn":{' not in res.stdout, name  # explain/2: every "ovn" key null
+        assert '"ovn": {' not in res.stdout, name  # explain/2: every "ovn" key null
         text = subprocess.run([sys.executable, "-m", "ovntrace.cli", "explain", str(TRACES / name), "-q"],
                               capture_output=True, text=True, timeout=120, check=True).stdout
         assert "PHY_TO_LOG" not in text and "ovn:" not in text, name

@@ -1,7 +1,7 @@
 """Validate a ``/2`` document against its published schema (ovntrace/schemas) with ``jsonschema``.
 
 Tests of every command call :func:`check` on what the command printed: the document must name its
-schema, match it, and be in the one ``/2`` style (one compact ASCII line with a trailing newline).
+schema, match it, and be in the one ``/2`` style (one ASCII line with json.dumps's separators and a trailing newline).
 """
 
 from __future__ import annotations
@@ -43,12 +43,14 @@ def validate(doc: Any, expect: str | None = None) -> None:
         raise AssertionError(f"{len(errors)} schema errors in a {doc['schema']} document:\n" + "\n".join(lines))
 
 
-def check(text: str, expect: str | None = None) -> dict[str, Any]:
-    """A command's ``--format json`` output: the ``/2`` layout (one compact ASCII line) and its schema."""
+def check(text: str, expect: str | None = None, compact: bool = False) -> dict[str, Any]:
+    """A command's ``--format json`` output: the ``/2`` layout (one ASCII line, json.dumps's separators) and its
+    schema. ``compact``: a snapshot file (separators ``,`` and ``:``)."""
     assert text.endswith("\n") and text.count("\n") == 1, "a /2 document is one line ending with a newline"
     assert text.isascii(), "a /2 document is ASCII (other characters as \\uXXXX escapes)"
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     doc = json.loads(text)
-    assert json.dumps(doc, separators=(",", ":")) + "\n" == text, "not in the compact /2 layout"
+    seps = (",", ":") if compact else (", ", ": ")
+    assert json.dumps(doc, separators=seps) + "\n" == text, f"not in the /2 layout (one line, separators {seps})"
     validate(doc, expect)
     return doc  # type: ignore[no-any-return]

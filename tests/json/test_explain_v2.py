@@ -45,11 +45,11 @@ def test_schema_rejects_a_missing_key_and_a_string_number() -> None:
     step = doc["traces"][0]["passes"][0]["steps"][0]["children"][0]
     del step["cookie"]
     with pytest.raises(AssertionError, match="cookie"):
-        check(json.dumps(doc, separators=(",", ":")) + "\n")
+        check(json.dumps(doc) + "\n")
     doc = json.loads(explain(FIX / "seed" / "kube-node2-pod-to-sshd2.txt") or "")
     doc["traces"][0]["verdict"]["outputs"][0]["arp_reply"] = "no"
     with pytest.raises(AssertionError, match="arp_reply"):
-        check(json.dumps(doc, separators=(",", ":")) + "\n")
+        check(json.dumps(doc) + "\n")
 
 
 def test_numbers_are_numbers_hex_stays_text() -> None:
@@ -101,7 +101,7 @@ def test_a_string_that_looks_like_a_placeholder_is_kept(tmp_path: Path) -> None:
     lines[k] = lines[k].replace("set_field:0x1->reg13", '\x010"set_field:0x1->reg13')
     result = parse("\n".join(lines) + "\n")
     text = json_v2.render(result)
-    assert text == json.dumps(json_v2.to_dict(result), separators=(",", ":")) + "\n"
+    assert text == json.dumps(json_v2.to_dict(result)) + "\n"
     doc = check(text)
     found: list[str] = []
 

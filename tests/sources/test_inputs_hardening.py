@@ -262,7 +262,7 @@ def test_same_sb_twice_is_one_database(tmp_path: Path, second: str) -> None:
     rc, once, _ = cli("explain", str(TRACE), "--sb", str(sb), "--format", "json")
     rc2, twice, err = cli("explain", str(TRACE), "--sb", str(sb), "--sb", str(other), "--format", "json")
     assert rc == rc2 == 0
-    assert '"lflow_ambiguous":["' not in twice  # explain/2: the key is always there, empty
+    assert '"lflow_ambiguous": ["' not in twice  # explain/2: the key is always there, empty
     assert _ovn_meaning(twice) == _ovn_meaning(once)
     assert f"{other}: the same OVN_Southbound as {sb}" in err
 

@@ -77,7 +77,7 @@ def test_v1_and_its_v2_rewrite_give_the_same_context(tmp_path: Path) -> None:
         S.write(S.load(fixture), v2)
         text = v2.read_text()
         assert text.startswith('{"schema":"ovntrace.snapshot/2"') and S.is_snapshot_text(text)
-        check(text, "ovntrace.snapshot/2")  # the file itself: one compact ASCII line, the schema
+        check(text, "ovntrace.snapshot/2", compact=True)  # the file itself: one compact ASCII line, the schema
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
         a, b = load_context(fixture), load_context(v2)
         assert S.load(v2).read_schema == "ovntrace.snapshot/2"
