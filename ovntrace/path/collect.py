@@ -16,12 +16,6 @@ from ovntrace.path.model import CT_STATES, NeedsTrace, PathResult, PathUsageErro
 from ovntrace.path.stitch import _chains, _reverse
 
 
-def _default_inventory() -> Path:
-    from ovntrace.lab.inventory import lab_dir
-
-    return lab_dir() / "inventory.toml"
-
-
 def _pool(inv: Any, inv_path: Path, accept_new: bool) -> Any:
     from ovntrace.sources.ssh import LocalTransport, Pool, SshTransport, Transport, resolve_target, split_prefix
 
@@ -122,17 +116,18 @@ class Env:
             raise PathUsageError(str(e)) from None
 
 def _load_inventory(inventory: str | Path | None) -> tuple[Any, Path]:
-    """(Inventory, its path): ``inventory`` or the lab's; a missing or bad one is a usage error."""
+    """(Inventory, its path), selected as plan, apply and doctor select it (:func:`ovntrace.lab.selection.select`:
+    ``--inventory``, ``$OVNTRACE_INVENTORY``, the XDG config file's, the lab's); a missing or bad one is a usage
+    error."""
     from ovntrace.lab import inventory as inv_mod
     from ovntrace.lab.errors import LabError
     from ovntrace.lab.selection import select
 
-    try:  # --inventory, $OVNTRACE_INVENTORY, the XDG config file's, the lab's (as plan, apply and doctor)
-        chosen = select(inventory).path
+    try:
+        inv_path = select(inventory).path
     except LabError as e:
         raise PathUsageError(str(e)) from None
-    inv_path = chosen if chosen is not None else _default_inventory()
-    if not inv_path.is_file():
+    if inv_path is None or not inv_path.is_file():
         raise PathUsageError(f"no inventory at {inv_path} (--inventory F, or `ovntrace lab up`)")
     try:
         return inv_mod.load(inv_path), inv_path
