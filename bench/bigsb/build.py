@@ -38,7 +38,6 @@ from ovntrace.lab.lab import Lab
 BOUND: tuple[tuple[str, int, int], ...] = (("kube-node2", 0, 2), ("kube-node1", 1, 2), ("kube-master", 2, 2))
 #: the traced packet: from switch 0 port 2 (kube-node2) to switch 1 port 2 (kube-node1)
 SRC, DST = (0, 2), (1, 2)
-BATCH = 1500  # ovn-nbctl commands per transaction (argv stays far below ARG_MAX)
 
 
 @dataclass(frozen=True)
@@ -73,63 +72,135 @@ def switch_name(i: int) -> str:
     return f"bigsb-s{i}"
 
 
-def switch_commands(router: str, i: int, ports: int) -> list[list[str]]:
-    """The ovn-nbctl commands (one list per command) that create switch ``i`` with its ports and ACLs."""
+#: switches joined to the cluster router; the others hang off FAR_ROUTER (see ``--far-router``)
+NEAR = 3
+FAR_ROUTER = "bigsb-far"
+SWITCHES_PER_TXN = 100  # switches per NB transaction (~3,700 rows)
+
+
+def _map(d: dict[str, str]) -> list[object]:
+    return ["map", [[k, v] for k, v in sorted(d.items())]]
+
+
+def _set(items: Sequence[object]) -> list[object]:
+    return ["set", list(items)]
+
+
+def switch_ops(router: str, i: int, ports: int) -> list[dict[str, object]]:
+    """OVSDB operations creating switch ``i`` with its ports, ACLs and the port on ``router``.
+
+    The same rows ``ovn-nbctl ls-add``/``lsp-add``/``lrp-add``/``acl-add`` would write (23.03): every
+    switch's ACLs name its own ports/addresses so that northd cannot share their flows through a
+    datapath group; two of them have ``log`` and a name."""
     sw = switch_name(i)
     pre = subnet_prefix(i)
     rtos, stor = f"rtos-{sw}", f"stor-{sw}"
-    cmds: list[list[str]] = [
-        ["ls-add", sw],
-        ["set", "Logical_Switch", sw, f"other_config:subnet={pre}.0/24"],
-        ["lrp-add", router, rtos, runbook.router_mac(rtos), f"{pre}.1/24"],
-        ["lsp-add", sw, stor],
-        ["lsp-set-type", stor, "router"],
-        ["lsp-set-addresses", stor, "router"],
-        ["lsp-set-options", stor, f"router-port={rtos}"],
-    ]
+    n = f"s{i}"
+    ops: list[dict[str, object]] = [
+        {"op": "insert", "table": "Logical_Router_Port", "uuid-name": f"{n}rtos",
+         "row": {"name": rtos, "mac": runbook.router_mac(rtos), "networks": f"{pre}.1/24"}},
+        {"op": "mutate", "table": "Logical_Router", "where": [["name", "==", router]],
+         "mutations": [["ports", "insert", _set([["named-uuid", f"{n}rtos"]])]]},
+        {"op": "insert", "table": "Logical_Switch_Port", "uuid-name": f"{n}stor",
+         "row": {"name": stor, "type": "router", "addresses": "router", "options": _map({"router-port": rtos})}},
+    ]  # fmt: skip
+    lsps = [f"{n}stor"]
     for j in range(ports):
         p = Port(i, j)
         addr = f"{p.mac} {p.ip}"
-        cmds += [["lsp-add", sw, p.name], ["lsp-set-addresses", p.name, addr], ["lsp-set-port-security", p.name, addr]]
+        ops.append({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": f"{n}p{j}",
+                    "row": {"name": p.name, "addresses": addr, "port_security": addr}})  # fmt: skip
+        lsps.append(f"{n}p{j}")
     p0, p1 = Port(i, 0).name, Port(i, 1).name
-    cmds += [
-        # per-switch matches, so that northd cannot share them through a datapath group
-        ["acl-add", sw, "from-lport", "1002", f'inport == "{p0}" && ip4.dst == {pre}.0/24', "allow-related"],
-        [
-            "--log",
-            f"--name=deny-ssh-{sw}",
-            "--severity=warning",
-            "acl-add",
-            sw,
-            "to-lport",
-            "1001",
-            f'outport == "{p1}" && tcp.dst == 22',
-            "drop",
-        ],
-        ["acl-add", sw, "to-lport", "1000", f"ip4.src == {pre}.0/24 && udp.dst == 53", "allow"],
-        [
-            "--log",
-            f"--name=reject-telnet-{sw}",
-            "--severity=info",
-            "acl-add",
-            sw,
-            "from-lport",
-            "1003",
-            f"ip4.src == {pre}.{ports + 3} && tcp.dst == 23",
-            "reject",
-        ],
-        ["acl-add", sw, "to-lport", "900", f"ip4.dst == {pre}.{ports + 4} && icmp4", "drop"],
-    ]
-    return cmds
+    acls: list[dict[str, object]] = [
+        {"direction": "from-lport", "priority": 1002, "match": f'inport == "{p0}" && ip4.dst == {pre}.0/24',
+         "action": "allow-related"},
+        {"direction": "to-lport", "priority": 1001, "match": f'outport == "{p1}" && tcp.dst == 22', "action": "drop",
+         "log": True, "name": f"deny-ssh-{sw}", "severity": "warning"},
+        {"direction": "to-lport", "priority": 1000, "match": f"ip4.src == {pre}.0/24 && udp.dst == 53",
+         "action": "allow"},
+        {"direction": "from-lport", "priority": 1003, "match": f"ip4.src == {pre}.{ports + 3} && tcp.dst == 23",
+         "action": "reject", "log": True, "name": f"reject-telnet-{sw}", "severity": "info"},
+        {"direction": "to-lport", "priority": 900, "match": f"ip4.dst == {pre}.{ports + 4} && icmp4",
+         "action": "drop"},
+    ]  # fmt: skip
+    for k, row in enumerate(acls):
+        ops.append({"op": "insert", "table": "ACL", "uuid-name": f"{n}acl{k}", "row": row})
+    ops.append({"op": "insert", "table": "Logical_Switch",
+                "row": {"name": sw, "other_config": _map({"subnet": f"{pre}.0/24"}),
+                        "ports": _set([["named-uuid", u] for u in lsps]),
+                        "acls": _set([["named-uuid", f"{n}acl{k}"] for k in range(len(acls))])}})  # fmt: skip
+    return ops
 
 
-def batches(cmds: Sequence[list[str]], size: int) -> Iterator[list[str]]:
-    """``ovn-nbctl`` argv tails: ``size`` commands each, joined by ``--``."""
-    for k in range(0, len(cmds), size):
-        argv: list[str] = []
-        for c in cmds[k : k + size]:
-            argv += ["--", *c]
-        yield argv
+def router_of(i: int, cluster_router: str, far: bool) -> str:
+    return FAR_ROUTER if far and i >= NEAR else cluster_router
+
+
+def nb_transactions(cluster_router: str, switches: int, ports: int, far: bool) -> Iterator[list[dict[str, object]]]:
+    """The NB load as a few big transactions (``SWITCHES_PER_TXN`` switches each)."""
+    first: list[dict[str, object]] = []
+    if far and switches > NEAR:
+        first.append({"op": "insert", "table": "Logical_Router", "row": {"name": FAR_ROUTER}})
+    for k in range(0, switches, SWITCHES_PER_TXN):
+        ops = first + [
+            op for i in range(k, min(switches, k + SWITCHES_PER_TXN)) for op in switch_ops(
+                router_of(i, cluster_router, far), i, ports)
+        ]  # fmt: skip
+        first = []
+        yield ops
+
+
+def transact(sock: Path, db: str, ops: list[dict[str, object]], timeout: float = 900.0) -> list[object]:
+    """One OVSDB ``transact`` over a unix socket (RFC 7047 JSON-RPC; echo requests answered)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(sock))
+        s.sendall(json.dumps({"method": "transact", "params": [db, *ops], "id": 1}).encode())
+        dec = json.JSONDecoder()
+        buf = ""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise SystemExit(f"{sock}: connection closed before the transaction's reply")
+            buf += chunk.decode()
+            while buf:
+                buf = buf.lstrip()
+                try:
+                    msg, end = dec.raw_decode(buf)
+                except ValueError:
+                    break
+                buf = buf[end:]
+                if msg.get("method") == "echo":
+                    s.sendall(json.dumps({"result": msg.get("params", []), "error": None, "id": msg["id"]}).encode())
+                    continue
+                if msg.get("id") != 1:
+                    continue
+                if msg.get("error"):
+                    raise SystemExit(f"{sock}: transaction failed: {msg['error']}")
+                result = msg["result"]
+                assert isinstance(result, list)
+                bad = [r for r in result if isinstance(r, dict) and r.get("error")]
+                if bad:
+                    raise SystemExit(f"{sock}: transaction failed: {bad[:3]}")
+                return result
+
+
+def rss_mb(pidfile: Path) -> dict[str, float]:
+    """Current and peak resident memory (MB) of the daemon in ``pidfile`` (empty if gone)."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for line in status.splitlines():
+        key, _, val = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = round(int(val.split()[0]) / 1024, 1)
+    return out
 
 
 class Builder:
@@ -187,7 +258,9 @@ def wait_chassis(b: Builder, node: str, timeout: float = 3600.0) -> None:
     raise SystemExit(f"{node}'s ovn-controller did not catch up in {timeout:.0f}s")
 
 
-def build(out: Path, switches: int, ports: int, down: bool, one_chassis: bool = False) -> dict[str, object]:
+def build(
+    out: Path, switches: int, ports: int, down: bool, one_chassis: bool = False, far: bool = True
+) -> dict[str, object]:
     if switches < 2 or ports < 3:
         raise SystemExit("need at least 2 switches and 3 ports per switch")
     out.mkdir(parents=True, exist_ok=True)
@@ -202,16 +275,17 @@ def build(out: Path, switches: int, ports: int, down: bool, one_chassis: bool = 
         b = Builder(lab)
         router = b.central  # the cluster router is named after the central node
         before = b.count("Logical_Flow")
-        # 1. NB: everything in batched transactions, northd paused (one recompute at the end)
+        # 1. NB: a few big transactions straight to the NB server, northd paused (one recompute at the end)
         t0 = time.monotonic()
         b.run(b.central, ["ovn-appctl", "-t", "ovn-northd", "pause"])
-        cmds = [c for i in range(switches) for c in switch_commands(router, i, ports)]
-        n_txn = 0
-        for argv in batches(cmds, BATCH):
-            b.run(b.central, ["ovn-nbctl", "--no-wait", "--timeout=600", *argv])
+        nb_sock = lab.node_dir(b.central) / "ovnnb_db.sock"
+        n_txn = n_ops = 0
+        for ops in nb_transactions(router, switches, ports, far):
+            transact(nb_sock, "OVN_Northbound", ops)
             n_txn += 1
+            n_ops += len(ops)
         timings["nb_load"] = time.monotonic() - t0
-        print(f"NB: {len(cmds)} commands in {n_txn} transactions, {timings['nb_load']:.1f}s", flush=True)
+        print(f"NB: {n_ops} operations in {n_txn} transactions, {timings['nb_load']:.1f}s", flush=True)
         # 2. bind a few ports to the lab nodes (OVS internal ports with iface-id)
         t0 = time.monotonic()
         for k, (node, s, j) in enumerate(BOUND):
@@ -242,8 +316,23 @@ def build(out: Path, switches: int, ports: int, down: bool, one_chassis: bool = 
         # 3. northd computes the SB once; then every chassis catches up
         t0 = time.monotonic()
         b.run(b.central, ["ovn-appctl", "-t", "ovn-northd", "resume"])
-        b.run(b.central, ["ovn-nbctl", "--timeout=900", "--wait=sb", "sync"])
+        cdir = lab.node_dir(b.central)
+        daemons = {"ovn-northd": cdir / "ovn-northd.pid", "sb-server": cdir / "ovnsb_db.pid",
+                   "nb-server": cdir / "ovnnb_db.pid"}  # fmt: skip
+        with subprocess.Popen(["ovn-nbctl", "--timeout=3000", "--wait=sb", "sync"], env=b.env(b.central),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as sync:  # fmt: skip
+            while sync.poll() is None:
+                mem = {k: rss_mb(v) for k, v in daemons.items()}
+                print(f"  {time.monotonic() - t0:6.0f}s  " + "  ".join(
+                    f"{k} {m.get('VmRSS', 0):.0f}/{m.get('VmHWM', 0):.0f} MB" for k, m in mem.items()), flush=True)
+                try:
+                    sync.wait(10)
+                except subprocess.TimeoutExpired:
+                    pass
+            if sync.returncode != 0:
+                raise SystemExit(f"ovn-nbctl --wait=sb sync failed: {sync.stderr.read() if sync.stderr else ''}")
         timings["northd_sb"] = time.monotonic() - t0
+        peak_mb = {k: rss_mb(v).get("VmHWM", 0.0) for k, v in daemons.items()}
         print(f"northd -> SB in {timings['northd_sb']:.1f}s", flush=True)
         t0 = time.monotonic()
         if one_chassis:
@@ -283,6 +372,8 @@ def build(out: Path, switches: int, ports: int, down: bool, one_chassis: bool = 
             "one_chassis": one_chassis,
             "counts": counts,
             "openflow_flows": openflows,
+            "far_router": far,
+            "peak_rss_mb_after_northd": peak_mb,
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
             "lab_dir": str(lab.dir),
             "remotes": remotes(lab),
@@ -322,8 +413,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "runs, and wait for that one only: on a loaded 2-core machine three controllers computing ~100k "
                     "OpenFlow flows each did not catch up in 30 min. The destination port then has no chassis, so "
                     "the trace ends at the remote output instead of a tunnel; the SB is the same")
+    ap.add_argument("--one-router", action="store_true",
+                    help="join every switch to the cluster router (the first builds' shape). By default only "
+                    f"switches 0-{NEAR - 1} are (the traced path) and the others hang off a second router "
+                    f"{FAR_ROUTER!r}: the ovn-controllers (conditional monitoring) then compute only the traced "
+                    "path's datapaths, and northd alone carries the big SB")
     args = ap.parse_args(argv)
-    info = build(args.dir.absolute(), args.switches, args.ports, args.down, args.one_chassis)
+    info = build(args.dir.absolute(), args.switches, args.ports, args.down, args.one_chassis, not args.one_router)
     c = info["counts"]
     assert isinstance(c, dict)
     print(
