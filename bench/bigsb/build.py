@@ -21,6 +21,7 @@ The lab stays up (for live benchmarks) unless ``--down``; bring it down with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -325,10 +326,8 @@ def build(
                 mem = {k: rss_mb(v) for k, v in daemons.items()}
                 print(f"  {time.monotonic() - t0:6.0f}s  " + "  ".join(
                     f"{k} {m.get('VmRSS', 0):.0f}/{m.get('VmHWM', 0):.0f} MB" for k, m in mem.items()), flush=True)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     sync.wait(10)
-                except subprocess.TimeoutExpired:
-                    pass
             if sync.returncode != 0:
                 raise SystemExit(f"ovn-nbctl --wait=sb sync failed: {sync.stderr.read() if sync.stderr else ''}")
         timings["northd_sb"] = time.monotonic() - t0

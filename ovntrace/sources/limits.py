@@ -17,6 +17,7 @@ import io
 import lzma
 import os
 import re
+import stat
 import zlib
 from typing import Any, BinaryIO
 
@@ -118,6 +119,10 @@ def read_path(path: str | os.PathLike[str], name: str | None = None, limit: int 
     shown = name or os.fspath(path)
     try:
         with open(path, "rb") as raw:
+            if head_only is None:
+                whole = _read_regular(raw, shown, limit)
+                if whole is not None:
+                    return whole
             head = raw.read(8)
             stream: Any = _Prepend(head, raw)  # works for FIFOs and pipes too (no seeking back)
             inner = decompress_stream(stream, head)
@@ -141,6 +146,35 @@ def read_path(path: str | os.PathLike[str], name: str | None = None, limit: int 
         raise
     except OSError as e:
         raise SourceError(f"{shown}: {e.strerror or e}") from None
+
+
+def _read_regular(raw: BinaryIO, name: str, limit: int | None) -> bytes | None:
+    """A regular, uncompressed file in one read of its size (a big database file: no chunks joined, no copy),
+    the cap applied to what was read; ``None`` for anything else (the caller reads it in chunks). The size
+    is only a hint: a file that grew meanwhile is read on to its end, up to the cap."""
+    try:
+        st = os.fstat(raw.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size < _CHUNK:
+        return None
+    head = raw.read(8)
+    raw.seek(0)
+    if is_compressed(head):
+        return None
+    cap = max_input_size() if limit is None else limit
+    data = raw.read(min(cap, st.st_size) + 1)
+    if len(data) > cap:
+        raise too_large(name, cap)
+    rest = raw.read(1)
+    if rest:  # it grew: read on (with the cap) and join
+        if len(data) + 1 > cap:
+            raise too_large(name, cap)
+        try:
+            data += rest + read_stream(raw, name, cap - len(data) - 1)
+        except InputTooLarge:
+            raise too_large(name, cap) from None
+    return data
 
 
 class _Prepend(io.RawIOBase):

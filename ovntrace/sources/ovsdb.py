@@ -584,7 +584,8 @@ def _skim(body: bytes, keep: Keep) -> Any | None:
     OVSDB writes a transaction as ``{"<table>":{"<uuid>":{"<column>":<value>,...},...},...}`` and no value is
     an object, so outside strings (which hold no raw ``"``) ``":{`` only follows a table's or a row's key,
     ``},"`` only ends a row followed by the next one, and ``}},"`` only ends a table followed by the next key.
-    The table's rows are split on ``},"`` (C speed); a row whose UUID has no kept prefix is never decoded.
+    The table's rows are found with ``bytes.find`` of ``},"`` in place (no copy of the table); a row whose UUID
+    has no kept prefix is never decoded.
     Checked: as many pieces as row keys, no deleted row (``":null``), each kept row a JSON object, the rest of
     the record valid JSON with exactly one transaction to put the kept rows back in."""
     table, prefixes = keep
@@ -600,35 +601,41 @@ def _skim(body: bytes, keep: Keep) -> Any | None:
         if not stripped.endswith(b"}}}"):
             return None
         end = len(stripped) - 3  # the table is the transaction's last key (a standalone record)
-    text = body[first:end + 1]
-    if b'":null' in text:
-        return None
-    pieces = text.split(b'},"')
-    if len(pieces) != text.count(b'":{'):
+    stop = end + 1  # the table's rows are body[first:stop]; nothing of it is copied but the kept rows
+    if body.find(b'":null', first, stop) >= 0:
         return None
     want = {p.encode() for p in prefixes}
-    last = len(pieces) - 1
     kept: dict[str, Any] = {}
-    for i, piece in enumerate(pieces):
-        if piece[:8] not in want:
-            continue
-        if piece[36:39] != b'":{' or not _UUID_KEY_RE.fullmatch(piece, 0, 36):
-            return None
-        try:
-            row = json.loads(piece[38:] + b"}" if i < last else piece[38:])
-        except ValueError:
-            return None
-        if not isinstance(row, dict):
-            return None
-        kept[piece[:36].decode("ascii")] = row
-    del pieces, text
-    before, after = body[:start], body[end + 2:]
-    if after.startswith(b","):
-        after = after[1:]
-    elif before.endswith(b","):
-        before = before[:-1]
+    rows = 0
+    pos = first
+    find = body.find
+    while True:
+        nxt = find(b'},"', pos, stop)
+        row_end = stop if nxt < 0 else nxt + 1  # one past the row's closing brace
+        rows += 1
+        if body[pos:pos + 8] in want:
+            if body[pos + 36:pos + 39] != b'":{' or not _UUID_KEY_RE.fullmatch(body, pos, pos + 36):
+                return None
+            try:
+                row = json.loads(body[pos + 38:row_end])
+            except ValueError:
+                return None
+            if not isinstance(row, dict):
+                return None
+            kept[body[pos:pos + 36].decode("ascii")] = row
+        if nxt < 0:
+            break
+        pos = nxt + 3
+    if rows != body.count(b'":{', first, stop):
+        return None
+    cut, resume = start, end + 2  # the record without the table: body[:cut] + body[resume:], one comma less
+    if body.startswith(b",", resume):
+        resume += 1
+    elif cut and body[cut - 1:cut] == b",":
+        cut -= 1
+    view = memoryview(body)
     try:
-        obj = json.loads(before + after)
+        obj = json.loads(b"".join((view[:cut], view[resume:])))
     except ValueError:
         return None
     txns = _transactions(obj)
