@@ -16,7 +16,7 @@ from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import InputTooLarge, decompress_stream, is_compressed, read_path
 from ovntrace.sources.limits import read_stream as _read_stream
-from ovntrace.sources.ovsdb import Database, Keep, is_db_file, replay, split_records
+from ovntrace.sources.ovsdb import Database, Keep, Record, is_db_file, replay, split_records
 from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
 
 # jsondump and paste (Lark grammars) are imported where text needs them: a db file does not.
@@ -55,6 +55,11 @@ def read_db_bytes(data: bytes, name: str, db_hint: str | None = None, keep: Keep
     """A database file's contents, decoding only the tables (and columns) the model needs (and with ``keep``,
     only those rows of its table: :data:`ovntrace.sources.ovsdb.Keep`)."""
     records, notes = split_records(data, name, keep)
+    return db_from_records(records, notes, name, db_hint)
+
+
+def db_from_records(records: list[Record], notes: list[str], name: str, db_hint: str | None = None) -> Database:
+    """The :class:`Database` of a file's records (:func:`ovntrace.sources.ovsdb.split_records`)."""
     first = records[0].data
     # The schema's name (standalone) or the Raft header's name (clustered) says which tables matter.
     schema_name = first.get("name") if isinstance(first, dict) else None
@@ -67,6 +72,25 @@ def read_db_bytes(data: bytes, name: str, db_hint: str | None = None, keep: Keep
                       f"{left}): names and flows may be missing or out of date")
     db.notes.extend(notes)
     return db
+
+
+def _db_context(db: Database, name: str, db_hint: str | None, node: str | None) -> ClusterContext:
+    _check_db(db.name, db_hint, name)
+    ctx = context_of(db.name, db.tables, _describe(db, name), node)
+    return dataclasses.replace(ctx, notes=ctx.notes + tuple(db.notes)) if db.notes else ctx
+
+
+def db_file_context(path: Path, name: str, hint: str | None = None, keep: Keep | None = None,
+                    node: str | None = None) -> ClusterContext:
+    """A file by its content, like :func:`context_from_bytes`; a database file's bytes are let go as soon as
+    its records are decoded (a 250 MB Southbound is not held while its rows are converted)."""
+    data = read_path(path, name)
+    if not is_db_file(data):
+        return context_from_bytes(data, name, hint, node, keep)
+    db_hint = _db_hint(hint)
+    records, notes = split_records(data, name, keep)
+    del data
+    return _db_context(db_from_records(records, notes, name, db_hint), name, db_hint, node)
 
 
 def _describe(db: Database, name: str) -> str:
@@ -87,10 +111,7 @@ def context_from_bytes(data: bytes, name: str, hint: str | None = None, node: st
             except (EOFError, OSError) as e:
                 raise SourceError(f"{name}: a compressed input that is cut short or damaged: {e}") from None
     if is_db_file(data):
-        db = read_db_bytes(data, name, db_hint, keep)
-        _check_db(db.name, db_hint, name)
-        ctx = context_of(db.name, db.tables, _describe(db, name), node)
-        return dataclasses.replace(ctx, notes=ctx.notes + tuple(db.notes)) if db.notes else ctx
+        return _db_context(read_db_bytes(data, name, db_hint, keep), name, db_hint, node)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -166,7 +187,7 @@ def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str
         return load_directory(path, hint)
     if "\n" not in s and len(s) < 4096 and path.exists():
         # read with the size cap, whatever stat says (a device or a FIFO has no size); .gz/.xz/.bz2 decompressed
-        return context_from_bytes(read_path(path, s), s, hint, node)
+        return db_file_context(path, s, hint, node=node)
     if "\n" in s or s.startswith(("{", "OVSDB ")):
         return context_from_text_any(s, "text", hint, node)
     raise SourceError(f"{s}: no such file or directory")
@@ -199,7 +220,7 @@ def load_sb(src: str | os.PathLike[str], lflow_datapath_keys: Iterable[int] | No
     """
     s = os.fspath(src)
     if lflow_cookies is not None and "\n" not in s and len(s) < 4096 and os.path.isfile(s) and not is_remote(s):
-        return context_from_bytes(read_path(Path(s), s), s, SB, keep=("Logical_Flow", frozenset(lflow_cookies)))
+        return db_file_context(Path(s), s, SB, keep=("Logical_Flow", frozenset(lflow_cookies)))
     if (lflow_datapath_keys is not None or lflow_cookies is not None) and is_remote(s):
         from ovntrace.sources.live import load_remote
 

@@ -515,19 +515,25 @@ def split_records(data: bytes, name: str = "database file",
                 raise SourceError(problem + " (expected 'OVSDB JSON|CLUSTER <length> <sha1>')")
             length = int(parts[2])
             start = nl + 1
-            body = data[start:start + length]
-            if nl < 0 or len(body) < length:
+            got = min(length, n - start) if nl >= 0 else 0
+            if nl < 0 or got < length:
                 notes.append(f"{name}: the last record (record {len(out) + 1}, byte {pos}) is cut short "
-                             f"({len(body) if nl >= 0 else 0} of {length} bytes): the file is truncated; ignored it")
+                             f"({got} of {length} bytes): the file is truncated; ignored it")
                 break
-            if hashlib.sha1(body).hexdigest() != parts[3].decode("ascii", "replace").lower():
+            view = memoryview(data)[start:start + length]  # hashed in place, not copied
+            digest = hashlib.sha1(view).hexdigest()
+            view.release()
+            if digest != parts[3].decode("ascii", "replace").lower():
                 if start + length >= n - 1:
                     notes.append(f"{name}: the last record (record {len(out) + 1}, byte {pos}) fails its SHA-1 "
                                  "checksum; ignored it")
                     break
                 raise SourceError(f"{name}: record at byte {pos} fails its SHA-1 checksum")
             try:
-                obj = json.loads(body) if keep is None else _decode_keeping(body, keep)
+                if keep is None:
+                    obj = json.loads(data[start:start + length])
+                else:
+                    obj = _decode_keeping(data, keep, start, start + length)
             except ValueError as e:
                 raise SourceError(f"{name}: record at byte {pos} is not JSON: {e}") from e
             out.append(Record(parts[1].decode("ascii", "replace"), pos, obj))
@@ -550,13 +556,14 @@ SKIM_MIN_BYTES = 1 << 20
 _UUID_KEY_RE = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _decode_keeping(body: bytes, keep: Keep) -> Any:
-    """One record's JSON with only the ``keep`` rows of its table (see :data:`Keep`)."""
-    if len(body) >= SKIM_MIN_BYTES:
-        obj = _skim(body, keep)
+def _decode_keeping(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any:
+    """One record's JSON (``body[lo:hi]``) with only the ``keep`` rows of its table (see :data:`Keep`)."""
+    hi = len(body) if hi is None else hi
+    if hi - lo >= SKIM_MIN_BYTES:
+        obj = _skim(body, keep, lo, hi)
         if obj is not None:
             return obj
-    obj = json.loads(body)
+    obj = json.loads(body[lo:hi] if lo or hi != len(body) else body)
     table, prefixes = keep
     for txn in _transactions(obj):
         rows = txn.get(table)
@@ -577,8 +584,8 @@ def _transactions(obj: Any) -> list[dict[str, Any]]:
     return [] if is_schema(obj) else [obj]
 
 
-def _skim(body: bytes, keep: Keep) -> Any | None:
-    """Decode ``body`` without the rows of ``keep``'s table that are not kept; ``None`` when the text is not in
+def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any | None:
+    """Decode ``body[lo:hi]`` (read in place: a big file's one record is not copied) without the rows of ``keep``'s table that are not kept; ``None`` when the text is not in
     the shape this relies on (the caller then decodes it whole).
 
     OVSDB writes a transaction as ``{"<table>":{"<uuid>":{"<column>":<value>,...},...},...}`` and no value is
@@ -589,18 +596,21 @@ def _skim(body: bytes, keep: Keep) -> Any | None:
     Checked: as many pieces as row keys, no deleted row (``":null``), each kept row a JSON object, the rest of
     the record valid JSON with exactly one transaction to put the kept rows back in."""
     table, prefixes = keep
+    hi = len(body) if hi is None else hi
     tkey = b'"' + table.encode() + b'":{'
-    m = re.search(re.escape(tkey) + rb'"[0-9a-f]{8}-', body)
+    m = re.compile(re.escape(tkey) + rb'"[0-9a-f]{8}-').search(body, lo, hi)
     if m is None:
         return None
     start = m.start()  # the table's key
     first = m.end() - 9  # the first row's UUID
-    end = body.find(b'}},"', first)  # the last row's closing brace
+    end = body.find(b'}},"', first, hi)  # the last row's closing brace
     if end < 0:
-        stripped = body.rstrip()
-        if not stripped.endswith(b"}}}"):
+        last = hi
+        while last > first and body[last - 1:last] in (b" ", b"\n", b"\r", b"\t"):
+            last -= 1
+        if body[last - 3:last] != b"}}}" or last - 3 < first:
             return None
-        end = len(stripped) - 3  # the table is the transaction's last key (a standalone record)
+        end = last - 3  # the table is the transaction's last key (a standalone record)
     stop = end + 1  # the table's rows are body[first:stop]; nothing of it is copied but the kept rows
     if body.find(b'":null', first, stop) >= 0:
         return None
@@ -628,14 +638,14 @@ def _skim(body: bytes, keep: Keep) -> Any | None:
         pos = nxt + 3
     if rows != body.count(b'":{', first, stop):
         return None
-    cut, resume = start, end + 2  # the record without the table: body[:cut] + body[resume:], one comma less
-    if body.startswith(b",", resume):
+    cut, resume = start, end + 2  # the record without the table: body[lo:cut] + body[resume:hi], one comma less
+    if resume < hi and body[resume:resume + 1] == b",":
         resume += 1
-    elif cut and body[cut - 1:cut] == b",":
+    elif cut > lo and body[cut - 1:cut] == b",":
         cut -= 1
     view = memoryview(body)
     try:
-        obj = json.loads(b"".join((view[:cut], view[resume:])))
+        obj = json.loads(b"".join((view[lo:cut], view[resume:hi])))
     except ValueError:
         return None
     txns = _transactions(obj)

@@ -43,8 +43,8 @@ def test_kept_records_equal_the_whole_records_filtered(path: Path, skim_min: int
     skims: list[bool] = []
     real = ovsdb._skim
 
-    def counted(body: bytes, keep: ovsdb.Keep) -> Any:
-        out = real(body, keep)
+    def counted(body: bytes, keep: ovsdb.Keep, lo: int = 0, hi: int | None = None) -> Any:
+        out = real(body, keep, lo, hi)
         skims.append(out is not None)
         return out
 
@@ -89,3 +89,19 @@ def test_explain_against_a_db_file_is_the_same_with_only_the_traces_flows(
     monkeypatch.setattr(load, "load_sb", lambda src, **_: real(src))  # every flow decoded
     assert explain() == kept
     assert '"lflow"' in kept or '"uuid"' in kept
+
+
+def test_skim_reads_a_record_in_place() -> None:
+    """A record in the middle of a file's bytes is skimmed where it lies (no copy), with the same result."""
+    keep = (LF, frozenset({"aaaaaaaa"}))
+    a, b = "aaaaaaaa-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002"
+    for rec in ({"Datapath_Binding": {}, LF: {b: {"match": "1"}, a: {"match": "2"}}, "_date": 1},
+                {LF: {a: {"match": "2"}, b: {"match": "1"}}, "Port_Binding": {}},
+                {LF: {a: {"match": "2"}, b: {"match": "1"}}}):
+        body = json.dumps(rec, separators=(",", ":")).encode()
+        around = b"OVSDB JSON 1 x\n" + body + b"\nOVSDB JSON"
+        lo = around.index(body)
+        alone = ovsdb._skim(body, keep)
+        assert alone is not None and alone[LF] == {a: {"match": "2"}}
+        assert ovsdb._skim(around, keep, lo, lo + len(body)) == alone
+        assert ovsdb._decode_keeping(around, keep, lo, lo + len(body)) == alone
