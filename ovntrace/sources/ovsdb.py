@@ -585,7 +585,8 @@ def _transactions(obj: Any) -> list[dict[str, Any]]:
 
 
 def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any | None:
-    """Decode ``body[lo:hi]`` (read in place: a big file's one record is not copied) without the rows of ``keep``'s table that are not kept; ``None`` when the text is not in
+    """Decode ``body[lo:hi]`` (in place: a big file's record is not copied) without the rows of ``keep``'s
+    table that are not kept; ``None`` when the text is not in
     the shape this relies on (the caller then decodes it whole).
 
     OVSDB writes a transaction as ``{"<table>":{"<uuid>":{"<column>":<value>,...},...},...}`` and no value is
