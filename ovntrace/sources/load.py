@@ -16,7 +16,16 @@ from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import InputTooLarge, decompress_stream, is_compressed, read_path
 from ovntrace.sources.limits import read_stream as _read_stream
-from ovntrace.sources.ovsdb import Database, Keep, Record, is_db_file, replay, split_records
+from ovntrace.sources.ovsdb import (
+    Database,
+    Keep,
+    PerDatapath,
+    Record,
+    is_db_file,
+    keep_per_datapath,
+    replay,
+    split_records,
+)
 from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
 
 # jsondump and paste (Lark grammars) are imported where text needs them: a db file does not.
@@ -81,16 +90,20 @@ def _db_context(db: Database, name: str, db_hint: str | None, node: str | None) 
 
 
 def db_file_context(path: Path, name: str, hint: str | None = None, keep: Keep | None = None,
-                    node: str | None = None) -> ClusterContext:
+                    node: str | None = None, per_dp: PerDatapath | None = None) -> ClusterContext:
     """A file by its content, like :func:`context_from_bytes`; a database file's bytes are let go as soon as
-    its records are decoded (a 250 MB Southbound is not held while its rows are converted)."""
+    its records are decoded (a 250 MB Southbound is not held while its rows are converted). ``per_dp``: only
+    the ports and multicast groups of the trace's datapaths (:func:`ovntrace.sources.ovsdb.keep_per_datapath`)."""
     data = read_path(path, name)
     if not is_db_file(data):
         return context_from_bytes(data, name, hint, node, keep)
     db_hint = _db_hint(hint)
-    records, notes = split_records(data, name, keep)
+    records, notes = split_records(data, name, keep, per_dp)
     del data
-    return _db_context(db_from_records(records, notes, name, db_hint), name, db_hint, node)
+    db = db_from_records(records, notes, name, db_hint)
+    if per_dp is not None:
+        keep_per_datapath(db.tables, per_dp)
+    return _db_context(db, name, db_hint, node)
 
 
 def _describe(db: Database, name: str) -> str:
@@ -220,7 +233,10 @@ def load_sb(src: str | os.PathLike[str], lflow_datapath_keys: Iterable[int] | No
     """
     s = os.fspath(src)
     if lflow_cookies is not None and "\n" not in s and len(s) < 4096 and os.path.isfile(s) and not is_remote(s):
-        return db_file_context(Path(s), s, SB, keep=("Logical_Flow", frozenset(lflow_cookies)))
+        per_dp = None
+        if lflow_datapath_keys is not None:  # as a live read selects them (sources/rpc.py)
+            per_dp = (frozenset(lflow_datapath_keys), frozenset(lflow_cookies))
+        return db_file_context(Path(s), s, SB, keep=("Logical_Flow", frozenset(lflow_cookies)), per_dp=per_dp)
     if (lflow_datapath_keys is not None or lflow_cookies is not None) and is_remote(s):
         from ovntrace.sources.live import load_remote
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -491,11 +492,12 @@ def is_db_file(head: bytes) -> bool:
     return head.startswith((b"OVSDB JSON ", b"OVSDB CLUSTER "))
 
 
-def split_records(data: bytes, name: str = "database file",
-                  keep: Keep | None = None) -> tuple[list[Record], list[str]]:
+def split_records(data: bytes, name: str = "database file", keep: Keep | None = None,
+                  per_dp: PerDatapath | None = None) -> tuple[list[Record], list[str]]:
     """The records of a database file, checksums verified. A cut or corrupt *final* record is left
     out with a note; anywhere else it is an error. ``keep`` (see :data:`Keep`): only those rows of its
-    table are decoded and kept."""
+    table are decoded and kept. ``per_dp``: a compacted file's one data record (the snapshot, nothing after it)
+    may leave out rows :func:`keep_per_datapath` drops (the caller must still apply it)."""
     out: list[Record] = []
     notes: list[str] = []
     pos = 0
@@ -533,7 +535,9 @@ def split_records(data: bytes, name: str = "database file",
                 if keep is None:
                     obj = json.loads(data[start:start + length])
                 else:
-                    obj = _decode_keeping(data, keep, start, start + length)
+                    only = per_dp is not None and len(out) == (0 if parts[1] == b"CLUSTER" else 1) and (
+                        not data[start + length:].strip())  # the snapshot, and nothing after it
+                    obj = _decode_keeping(data, keep, start, start + length, per_dp if only else None)
             except ValueError as e:
                 raise SourceError(f"{name}: record at byte {pos} is not JSON: {e}") from e
             out.append(Record(parts[1].decode("ascii", "replace"), pos, obj))
@@ -553,14 +557,21 @@ Keep = tuple[str, frozenset[str]]
 #: a record at least this big is searched for the rows to keep before any of it is decoded (a smaller one is
 #: decoded whole, then filtered)
 SKIM_MIN_BYTES = 1 << 20
+#: ``(datapath tunnel keys, cookie prefixes)`` of a trace: see :func:`keep_per_datapath`
+PerDatapath = tuple[frozenset[int], frozenset[str]]
+#: the tables whose rows belong to one datapath (``datapath`` column) and that a live read selects per datapath
+PER_DATAPATH = ("Port_Binding", "Multicast_Group")
 _UUID_KEY_RE = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _decode_keeping(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any:
-    """One record's JSON (``body[lo:hi]``) with only the ``keep`` rows of its table (see :data:`Keep`)."""
+def _decode_keeping(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None,
+                    per_dp: PerDatapath | None = None) -> Any:
+    """One record's JSON (``body[lo:hi]``) with only the ``keep`` rows of its table (see :data:`Keep`).
+    ``per_dp`` (only for a file's one and only data record): the rows of :data:`PER_DATAPATH` that
+    :func:`keep_per_datapath` would drop later may be left undecoded too (never fewer rows than it keeps)."""
     hi = len(body) if hi is None else hi
     if hi - lo >= SKIM_MIN_BYTES:
-        obj = _skim(body, keep, lo, hi)
+        obj = _skim(body, keep, lo, hi, per_dp)
         if obj is not None:
             return obj
     obj = json.loads(body[lo:hi] if lo or hi != len(body) else body)
@@ -584,38 +595,100 @@ def _transactions(obj: Any) -> list[dict[str, Any]]:
     return [] if is_schema(obj) else [obj]
 
 
-def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any | None:
+def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None,
+          per_dp: PerDatapath | None = None) -> Any | None:
     """Decode ``body[lo:hi]`` (in place: a big file's record is not copied) without the rows of ``keep``'s
-    table that are not kept; ``None`` when the text is not in
-    the shape this relies on (the caller then decodes it whole).
+    table that are not kept (and, with ``per_dp``, without the rows of :data:`PER_DATAPATH` on datapaths the
+    trace does not visit); ``None`` when the text is not in the shape this relies on (the caller then decodes
+    it whole).
 
     OVSDB writes a transaction as ``{"<table>":{"<uuid>":{"<column>":<value>,...},...},...}`` and no value is
     an object, so outside strings (which hold no raw ``"``) ``":{`` only follows a table's or a row's key,
     ``},"`` only ends a row followed by the next one, and ``}},"`` only ends a table followed by the next key.
-    The table's rows are found with ``bytes.find`` of ``},"`` in place (no copy of the table); a row whose UUID
-    has no kept prefix is never decoded.
-    Checked: as many pieces as row keys, no deleted row (``":null``), each kept row a JSON object, the rest of
-    the record valid JSON with exactly one transaction to put the kept rows back in."""
+    A table's rows are found with ``bytes.find`` of ``},"`` in place (no copy of the table); a row not kept
+    is never decoded. Checked: as many rows as row keys, no deleted row (``":null``), each kept row a JSON
+    object, the rest of the record valid JSON with exactly one transaction to put the kept rows back in."""
     table, prefixes = keep
     hi = len(body) if hi is None else hi
-    tkey = b'"' + table.encode() + b'":{'
-    m = re.compile(re.escape(tkey) + rb'"[0-9a-f]{8}-').search(body, lo, hi)
+    lf = _region(body, table, lo, hi)
+    if lf is None:
+        return None
+    want = {p.encode() for p in prefixes}
+    kept = _rows(body, lf, lambda pos, _end: body[pos:pos + 8] in want)
+    if kept is None:
+        return None
+    cuts = [(table, lf)]
+    if per_dp is not None:
+        for t in PER_DATAPATH:
+            r = _region(body, t, lo, hi)
+            if r is not None:
+                cuts.append((t, r))
+    cuts.sort(key=lambda c: c[1][0])
+    if any(a[1][2] >= b[1][0] for a, b in itertools.pairwise(cuts)):
+        return None  # overlapping regions: not the shape relied on
+    view = memoryview(body)
+    parts: list[memoryview] = []
+    at = lo
+    for _, (start, _first, end) in cuts:  # the record without the tables: one comma less for each
+        cut, resume = start, end + 2
+        if resume < hi and body[resume:resume + 1] == b",":
+            resume += 1
+        elif cut > at and body[cut - 1:cut] == b",":
+            cut -= 1
+        parts.append(view[at:cut])
+        at = resume
+    parts.append(view[at:hi])
+    try:
+        obj = json.loads(b"".join(parts))
+    except ValueError:
+        return None
+    txns = _transactions(obj)
+    if len(txns) != 1 or any(t in txns[0] for t, _ in cuts):
+        return None
+    txns[0][table] = kept
+    if len(cuts) > 1 and per_dp is not None:
+        visited = _visited(txns[0].get("Datapath_Binding"), per_dp[0])
+        cookies = {c.encode() for c in per_dp[1]}
+
+        def on_visited(pos: int, end: int) -> bool:
+            if visited is None or body[pos:pos + 8] in cookies:
+                return True
+            i = body.find(b'"datapath":["uuid","', pos + 38, end)
+            return i < 0 or body[i + 20:i + 56] in visited  # no datapath written: kept (filtered later)
+
+        for t, r in cuts:
+            if t != table:
+                rows = _rows(body, r, on_visited)
+                if rows is None:
+                    return None
+                txns[0][t] = rows
+    return obj
+
+
+def _region(body: bytes, table: str, lo: int, hi: int) -> tuple[int, int, int] | None:
+    """Where ``table``'s rows are in ``body[lo:hi]``: (its key, its first row's UUID, its last row's ``}``)."""
+    m = re.compile(re.escape(b'"' + table.encode() + b'":{') + rb'"[0-9a-f]{8}-').search(body, lo, hi)
     if m is None:
         return None
-    start = m.start()  # the table's key
-    first = m.end() - 9  # the first row's UUID
-    end = body.find(b'}},"', first, hi)  # the last row's closing brace
+    first = m.end() - 9
+    end = body.find(b'}},"', first, hi)
     if end < 0:
         last = hi
         while last > first and body[last - 1:last] in (b" ", b"\n", b"\r", b"\t"):
             last -= 1
-        if body[last - 3:last] != b"}}}" or last - 3 < first:
+        if last - 3 < first or body[last - 3:last] != b"}}}":
             return None
         end = last - 3  # the table is the transaction's last key (a standalone record)
-    stop = end + 1  # the table's rows are body[first:stop]; nothing of it is copied but the kept rows
+    return m.start(), first, end
+
+
+def _rows(body: bytes, region: tuple[int, int, int], wanted: Callable[[int, int], bool]) -> dict[str, Any] | None:
+    """The rows of a :func:`_region` for which ``wanted(start, end)`` (the row's text is ``body[start:end]``,
+    its UUID first), decoded; ``None`` when the region is not in the shape :func:`_skim` relies on."""
+    _, first, end = region
+    stop = end + 1
     if body.find(b'":null', first, stop) >= 0:
         return None
-    want = {p.encode() for p in prefixes}
     kept: dict[str, Any] = {}
     rows = 0
     pos = first
@@ -624,7 +697,7 @@ def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any | 
         nxt = find(b'},"', pos, stop)
         row_end = stop if nxt < 0 else nxt + 1  # one past the row's closing brace
         rows += 1
-        if body[pos:pos + 8] in want:
+        if wanted(pos, row_end):
             if body[pos + 36:pos + 39] != b'":{' or not _UUID_KEY_RE.fullmatch(body, pos, pos + 36):
                 return None
             try:
@@ -639,21 +712,41 @@ def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None) -> Any | 
         pos = nxt + 3
     if rows != body.count(b'":{', first, stop):
         return None
-    cut, resume = start, end + 2  # the record without the table: body[lo:cut] + body[resume:hi], one comma less
-    if resume < hi and body[resume:resume + 1] == b",":
-        resume += 1
-    elif cut > lo and body[cut - 1:cut] == b",":
-        cut -= 1
-    view = memoryview(body)
-    try:
-        obj = json.loads(b"".join((view[lo:cut], view[resume:hi])))
-    except ValueError:
+    return kept
+
+
+def _visited(datapaths: Any, keys: frozenset[int]) -> set[bytes] | None:
+    """The UUIDs (bytes) of the ``Datapath_Binding`` rows (JSON, as written) with these tunnel keys; ``None``
+    when a key has none (then nothing is left out)."""
+    if not isinstance(datapaths, dict):
         return None
-    txns = _transactions(obj)
-    if len(txns) != 1 or table in txns[0]:
-        return None
-    txns[0][table] = kept
-    return obj
+    out: set[bytes] = set()
+    found: set[int] = set()
+    for u, r in datapaths.items():
+        k = r.get("tunnel_key", 0) if isinstance(r, dict) else None
+        if isinstance(k, int) and k in keys:
+            out.add(u.encode())
+            found.add(k)
+    return out if found >= keys else None
+
+
+def keep_per_datapath(tables: Tables, per_dp: PerDatapath) -> None:
+    """Of the :data:`PER_DATAPATH` tables, keep only the rows on the datapaths with the trace's tunnel keys
+    (and rows whose UUID starts with one of its cookies: a physical flow's), as a live read selects them
+    (:mod:`ovntrace.sources.rpc`). Nothing is dropped when a key has no datapath here (not this cluster's
+    trace) or there are no keys."""
+    keys, cookies = per_dp
+    dps = tables.get("Datapath_Binding")
+    if not keys or dps is None:
+        return
+    found = {r.get("tunnel_key"): u for u, r in dps.items()}
+    if not all(k in found for k in keys):
+        return
+    visited = {u for u, r in dps.items() if r.get("tunnel_key") in keys}
+    for t in PER_DATAPATH:
+        rows = tables.get(t)
+        if isinstance(rows, dict):
+            tables[t] = {u: r for u, r in rows.items() if r.get("datapath") in visited or u[:8] in cookies}
 
 
 def replay(

@@ -43,8 +43,8 @@ def test_kept_records_equal_the_whole_records_filtered(path: Path, skim_min: int
     skims: list[bool] = []
     real = ovsdb._skim
 
-    def counted(body: bytes, keep: ovsdb.Keep, lo: int = 0, hi: int | None = None) -> Any:
-        out = real(body, keep, lo, hi)
+    def counted(body: bytes, keep: ovsdb.Keep, *args: Any) -> Any:
+        out = real(body, keep, *args)
         skims.append(out is not None)
         return out
 
@@ -105,3 +105,36 @@ def test_skim_reads_a_record_in_place() -> None:
         assert alone is not None and alone[LF] == {a: {"match": "2"}}
         assert ovsdb._skim(around, keep, lo, lo + len(body)) == alone
         assert ovsdb._decode_keeping(around, keep, lo, lo + len(body)) == alone
+
+
+@pytest.mark.parametrize("skim_min", [0, ovsdb.SKIM_MIN_BYTES])
+@pytest.mark.parametrize("path", SB_FILES, ids=lambda p: str(p.relative_to(FIX)))
+def test_ports_of_the_traces_datapaths_equal_the_whole_database_filtered(
+        path: Path, skim_min: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Port_Binding / Multicast_Group rows left undecoded (a compacted file's snapshot) or dropped after the
+    replay: the same tables as decoding every row and then keeping the trace's datapaths' rows."""
+    data = path.read_bytes()
+    whole, _ = ovsdb.split_records(data)
+    full = ovsdb.replay(whole)
+    keys_all = sorted({int(r["tunnel_key"]) for r in full.tables["Datapath_Binding"].values()})
+    assert keys_all
+    lf = {u[:8] for u in full.tables[LF]}
+    pb = {u[:8] for u in full.tables["Port_Binding"]}
+    rnd = random.Random(11)
+    monkeypatch.setattr(ovsdb, "SKIM_MIN_BYTES", skim_min)
+    for keys in (frozenset(rnd.sample(keys_all, min(3, len(keys_all)))), frozenset(keys_all[:1]),
+                 frozenset({max(keys_all) + 1000})):  # the last: not this database's trace, nothing dropped
+        cookies = frozenset(rnd.sample(sorted(lf), 20) + rnd.sample(sorted(pb), 2))
+        per_dp = (keys, cookies)
+        kept, _ = ovsdb.split_records(data, keep=(LF, cookies), per_dp=per_dp)
+        got = ovsdb.replay(kept)
+        ovsdb.keep_per_datapath(got.tables, per_dp)
+        want = ovsdb.replay(whole)
+        ovsdb.keep_per_datapath(want.tables, per_dp)
+        for t in ovsdb.PER_DATAPATH:
+            if t in want.tables:
+                assert dict(got.tables[t]) == dict(want.tables[t]), (t, sorted(keys))
+        if keys == frozenset({max(keys_all) + 1000}):
+            assert dict(got.tables["Port_Binding"]) == dict(full.tables["Port_Binding"])
+        else:
+            assert len(got.tables["Port_Binding"]) < len(full.tables["Port_Binding"])
