@@ -9,8 +9,10 @@ shared, CPU is the steadier number), wall seconds and peak RSS (VmHWM):
 * ``baseline``: the same with the code in ``B`` (a dir holding another ``ovntrace/``, e.g. ``git archive
   COMMIT ovntrace | tar -x -C B``), and whether its JSON is byte-identical;
 * with ``--detrace``: OVN's ``ovn-detrace`` on the same files: an ``ovsdb-server`` (started here, on copies of
-  the two files, unix sockets in a temporary dir, stopped by its pid) and ``ovn-detrace --ovnsb=unix:...``;
-  wall seconds, once (it takes tens of seconds).
+  the two files, unix sockets in a temporary dir under ``D``, stopped by its pid) and
+  ``ovn-detrace --ovnsb=unix:...``; wall seconds, once (it takes tens of seconds);
+* with ``--live``: ``ovntrace explain --sb unix:... --nb unix:...`` against that same server (best of
+  ``--repeat``, the baseline's too), and whether its JSON is the files' JSON.
 
 In process (one run each, after the above): the CPU of decoding every record of both files, and of
 ``load_cluster`` of both for the trace's cookies (this tree and the baseline): the file part alone, without
@@ -23,6 +25,7 @@ detrace / explain.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,9 +102,11 @@ def best(runs: list[dict[str, object]]) -> dict[str, object]:
     return {k: v for k, v in top.items() if k != "out"}
 
 
-def detrace(d: Path) -> dict[str, object]:
-    """ovn-detrace on the db files, served by a real ovsdb-server of our own (copies of the files)."""
-    tmp = Path(tempfile.mkdtemp(prefix="bench-sbfiles-"))
+@contextlib.contextmanager
+def served(d: Path) -> Iterator[str]:
+    """A real ovsdb-server of our own serving copies of the two files (in a temporary dir under ``d``, unix
+    socket), stopped by its pid at the end: yields its remote."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sbfiles-", dir=d))
     try:
         for name in ("ovnsb_db.db", "ovnnb_db.db"):
             shutil.copy(d / name, tmp / name)
@@ -110,19 +116,27 @@ def detrace(d: Path) -> dict[str, object]:
                         f"--unixctl={tmp / 'ctl'}", str(tmp / "ovnsb_db.db"), str(tmp / "ovnnb_db.db")],
                        check=True, capture_output=True)
         try:
-            remote = f"unix:{tmp / 'db.sock'}"
-            t0 = time.perf_counter()
-            res = subprocess.run(["ovn-detrace", f"--ovnsb={remote}", f"--ovnnb={remote}"],
-                                 input=(d / "trace.txt").read_text(), capture_output=True, text=True, check=False,
-                                 timeout=1800)
-            wall = time.perf_counter() - t0
-            return {"wall_s": round(wall, 2), "exit": res.returncode, "lines": res.stdout.count("\n"),
-                    "stderr": res.stderr[-300:]}
+            yield f"unix:{tmp / 'db.sock'}"
         finally:
             pid = int(pidfile.read_text().strip())
             os.kill(pid, 15)
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def detrace(d: Path, remote: str) -> dict[str, object]:
+    """ovn-detrace on the db files, served by :func:`served`."""
+    t0 = time.perf_counter()
+    res = subprocess.run(["ovn-detrace", f"--ovnsb={remote}", f"--ovnnb={remote}"],
+                         input=(d / "trace.txt").read_text(), capture_output=True, text=True, check=False,
+                         timeout=1800)
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 2), "exit": res.returncode, "lines": res.stdout.count("\n"),
+            "stderr": res.stderr[-300:]}
 
 
 def main() -> None:
@@ -130,7 +144,9 @@ def main() -> None:
     ap.add_argument("--dir", required=True, type=Path)
     ap.add_argument("--baseline", type=Path, metavar="B")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--detrace", action="store_true")
+    ap.add_argument("--detrace", action="store_true", help="ovn-detrace against an ovsdb-server on the files")
+    ap.add_argument("--live", action="store_true",
+                    help="explain with --sb/--nb unix:SOCK of that ovsdb-server too (and the baseline's)")
     args = ap.parse_args()
     d: Path = args.dir
     sb, nb = d / "ovnsb_db.db", d / "ovnnb_db.db"
@@ -168,11 +184,28 @@ def main() -> None:
         b = min(float(r["cpu_s"]) for r in runs["baseline"])  # type: ignore[arg-type]
         report["speedup_cpu_vs_baseline"] = round(b / e, 2)
         report["json_identical_to_baseline"] = runs["baseline"][0]["out"] == runs["explain"][0]["out"]
-    if args.detrace:
-        dt = detrace(d)
-        report["ovn_detrace_files"] = dt
+    if args.detrace or args.live:
         ew = min(float(r["wall_s"]) for r in runs["explain"])  # type: ignore[arg-type]
-        report["detrace_wall_over_explain_wall"] = round(float(dt["wall_s"]) / ew, 1)  # type: ignore[arg-type]
+        with served(d) as remote:
+            live: list[dict[str, object]] = []
+            live_base: list[dict[str, object]] = []
+            if args.live:
+                lcmd = [*cmd[:5], "--sb", remote, "--nb", remote, "-f", "json", "-q"]
+                for _ in range(args.repeat):
+                    live.append(child(lcmd))
+                    if args.baseline:
+                        live_base.append(child(lcmd, args.baseline))
+                report["explain_live"] = best(live)
+                report["live_json_identical_to_files"] = live[0]["out"] == runs["explain"][0]["out"]
+                if live_base:
+                    report["baseline_live"] = best(live_base)
+            if args.detrace:
+                dt = detrace(d, remote)
+                report["ovn_detrace"] = dt
+                report["detrace_wall_over_explain_files_wall"] = round(float(dt["wall_s"]) / ew, 1)  # type: ignore[arg-type]
+                if live:
+                    lw = min(float(r["wall_s"]) for r in live)  # type: ignore[arg-type]
+                    report["detrace_wall_over_explain_live_wall"] = round(float(dt["wall_s"]) / lw, 1)  # type: ignore[arg-type]
     print(json.dumps(report, indent=1))
 
 

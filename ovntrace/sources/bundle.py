@@ -642,10 +642,11 @@ def node_facts_of(r: Report) -> NodeFacts | None:
     return got[0] if got else None
 
 
-def bundle_context(b: Bundle, zone: str | None = None) -> ClusterContext:
+def bundle_context(b: Bundle, zone: str | None = None, lflow_cookies: Iterable[str] | None = None) -> ClusterContext:
     """The bundle as cluster facts: each report's node, and the NB/SB it holds (db files; ``ovn-nbctl show`` /
     ``ovn-sbctl show`` when there is no db file). ``zone``: of a must-gather with several zones, only that
-    zone's databases (a zone's datapath keys, ports and cookies mean something only there)."""
+    zone's databases (a zone's datapath keys, ports and cookies mean something only there). ``lflow_cookies``
+    (a trace's cookie prefixes): of each Southbound file only those logical flows are decoded."""
     from ovntrace.sources.load import context_from_bytes, merge_sources
 
     ctx = ClusterContext()
@@ -671,8 +672,11 @@ def bundle_context(b: Bundle, zone: str | None = None) -> ClusterContext:
                 data = r.data.get(m.path)
                 if data is None:
                     continue
+                keep = ("Logical_Flow", frozenset(lflow_cookies)) if lflow_cookies is not None and kind == "sb-db" \
+                    else None
                 ctx = merge_sources(ctx, context_from_bytes(data, f"{r.origin}!{m.path}" if "!" not in m.path
-                                                            else m.path, "nb" if kind == "nb-db" else "sb"))
+                                                            else m.path, "nb" if kind == "nb-db" else "sb",
+                                                            keep=keep))
         if not r.by_kind("sb-db") and r.by_kind("sbctl-show"):
             notes.append(f"{r.root}: no SB database file; ovn-sbctl show only (no logical flows)")
         if r.by_kind("lflow-list") and not r.by_kind("sb-db"):
@@ -684,13 +688,14 @@ def bundle_context(b: Bundle, zone: str | None = None) -> ClusterContext:
     return dataclasses.replace(ctx, notes=ctx.notes + tuple(notes))
 
 
-def load_bundle(src: str | os.PathLike[str]) -> ClusterContext:
-    """``--context`` of a bundle: ``PATH``, or ``PATH@ZONE`` for one zone of a must-gather."""
+def load_bundle(src: str | os.PathLike[str], lflow_cookies: Iterable[str] | None = None) -> ClusterContext:
+    """``--context`` of a bundle: ``PATH``, or ``PATH@ZONE`` for one zone of a must-gather (``lflow_cookies``:
+    see :func:`bundle_context`)."""
     s = os.fspath(src)
     zone = None
     if not os.path.exists(s) and "@" in s:
         s, zone = s.rsplit("@", 1)
-    return bundle_context(open_bundle([s]), zone)
+    return bundle_context(open_bundle([s]), zone, lflow_cookies)
 
 
 def inventory(b: Bundle) -> dict[str, Any]:

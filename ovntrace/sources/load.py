@@ -179,10 +179,15 @@ def is_remote(src: str) -> bool:
     return src.startswith(REMOTE_PREFIXES) and not os.path.exists(src)
 
 
-def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str | None = None) -> ClusterContext:
+def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str | None = None,
+                 lflow_cookies: Iterable[str] | None = None) -> ClusterContext:
     """Any source, recognised by content: a path (database file, JSON dump/list, show output, or a
     directory of those, as in a sosreport or must-gather), a live remote (``tcp:``/``ssl:``/``unix:``),
-    or the text itself. ``hint``: ``nb``/``sb``/``node``, a show kind (``vsctl`` ...) or a table name."""
+    or the text itself. ``hint``: ``nb``/``sb``/``node``, a show kind (``vsctl`` ...) or a table name.
+    ``lflow_cookies`` (a trace's cookie prefixes): of a database file, or of each Southbound file in a
+    bundle, only those logical flows are decoded (as :func:`load_sb`); cookies are UUIDs, so this holds
+    for every zone of an interconnect bundle alike."""
+    keep = ("Logical_Flow", frozenset(lflow_cookies)) if lflow_cookies is not None else None
     s = os.fspath(src)
     if is_remote(s):
         db = _db_hint(hint)
@@ -195,12 +200,12 @@ def load_context(src: str | os.PathLike[str], hint: str | None = None, node: str
     if "\n" not in s and len(s) < 4096 and _bundle_hook(s):  # a sosreport / must-gather (sources/bundle.py)
         from ovntrace.sources.bundle import load_bundle
 
-        return load_bundle(s)
+        return load_bundle(s, lflow_cookies)
     if "\n" not in s and len(s) < 4096 and path.is_dir():
         return load_directory(path, hint)
     if "\n" not in s and len(s) < 4096 and path.exists():
         # read with the size cap, whatever stat says (a device or a FIFO has no size); .gz/.xz/.bz2 decompressed
-        return db_file_context(path, s, hint, node=node)
+        return db_file_context(path, s, hint, keep, node=node)
     if "\n" in s or s.startswith(("{", "OVSDB ")):
         return context_from_text_any(s, "text", hint, node)
     raise SourceError(f"{s}: no such file or directory")
@@ -248,7 +253,7 @@ def load_sb(src: str | os.PathLike[str], lflow_datapath_keys: Iterable[int] | No
 _ZONE_DB = {"nb:": NB, "sb:": SB}
 
 
-def load_node(name: str, src: str | os.PathLike[str]) -> ClusterContext:
+def load_node(name: str, src: str | os.PathLike[str], lflow_cookies: Iterable[str] | None = None) -> ClusterContext:
     """One node's OVS facts, named ``name``: its ``conf.db`` (file, dump or ``unix:``/``tcp:`` remote of its
     ovsdb-server), or ``ovs-vsctl show`` / ``ovs-ofctl show`` / ``ovs-appctl dpif/show`` output.
 
@@ -264,7 +269,7 @@ def load_node(name: str, src: str | os.PathLike[str]) -> ClusterContext:
 
             zctx = load_remote(rest, db)
         else:
-            zctx = load_context(rest, db)
+            zctx = load_context(rest, db, lflow_cookies=lflow_cookies)
         return _zone_context(name, zctx)
     if is_remote(s):
         from ovntrace.sources.live import load_remote
@@ -328,9 +333,9 @@ def load_cluster(
         for fut in futures:
             ctx = merge_sources(ctx, fut.result())
     for name, src in nodes:
-        ctx = ctx.merge(load_node(name, src))
+        ctx = ctx.merge(load_node(name, src, cookies))
     for src in contexts:
-        ctx = merge_sources(ctx, load_context(src))
+        ctx = merge_sources(ctx, load_context(src, lflow_cookies=cookies))
     if len({n.name for n in ctx.nodes}) < len(ctx.nodes):
         from ovntrace.sources.paste import combine_nodes
 

@@ -77,3 +77,30 @@ def test_path_offline_bundle_folder_is_partial_where_a_node_has_no_sosreport() -
     rc, _out, err = cli("path", "--offline", str(FIX), "default/sshd-2", "default/client-1", "--trace",
                         f"kube-node1={FIX / 'xnode-dst.txt'}")
     assert rc == 2 and "every hop is replayed" in err
+
+
+@pytest.mark.parametrize("name", ["acl-drop-dst.txt", "xnode-dst.txt", "lb-vip.txt"])
+def test_bundle_sb_decodes_only_the_traces_flows_and_explains_the_same(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--context of sosreports: each Southbound db file in them is read for the trace's cookies only (issue 18),
+    and explain's JSON is the same as with every logical flow decoded."""
+    from ovntrace.sources import bundle, load
+
+    trace = (FIX / name).read_text()
+    argv = ("--context", str(MASTER), "--context", str(NODE1), "--on", "kube-node1")
+    seen: list[object] = []
+    real_cfb = load.context_from_bytes
+
+    def spy(data: bytes, *a: object, keep: object = None, **kw: object) -> object:
+        seen.append(keep)
+        return real_cfb(data, *a, keep=keep, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(load, "context_from_bytes", spy)
+    kept, _ = explain(trace, *argv)
+    assert any(k is not None for k in seen), "the bundle's SB was read for the trace's cookies"
+    monkeypatch.setattr(load, "context_from_bytes", real_cfb)
+    real_bc = bundle.bundle_context
+    monkeypatch.setattr(bundle, "bundle_context", lambda b, zone=None, lflow_cookies=None: real_bc(b, zone))
+    whole, _ = explain(trace, *argv)
+    assert kept == whole
+    assert '"lflow": {' in json.dumps(kept)
