@@ -218,16 +218,31 @@ def converter(ct: ColType) -> Callable[[Any], Any] | None:
         return opt
     if kind == "set" and key in "sib":  # elements are their own plain value: checked, not converted
         def set_atoms(v: Any) -> Any:
+            if type(v) is not list:  # a one-element set written as its atom (the usual case)
+                return [v]
             els = _elements(v)
             for x in els:
                 if isinstance(x, list):
                     raise SourceError(f"expected an atom, got {x!r}")
+            if len(els) < 2:
+                return list(els)
             try:
                 return sorted(els)
             except TypeError:  # mixed types: as given, like _sorted
                 return list(els)
 
         return set_atoms
+    if kind == "set" and key == "u":
+        def set_uuids(v: Any) -> Any:
+            els = _elements(v)
+            out = []
+            for x in els:  # ["uuid", "..."] inline: atom_plain's checks for anything else
+                out.append(x[1].lower() if type(x) is list and len(x) == 2 and x[0] == "uuid" and type(x[1]) is str
+                           else atom_plain(x, "u"))
+            out.sort()
+            return out
+
+        return set_uuids
     if kind == "set":
         def set_(v: Any) -> Any:
             return _sorted([atom_plain(x, key) for x in _elements(v)])
@@ -717,7 +732,7 @@ def _rows(body: bytes, region: tuple[int, int, int], wanted: Callable[[int, int]
 
 def _visited(datapaths: Any, keys: frozenset[int]) -> set[bytes] | None:
     """The UUIDs (bytes) of the ``Datapath_Binding`` rows (JSON, as written) with these tunnel keys; ``None``
-    when a key has none (then nothing is left out)."""
+    when a key but 0 (no datapath yet) has none (then nothing is left out)."""
     if not isinstance(datapaths, dict):
         return None
     out: set[bytes] = set()
@@ -727,7 +742,7 @@ def _visited(datapaths: Any, keys: frozenset[int]) -> set[bytes] | None:
         if isinstance(k, int) and k in keys:
             out.add(u.encode())
             found.add(k)
-    return out if found >= keys else None
+    return out if found >= keys - {0} else None
 
 
 def keep_per_datapath(tables: Tables, per_dp: PerDatapath) -> None:
@@ -736,6 +751,7 @@ def keep_per_datapath(tables: Tables, per_dp: PerDatapath) -> None:
     (:mod:`ovntrace.sources.rpc`). Nothing is dropped when a key has no datapath here (not this cluster's
     trace) or there are no keys."""
     keys, cookies = per_dp
+    keys = keys - {0}  # metadata 0: no datapath yet (a datapath's tunnel key is 1 to 2**24-1, ovn-sb(5))
     dps = tables.get("Datapath_Binding")
     if not keys or dps is None:
         return
