@@ -76,13 +76,80 @@ def child_rss(code: str) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
+def fixtures(repeat: int) -> dict[str, Any]:
+    """The checked-in bundles and snapshots (fixtures/bundle, fixtures/snapshot), in this process, best of
+    ``repeat``: per report (node) of a bundle, its node facts and each of its databases read whole and for a
+    trace's cookies (issue 18: only what the trace needs); per zone of a snapshot, its NB/SB (dump tables)."""
+    import gzip
+
+    from ovntrace.correlate.index import trace_needs
+    from ovntrace.parser import parse
+    from ovntrace.sources.bundle import node_facts_of
+    from ovntrace.sources.load import context_from_bytes, context_from_text_any
+    from ovntrace.sources.snapshot import _text
+    from ovntrace.sources.snapshot import parse as parse_snapshot
+
+    fix = ROOT / "fixtures"
+    out: dict[str, Any] = {}
+    bundles = [fix / "bundle" / "kube-master.sosreport.tar.xz", fix / "bundle" / "kube-node1.sosreport.tar.xz"]
+    t_open = best(lambda: open_bundle(bundles, CONTEXT_KINDS), repeat)
+    b = open_bundle(bundles, CONTEXT_KINDS)
+    out["bundle_open_s"] = round(t_open, 4)
+    out["bundle_list_s"] = round(best(lambda: [tar_list(p) for p in bundles], repeat), 4)
+    traces = {}
+    for name in ("acl-drop-dst.txt", "xnode-dst.txt", "lb-vip.txt"):
+        _, cookies = trace_needs(parse((fix / "bundle" / name).read_text()))
+        traces[name] = cookies
+    per: dict[str, Any] = {}
+    for r in b.reports:
+        row: dict[str, Any] = {"node_facts_s": round(best(lambda r=r: node_facts_of(r), repeat), 4)}
+        for kind in ("nb-db", "sb-db"):
+            for m in r.by_kind(kind):
+                data = r.data.get(m.path)
+                if data is None:
+                    continue
+                hint = "nb" if kind == "nb-db" else "sb"
+                row[f"{kind}_bytes"] = len(data)
+                row[f"{kind}_whole_s"] = round(best(lambda d=data, h=hint: context_from_bytes(d, "x", h), repeat), 4)
+                if kind == "sb-db":
+                    for tname, cookies in traces.items():
+                        keep = ("Logical_Flow", frozenset(cookies))
+                        row[f"sb-db_for_{tname}_s"] = round(best(
+                            lambda d=data, k=keep: context_from_bytes(d, "x", "sb", keep=k), repeat), 4)
+                        ctx = context_from_bytes(data, "x", "sb", keep=keep)
+                        row[f"sb-db_for_{tname}_lflows"] = len(ctx.logical_flows)
+                    row["sb-db_lflows_whole"] = len(context_from_bytes(data, "x", "sb").logical_flows)
+        per[r.name] = row
+    out["bundle_per_node"] = per
+    snaps: dict[str, Any] = {}
+    for f in sorted((fix / "snapshot").glob("*.json.gz")):
+        text = gzip.decompress(f.read_bytes()).decode()
+        snap = parse_snapshot(text, f.name)
+        row = {"bytes": len(text), "parse_s": round(best(lambda t=text, n=f.name: parse_snapshot(t, n), repeat), 4),
+               "context_s": round(best(lambda s=snap: s.context(), repeat), 4)}
+        zones = snap.doc.get("zones") or {}
+        for zname, z in zones.items():
+            if z.get("nb") and z.get("sb"):
+                row[f"zone_{zname}_s"] = round(best(lambda z=z: (
+                    context_from_text_any(_text(z["nb"]), "nb", "nb"),
+                    context_from_text_any(_text(z["sb"]), "sb", "sb")), repeat), 4)
+        snaps[f.name] = row
+    out["snapshots"] = snaps
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--fixtures", action="store_true",
+                    help="measure the checked-in bundles and snapshots only (no lab): per node and per zone")
     ap.add_argument("--switches", type=int, default=0)
     ap.add_argument("--ports", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/ovntrace-bench-bundle")
     args = ap.parse_args()
+    if args.fixtures:
+        print(json.dumps(fixtures(args.repeat), indent=1))
+        return 0
     d = Path(args.dir)
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)

@@ -4,7 +4,8 @@
 alternately (``--repeat`` rounds, best kept), each a subprocess with its CPU seconds (user+sys; the machine is
 shared, CPU is the steadier number), wall seconds and peak RSS (VmHWM):
 
-* ``decode``: the floor the issue names: read both db files and ``json.loads`` every record, nothing else;
+* ``decode``: the floor the issue names: read both db files and ``json.loads`` every record, nothing else
+  (``decode_gc_off``: the same with the cyclic GC disabled, as ovntrace reads: the harder floor);
 * ``explain``: ``ovntrace explain D/trace.txt --sb D/ovnsb_db.db --nb D/ovnnb_db.db -f json`` (this tree);
 * ``baseline``: the same with the code in ``B`` (a dir holding another ``ovntrace/``, e.g. ``git archive
   COMMIT ovntrace | tar -x -C B``), and whether its JSON is byte-identical;
@@ -77,6 +78,7 @@ t = time.process_time()
 load_cluster([nb], [sb], [], [], keys or None, cookies)
 print(json.dumps({"decode_cpu_s": round(decode, 3), "load_cpu_s": round(time.process_time() - t, 3)}))
 """
+DECODE_NOGC = DECODE.replace("import json\n", "import json, gc\ngc.disable()\n", 1)
 EXPLAIN = HWM + ("sys.setrecursionlimit(10000);from ovntrace.cli import run;"
                  "sys.exit(run(sys.argv[1:],sys.stdin,sys.stdout,sys.stderr))")
 
@@ -152,9 +154,10 @@ def main() -> None:
     sb, nb = d / "ovnsb_db.db", d / "ovnnb_db.db"
     cmd = [sys.executable, "-c", EXPLAIN, "explain", str(d / "trace.txt"), "--sb", str(sb), "--nb", str(nb),
            "-f", "json", "-q"]
-    runs: dict[str, list[dict[str, object]]] = {"decode": [], "explain": [], "baseline": []}
+    runs: dict[str, list[dict[str, object]]] = {"decode": [], "decode_gc_off": [], "explain": [], "baseline": []}
     for _ in range(args.repeat):
         runs["decode"].append(child([sys.executable, "-c", DECODE, str(sb), str(nb)]))
+        runs["decode_gc_off"].append(child([sys.executable, "-c", DECODE_NOGC, str(sb), str(nb)]))
         runs["explain"].append(child(cmd))
         if args.baseline:
             runs["baseline"].append(child(cmd, args.baseline))
@@ -176,6 +179,8 @@ def main() -> None:
     e = min(float(r["cpu_s"]) for r in runs["explain"])  # type: ignore[arg-type]
     dec = min(float(r["cpu_s"]) for r in runs["decode"])  # type: ignore[arg-type]
     report["explain_cpu_over_decode_cpu"] = round(e / dec, 3)
+    dec_nogc = min(float(r["cpu_s"]) for r in runs["decode_gc_off"])  # type: ignore[arg-type]
+    report["explain_cpu_over_decode_gc_off_cpu"] = round(e / dec_nogc, 3)
     report["in_process"] = {"decode_cpu_s": inproc[0]["decode_cpu_s"], "load_cpu_s": inproc[0]["load_cpu_s"],
                             "load_over_decode": round(inproc[0]["load_cpu_s"] / inproc[0]["decode_cpu_s"], 3)}
     if len(inproc) > 1:
