@@ -105,9 +105,9 @@ def best(runs: list[dict[str, object]]) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def served(d: Path) -> Iterator[str]:
+def served(d: Path) -> Iterator[tuple[str, int]]:
     """A real ovsdb-server of our own serving copies of the two files (in a temporary dir under ``d``, unix
-    socket), stopped by its pid at the end: yields its remote."""
+    socket), stopped by its pid at the end: yields its remote and pid."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-sbfiles-", dir=d))
     try:
         for name in ("ovnsb_db.db", "ovnnb_db.db"):
@@ -117,10 +117,10 @@ def served(d: Path) -> Iterator[str]:
                         f"--log-file={tmp / 'ovsdb-server.log'}", f"--remote=punix:{tmp / 'db.sock'}",
                         f"--unixctl={tmp / 'ctl'}", str(tmp / "ovnsb_db.db"), str(tmp / "ovnnb_db.db")],
                        check=True, capture_output=True)
+        pid = int(pidfile.read_text().strip())
         try:
-            yield f"unix:{tmp / 'db.sock'}"
+            yield f"unix:{tmp / 'db.sock'}", pid
         finally:
-            pid = int(pidfile.read_text().strip())
             os.kill(pid, 15)
             for _ in range(100):
                 if not Path(f"/proc/{pid}").exists():
@@ -128,6 +128,12 @@ def served(d: Path) -> Iterator[str]:
                 time.sleep(0.1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user+sys) the server process has used so far."""
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def detrace(d: Path, remote: str) -> dict[str, object]:
@@ -191,21 +197,30 @@ def main() -> None:
         report["json_identical_to_baseline"] = runs["baseline"][0]["out"] == runs["explain"][0]["out"]
     if args.detrace or args.live:
         ew = min(float(r["wall_s"]) for r in runs["explain"])  # type: ignore[arg-type]
-        with served(d) as remote:
+        with served(d) as (remote, pid):
             live: list[dict[str, object]] = []
             live_base: list[dict[str, object]] = []
+
+            def timed(code: Path | None = None) -> dict[str, object]:
+                c0 = server_cpu(pid)
+                r = child(lcmd, code)
+                r["server_cpu_s"] = round(server_cpu(pid) - c0, 3)
+                return r
+
             if args.live:
                 lcmd = [*cmd[:5], "--sb", remote, "--nb", remote, "-f", "json", "-q"]
                 for _ in range(args.repeat):
-                    live.append(child(lcmd))
+                    live.append(timed())
                     if args.baseline:
-                        live_base.append(child(lcmd, args.baseline))
+                        live_base.append(timed(args.baseline))
                 report["explain_live"] = best(live)
                 report["live_json_identical_to_files"] = live[0]["out"] == runs["explain"][0]["out"]
                 if live_base:
                     report["baseline_live"] = best(live_base)
             if args.detrace:
+                c0 = server_cpu(pid)
                 dt = detrace(d, remote)
+                dt["server_cpu_s"] = round(server_cpu(pid) - c0, 3)
                 report["ovn_detrace"] = dt
                 report["detrace_wall_over_explain_files_wall"] = round(float(dt["wall_s"]) / ew, 1)  # type: ignore[arg-type]
                 if live:

@@ -628,8 +628,9 @@ def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None,
     lf = _region(body, table, lo, hi)
     if lf is None:
         return None
-    want = {p.encode() for p in prefixes}
-    kept = _rows(body, lf, lambda pos, _end: body[pos:pos + 8] in want)
+    if _row_count(body, lf) is None:
+        return None
+    kept = _rows_at(body, lf, _prefixed(body, lf, prefixes))
     if kept is None:
         return None
     cuts = [(table, lf)]
@@ -663,29 +664,42 @@ def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None,
     txns[0][table] = kept
     if len(cuts) > 1 and per_dp is not None:
         visited = _visited(txns[0].get("Datapath_Binding"), per_dp[0])
-        cookies = {c.encode() for c in per_dp[1]}
-
-        def on_visited(pos: int, end: int) -> bool:
-            if visited is None or body[pos:pos + 8] in cookies:
-                return True
-            i = body.find(b'"datapath":["uuid","', pos + 38, end)
-            return i < 0 or body[i + 20:i + 56] in visited  # no datapath written: kept (filtered later)
-
         for t, r in cuts:
-            if t != table:
-                rows = _rows(body, r, on_visited)
-                if rows is None:
-                    return None
-                txns[0][t] = rows
+            if t == table:
+                continue
+            n = _row_count(body, r)
+            if n is None:
+                return None
+            _, first, end = r
+            if visited is not None and body.count(_DP_KEY, first, end + 1) == n:
+                # every row names its datapath (at most once: a row's key appears once): the rows of the
+                # visited ones, found by that text, and the rows of the trace's cookies
+                starts = _prefixed(body, r, per_dp[1])
+                for dp in visited:
+                    needle = _DP_KEY + dp + b'"'
+                    i = body.find(needle, first, end + 1)
+                    while i >= 0:
+                        before = body.rfind(b'},"', first, i)  # the end of the row before it
+                        starts.append(first if before < 0 else before + 3)
+                        i = body.find(needle, i + len(needle), end + 1)
+                rows = _rows_at(body, r, starts)
+            else:  # a row without its datapath written, or a key with no datapath: every row kept
+                rows = _rows(body, r, lambda _pos, _end: True)
+            if rows is None:
+                return None
+            txns[0][t] = rows
     return obj
 
 
 def _region(body: bytes, table: str, lo: int, hi: int) -> tuple[int, int, int] | None:
     """Where ``table``'s rows are in ``body[lo:hi]``: (its key, its first row's UUID, its last row's ``}``)."""
-    m = re.compile(re.escape(b'"' + table.encode() + b'":{') + rb'"[0-9a-f]{8}-').search(body, lo, hi)
-    if m is None:
+    key = b'"' + table.encode() + b'":{"'
+    at = body.find(key, lo, hi)  # a table's key (a schema's table is followed by "columns", not a UUID)
+    while at >= 0 and not _UUID_KEY_RE.match(body, at + len(key), hi):
+        at = body.find(key, at + 1, hi)
+    if at < 0:
         return None
-    first = m.end() - 9
+    first = at + len(key)
     end = body.find(b'}},"', first, hi)
     if end < 0:
         last = hi
@@ -694,7 +708,65 @@ def _region(body: bytes, table: str, lo: int, hi: int) -> tuple[int, int, int] |
         if last - 3 < first or body[last - 3:last] != b"}}}":
             return None
         end = last - 3  # the table is the transaction's last key (a standalone record)
-    return m.start(), first, end
+    return at, first, end
+
+
+_DP_KEY = b'"datapath":["uuid","'
+
+
+def _row_count(body: bytes, region: tuple[int, int, int]) -> int | None:
+    """How many rows a :func:`_region` holds, or ``None`` when it is not in the shape :func:`_skim` relies on:
+    a deleted row (``":null``), or not one ``":{`` (a row's key) more than ``},"`` (a row's end)."""
+    _, first, end = region
+    stop = end + 1
+    if body.find(b'":null', first, stop) >= 0:
+        return None
+    n = body.count(b'":{', first, stop)
+    return n if n == body.count(b'},"', first, stop) + 1 else None
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """A regular expression matching any of ``words`` (equal lengths), as a trie: each position is decided by
+    one character (``re`` tries the branches of an alternation one by one)."""
+    heads: dict[bytes, list[bytes]] = {}
+    for w in words:
+        heads.setdefault(w[:1], []).append(w[1:])
+    alts = [re.escape(h) + (_trie(rest) if rest[0] else b"") for h, rest in sorted(heads.items())]
+    return alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+
+
+def _prefixed(body: bytes, region: tuple[int, int, int], prefixes: frozenset[str]) -> list[int]:
+    """Where the rows of a checked :func:`_region` (:func:`_row_count`) whose UUID starts with one of
+    ``prefixes`` (8 hex digits; no other can match a UUID's first 8) begin: found by a regular expression of
+    ``},"`` and the prefixes (only a row's end is followed by ``,"``), no row visited one by one."""
+    _, first, end = region
+    words = sorted({p.encode() for p in prefixes if len(p) == 8})
+    if not words:
+        return []
+    out = [first] if body[first:first + 8] in words else []
+    rx = re.compile(rb'\},"' + _trie(words))
+    out += [m.start() + 3 for m in rx.finditer(body, first, end + 1)]
+    return out
+
+
+def _rows_at(body: bytes, region: tuple[int, int, int], starts: list[int]) -> dict[str, Any] | None:
+    """The rows of a checked :func:`_region` that begin at ``starts``, decoded (``None``: not the shape)."""
+    _, _, end = region
+    stop = end + 1
+    kept: dict[str, Any] = {}
+    for pos in sorted(set(starts)):
+        nxt = body.find(b'},"', pos, stop)
+        row_end = stop if nxt < 0 else nxt + 1
+        if body[pos + 36:pos + 39] != b'":{' or not _UUID_KEY_RE.fullmatch(body, pos, pos + 36):
+            return None
+        try:
+            row = json.loads(body[pos + 38:row_end])
+        except ValueError:
+            return None
+        if not isinstance(row, dict):
+            return None
+        kept[body[pos:pos + 36].decode("ascii")] = row
+    return kept
 
 
 def _rows(body: bytes, region: tuple[int, int, int], wanted: Callable[[int, int], bool]) -> dict[str, Any] | None:

@@ -4,8 +4,15 @@ Why not the IDL: ovsdbapp's IDL (the ``live.py`` client) replicates the database
 on a 50k-logical-flow Southbound that takes ~20 s, longer than ovn-detrace. A single ``select`` of only
 the columns ovntrace uses returns the same rows in one JSON reply, decoded here with the same converters
 as a database file (Logical_Flow rows stay raw until a cookie asks for them), so a live server and its
-database file give the same :class:`ClusterContext`. Only ``get_schema`` and ``transact`` with ``select``
-are sent: nothing is ever written. Followers of a clustered database answer reads themselves.
+database file give the same :class:`ClusterContext`. Only ``get_schema``, ``transact`` with ``select`` and
+one ``monitor_cond`` are sent: nothing is ever written. Followers of a clustered database answer reads
+themselves.
+
+The tables read whole come in one ``monitor_cond`` (ovsdb-server(7), OVS 2.6+) rather than ``select``s: its
+initial ``update2`` leaves out the columns that hold their default (most of a logical switch port's), and
+ovsdb-server composes it at less than half the CPU of a ``select`` of the same rows (9,313 ports of the 50k
+build: 0.42 s against 1.0 s of server CPU). The connection is closed right after that first reply. A server
+that refuses ``monitor_cond`` is read with ``select``s.
 
 Remotes: ``tcp:IP:PORT``, ``unix:PATH``, ``ssl:IP:PORT`` (private key, certificate and CA files);
 several remotes separated by commas are tried in turn.
@@ -268,9 +275,13 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
     schema = Schema.from_json(session.call("get_schema", [db]))
     with gc_paused():
         tables: Tables = {}
+        whole = [(t, c) for t, c in wanted.items() if t in schema.tables
+                 and not (lflow_datapath_keys is not None and (t == "Logical_Flow" or t in _PER_DATAPATH))
+                 and not (t == "Logical_Flow" and lflow_cookies is not None)]
+        tables.update(_monitor_whole(session, db, schema, whole))
         for table, cols in wanted.items():
-            if table not in schema.tables:
-                continue  # an older schema (e.g. no Logical_DP_Group before OVN 20.12)
+            if table not in schema.tables or table in tables:
+                continue  # an older schema (e.g. no Logical_DP_Group before OVN 20.12), or read whole above
             wheres: list[list[Any]] = [[]]
             if table == "Logical_Flow" and lflow_datapath_keys is not None:
                 wheres = _lflow_wheres(session, db, schema, lflow_datapath_keys)
@@ -290,8 +301,34 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
     return schema, tables
 
 
-def _convert_rows(schema: Schema, table: str, chosen: list[str],
-                  found: list[dict[str, Any]]) -> LazyRows | dict[str, dict[str, Any]]:
+def _monitor_whole(session: _Session, db: str, schema: Schema,
+                   whole: list[tuple[str, frozenset[str] | None]]) -> Tables:
+    """Every row of the ``whole`` tables, from the initial reply of one ``monitor_cond`` (see the module
+    docstring); empty when the server refuses it (the caller then selects them)."""
+    if not whole:
+        return {}
+    chosen = {t: [c for c in schema.tables[t] if cols is None or c in cols] for t, cols in whole}
+    try:
+        reply = session.call("monitor_cond", [db, "ovntrace", {t: [{"columns": cs}] for t, cs in chosen.items()}])
+    except SourceError:
+        return {}
+    if not isinstance(reply, dict):
+        raise SourceError(f"{session.remote}: unexpected monitor_cond reply")
+    out: Tables = {}
+    for t, cs in chosen.items():
+        found = []
+        for uuid, upd in (reply.get(t) or {}).items():
+            row = upd.get("initial") if isinstance(upd, dict) else None
+            if not isinstance(row, dict):
+                raise SourceError(f"{session.remote}: monitor_cond: a {t} row without its initial contents")
+            row["_uuid"] = ["uuid", uuid]
+            found.append(row)
+        out[t] = _convert_rows(schema, t, cs, found, defaults=True)
+    return out
+
+
+def _convert_rows(schema: Schema, table: str, chosen: list[str], found: list[dict[str, Any]],
+                  defaults: bool = False) -> LazyRows | dict[str, dict[str, Any]]:
     """Rows of a ``select`` reply (OVSDB JSON notation, with ``_uuid``) as plain rows (consumes ``found``)."""
     types = schema.tables[table]
     convs = {c: converter(types[c]) for c in chosen}
@@ -302,9 +339,20 @@ def _convert_rows(schema: Schema, table: str, chosen: list[str],
             lazy.insert(uuid, row)
         return lazy
     rows: dict[str, dict[str, Any]] = {}
+    if defaults:  # columns left out hold their default (update2 "initial")
+        base = {c: default_plain(types[c]) for c in chosen}
+        for row in found:
+            uuid = row.pop("_uuid")[1]
+            plain = base.copy()
+            for c, v in row.items():
+                if c in convs:
+                    conv = convs[c]
+                    plain[c] = v if conv is None else conv(v)
+            rows[uuid] = plain
+        return rows
     for row in found:
         uuid = row.pop("_uuid")[1]
-        plain: dict[str, Any] = {}
+        plain = {}
         for c in chosen:
             v = row.get(c)
             conv = convs[c]

@@ -216,10 +216,23 @@ def test_directory_is_every_recognised_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("client", ["select", "ovsdbapp"])
+@pytest.mark.parametrize("client", ["select", "select-no-monitor", "ovsdbapp"])
 def test_live_equals_db_files(lab: object, client: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``select``: the whole tables in one monitor_cond (update2, default columns left out), the rest selected;
+    ``select-no-monitor``: a server that refuses monitor_cond, everything selected; ``ovsdbapp``: the IDL."""
+    from ovntrace.sources import rpc
     from tests.truth.conftest import remotes
 
+    if client == "select-no-monitor":
+        real_call = rpc._Session.call
+
+        def refuse(self: rpc._Session, method: str, params: list[object]) -> object:
+            if method == "monitor_cond":
+                raise SourceError(f"{self.remote}: monitor_cond failed: unknown method")
+            return real_call(self, method, params)
+
+        monkeypatch.setattr(rpc._Session, "call", refuse)
+        client = "select"
     monkeypatch.setenv("OVNTRACE_OVSDB_CLIENT", client)
     sb_remote, nb_remote = remotes(lab)  # type: ignore[arg-type]
     master = lab.node_dir("kube-master")  # type: ignore[attr-defined]
@@ -228,6 +241,30 @@ def test_live_equals_db_files(lab: object, client: str, monkeypatch: pytest.Monk
     assert same(load_nb(nb_remote), load_nb(master / "ovnnb_db.db"))
     unix = f"unix:{master / 'ovnsb_db.sock'}"
     assert same(load_sb(unix), live_sb)
+
+
+@pytest.mark.lab
+def test_live_for_a_trace_equals_db_files_for_it(lab: object) -> None:
+    """What a trace needs (its datapath keys, 0 among them, and cookies), live and from the files: the same
+    logical flows, ports and multicast groups (the file's per-datapath filter is the live select's)."""
+    import random
+
+    from tests.truth.conftest import remotes
+
+    sb_remote, _ = remotes(lab)  # type: ignore[arg-type]
+    master = lab.node_dir("kube-master")  # type: ignore[attr-defined]
+    whole = load_sb(master / "ovnsb_db.db")
+    dps = sorted(whole.datapaths, key=lambda d: d.key)[:2]
+    keys = {0} | {dp.key for dp in dps}
+    on = {dp.uuid for dp in dps}
+    groups = {g.uuid for g in whole.datapath_groups if on & set(g.datapaths)}
+    theirs = sorted({lf.uuid[:8] for lf in whole.logical_flows if lf.datapath in on or lf.datapath_group in groups})
+    cookies = set(random.Random(5).sample(theirs, 30))  # a trace's cookies are flows of the datapaths it visits
+    live = load_sb(sb_remote, keys, cookies)
+    f = load_sb(master / "ovnsb_db.db", keys, cookies)
+    assert same(live, f)
+    assert 0 < len(f.port_bindings) < len(whole.port_bindings)
+    assert {lf.uuid[:8] for lf in f.logical_flows} <= cookies
 
 
 @pytest.mark.lab
