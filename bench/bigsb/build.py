@@ -2,9 +2,11 @@
 
 Brings ``ovntrace lab`` up in ``D/lab`` (the bundled inventory: kube-master, kube-node1,
 kube-node2) and adds ``--switches`` logical switches with ``--ports`` ports each, every switch
-connected to the cluster router (named after the central node) and given a few ACLs (some with
-``log``), all with batched ``ovn-nbctl --no-wait`` transactions while ``ovn-northd`` is paused,
-then one ``ovn-nbctl --wait=hv sync``. Port ``p2`` of switch 0 is bound to kube-node2 and port
+given a router port and a few ACLs (some with ``log``), all in a few big OVSDB transactions sent to
+the NB server's unix socket while ``ovn-northd`` is paused, then one ``ovn-nbctl --wait=hv sync``.
+Switches 0-2 join the cluster router (named after the central node), the others a second router
+(``--one-router``: all on the cluster router), so that the ovn-controllers compute only the traced
+path and northd alone carries the big SB. Port ``p2`` of switch 0 is bound to kube-node2 and port
 ``p2`` of switch 1 to kube-node1 (OVS internal ports with ``iface-id``), so a trace from one to
 the other crosses a big switch, the cluster router and a geneve tunnel.
 
