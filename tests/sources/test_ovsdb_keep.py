@@ -139,3 +139,31 @@ def test_ports_of_the_traces_datapaths_equal_the_whole_database_filtered(
             assert dict(got.tables["Port_Binding"]) == dict(full.tables["Port_Binding"])
         else:
             assert len(got.tables["Port_Binding"]) < len(full.tables["Port_Binding"])
+
+
+DB_DIRS = sorted({p.parent for p in FIX.rglob("ovnsb_db.db") if (p.parent / "ovnnb_db.db").exists()})
+
+
+@pytest.mark.parametrize("d", DB_DIRS, ids=lambda p: str(p.relative_to(FIX)))
+def test_explain_of_each_fixture_dirs_traces_is_the_same_with_every_shortcut(
+        d: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fixture directory with an SB and NB file: its traces (up to 10, ofproto/trace and ovn-trace)
+    explained with the trace's reading (cookies, datapath keys) and with every row decoded: the same JSON."""
+    from ovntrace.sources import load
+
+    traces = sorted(d.glob("*.txt"))[:10]
+    assert traces
+    real = load.load_sb
+
+    def explain(trace: Path, whole: bool) -> str:
+        if whole:
+            monkeypatch.setattr(load, "load_sb", lambda src, **_: real(src))
+        else:
+            monkeypatch.setattr(load, "load_sb", real)
+        out, err = io.StringIO(), io.StringIO()
+        rc = run(["explain", str(trace), "-f", "json", "-q", "--sb", str(d / "ovnsb_db.db"),
+                  "--nb", str(d / "ovnnb_db.db")], io.StringIO(), out, err)
+        return f"{rc}\n{out.getvalue()}{err.getvalue()}"
+
+    for t in traces:
+        assert explain(t, False) == explain(t, True), t.name
