@@ -1,6 +1,7 @@
 """Incident bundles (issue 14): open time, replay time, peak memory, on real sosreports of a lab.
 
     python bench/bench_bundle.py [--switches 0] [--ports 10] [--repeat 3] [--dir /tmp/ovntrace-bench-bundle]
+    python bench/bench_bundle.py --fixtures [--repeat 3]
 
 Brings a lab up (``--switches N``: the big-SB lab of bench/bigsb/build.py, N switches of ``--ports`` ports, so
 the central node's sosreport holds a large SB and the nodes many flows), makes real sos 4.0 sosreports of the
@@ -15,6 +16,9 @@ down, then measures in this process (best of ``--repeat``), each against a basel
   ofproto/trace, stopped) vs starting and stopping an empty private switch;
 * peak memory: the maximum RSS of a child process that opens the bundle and builds the context, vs a child
   that only imports ovntrace and lists the tarball.
+
+``--fixtures`` (no lab): the checked-in bundles and snapshots instead, per node (its node facts, each of its
+databases whole and for each fixture trace's cookies) and per zone of an interconnect snapshot.
 """
 
 from __future__ import annotations
