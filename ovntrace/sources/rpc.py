@@ -246,16 +246,30 @@ def _select(session: _Session, db: str, schema: Schema, table: str, cols: frozen
     return chosen, rows
 
 
-def _dp_uuids(session: _Session, db: str, schema: Schema, keys: set[int]) -> list[str]:
-    _, dps = _select(session, db, schema, "Datapath_Binding", frozenset({"tunnel_key"}), [[]])
-    return [r["_uuid"][1] for r in dps if r.get("tunnel_key") in keys]
+def _dp_uuids(session: _Session, db: str, schema: Schema, keys: set[int],
+              known: Tables | None = None) -> list[str]:
+    """The UUIDs of the datapaths with these tunnel keys: from ``known`` (the tables already read whole, plain
+    rows), else a select."""
+    dps = (known or {}).get("Datapath_Binding")
+    if dps is not None:
+        return sorted(u for u, r in dps.items() if r.get("tunnel_key") in keys)
+    _, rows = _select(session, db, schema, "Datapath_Binding", frozenset({"tunnel_key"}), [[]])
+    return [r["_uuid"][1] for r in rows if r.get("tunnel_key") in keys]
 
 
-def _lflow_wheres(session: _Session, db: str, schema: Schema, keys: set[int]) -> list[list[Any]]:
+def _lflow_wheres(session: _Session, db: str, schema: Schema, keys: set[int],
+                  known: Tables | None = None) -> list[list[Any]]:
     """Conditions selecting the logical flows of the datapaths with tunnel keys ``keys``."""
-    uuids = _dp_uuids(session, db, schema, keys)
+    uuids = _dp_uuids(session, db, schema, keys, known)
     wheres: list[list[Any]] = [[["logical_datapath", "==", ["uuid", u]]] for u in uuids]
     if "Logical_DP_Group" in schema.tables and "logical_dp_group" in schema.tables["Logical_Flow"]:
+        plain = (known or {}).get("Logical_DP_Group")
+        if plain is not None:
+            on = set(uuids)
+            for gu, row in sorted(plain.items()):
+                if on & set(row.get("datapaths") or ()):
+                    wheres.append([["logical_dp_group", "==", ["uuid", gu]]])
+            return wheres
         _, groups = _select(session, db, schema, "Logical_DP_Group", frozenset({"datapaths"}), [[]])
         for g in groups:
             members = g.get("datapaths")
@@ -284,11 +298,11 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
                 continue  # an older schema (e.g. no Logical_DP_Group before OVN 20.12), or read whole above
             wheres: list[list[Any]] = [[]]
             if table == "Logical_Flow" and lflow_datapath_keys is not None:
-                wheres = _lflow_wheres(session, db, schema, lflow_datapath_keys)
+                wheres = _lflow_wheres(session, db, schema, lflow_datapath_keys, tables)
             elif table in _PER_DATAPATH and lflow_datapath_keys is not None:
                 # only the ports and groups of the datapaths the trace visits
                 wheres = [[["datapath", "==", ["uuid", u]]]
-                          for u in _dp_uuids(session, db, schema, lflow_datapath_keys)]
+                          for u in _dp_uuids(session, db, schema, lflow_datapath_keys, tables)]
             if table == "Logical_Flow" and lflow_cookies is not None and wheres:
                 # UUIDs first (cheap to serialise), then whole rows only for the trace's cookies
                 _, ids = _select(session, db, schema, table, frozenset(), wheres)
