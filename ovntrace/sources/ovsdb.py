@@ -642,10 +642,16 @@ def _skim(body: bytes, keep: Keep, lo: int = 0, hi: int | None = None,
     cuts.sort(key=lambda c: c[1][0])
     if any(a[1][2] >= b[1][0] for a, b in itertools.pairwise(cuts)):
         return None  # overlapping regions: not the shape relied on
+    spans: list[list[int]] = []  # [key of the first table, last row's "}" of the last]: adjacent tables as one
+    for _, (start, _first, end) in cuts:
+        if spans and start == spans[-1][1] + 3 and body[spans[-1][1] + 2:start] == b",":
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
     view = memoryview(body)
     parts: list[memoryview] = []
     at = lo
-    for _, (start, _first, end) in cuts:  # the record without the tables: one comma less for each
+    for start, end in spans:  # the record without the tables: one comma less for each span
         cut, resume = start, end + 2
         if resume < hi and body[resume:resume + 1] == b",":
             resume += 1

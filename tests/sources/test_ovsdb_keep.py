@@ -167,3 +167,28 @@ def test_explain_of_each_fixture_dirs_traces_is_the_same_with_every_shortcut(
 
     for t in traces:
         assert explain(t, False) == explain(t, True), t.name
+
+
+def test_skim_of_adjacent_and_last_tables() -> None:
+    """The cut tables side by side, last in the record, or with other tables between: the rest of the record
+    is still JSON (one comma less per cut), so the skim succeeds, and equals the whole record filtered."""
+    a, b = "aaaaaaaa-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002"
+    d1, d2 = "dddddddd-0000-0000-0000-000000000001", "eeeeeeee-0000-0000-0000-000000000002"
+    p1, p2 = "11111111-0000-0000-0000-000000000001", "22222222-0000-0000-0000-000000000002"
+    lf = {a: {"match": "1"}, b: {"match": "2"}}
+    pb = {p1: {"datapath": ["uuid", d1], "tunnel_key": 1}, p2: {"datapath": ["uuid", d2], "tunnel_key": 1}}
+    dps = {d1: {"tunnel_key": 5}, d2: {"tunnel_key": 6}}
+    keep, per_dp = (LF, frozenset({"aaaaaaaa"})), (frozenset({0, 5}), frozenset[str]())
+    orders = [
+        {"Datapath_Binding": dps, LF: lf, "Port_Binding": pb},
+        {"Datapath_Binding": dps, "Port_Binding": pb, LF: lf},
+        {LF: lf, "Datapath_Binding": dps, "Port_Binding": pb},
+        {LF: lf, "Port_Binding": pb, "Datapath_Binding": dps, "_date": 1},
+    ]
+    for rec in orders:
+        body = json.dumps(rec, separators=(",", ":")).encode()
+        got = ovsdb._skim(body, keep, 0, len(body), per_dp)
+        assert got is not None, list(rec)
+        assert got[LF] == {a: {"match": "1"}} and got["Port_Binding"] == {p1: pb[p1]}
+        assert {k: v for k, v in got.items() if k not in (LF, "Port_Binding")} == {
+            k: v for k, v in rec.items() if k not in (LF, "Port_Binding")}
