@@ -138,13 +138,13 @@ def server_cpu(pid: int) -> float:
 
 def detrace(d: Path, remote: str) -> dict[str, object]:
     """ovn-detrace on the db files, served by :func:`served`."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     res = subprocess.run(["ovn-detrace", f"--ovnsb={remote}", f"--ovnnb={remote}"],
                          input=(d / "trace.txt").read_text(), capture_output=True, text=True, check=False,
                          timeout=1800)
-    wall = time.perf_counter() - t0
-    return {"wall_s": round(wall, 2), "exit": res.returncode, "lines": res.stdout.count("\n"),
-            "stderr": res.stderr[-300:]}
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "exit": res.returncode,
+            "lines": res.stdout.count("\n"), "stderr": res.stderr[-300:]}
 
 
 def main() -> None:
@@ -226,6 +226,10 @@ def main() -> None:
                 if live:
                     lw = min(float(r["wall_s"]) for r in live)  # type: ignore[arg-type]
                     report["detrace_wall_over_explain_live_wall"] = round(float(dt["wall_s"]) / lw, 1)  # type: ignore[arg-type]
+                    # load-independent: client + server CPU of each (what the wall would be on idle cores)
+                    lc = min(float(r["cpu_s"]) + float(r["server_cpu_s"]) for r in live)  # type: ignore[arg-type]
+                    dc = float(dt["cpu_s"]) + float(dt["server_cpu_s"])  # type: ignore[arg-type]
+                    report["detrace_cpu_over_explain_live_cpu"] = round(dc / lc, 1)
     print(json.dumps(report, indent=1))
 
 
