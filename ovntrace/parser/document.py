@@ -12,8 +12,8 @@ import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
+from ovntrace.model._empty import EMPTY_MAP, FrozenMap
 from ovntrace.model.actions import Action
 from ovntrace.model.odp import DatapathAction
 from ovntrace.model.trace import (
@@ -25,6 +25,7 @@ from ovntrace.model.trace import (
     StepKind,
     Trace,
     TraceFormat,
+    make_step,
 )
 from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
@@ -423,12 +424,9 @@ def _looks_like_prompt(body: str) -> bool:
 # building the model
 
 
-_EMPTY_STATE: MappingProxyType[str, str] = MappingProxyType({})
-
-
 def _mk(n: Node, kids: tuple[Step, ...]) -> Step:
-    return Step(n.kind, n.line, n.text, kids, n.table, n.match, n.priority, n.cookie, n.miss, n.bridge,
-                n.state if n.state is not None else _EMPTY_STATE, n.action, n.spurious, n.nested_in, n.via)
+    return make_step(n.kind, n.line, n.text, kids, n.table, n.match, n.priority, n.cookie, n.miss, n.bridge,
+                     n.state if n.state is not None else EMPTY_MAP, n.action, n.spurious, n.nested_in, n.via)
 
 
 def _freeze(root: Node) -> Step:
@@ -489,9 +487,9 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
     return Pass(
         first_line=sec.first_line if sec.recirc_id else (sec.flow_line or sec.first_line),
         recirc_id=sec.recirc_id, ct_state=sec.ct_state, flow=sec.flow,
-        fields=MappingProxyType(dict(fields or {})), steps=steps, final_flow=sec.final_flow,
+        fields=FrozenMap(fields or ()), steps=steps, final_flow=sec.final_flow,
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
-        flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, nat=MappingProxyType(sec.nat),
+        flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, nat=FrozenMap(sec.nat),
         translation_error=sec.xlate_error, slow_path=tuple(sec.slow_path),
         notes=tuple(_freeze(n) for n in sec.notes),
         section_lines=tuple(sorted((*sec.lines, *rules), key=lambda x: x.line)),
@@ -668,7 +666,7 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line, recirc_id=None, ct_state=None, flow=sec.flow,
-        fields=MappingProxyType(dict(flow_fields or {})), steps=steps, final_flow=sec.final_flow,
+        fields=FrozenMap(flow_fields or ()), steps=steps, final_flow=sec.final_flow,
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
         flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, translation_error=sec.xlate_error,
         slow_path=tuple(sec.slow_path), notes=tuple(_freeze(n) for n in sec.notes),

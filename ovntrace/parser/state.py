@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
 from typing import Any
 
+from ovntrace.model._empty import FrozenMap
 from ovntrace.model.actions import Action, Subfield
 from ovntrace.model.trace import StepKind
 from ovntrace.parser.actions import STATE_ACTIONS
@@ -219,7 +219,7 @@ class FieldState:
                 out.pop(name, None)
             else:
                 out[name] = val
-        self._last = MappingProxyType(out)
+        self._last = FrozenMap(out)
         self._dirty = set()
         return self._last
 
