@@ -107,6 +107,16 @@ def grammar(name: str) -> lark.Lark:
     return parser
 
 
+def parse_or_none(name: str, text: str) -> Any:
+    """``grammar(name).parse(text)``, or None when the grammar rejects ``text``."""
+    import lark
+
+    try:
+        return grammar(name).parse(text)
+    except lark.exceptions.LarkError:
+        return None
+
+
 def _save(parser: lark.Lark, path: Path) -> None:
     import tempfile
 
