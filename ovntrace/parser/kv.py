@@ -1,6 +1,7 @@
 """Flows (``Flow:``, ``Final flow:``, ``Megaflow:``, matches) and ``Datapath actions:``, through
-``grammars/kv.lark``: the tree comes from :func:`ovntrace.parser.quick.kv_tree` (the same tree,
-without lark), and from the grammar itself for the texts that one leaves to it.
+``grammars/kv.lark``: the tree comes from :func:`ovntrace.parser.quick.kv_tree`, a hand-written
+parser of that grammar (the same trees, the same texts rejected: tests/parser/test_quick.py), so no
+flow needs lark.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import re
 from typing import Any
 
 from ovntrace.model.odp import DatapathAction
-from ovntrace.parser.loader import parse_or_none
 from ovntrace.parser.quick import kv_tree
 
 # datapath actions printed as a bare word (OVS lib/odp-util.c format_odp_action); any other bare word
@@ -68,7 +68,7 @@ def parse_flow(text: str) -> dict[str, str] | None:
         return {} if text == "" else None
     if nesting_depth(text) > MAX_NESTING:
         return None
-    tree = kv_tree(text) or parse_or_none("kv", text)
+    tree = kv_tree(text)
     if tree is None:
         return None
     out: dict[str, str] = {}
@@ -160,7 +160,7 @@ def parse_datapath_actions(text: str) -> tuple[DatapathAction, ...] | None:
         return ()
     if nesting_depth(text) > MAX_NESTING:
         return None
-    tree = kv_tree(text) or parse_or_none("kv", text)
+    tree = kv_tree(text)
     if tree is None:
         return None
     return tuple(_odp(c) for c in tree.children)

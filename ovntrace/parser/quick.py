@@ -1,10 +1,11 @@
 """Hand-written parsers for the two small grammars, ``actions.lark`` and ``kv.lark``, used before lark.
 
-Each builds the tree lark would (same rule names, children, and for actions the same source spans),
-or answers ``None`` when it is not sure: a text with whitespace, anything the grammar would reject,
-any shape it does not know. ``None`` means "ask the grammar", so the grammar stays the definition
-and lark is imported only for the rare text these do not take (tests/parser/test_quick.py checks
-both give the same trees on every action and flow text of the fixtures, and on mutated ones).
+Each builds the tree lark would (same rule names, children, and for actions the same source spans).
+:func:`action_tree` answers ``None`` when it is not sure (a text with whitespace, anything the
+grammar might reject, any shape it does not know): "ask the grammar", so the grammar stays the
+definition and lark is imported only for the rare action text it does not take. :func:`kv_tree`
+is the whole of its small grammar: ``None`` is a rejection. tests/parser/test_quick.py checks both
+against lark on every action and flow text of the fixtures, and on mutated ones.
 
 Why not lark every time: importing lark and loading a grammar costs ~60 ms at start-up, more than
 parsing a whole 400-line trace; and a parse through it costs ~20x what these cost.
@@ -90,7 +91,7 @@ class _Actions:
         return Tree("start", acts, acts[0].meta.start_pos, acts[-1].meta.end_pos)
 
     def action(self) -> Tree:
-        kind, value, s, e = self._take(_TEXT)
+        _kind, value, s, e = self._take(_TEXT)
         # a keyword, where the grammar's lexer tries it first (it has a higher priority than TEXT)
         for kw in _KEYWORDS:
             if value.startswith(kw):
@@ -281,7 +282,11 @@ class _Kv:
 
 
 def kv_tree(text: str) -> Tree | None:
-    """The ``start`` tree of ``kv.lark`` for ``text`` (stripped), or None: ask the grammar."""
+    """The ``start`` tree of ``kv.lark`` for ``text`` (stripped), or None: the grammar rejects it.
+
+    Unlike :func:`action_tree` this one is the whole grammar (it is LL(1), and its tokens do not
+    depend on where they are), so None is an answer, not a deferral; callers bound the nesting.
+    """
     try:
         return _Kv(text).start()
     except (_Bail, RecursionError):

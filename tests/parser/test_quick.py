@@ -59,7 +59,8 @@ def _mutations(texts: list[str], n: int, seed: int) -> list[str]:
         elif op == 2:
             t = t[:i] + rng.choice("(),={}->: \t") + t[i:]
         else:
-            t = t[:i] + rng.choice(["set_field:", "load:", "move:", "check_pkt_larger(", "->", "()", ",,", "=("]) + t[i:]
+            t = t[:i] + rng.choice(["set_field:", "load:", "move:", "check_pkt_larger(", "->", "()", ",,", "=("]) \
+                + t[i:]
         out.append(t.strip())
     return out
 
@@ -79,13 +80,18 @@ def _quick(tree: Any, spans: bool) -> Any:
     return (tree.data, [_quick(c, spans) for c in tree.children], meta)
 
 
-def _check(name: str, texts: list[str], quick: Any, spans: bool) -> tuple[int, int]:
+def _check(name: str, texts: list[str], quick: Any, spans: bool, complete: bool = False) -> tuple[int, int]:
+    """Where ``quick`` answers, the grammar answers the same; with ``complete``, ``quick`` answering
+    None means the grammar rejects the text too."""
     g = grammar(name)
     answered = deferred = 0
     for text in texts:
         mine = quick(text)
         if mine is None:
             deferred += 1
+            if complete:
+                with pytest.raises(lark.exceptions.LarkError):
+                    g.parse(text)
             continue
         answered += 1
         try:
@@ -102,7 +108,7 @@ def test_actions_same_tree_as_grammar_on_real_texts() -> None:
 
 
 def test_kv_same_tree_as_grammar_on_real_texts() -> None:
-    answered, _ = _check("kv", TEXTS, kv_tree, spans=False)
+    answered, _ = _check("kv", TEXTS, kv_tree, spans=False, complete=True)
     assert answered > 1000
 
 
@@ -110,7 +116,7 @@ def test_kv_same_tree_as_grammar_on_real_texts() -> None:
 def test_same_tree_or_defer_on_mutated_texts(seed: int) -> None:
     muts = _mutations(TEXTS, 3000, seed)
     a, d = _check("actions", muts, action_tree, spans=True)
-    k, e = _check("kv", muts, kv_tree, spans=False)
+    k, e = _check("kv", muts, kv_tree, spans=False, complete=True)
     assert a and d and k and e  # both outcomes happen: the check is not vacuous
 
 
@@ -142,5 +148,7 @@ def test_kv_shapes(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["a=b=c", "a(", "a)", "a b", "a=\u00a0b", "a\nb", "}"])
-def test_kv_defers_when_unsure(text: str) -> None:
+def test_kv_rejects_what_the_grammar_rejects(text: str) -> None:
     assert kv_tree(text) is None
+    with pytest.raises(lark.exceptions.LarkError):
+        grammar("kv").parse(text)
