@@ -183,6 +183,17 @@ class _Segmenter:
         kind = line.kind
         cur = self.cur
         body = line.body
+        if (cur is not None and kind in _TREE_KINDS and cur.format is TraceFormat.OFPROTO
+                and cur.recirc_phase is None and cur.recirc_pending is None and cur.sections
+                and not cur.sections[-1].done
+                and (kind != "OTHER_LINE" or ("trace" not in body and "ovs-appctl" not in body))):
+            # the most common line by far: one more line of the tree being read. (What the checks
+            # below would do with it: an OTHER_LINE without "trace"/"ovs-appctl" is no command line.)
+            if kind == "OTHER_LINE" and "priority " in body and is_numberless_table(body):
+                kind = "NUMBERLESS_TABLE"
+            cur.sections[-1].tree.append((line, kind))
+            cur.last_line = line.no
+            return i + 1
         sec = cur.sections[-1] if cur is not None and cur.sections else None
 
         # ovn-trace output: kept verbatim as its own trace until something else starts
@@ -436,12 +447,14 @@ def _freeze(root: Node) -> Step:
     stack: list[tuple[Node, Iterator[Node], list[Step]]] = [(root, iter(root.children), [])]
     while True:
         node, it, acc = stack[-1]
-        child = next(it, None)
-        if child is not None:
+        deeper = False
+        for child in it:
             if child.children:
                 stack.append((child, iter(child.children), []))
-            else:
-                acc.append(_mk(child, ()))
+                deeper = True
+                break
+            acc.append(_mk(child, ()))
+        if deeper:
             continue
         stack.pop()
         step = _mk(node, tuple(acc))
@@ -463,25 +476,28 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
                                      "Flow: line " + _why_not_kv(sec.flow) + "; kept as text"))
     root = Node(StepKind.BRIDGE, 0, "")
     rules = [SectionLine(ln.no, "rule", ln.body) for ln, k in sec.tree if k == "DASHES_LINE"]
-    tree = [(ln, k) for ln, k in sec.tree]
+    tree = sec.tree
+    made: list[Node] = []
     if tree:
         base = min(ln.indent for ln, k in tree if k == "BRIDGE_LINE") if any(
             k == "BRIDGE_LINE" for _, k in tree) else min(ln.indent for ln, _ in tree)
         if base:
             tree = [(_shift(ln, base), k) for ln, k in tree]
         if indentation_reliable(tree):
-            build_modern(tree, root)
+            build_modern(tree, root, made)
         else:
             warnings.append(ParseWarning(
                 tree[0][0].no,
                 "indentation was lost in this paste (ovn-detrace or Markdown): nesting rebuilt from "
                 "resubmit targets"))
-            build_flat(tree, root)
+            build_flat(tree, root, made)
     annotate_semantics(root)
     initial = FieldState.from_flow(fields, _flow_complete(sec.flow, fields))
     replay(root, initial, parse_flow)
-    _unparsed_warnings(root, warnings)
-    _cap_depth(root, warnings)
+    # the tree's nodes are ``made``, in its depth-first order
+    _unparsed_warnings_of([n for n in made if n.kind is StepKind.UNPARSED], warnings)
+    if len(made) >= MAX_TREE_DEPTH:  # a tree of fewer nodes cannot nest that deep
+        _cap_depth(root, warnings)
     steps = tuple(_freeze(c) for c in root.children)
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
@@ -527,13 +543,20 @@ def _cap_depth(root: Node, warnings: list[ParseWarning]) -> None:
 
 
 def _unparsed_warnings(root: Node, warnings: list[ParseWarning]) -> None:
+    found: list[Node] = []
     stack = list(reversed(root.children))
     while stack:
         n = stack.pop()
         if n.kind is StepKind.UNPARSED:
-            why = n.reason if n.reason else "not understood"
-            warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
+            found.append(n)
         stack.extend(reversed(n.children))
+    _unparsed_warnings_of(found, warnings)
+
+
+def _unparsed_warnings_of(nodes: list[Node], warnings: list[ParseWarning]) -> None:
+    for n in nodes:
+        why = n.reason if n.reason else "not understood"
+        warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
 
 
 def _why_not_kv(text: str) -> str:

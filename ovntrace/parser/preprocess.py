@@ -20,7 +20,7 @@ _START_RE = re.compile(
     r"|\d{4}-\d\d-\d\dT[^|\s]*\|\d+\|[^|]*\|[A-Z]+\||[IWEF]\d{4} [\d:.]+\s+\d+ [^\]\s]+\] )"
     r"(?P<k>Flow: |bridge\(\"|Bridge: |Rule: table=)"
 )
-_START_KEYS = ("Flow: ", 'bridge("', "Bridge: ", "Rule: table=")  # a line without any cannot match _START_RE
+# (a line without any of _START_RE's keys, "Flow: ", 'bridge("', "Bridge: ", "Rule: table=", cannot match it)
 _END_RE = re.compile(r"^\s*(Datapath actions:|Translation failed )")
 
 
@@ -67,7 +67,8 @@ def _strip_prefix(raws: list[str]) -> list[str]:
     start_match = _START_RE.match
     for raw in raws:
         line = raw.replace("\r", "") if "\r" in raw else raw
-        m = start_match(line) if any(k in line for k in _START_KEYS) else None
+        m = start_match(line) if ("Flow: " in line or 'bridge("' in line or "Bridge: " in line
+                                  or "Rule: table=" in line) else None
         if m:
             key = m.group("k")
             # a bridge("...") inside a trace is a nested bridge (patch port, tunnel underlay), printed

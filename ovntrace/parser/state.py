@@ -10,6 +10,7 @@ saved. A table's exact match also tells us what the packet carried when it match
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -414,7 +415,8 @@ _VIEWS = [f"xreg{i}" for i in range(8)] + [f"xxreg{i}" for i in range(4)]
 _VIEWS_SET = frozenset(_VIEWS)
 
 
-def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, int]]:
+@functools.lru_cache(maxsize=4096)
+def _view_parts(name: str, start: int, end: int) -> tuple[tuple[str, int, int, int], ...]:
     """Split bits start..end of an xreg/xxreg view into (register, lo, hi, shift) parts.
 
     OVS include/openvswitch/meta-flow.h: ``xregN`` is reg(2N) in its upper 32 bits and reg(2N+1) in
@@ -423,7 +425,7 @@ def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, in
     """
     digits = name[5:] if name.startswith("xxreg") else name[4:]
     if not (digits.isdecimal() and digits.isascii()):
-        return []
+        return ()
     n, count = (int(digits), 4) if name.startswith("xxreg") else (int(digits), 2)
     parts = []
     for j in range(count):
@@ -433,7 +435,7 @@ def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, in
         hi = min(end, shift + 31)
         if lo <= hi:
             parts.append((reg, lo - shift, hi - shift, shift))
-    return parts
+    return tuple(parts)
 
 
 _TABLE, _ACTION, _UNPARSED, _DETAIL, _BRIDGE = (

@@ -80,6 +80,8 @@ def is_numberless_table(body: str) -> bool:
 
 def make_node(line: Line, kind: str, bridge: str | None) -> Node:
     body = line.body
+    if kind == "OTHER_LINE":  # most tree lines: an action
+        return _action_node(line, body)
     if kind == "BRIDGE_LINE":
         m = _BRIDGE_RE.match(body)
         return Node(StepKind.BRIDGE, line.no, body, bridge=m.group("name") if m else body)
@@ -104,6 +106,10 @@ def make_node(line: Line, kind: str, bridge: str | None) -> Node:
         return Node(StepKind.ELIDED, line.no, body)
     if kind == "ANNOTATION_LINE":
         return Node(StepKind.ANNOTATION, line.no, body)
+    return _action_node(line, body)
+
+
+def _action_node(line: Line, body: str) -> Node:
     action = parse_action(body)
     error = action.args.get("error") if not action.known else None
     if error is not None:
@@ -151,8 +157,9 @@ def indentation_reliable(lines: list[tuple[Line, str]]) -> bool:
     return saw_table or bool(lines)
 
 
-def build_modern(lines: list[tuple[Line, str]], root: Node) -> None:
-    """Attach ``lines`` (one bridge section's tree lines, blanks removed) under ``root`` by column."""
+def build_modern(lines: list[tuple[Line, str]], root: Node, made: list[Node] | None = None) -> None:
+    """Attach ``lines`` (one bridge section's tree lines, blanks removed) under ``root`` by column.
+    ``made``: gets every node made, in input order (which is also the tree's depth-first order)."""
     stack: list[tuple[Node, int]] = [(root, 0)]
     current_bridge = root.bridge
     for line, kind in lines:
@@ -160,6 +167,8 @@ def build_modern(lines: list[tuple[Line, str]], root: Node) -> None:
             continue
         k = line.indent // 4
         node = make_node(line, kind, current_bridge)
+        if made is not None:
+            made.append(node)
         if node.kind is StepKind.BRIDGE:
             current_bridge = node.bridge
         nonterminal = node.kind in _CONTAINER_KINDS
@@ -220,14 +229,17 @@ def _pending_target(node: Node) -> int | None:
 FLAT_SEARCH = 64
 
 
-def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
-    """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line."""
+def build_flat(lines: list[tuple[Line, str]], root: Node, made: list[Node] | None = None) -> None:
+    """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line.
+    ``made``: as for :func:`build_modern`."""
     stack: list[Node] = [root]
     current_bridge = root.bridge
     for line, kind in lines:
         if kind == "DASHES_LINE":
             continue
         node = make_node(line, kind, current_bridge)
+        if made is not None:
+            made.append(node)
         if node.kind is StepKind.BRIDGE:
             current_bridge = node.bridge
             # a nested bridge follows the output action that caused it
