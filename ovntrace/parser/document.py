@@ -31,7 +31,6 @@ from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
 from ovntrace.parser.kv import nesting_depth as kv_nesting_depth
 from ovntrace.parser.kv import parse_datapath_actions, parse_flow
-from ovntrace.parser.ovntrace import build as build_ovn_trace
 from ovntrace.parser.preprocess import Line, preprocess
 from ovntrace.parser.state import FieldState, replay
 from ovntrace.parser.tree import (
@@ -714,6 +713,8 @@ def _top_bridge(p: Pass) -> str | None:
 
 def _build(t: _Trace, warnings: list[ParseWarning]) -> Trace:
     if t.format is TraceFormat.OVN_TRACE:
+        from ovntrace.parser.ovntrace import build as build_ovn_trace  # only for ovn-trace output
+
         return build_ovn_trace(t.raw, t.first_line, t.last_line, t.command, warnings)
     passes: list[Pass] = []
     bridge: str | None = None

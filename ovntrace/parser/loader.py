@@ -15,20 +15,23 @@ from __future__ import annotations
 import functools
 import os
 import re
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import lark
 
-_GRAMMARS = resources.files("ovntrace.parser") / "grammars"
+# next to this module (importlib.resources and pathlib are not imported for it: together they cost
+# more at start-up than reading the grammars)
+_GRAMMARS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grammars")
 # a terminal definition of the one-line-per-token grammars: NAME[.PRIORITY]: /REGEX/
 _TERMINAL_RE = re.compile(r"^(?P<name>[A-Z_][A-Z0-9_]*)(?:\.(?P<prio>-?\d+))?: /(?P<re>.*)/$")
 
 
 def grammar_text(name: str) -> str:
-    return (_GRAMMARS / f"{name}.lark").read_text(encoding="utf-8")
+    with open(os.path.join(_GRAMMARS, f"{name}.lark"), encoding="utf-8") as f:
+        return f.read()
 
 
 def _unescape(regex: str) -> str:
@@ -65,6 +68,8 @@ def line_terminals(name: str) -> tuple[tuple[str, int, str], ...]:
 
 
 def cache_dir() -> Path | None:
+    from pathlib import Path
+
     explicit = os.environ.get("OVNTRACE_CACHE_DIR")
     if explicit == "":
         return None  # OVNTRACE_CACHE_DIR= disables the cache
