@@ -238,6 +238,8 @@ class Pass:
 
 @dataclass(frozen=True, slots=True)
 class Trace:
+    """One trace found in the input: its passes (translations) and its verdict."""
+
     format: TraceFormat
     first_line: int
     last_line: int
