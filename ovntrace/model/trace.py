@@ -112,27 +112,29 @@ class Step:
                 stack.extend(reversed(node.children))
 
 
-class _StepFields:
-    """A mutable twin of :class:`Step` (the same slots, in the same order) that only
-    :func:`make_step` uses: plain attribute stores, then the instance becomes a ``Step``.
+class StepBuilder:
+    """A :class:`Step` being built: the same fields, in the same slots, but mutable (``children`` a
+    list while the tree grows). :meth:`freeze` turns it into a ``Step`` in place.
 
-    A frozen dataclass's ``__init__`` stores each of Step's 22 fields through
-    ``object.__setattr__``; the parser builds one Step per trace line, and that was most of the
-    cost of building them. Assigning ``__class__`` between two classes with identical slots is
-    allowed by CPython (checked at import below and by tests/parser/test_model_fast.py).
+    A frozen dataclass's ``__init__`` stores each of Step's 22 fields through ``object.__setattr__``,
+    and building the tree twice (a mutable one, then its frozen copy) cost more than parsing the
+    lines. Assigning ``__class__`` between two classes whose slots are identical is allowed by
+    CPython (checked at import below and by tests/parser/test_model_fast.py).
     """
 
     __slots__ = Step.__slots__
 
-    def __init__(self, kind: StepKind, line: int, text: str, children: tuple[Step, ...], table: int | None,
-                 match: str | None, priority: int | None, cookie: str | None, miss: bool, bridge: str | None,
-                 state: Mapping[str, str], action: Action | None, spurious: bool, nested_in: int | None,
-                 via: int | None, datapath: str | None, pipeline: str | None, stage: str | None, uuid: str | None,
-                 source: str | None, inport: str | None, outport: str | None) -> None:
+    def __init__(self, kind: StepKind, line: int, text: str, children: Any = None, table: int | None = None,
+                 match: str | None = None, priority: int | None = None, cookie: str | None = None,
+                 miss: bool = False, bridge: str | None = None, state: Mapping[str, str] = EMPTY_MAP,
+                 action: Action | None = None, spurious: bool = False, nested_in: int | None = None,
+                 via: int | None = None, datapath: str | None = None, pipeline: str | None = None,
+                 stage: str | None = None, uuid: str | None = None, source: str | None = None,
+                 inport: str | None = None, outport: str | None = None) -> None:
         self.kind = kind
         self.line = line
         self.text = text
-        self.children = children
+        self.children: Any = [] if children is None else children  # list[StepBuilder] until frozen
         self.table = table
         self.match = match
         self.priority = priority
@@ -152,6 +154,13 @@ class _StepFields:
         self.inport = inport
         self.outport = outport
 
+    def freeze(self) -> Step:
+        """This node becomes an (immutable) ``Step``; its children must be frozen too, before or after."""
+        self.children = tuple(self.children)
+        me: Any = self
+        me.__class__ = Step
+        return me  # type: ignore[no-any-return]
+
 
 def make_step(kind: StepKind, line: int, text: str, children: tuple[Step, ...] = (), table: int | None = None,
               match: str | None = None, priority: int | None = None, cookie: str | None = None, miss: bool = False,
@@ -161,13 +170,11 @@ def make_step(kind: StepKind, line: int, text: str, children: tuple[Step, ...] =
               uuid: str | None = None, source: str | None = None, inport: str | None = None,
               outport: str | None = None) -> Step:
     """``Step(...)`` with the same arguments and result (an equal, frozen ``Step``), ~6x quicker."""
-    s: Any = _StepFields(kind, line, text, children, table, match, priority, cookie, miss, bridge, state, action,
-                         spurious, nested_in, via, datapath, pipeline, stage, uuid, source, inport, outport)
-    s.__class__ = Step
-    return s  # type: ignore[no-any-return]
+    return StepBuilder(kind, line, text, children, table, match, priority, cookie, miss, bridge, state, action,
+                       spurious, nested_in, via, datapath, pipeline, stage, uuid, source, inport, outport).freeze()
 
 
-assert tuple(f.name for f in fields(Step)) == Step.__slots__ == _StepFields.__slots__
+assert tuple(f.name for f in fields(Step)) == Step.__slots__ == StepBuilder.__slots__
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ovntrace.model._empty import EMPTY_MAP, FrozenMap
+from ovntrace.model._empty import FrozenMap
 from ovntrace.model.actions import Action
 from ovntrace.model.odp import DatapathAction
 from ovntrace.model.trace import (
@@ -25,7 +24,6 @@ from ovntrace.model.trace import (
     StepKind,
     Trace,
     TraceFormat,
-    make_step,
 )
 from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
@@ -41,6 +39,7 @@ from ovntrace.parser.tree import (
     indentation_reliable,
     is_numberless_table,
     parse_table_line,
+    unparsed_reason,
 )
 from ovntrace.parser.verdict import decide
 
@@ -434,32 +433,15 @@ def _looks_like_prompt(body: str) -> bool:
 # building the model
 
 
-def _mk(n: Node, kids: tuple[Step, ...]) -> Step:
-    return make_step(n.kind, n.line, n.text, kids, n.table, n.match, n.priority, n.cookie, n.miss, n.bridge,
-                     n.state if n.state is not None else EMPTY_MAP, n.action, n.spurious, n.nested_in, n.via)
-
-
-def _freeze(root: Node) -> Step:
-    """Mutable builder tree -> frozen Steps, iteratively (post-order; leaves need no stack frame)."""
-    if not root.children:
-        return _mk(root, ())
-    stack: list[tuple[Node, Iterator[Node], list[Step]]] = [(root, iter(root.children), [])]
-    while True:
-        node, it, acc = stack[-1]
-        deeper = False
-        for child in it:
-            if child.children:
-                stack.append((child, iter(child.children), []))
-                deeper = True
-                break
-            acc.append(_mk(child, ()))
-        if deeper:
-            continue
-        stack.pop()
-        step = _mk(node, tuple(acc))
-        if not stack:
-            return step
-        stack[-1][2].append(step)
+def _freeze_below(root: Node) -> tuple[Step, ...]:
+    """Freeze every node under ``root`` in place (iteratively: trees nest deep); its children as Steps."""
+    stack = list(root.children)
+    while stack:
+        n = stack.pop()
+        if n.children:
+            stack.extend(n.children)
+        n.freeze()
+    return tuple(root.children)
 
 
 def _flow_complete(text: str | None, fields: dict[str, str] | None) -> bool:
@@ -494,10 +476,14 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
     initial = FieldState.from_flow(fields, _flow_complete(sec.flow, fields))
     replay(root, initial, parse_flow)
     # the tree's nodes are ``made``, in its depth-first order
-    _unparsed_warnings_of([n for n in made if n.kind is StepKind.UNPARSED], warnings)
+    for n in made:
+        if n.kind is StepKind.UNPARSED:
+            _unparsed_warning(n, unparsed_reason(n.text), warnings)
     if len(made) >= MAX_TREE_DEPTH:  # a tree of fewer nodes cannot nest that deep
         _cap_depth(root, warnings)
-    steps = tuple(_freeze(c) for c in root.children)
+    for n in made:
+        n.freeze()
+    steps = tuple(root.children)
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line if sec.recirc_id else (sec.flow_line or sec.first_line),
@@ -506,7 +492,7 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
         flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, nat=FrozenMap(sec.nat),
         translation_error=sec.xlate_error, slow_path=tuple(sec.slow_path),
-        notes=tuple(_freeze(n) for n in sec.notes),
+        notes=tuple(n.freeze() for n in sec.notes),
         section_lines=tuple(sorted((*sec.lines, *rules), key=lambda x: x.line)),
     )
 
@@ -541,21 +527,19 @@ def _cap_depth(root: Node, warnings: list[ParseWarning]) -> None:
             f"lines {flat[0].line}-{max(n.line for n in flat)} are shown flat, in input order")))
 
 
-def _unparsed_warnings(root: Node, warnings: list[ParseWarning]) -> None:
-    found: list[Node] = []
+def _unparsed_warnings(root: Node, warnings: list[ParseWarning], reasons: dict[int, str]) -> None:
+    """A warning for each unparsed node under ``root``, depth first; ``reasons``: why, by ``id(node)``."""
     stack = list(reversed(root.children))
     while stack:
         n = stack.pop()
         if n.kind is StepKind.UNPARSED:
-            found.append(n)
+            _unparsed_warning(n, reasons.get(id(n)), warnings)
         stack.extend(reversed(n.children))
-    _unparsed_warnings_of(found, warnings)
 
 
-def _unparsed_warnings_of(nodes: list[Node], warnings: list[ParseWarning]) -> None:
-    for n in nodes:
-        why = n.reason if n.reason else "not understood"
-        warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
+def _unparsed_warning(n: Node, reason: str | None, warnings: list[ParseWarning]) -> None:
+    why = reason if reason else "not understood"
+    warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
 
 
 def _why_not_kv(text: str) -> str:
@@ -592,6 +576,7 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
     pending_flow: dict[str, str] | None = None
     pending_regs: dict[str, str] = {}
     pending_details: list[Node] = []
+    reasons: dict[int, str] = {}  # why an unparsed node is (by id: the nodes live until the end of the pass)
     tree = sec.tree
     spaces_base = min((ln.indent for ln, k in tree if ln.tabs == 0), default=0)
 
@@ -663,7 +648,9 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
             for a in acts:
                 error = a.args.get("error") if not a.known else None
                 if error is not None:
-                    owner.children.append(Node(StepKind.UNPARSED, ln.no, a.text, reason=str(error)))
+                    bad = Node(StepKind.UNPARSED, ln.no, a.text)
+                    reasons[id(bad)] = str(error)
+                    owner.children.append(bad)
                 else:
                     owner.children.append(Node(StepKind.ACTION, ln.no, a.text, action=a))
             if not acts:  # "OpenFlow actions=" with nothing after it: the line stays, as a detail
@@ -682,16 +669,16 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
         if n.kind is StepKind.TABLE and n.via is None:
             pass
     annotate_semantics(root)
-    _unparsed_warnings(root, warnings)
+    _unparsed_warnings(root, warnings, reasons)
     _cap_depth(root, warnings)
-    steps = tuple(_freeze(c) for c in root.children)
+    steps = _freeze_below(root)
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line, recirc_id=None, ct_state=None, flow=sec.flow,
         fields=FrozenMap(flow_fields or ()), steps=steps, final_flow=sec.final_flow,
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
         flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, translation_error=sec.xlate_error,
-        slow_path=tuple(sec.slow_path), notes=tuple(_freeze(n) for n in sec.notes),
+        slow_path=tuple(sec.slow_path), notes=tuple(n.freeze() for n in sec.notes),
         section_lines=tuple(sec.lines),
     ), bridge_name
 

@@ -15,11 +15,9 @@ fallback nests from meaning instead: a table ``N.`` is entered by the most recen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from ovntrace.model.actions import Action
-from ovntrace.model.trace import StepKind
+from ovntrace.model.trace import StepBuilder, StepKind
 from ovntrace.parser.actions import parse_action
 from ovntrace.parser.preprocess import Line
 
@@ -36,26 +34,8 @@ MISS_TEXTS = (
 )
 
 
-@dataclass(slots=True, eq=False)
-class Node:
-    """Mutable while the tree is built; frozen into :class:`~ovntrace.model.trace.Step` afterwards."""
-
-    kind: StepKind
-    line: int
-    text: str
-    children: list[Node] = field(default_factory=list)
-    table: int | None = None
-    match: str | None = None
-    priority: int | None = None
-    cookie: str | None = None
-    miss: bool = False
-    bridge: str | None = None
-    state: Any = None
-    action: Action | None = None
-    spurious: bool = False
-    nested_in: int | None = None
-    via: int | None = None
-    reason: str | None = None  # unparsed nodes: why (the warning's text), when more is known than "not understood"
+# A node of the tree being built: a Step's fields, mutable; frozen in place into the Step afterwards.
+Node = StepBuilder
 
 
 def parse_table_line(body: str) -> tuple[int | None, str | None, int | None, str | None, bool]:
@@ -114,13 +94,20 @@ def _action_node(line: Line, body: str) -> Node:
     error = action.args.get("error") if not action.known else None
     if error is not None:
         # an action the state replay cannot apply as printed: keep the line, say why (state.replay
-        # then forgets what it may have written)
-        return Node(StepKind.UNPARSED, line.no, body, reason=str(error))
+        # then forgets what it may have written; unparsed_reason gives the why)
+        return Node(StepKind.UNPARSED, line.no, body)
     if action.known or _looks_like_action(body):
         return Node(StepKind.ACTION, line.no, body, action=action)
     if body.startswith("Dropping packet"):  # OFT_ACTION debug texts of encap/decap (OVS 2.8+)
         return Node(StepKind.ACTION, line.no, body, action=Action("drop", body, {"reason": body}))
     return Node(StepKind.UNPARSED, line.no, body)
+
+
+def unparsed_reason(text: str) -> str | None:
+    """Why :func:`make_node` kept the line ``text`` as an unparsed step (None: not understood)."""
+    action = parse_action(text)
+    error = action.args.get("error") if not action.known else None
+    return str(error) if error is not None else None
 
 
 _ACTION_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\)|:\S+)?(->\S+)?$")
