@@ -41,6 +41,22 @@ def _parse_int(text: str) -> int | None:
             return None
 
 
+@functools.lru_cache(maxsize=8192)
+def _assignment(name: str, text: str) -> tuple[str, int | None, int | None, int | None]:
+    """``name = text`` (a flow's ``name=text``, a ``set_field``): the canonical name, its width (None:
+    a field kept as text), and the value and mask (None: not a number, the assignment is skipped)."""
+    name = canonical(name)
+    width = INT_WIDTHS.get(name) or field_width(name)
+    if width is None:
+        return name, None, None, None
+    value_text, _, mask_text = text.partition("/")
+    value = _parse_int(value_text)
+    mask = (_parse_int(mask_text) if mask_text else (1 << width) - 1) if value is not None else None
+    if value is None or mask is None:
+        return name, width, None, None
+    return name, width, value, mask
+
+
 def _fmt(value: int, known: int, width: int) -> str:
     full = (1 << width) - 1
     v = f"{value:#x}" if value else "0"
@@ -102,20 +118,12 @@ class FieldState:
 
     def assign(self, name: str, text: str) -> None:
         """Whole-field (or ``value/mask``) assignment from flow text or ``set_field``."""
-        name = canonical(name)
-        width = INT_WIDTHS.get(name) or field_width(name)
+        name, width, value, mask = _assignment(name, text)
         if width is None:
             self._strs[name] = text
             self._touch(name)
-            return
-        value_text, _, mask_text = text.partition("/")
-        value = _parse_int(value_text)
-        if value is None:
-            return
-        mask = _parse_int(mask_text) if mask_text else (1 << width) - 1
-        if mask is None:
-            return
-        self.write_bits(name, 0, width - 1, value, mask)
+        elif value is not None:
+            self.write_bits(name, 0, width - 1, value, mask)
 
     def write_bits(self, name: str, start: int, end: int, value: int, mask: int | None = None) -> None:
         """Write ``value`` into bits ``start..end`` of ``name`` (only the bits in ``mask``, relative)."""
@@ -190,7 +198,10 @@ class FieldState:
 
     def value(self, name: str) -> str | None:
         """Formatted known value of a field (``"0x5"``, ``"0x5/0xffff"`` partially known) or None."""
-        name = canonical(name)
+        return self._value(canonical(name))
+
+    def _value(self, name: str) -> str | None:
+        """:meth:`value` of a canonical name."""
         text = self._strs.get(name)
         if text is not None:
             return text
@@ -222,7 +233,7 @@ class FieldState:
         else:
             out = FrozenMap(self._last)
             names = iter(sorted(self._dirty))
-        value = self.value
+        value = self._value  # the names of the state are canonical
         for name in names:
             val = value(name)
             if val is None or (name in _VIEWS_SET and name not in self._views):

@@ -149,6 +149,8 @@ def build_modern(lines: list[tuple[Line, str]], root: Node, made: list[Node] | N
     ``made``: gets every node made, in input order (which is also the tree's depth-first order)."""
     stack: list[tuple[Node, int]] = [(root, 0)]
     current_bridge = root.bridge
+    bridge_kind, bucket_kind = StepKind.BRIDGE, StepKind.BUCKET
+    side_kinds = (StepKind.ELIDED, StepKind.ANNOTATION)
     for line, kind in lines:
         if kind == "DASHES_LINE":
             continue
@@ -156,34 +158,29 @@ def build_modern(lines: list[tuple[Line, str]], root: Node, made: list[Node] | N
         node = make_node(line, kind, current_bridge)
         if made is not None:
             made.append(node)
-        if node.kind is StepKind.BRIDGE:
-            current_bridge = node.bridge
-        nonterminal = node.kind in _CONTAINER_KINDS
-        if node.kind in (StepKind.ELIDED, StepKind.ANNOTATION):
+        nk = node.kind
+        if nk in _CONTAINER_KINDS:
+            if nk is bridge_kind:
+                current_bridge = node.bridge
+            level, tail = (k - 1, False) if k % 2 else (k, True)
+        elif nk in side_kinds:
             # human or tool additions: attach where we are, change nothing
             stack[-1][0].children.append(node)
             continue
-        if k % 2 == 1:
-            level, tail = k - 1, False
-        else:
-            level, tail = k, True
-        if not nonterminal and node.kind is not StepKind.BUCKET:
-            tail = False
-            if k % 2 == 0:  # a terminal line at an even column: pasted with damage; keep it where we are
-                level = stack[-1][1]
+        elif nk is bucket_kind:
+            level, tail = (k - 1, False) if k % 2 else (k, True)
+        else:  # a terminal line; at an even column it was pasted with damage: keep it where we are
+            level, tail = (k - 1, False) if k % 2 else (stack[-1][1], False)
         while len(stack) > 1 and stack[-1][1] > level:
             stack.pop()
-        parent = stack[-1][0]
-        parent.children.append(node)
-        if nonterminal:
+        stack[-1][0].children.append(node)
+        if nk in _CONTAINER_KINDS:
             if tail:
                 stack.pop()
                 stack.append((node, level))
-                if len(stack) == 0:
-                    stack.append((node, level))
             else:
                 stack.append((node, level + 2))
-        elif node.kind is StepKind.BUCKET:
+        elif nk is bucket_kind:
             stack.append((node, level + 2))
 
 
