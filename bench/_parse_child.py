@@ -9,9 +9,10 @@ import sys
 import time
 
 sys.path.insert(0, sys.argv[1])
-from ovntrace.parser import parse  # noqa: E402
+from ovntrace.parser import parse
 
-text = open(sys.argv[2], encoding="utf-8").read()
+with open(sys.argv[2], encoding="utf-8") as f:
+    text = f.read()
 parse(text)
 best_cpu = best_wall = float("inf")
 for _ in range(int(sys.argv[3])):
