@@ -156,7 +156,8 @@ def _rss_tree(tree: Path, path: Path) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", code, str(path), str(tree)], capture_output=True, text=True,
                          check=True)
     d = json.loads(out.stdout)
-    return {"bytes_per_line": round((d["after_kb"] - d["before_kb"]) * 1024 / d["lines"]), "peak_mb": d["after_kb"] // 1024}
+    return {"bytes_per_line": round((d["after_kb"] - d["before_kb"]) * 1024 / d["lines"]),
+            "peak_mb": d["after_kb"] // 1024}
 
 
 def against_baseline(base: Path, n_lines: int, rounds: int) -> dict[str, object]:
