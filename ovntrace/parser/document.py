@@ -751,12 +751,21 @@ def parse(text: str) -> ParseResult:
 
 def _parse(text: str) -> ParseResult:
     lines = preprocess(text)
+    line_count = len(lines)
     seg = _Segmenter(lines)
     seg.run()
+    # from here each input line is held only by the trace it belongs to: as each trace is built, its
+    # lines (and their raw text) are freed, so the lines and the model are not all alive at once
+    del lines
+    seg.lines = []
     warnings = list(seg.warnings)
-    traces = tuple(_build(t, warnings) for t in seg.traces)
+    todo = seg.traces[::-1]
+    seg.traces = []
+    built: list[Trace] = []
+    while todo:
+        built.append(_build(todo.pop(), warnings))
     warnings.sort(key=lambda w: w.line)
-    return ParseResult(traces, tuple(warnings), len(lines), tuple(seg.prose))
+    return ParseResult(tuple(built), tuple(warnings), line_count, tuple(seg.prose))
 
 
 __all__ = ["Action", "parse"]

@@ -264,17 +264,18 @@ def annotate_semantics(root: Node) -> None:
     * after ``check_pkt_larger(N)->F`` the rest of the list is printed twice: the second copy is
       ``spurious``.
     """
-    stack = [root]
+    table_kind, action_kind = StepKind.TABLE, StepKind.ACTION
+    stack = [root]  # nodes with children (each list of siblings is marked on its own: any order)
     while stack:
         node = stack.pop()
         kids = node.children
-        stack.extend(kids)
         last_action: Node | None = None
-        budget = [4 * len(kids) + 64]
-        i = 0
-        while i < len(kids):
-            child = kids[i]
-            if child.kind is StepKind.TABLE:
+        budget: list[int] | None = None
+        for i, child in enumerate(kids):
+            if child.children:
+                stack.append(child)
+            kind = child.kind
+            if kind is table_kind:
                 if last_action is not None and last_action.action is not None:
                     a = last_action.action
                     target = a.args.get("table") if a.name in ("resubmit", "goto_table") else None
@@ -282,14 +283,15 @@ def annotate_semantics(root: Node) -> None:
                         target = node.table
                     if target is not None and (child.table is None or target == child.table):
                         child.via = last_action.line
-            elif child.kind is StepKind.ACTION and child.action is not None:
+            elif kind is action_kind and child.action is not None:
                 last_action = child
                 a = child.action
                 if a.name in ("clone", "ct") and not child.nested_in:
                     _mark_nested(kids, i, a.flat_count(), child.line)
                 elif a.name == "check_pkt_larger":
+                    if budget is None:
+                        budget = [4 * len(kids) + 64]
                     _mark_cpl(kids, i, budget)
-            i += 1
 
 
 def _mark_nested(kids: list[Node], index: int, count: int, line: int) -> None:
