@@ -106,8 +106,9 @@ class LineClassifier:
         self._by_char[c] = got
         return got
 
-    def kind(self, line: str) -> str:
-        c = line.lstrip(" \t")[:1]
+    def kind(self, line: str, first: str | None = None) -> str:
+        """``first``: the line's first character after its spaces and TABs, when the caller has it."""
+        c = line.lstrip(" \t")[:1] if first is None else first
         if not c:
             m = self._all(line)
         else:

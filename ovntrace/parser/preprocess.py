@@ -115,12 +115,14 @@ def preprocess(text: str) -> list[Line]:
             append(Line(no, raw, t, "BLANK", 0, 0, t))
             continue
         if t[0].isspace():
-            body = t.lstrip()
+            lead = t.lstrip(" \t")
+            body = lead.lstrip()  # (the same string unless other whitespace follows the indentation)
             ws = t[: len(t) - len(body)]
             indent, tabs = len(ws.expandtabs(8)), ws.count("\t")
         else:
-            body, indent, tabs = t, 0, 0
+            lead = body = t
+            indent = tabs = 0
         # ``^\s*(```|~~~)``: a Markdown fence
-        kind = "FENCE" if body.startswith(("```", "~~~")) else classify(t)
+        kind = "FENCE" if body.startswith(("```", "~~~")) else classify(t, lead[0])
         append(Line(no, raw, t, kind, indent, tabs, body))
     return lines
