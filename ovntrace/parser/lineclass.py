@@ -62,21 +62,31 @@ def _first(items: list[Any]) -> _First | None:
     return None
 
 
-def _is_indent(item: tuple[Any, Any]) -> bool:
-    """``[ \\t]*``"""
+_BLANKS = {(_sre.LITERAL, 32), (_sre.LITERAL, 9)}
+
+
+def _only_blanks(item: tuple[Any, Any]) -> bool:
+    """True when ``item`` can only match spaces and TABs (or nothing): ``[ \t]*``, ``(\t|[ ]*)``."""
     op, av = item
-    if op is not _sre.MAX_REPEAT or av[0] != 0 or av[1] != _sre.MAXREPEAT:
-        return False
-    sub = list(av[2])
-    return (len(sub) == 1 and sub[0][0] is _sre.IN
-            and sorted(sub[0][1]) == sorted([(_sre.LITERAL, 32), (_sre.LITERAL, 9)]))
+    if op is _sre.LITERAL:
+        return (op, av) in _BLANKS
+    if op is _sre.IN:
+        return bool(av) and all(x in _BLANKS for x in av)
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        return all(_only_blanks(x) for x in av[2])
+    if op is _sre.SUBPATTERN:
+        return not av[1] and not av[2] and all(_only_blanks(x) for x in av[3])
+    if op is _sre.BRANCH:
+        return all(all(_only_blanks(x) for x in branch) for branch in av[1])
+    return False
 
 
 def first_after_indent(regex: str) -> _First | None:
     """What a whole-line match of ``regex`` starts with after the line's leading spaces and TABs
-    (None: anything)."""
+    (None: anything). Leading parts that match only spaces and TABs are skipped; what follows them
+    must then start the line's first other character (unless it could be a space or TAB itself)."""
     items = list(_sre.parse(regex))
-    if items and _is_indent(items[0]):
+    while items and _only_blanks(items[0]):
         items = items[1:]
     got = _first(items)
     if got is None or " " in got[0] or "\t" in got[0]:

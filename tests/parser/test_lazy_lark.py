@@ -60,7 +60,9 @@ def test_first_character_cut_answers_what_the_whole_alternation_does(name: str) 
 def test_first_characters_of_patterns() -> None:
     assert first_after_indent(r"[ \t]*Flow: [^\n]*") == (frozenset("F"), False)
     assert first_after_indent(r"[ \t]*(\d{1,3}|--)\. [^\n]*") == (frozenset("-"), True)
-    assert first_after_indent(r"(\t|[ ]*)- [A-Z][^\n]*\.") is None  # can start with anything after spaces
+    assert first_after_indent(r"(\t|[ ]*)- [A-Z][^\n]*\.") == (frozenset("-"), False)
+    assert first_after_indent(r"[ \t]*(a|[ ]b)") is None  # what follows the indentation may be a space
+    assert first_after_indent(r"(?i:flow)") is None  # flags: not looked into
     assert first_after_indent(r"[^\n]+") is None
 
 
