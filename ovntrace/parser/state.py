@@ -248,10 +248,10 @@ class FieldState:
     def apply(self, action: Action) -> None:
         """Apply one printed action. Never raises: an action without the operands it needs (an
         unknown or damaged one) changes nothing here; :meth:`forget_written` handles those."""
-        if not action.known:
-            return
-        a = action.args
         name = action.name
+        if not action.known or (name not in _APPLIED and not name.startswith(("mod_", "set_vlan"))):
+            return  # (resubmit, output, ct ...: nothing to apply)
+        a = action.args
         if name in ("set_field", "write_metadata"):
             value = a.get("value", "")
             mask = a.get("mask")
@@ -420,6 +420,9 @@ def _written_fields(text: str) -> list[Subfield]:
     return out
 
 
+# the actions apply() changes the state for (besides mod_* and set_vlan*)
+_APPLIED = frozenset({"set_field", "write_metadata", "set_tunnel", "set_tunnel64", "load", "move", "push", "pop",
+                      "ct_clear", "dec_ttl"})
 _dict_set = dict.__setitem__
 _dict_pop = dict.pop
 _VIEWS = [f"xreg{i}" for i in range(8)] + [f"xxreg{i}" for i in range(4)]
