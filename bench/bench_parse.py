@@ -10,6 +10,11 @@ Reports, side by side in one run (ratios against baselines measured in the same 
 
 ``--memory``: peak RSS growth per input line of parse and of ``explain --format json`` at 50k, 100k and
 200k lines (the per-line figure must stay flat: memory grows no faster than the input).
+
+``--baseline DIR`` (a directory holding another ``ovntrace/``, e.g. ``git archive main ovntrace | tar -x
+-C DIR``): parse CPU and wall seconds of the big input, this tree against DIR's, each in a fresh
+interpreter (bench/_parse_child.py), alternating, ``--rounds`` times; best and spread of each; then
+``import ovntrace.parser`` time (best of ``-X importtime`` runs) and peak RSS growth per line of both.
 """
 
 from __future__ import annotations
@@ -120,13 +125,82 @@ def memory_growth(sizes: list[int]) -> dict[str, object]:
     return {"memory": rows}
 
 
+def _child_parse(tree: Path, path: Path, repeat: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "_parse_child.py"), str(tree), str(path), str(repeat)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def _import_ms(tree: Path, module: str, runs: int) -> float:
+    """Best cumulative ``-X importtime`` of ``module`` with ``tree`` first on the path (ms)."""
+    best_us = float("inf")
+    env = {**__import__("os").environ, "PYTHONPATH": str(tree)}
+    for _ in range(runs):
+        r = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
+                           text=True, env=env, cwd="/")
+        for line in r.stderr.splitlines():
+            parts = [x.strip() for x in line.split(":", 1)[-1].split("|")]
+            if len(parts) == 3 and parts[2] == module:
+                best_us = min(best_us, int(parts[1]))
+    return round(best_us / 1000, 1)
+
+
+def _rss_tree(tree: Path, path: Path) -> dict[str, float]:
+    code = (
+        "import sys,json;sys.path.insert(0,sys.argv[2]);from ovntrace.parser import parse;"
+        "hwm=lambda:int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]);"
+        "t=open(sys.argv[1]).read();parse(t[:20000]);r0=hwm();"
+        "res=parse(t);r1=hwm();"
+        "print(json.dumps({'before_kb':r0,'after_kb':r1,'lines':t.count(chr(10))+1}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(tree)], capture_output=True, text=True,
+                         check=True)
+    d = json.loads(out.stdout)
+    return {"bytes_per_line": round((d["after_kb"] - d["before_kb"]) * 1024 / d["lines"]),
+            "peak_mb": d["after_kb"] // 1024}
+
+
+def against_baseline(base: Path, n_lines: int, rounds: int) -> dict[str, object]:
+    """This tree against ``base``, alternating fresh interpreters (CPU seconds are the steadier number on
+    a shared machine; wall is reported too)."""
+    tmp = ROOT / "bench" / "results"
+    tmp.mkdir(exist_ok=True)
+    path = tmp / "big-baseline.txt"
+    text = big_input(n_lines)
+    path.write_text(text, encoding="utf-8")
+    lines = text.count("\n") + 1
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "after": []}
+    for _ in range(rounds):
+        for name, tree in (("baseline", base), ("after", ROOT)):
+            runs[name].append(_child_parse(tree, path, 2))
+    out: dict[str, object] = {"input_lines": lines, "rounds": rounds}
+    for name, rs in runs.items():
+        cpu = sorted(r["cpu"] for r in rs)
+        wall = sorted(r["wall"] for r in rs)
+        out[name] = {"cpu_s_best": round(cpu[0], 3), "cpu_s_worst": round(cpu[-1], 3),
+                     "wall_s_best": round(wall[0], 3), "lines_per_cpu_s": round(lines / cpu[0])}
+    b, a = runs["baseline"], runs["after"]
+    out["speedup_cpu_best"] = round(min(r["cpu"] for r in b) / min(r["cpu"] for r in a), 2)
+    out["import_parser_ms"] = {"baseline": _import_ms(base, "ovntrace.parser", 9),
+                               "after": _import_ms(ROOT, "ovntrace.parser", 9)}
+    out["parse_rss"] = {"baseline": _rss_tree(base, path), "after": _rss_tree(ROOT, path)}
+    path.unlink()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--memory", action="store_true",
                     help="only the memory growth table: parse and explain --format json at 50k, 100k, 200k lines")
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="a directory holding the baseline's ovntrace/: parse CPU, import time and memory against it")
+    ap.add_argument("--rounds", type=int, default=3, help="with --baseline: alternating runs of each")
     args = ap.parse_args()
+    if args.baseline:
+        print(json.dumps(against_baseline(args.baseline.resolve(), args.lines, args.rounds), indent=1))
+        return
     if args.memory:
         sys.path.insert(0, str(ROOT))
         print(json.dumps(memory_growth([50_000, 100_000, 200_000]), indent=1))

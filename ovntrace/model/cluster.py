@@ -47,6 +47,8 @@ class Datapath:
 
 @dataclass(frozen=True, slots=True)
 class PortBinding:
+    """A Southbound ``Port_Binding`` row."""
+
     uuid: str
     logical_port: str
     datapath: str
@@ -65,6 +67,8 @@ class PortBinding:
 
 @dataclass(frozen=True, slots=True)
 class LogicalFlow:
+    """A Southbound ``Logical_Flow`` row."""
+
     uuid: str
     pipeline: str  # "ingress" | "egress"
     table_id: int  # the logical stage index within the pipeline
@@ -87,12 +91,16 @@ class LogicalFlow:
 
 @dataclass(frozen=True, slots=True)
 class DatapathGroup:
+    """A Southbound ``Logical_DP_Group`` row: the datapaths a logical flow applies to."""
+
     uuid: str
     datapaths: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Encap:
+    """A Southbound ``Encap`` row of a chassis."""
+
     type: str
     ip: str
     options: Mapping[str, str] = field(default_factory=empty_map)
@@ -100,6 +108,8 @@ class Encap:
 
 @dataclass(frozen=True, slots=True)
 class Chassis:
+    """A Southbound ``Chassis`` row."""
+
     uuid: str
     name: str  # the system-id
     hostname: str | None = None
@@ -116,6 +126,8 @@ class Chassis:
 
 @dataclass(frozen=True, slots=True)
 class MulticastGroup:
+    """A Southbound ``Multicast_Group`` row."""
+
     uuid: str
     datapath: str
     name: str
@@ -125,6 +137,8 @@ class MulticastGroup:
 
 @dataclass(frozen=True, slots=True)
 class MacBinding:
+    """A Southbound ``MAC_Binding`` row."""
+
     uuid: str
     logical_port: str
     ip: str

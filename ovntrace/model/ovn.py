@@ -15,6 +15,8 @@ from ovntrace.model._empty import empty_map
 
 @dataclass(frozen=True, slots=True)
 class DatapathRef:
+    """A logical datapath as a step refers to it: tunnel key, and name/UUID when known."""
+
     key: int
     name: str | None = None
     uuid: str | None = None
@@ -27,6 +29,8 @@ class DatapathRef:
 
 @dataclass(frozen=True, slots=True)
 class LflowRef:
+    """A logical flow as a step refers to it."""
+
     uuid: str
     pipeline: str
     table_id: int

@@ -1,5 +1,8 @@
 """Action lines -> :class:`~ovntrace.model.actions.Action`, through ``grammars/actions.lark``.
 
+The tree comes from :func:`ovntrace.parser.quick.action_tree` (the same tree, without lark) and from
+the grammar itself for the texts that one leaves to it.
+
 Real traces repeat the same action texts thousands of times (``set_field:0->reg0``, ``resubmit(,9)``),
 so each distinct text is parsed once per process (a bounded memo).
 """
@@ -10,11 +13,10 @@ import functools
 import re
 from typing import Any
 
-import lark
-
 from ovntrace.model.actions import Action, Subfield
 from ovntrace.parser.fields import canonical, parse_subfield
-from ovntrace.parser.loader import grammar
+from ovntrace.parser.loader import parse_or_none
+from ovntrace.parser.quick import action_tree
 
 # Names OVS's ofpacts_format prints (lib/ofp-actions.c, OVS 1.x-4.0). Anything else still parses
 # generically and is kept with known=False.
@@ -37,29 +39,29 @@ RESERVED_PORTS = frozenset({"NORMAL", "FLOOD", "ALL", "LOCAL", "IN_PORT", "TABLE
 _RESUBMIT_RE = re.compile(r"^resubmit\(\s*([^,()]*)\s*,\s*([^,()]*)\s*(?:,\s*(ct))?\s*\)$")
 
 
-def _texts(root: lark.Tree[Any], source: str) -> dict[int, str]:
+def _texts(root: Any, source: str) -> dict[int, str]:
     """The text of every subtree of ``root``: its slice of ``source`` (as printed: empty arguments
     such as ``resubmit(,8)``'s stay), else reassembled from its parts; once each, without recursion."""
     out: dict[int, str] = {}
-    stack: list[tuple[lark.Tree[Any], bool]] = [(root, False)]
+    stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, ready = stack.pop()
         if not ready:
             meta = node.meta
             if not meta.empty:
                 out[id(node)] = source[meta.start_pos : meta.end_pos]
-                stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+                stack.extend((c, False) for c in node.children if not isinstance(c, str))
                 continue
             stack.append((node, True))
-            stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+            stack.extend((c, False) for c in node.children if not isinstance(c, str))
             continue
         out[id(node)] = _render(node, out)
     return out
 
 
-def _render(node: lark.Tree[Any], done: dict[int, str]) -> str:
-    def t(c: lark.Tree[Any] | lark.Token) -> str:
-        return done[id(c)] if isinstance(c, lark.Tree) else str(c)
+def _render(node: Any, done: dict[int, str]) -> str:
+    def t(c: Any) -> str:
+        return done[id(c)] if not isinstance(c, str) else str(c)
 
     d, ch = node.data, node.children
     if d == "kv" and len(ch) == 2:
@@ -75,7 +77,7 @@ def _render(node: lark.Tree[Any], done: dict[int, str]) -> str:
     if d == "value":
         if len(ch) == 1:
             return t(ch[0])
-        if ch and isinstance(ch[0], lark.Token):
+        if ch and isinstance(ch[0], str):
             return t(ch[0]) + "(" + ",".join(t(c) for c in ch[1:]) + ")"
         return "(" + ",".join(t(c) for c in ch) + ")"
     return "".join(t(c) for c in ch)
@@ -93,13 +95,13 @@ def _split_mask(value: str) -> tuple[str, str | None]:
     return value, None
 
 
-def _from_tree(tree: lark.Tree[Any], texts: dict[int, str], text: str | None = None) -> Action:
+def _from_tree(tree: Any, texts: dict[int, str], text: str | None = None) -> Action:
     d = tree.data
     ch = tree.children
     raw = text if text is not None else texts[id(tree)]
 
-    def t(c: lark.Tree[Any] | lark.Token) -> str:
-        return texts[id(c)] if isinstance(c, lark.Tree) else str(c)
+    def t(c: Any) -> str:
+        return texts[id(c)] if not isinstance(c, str) else str(c)
 
     if d == "set_field":
         value, mask = _split_mask(t(ch[1]))
@@ -193,13 +195,13 @@ def _call(name: str, items: list[Any], raw: str, texts: dict[int, str]) -> Actio
     inner: list[Action] = []
     positional: list[str] = []
     for it in items:
-        if isinstance(it, lark.Tree) and it.data == "kv":
+        if not isinstance(it, str) and it.data == "kv":
             value = it.children[1]
-            kv[str(it.children[0])] = texts[id(value)] if isinstance(value, lark.Tree) else str(value)
-        elif isinstance(it, lark.Tree) and it.data == "word":
+            kv[str(it.children[0])] = str(value) if isinstance(value, str) else texts[id(value)]
+        elif not isinstance(it, str) and it.data == "word":
             positional.append(str(it.children[0]))
             flags.append(str(it.children[0]))
-        elif isinstance(it, lark.Tree):
+        elif not isinstance(it, str):
             positional.append(texts[id(it)])
             if it.data == "call" and name in ("ct",):
                 sub = _call(str(it.children[0]), it.children[1:], texts[id(it)], texts)
@@ -212,7 +214,7 @@ def _call(name: str, items: list[Any], raw: str, texts: dict[int, str]) -> Actio
     if name in ("clone", "exec", "write_actions"):
         # every item is an action: words and kvs too (each built once: building them in the loop above
         # as well made nested clone(...) cost 2^depth)
-        inner = [_from_tree(it, texts) if isinstance(it, lark.Tree) else Action(str(it), str(it)) for it in items]
+        inner = [Action(str(it), str(it)) if isinstance(it, str) else _from_tree(it, texts) for it in items]
         args: dict[str, Any] = {"actions": [a.text for a in inner]}
         if name == "write_actions":
             return Action(name, raw, args, ())  # executed later under "--. Executing action set:"
@@ -332,9 +334,8 @@ def parse_action(text: str) -> Action:
     deep = _too_deep(stripped)
     if deep is not None:
         return deep
-    try:
-        tree = grammar("actions").parse(stripped)
-    except lark.exceptions.LarkError:
+    tree = action_tree(stripped) or parse_or_none("actions", stripped)
+    if tree is None:
         name = re.match(r"[A-Za-z_][A-Za-z0-9_]*", stripped)
         return _checked(Action(name.group(0) if name else "unknown", stripped, {"arg": stripped}, known=False))
     items = tree.children
@@ -342,7 +343,7 @@ def parse_action(text: str) -> Action:
         # "a,b" on one line is not something OVS prints; keep it whole
         return Action("unknown", stripped, {"arg": stripped}, known=False)
     first = items[0]
-    if isinstance(first, lark.Token):
+    if isinstance(first, str):
         return _checked(_word(str(first), stripped))
     return _checked(_from_tree(first, _texts(first, stripped), stripped))
 
@@ -355,10 +356,9 @@ def parse_action_list(text: str) -> tuple[Action, ...]:
     deep = _too_deep(stripped)
     if deep is not None:
         return (deep,)
-    try:
-        tree = grammar("actions").parse(stripped)
-    except lark.exceptions.LarkError:
+    tree = action_tree(stripped) or parse_or_none("actions", stripped)
+    if tree is None:
         return (Action("unknown", stripped, {"arg": stripped}, known=False),)
     texts = _texts(tree, stripped)
-    return tuple(_checked(_from_tree(t, texts) if isinstance(t, lark.Tree) else _word(str(t), str(t)))
+    return tuple(_checked(_word(str(t), str(t)) if isinstance(t, str) else _from_tree(t, texts))
                  for t in tree.children)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
+from ovntrace.model._empty import FrozenMap
 from ovntrace.model.actions import Action
 from ovntrace.model.odp import DatapathAction
 from ovntrace.model.trace import (
@@ -30,7 +29,6 @@ from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
 from ovntrace.parser.kv import nesting_depth as kv_nesting_depth
 from ovntrace.parser.kv import parse_datapath_actions, parse_flow
-from ovntrace.parser.ovntrace import build as build_ovn_trace
 from ovntrace.parser.preprocess import Line, preprocess
 from ovntrace.parser.state import FieldState, replay
 from ovntrace.parser.tree import (
@@ -41,6 +39,7 @@ from ovntrace.parser.tree import (
     indentation_reliable,
     is_numberless_table,
     parse_table_line,
+    unparsed_reason,
 )
 from ovntrace.parser.verdict import decide
 
@@ -182,6 +181,17 @@ class _Segmenter:
         kind = line.kind
         cur = self.cur
         body = line.body
+        if (cur is not None and kind in _TREE_KINDS and cur.format is TraceFormat.OFPROTO
+                and cur.recirc_phase is None and cur.recirc_pending is None and cur.sections
+                and not cur.sections[-1].done
+                and (kind != "OTHER_LINE" or ("trace" not in body and "ovs-appctl" not in body))):
+            # the most common line by far: one more line of the tree being read. (What the checks
+            # below would do with it: an OTHER_LINE without "trace"/"ovs-appctl" is no command line.)
+            if kind == "OTHER_LINE" and "priority " in body and is_numberless_table(body):
+                kind = "NUMBERLESS_TABLE"
+            cur.sections[-1].tree.append((line, kind))
+            cur.last_line = line.no
+            return i + 1
         sec = cur.sections[-1] if cur is not None and cur.sections else None
 
         # ovn-trace output: kept verbatim as its own trace until something else starts
@@ -423,33 +433,15 @@ def _looks_like_prompt(body: str) -> bool:
 # building the model
 
 
-_EMPTY_STATE: MappingProxyType[str, str] = MappingProxyType({})
-
-
-def _mk(n: Node, kids: tuple[Step, ...]) -> Step:
-    return Step(n.kind, n.line, n.text, kids, n.table, n.match, n.priority, n.cookie, n.miss, n.bridge,
-                n.state if n.state is not None else _EMPTY_STATE, n.action, n.spurious, n.nested_in, n.via)
-
-
-def _freeze(root: Node) -> Step:
-    """Mutable builder tree -> frozen Steps, iteratively (post-order; leaves need no stack frame)."""
-    if not root.children:
-        return _mk(root, ())
-    stack: list[tuple[Node, Iterator[Node], list[Step]]] = [(root, iter(root.children), [])]
-    while True:
-        node, it, acc = stack[-1]
-        child = next(it, None)
-        if child is not None:
-            if child.children:
-                stack.append((child, iter(child.children), []))
-            else:
-                acc.append(_mk(child, ()))
-            continue
-        stack.pop()
-        step = _mk(node, tuple(acc))
-        if not stack:
-            return step
-        stack[-1][2].append(step)
+def _freeze_below(root: Node) -> tuple[Step, ...]:
+    """Freeze every node under ``root`` in place (iteratively: trees nest deep); its children as Steps."""
+    stack = list(root.children)
+    while stack:
+        n = stack.pop()
+        if n.children:
+            stack.extend(n.children)
+        n.freeze()
+    return tuple(root.children)
 
 
 def _flow_complete(text: str | None, fields: dict[str, str] | None) -> bool:
@@ -465,35 +457,42 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
                                      "Flow: line " + _why_not_kv(sec.flow) + "; kept as text"))
     root = Node(StepKind.BRIDGE, 0, "")
     rules = [SectionLine(ln.no, "rule", ln.body) for ln, k in sec.tree if k == "DASHES_LINE"]
-    tree = [(ln, k) for ln, k in sec.tree]
+    tree = sec.tree
+    made: list[Node] = []
     if tree:
         base = min(ln.indent for ln, k in tree if k == "BRIDGE_LINE") if any(
             k == "BRIDGE_LINE" for _, k in tree) else min(ln.indent for ln, _ in tree)
         if base:
             tree = [(_shift(ln, base), k) for ln, k in tree]
         if indentation_reliable(tree):
-            build_modern(tree, root)
+            build_modern(tree, root, made)
         else:
             warnings.append(ParseWarning(
                 tree[0][0].no,
                 "indentation was lost in this paste (ovn-detrace or Markdown): nesting rebuilt from "
                 "resubmit targets"))
-            build_flat(tree, root)
+            build_flat(tree, root, made)
     annotate_semantics(root)
     initial = FieldState.from_flow(fields, _flow_complete(sec.flow, fields))
     replay(root, initial, parse_flow)
-    _unparsed_warnings(root, warnings)
-    _cap_depth(root, warnings)
-    steps = tuple(_freeze(c) for c in root.children)
+    # the tree's nodes are ``made``, in its depth-first order
+    for n in made:
+        if n.kind is StepKind.UNPARSED:
+            _unparsed_warning(n, unparsed_reason(n.text), warnings)
+    if len(made) >= MAX_TREE_DEPTH:  # a tree of fewer nodes cannot nest that deep
+        _cap_depth(root, warnings)
+    for n in made:
+        n.freeze()
+    steps = tuple(root.children)
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line if sec.recirc_id else (sec.flow_line or sec.first_line),
         recirc_id=sec.recirc_id, ct_state=sec.ct_state, flow=sec.flow,
-        fields=MappingProxyType(dict(fields or {})), steps=steps, final_flow=sec.final_flow,
+        fields=FrozenMap(fields or ()), steps=steps, final_flow=sec.final_flow,
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
-        flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, nat=MappingProxyType(sec.nat),
+        flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, nat=FrozenMap(sec.nat),
         translation_error=sec.xlate_error, slow_path=tuple(sec.slow_path),
-        notes=tuple(_freeze(n) for n in sec.notes),
+        notes=tuple(n.freeze() for n in sec.notes),
         section_lines=tuple(sorted((*sec.lines, *rules), key=lambda x: x.line)),
     )
 
@@ -528,14 +527,19 @@ def _cap_depth(root: Node, warnings: list[ParseWarning]) -> None:
             f"lines {flat[0].line}-{max(n.line for n in flat)} are shown flat, in input order")))
 
 
-def _unparsed_warnings(root: Node, warnings: list[ParseWarning]) -> None:
+def _unparsed_warnings(root: Node, warnings: list[ParseWarning], reasons: dict[int, str]) -> None:
+    """A warning for each unparsed node under ``root``, depth first; ``reasons``: why, by ``id(node)``."""
     stack = list(reversed(root.children))
     while stack:
         n = stack.pop()
         if n.kind is StepKind.UNPARSED:
-            why = n.reason if n.reason else "not understood"
-            warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
+            _unparsed_warning(n, reasons.get(id(n)), warnings)
         stack.extend(reversed(n.children))
+
+
+def _unparsed_warning(n: Node, reason: str | None, warnings: list[ParseWarning]) -> None:
+    why = reason if reason else "not understood"
+    warnings.append(ParseWarning(n.line, f"{why}, kept as unparsed: {n.text[:80]}"))
 
 
 def _why_not_kv(text: str) -> str:
@@ -572,6 +576,7 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
     pending_flow: dict[str, str] | None = None
     pending_regs: dict[str, str] = {}
     pending_details: list[Node] = []
+    reasons: dict[int, str] = {}  # why an unparsed node is (by id: the nodes live until the end of the pass)
     tree = sec.tree
     spaces_base = min((ln.indent for ln, k in tree if ln.tabs == 0), default=0)
 
@@ -643,7 +648,9 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
             for a in acts:
                 error = a.args.get("error") if not a.known else None
                 if error is not None:
-                    owner.children.append(Node(StepKind.UNPARSED, ln.no, a.text, reason=str(error)))
+                    bad = Node(StepKind.UNPARSED, ln.no, a.text)
+                    reasons[id(bad)] = str(error)
+                    owner.children.append(bad)
                 else:
                     owner.children.append(Node(StepKind.ACTION, ln.no, a.text, action=a))
             if not acts:  # "OpenFlow actions=" with nothing after it: the line stays, as a detail
@@ -662,16 +669,16 @@ def _legacy_pass(sec: _Section, warnings: list[ParseWarning]) -> tuple[Pass, str
         if n.kind is StepKind.TABLE and n.via is None:
             pass
     annotate_semantics(root)
-    _unparsed_warnings(root, warnings)
+    _unparsed_warnings(root, warnings, reasons)
     _cap_depth(root, warnings)
-    steps = tuple(_freeze(c) for c in root.children)
+    steps = _freeze_below(root)
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(
         first_line=sec.first_line, recirc_id=None, ct_state=None, flow=sec.flow,
-        fields=MappingProxyType(dict(flow_fields or {})), steps=steps, final_flow=sec.final_flow,
+        fields=FrozenMap(flow_fields or ()), steps=steps, final_flow=sec.final_flow,
         megaflow=sec.megaflow, datapath_actions=sec.dp_actions, datapath_actions_parsed=dp_parsed,
         flow_line=sec.flow_line, datapath_actions_line=sec.dp_line, translation_error=sec.xlate_error,
-        slow_path=tuple(sec.slow_path), notes=tuple(_freeze(n) for n in sec.notes),
+        slow_path=tuple(sec.slow_path), notes=tuple(n.freeze() for n in sec.notes),
         section_lines=tuple(sec.lines),
     ), bridge_name
 
@@ -693,6 +700,8 @@ def _top_bridge(p: Pass) -> str | None:
 
 def _build(t: _Trace, warnings: list[ParseWarning]) -> Trace:
     if t.format is TraceFormat.OVN_TRACE:
+        from ovntrace.parser.ovntrace import build as build_ovn_trace  # only for ovn-trace output
+
         return build_ovn_trace(t.raw, t.first_line, t.last_line, t.command, warnings)
     passes: list[Pass] = []
     bridge: str | None = None
@@ -742,12 +751,21 @@ def parse(text: str) -> ParseResult:
 
 def _parse(text: str) -> ParseResult:
     lines = preprocess(text)
+    line_count = len(lines)
     seg = _Segmenter(lines)
     seg.run()
+    # from here each input line is held only by the trace it belongs to: as each trace is built, its
+    # lines (and their raw text) are freed, so the lines and the model are not all alive at once
+    del lines
+    seg.lines = []
     warnings = list(seg.warnings)
-    traces = tuple(_build(t, warnings) for t in seg.traces)
+    todo = seg.traces[::-1]
+    seg.traces = []
+    built: list[Trace] = []
+    while todo:
+        built.append(_build(todo.pop(), warnings))
     warnings.sort(key=lambda w: w.line)
-    return ParseResult(traces, tuple(warnings), len(lines), tuple(seg.prose))
+    return ParseResult(tuple(built), tuple(warnings), line_count, tuple(seg.prose))
 
 
 __all__ = ["Action", "parse"]

@@ -147,8 +147,9 @@ def parse_subfield(text: str) -> Subfield | None:
 
 def field_width(name: str) -> int | None:
     """Width of an integer-tracked field or register view; ``None`` for the others."""
-    if name in INT_WIDTHS:
-        return INT_WIDTHS[name]
+    width = INT_WIDTHS.get(name)
+    if width is not None:
+        return width
     for prefix, width in VIEW_WIDTH.items():
         if name.startswith(prefix) and name[len(prefix) :].isdecimal() and name[len(prefix) :].isascii():
             return width

@@ -1,5 +1,7 @@
 """Flows (``Flow:``, ``Final flow:``, ``Megaflow:``, matches) and ``Datapath actions:``, through
-``grammars/kv.lark``.
+``grammars/kv.lark``: the tree comes from :func:`ovntrace.parser.quick.kv_tree`, a hand-written
+parser of that grammar (the same trees, the same texts rejected: tests/parser/test_quick.py), so no
+flow needs lark.
 """
 
 from __future__ import annotations
@@ -8,10 +10,8 @@ import functools
 import re
 from typing import Any
 
-import lark
-
 from ovntrace.model.odp import DatapathAction
-from ovntrace.parser.loader import grammar
+from ovntrace.parser.quick import kv_tree
 
 # datapath actions printed as a bare word (OVS lib/odp-util.c format_odp_action); any other bare word
 # is an output port (a number, or a name with --names)
@@ -40,8 +40,8 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def _text(node: lark.Tree[Any] | lark.Token) -> str:
-    if isinstance(node, lark.Token):
+def _text(node: Any) -> str:
+    if isinstance(node, str):
         return str(node)
     d, ch = node.data, node.children
     if d == "kv":
@@ -68,15 +68,14 @@ def parse_flow(text: str) -> dict[str, str] | None:
         return {} if text == "" else None
     if nesting_depth(text) > MAX_NESTING:
         return None
-    try:
-        tree = grammar("kv").parse(text)
-    except lark.exceptions.LarkError:
+    tree = kv_tree(text)
+    if tree is None:
         return None
     out: dict[str, str] = {}
     for item in tree.children:
-        if isinstance(item, lark.Tree) and item.data == "kv":
+        if not isinstance(item, str) and item.data == "kv":
             out[str(item.children[0])] = _text(item.children[1])
-        elif isinstance(item, lark.Tree) and item.data == "word":
+        elif not isinstance(item, str) and item.data == "word":
             out[str(item.children[0])] = ""
         else:
             out[_text(item)] = ""
@@ -87,10 +86,10 @@ def _kv_dict(items: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     positional: list[str] = []
     for it in items:
-        if isinstance(it, lark.Tree) and it.data == "kv":
+        if not isinstance(it, str) and it.data == "kv":
             out[str(it.children[0])] = _text(it.children[1])
-        elif isinstance(it, lark.Tree) and it.data == "call":
-            out[str(it.children[0])] = _text(lark.Tree("group", it.children[1:]))[1:-1]
+        elif not isinstance(it, str) and it.data == "call":
+            out[str(it.children[0])] = ",".join(_text(c) for c in it.children[1:])
         else:
             positional.append(_text(it))
     if positional:
@@ -98,18 +97,18 @@ def _kv_dict(items: list[Any]) -> dict[str, Any]:
     return out
 
 
-def _tunnel(call: lark.Tree[Any]) -> dict[str, Any]:
+def _tunnel(call: Any) -> dict[str, Any]:
     """``tunnel(tun_id=0x4,dst=172.17.42.31,...,geneve({class=0x102,type=0x80,len=4,0x10003}),flags(df))``."""
     out: dict[str, Any] = {}
     for it in call.children[1:]:
-        if isinstance(it, lark.Tree) and it.data == "kv":
+        if not isinstance(it, str) and it.data == "kv":
             out[str(it.children[0])] = _text(it.children[1])
-        elif isinstance(it, lark.Tree) and it.data == "call":
+        elif not isinstance(it, str) and it.data == "call":
             name = str(it.children[0])
             if name in ("geneve", "vxlan"):
                 opts = []
                 for b in it.children[1:]:
-                    if isinstance(b, lark.Tree) and b.data == "braces":
+                    if not isinstance(b, str) and b.data == "braces":
                         d = _kv_dict(b.children)
                         value = d.pop("_", [""])
                         opts.append({**d, "value": value[0] if value else ""})
@@ -117,23 +116,23 @@ def _tunnel(call: lark.Tree[Any]) -> dict[str, Any]:
                         opts.append({"raw": _text(b)})
                 out[name] = opts
             else:
-                out[name] = _text(lark.Tree("group", it.children[1:]))[1:-1]
+                out[name] = ",".join(_text(c) for c in it.children[1:])
     return out
 
 
-def _odp(item: lark.Tree[Any] | lark.Token) -> DatapathAction:
+def _odp(item: Any) -> DatapathAction:
     text = _text(item)
-    if isinstance(item, lark.Tree) and item.data == "word":
+    if not isinstance(item, str) and item.data == "word":
         word = str(item.children[0])
         if word == "drop":
             return DatapathAction("drop", text)
         if word in ODP_KEYWORDS:
             return DatapathAction(word, text)
         return DatapathAction("output", text, {"port": word.strip('"')})
-    if isinstance(item, lark.Tree) and item.data == "call":
+    if not isinstance(item, str) and item.data == "call":
         name = str(item.children[0])
         rest = item.children[1:]
-        if name == "set" and len(rest) == 1 and isinstance(rest[0], lark.Tree) and rest[0].data == "call":
+        if name == "set" and len(rest) == 1 and not isinstance(rest[0], str) and rest[0].data == "call":
             what = str(rest[0].children[0])
             if what == "tunnel":
                 return DatapathAction("set", text, {"tunnel": _tunnel(rest[0])})
@@ -161,8 +160,7 @@ def parse_datapath_actions(text: str) -> tuple[DatapathAction, ...] | None:
         return ()
     if nesting_depth(text) > MAX_NESTING:
         return None
-    try:
-        tree = grammar("kv").parse(text)
-    except lark.exceptions.LarkError:
+    tree = kv_tree(text)
+    if tree is None:
         return None
     return tuple(_odp(c) for c in tree.children)

@@ -1,5 +1,9 @@
 """Load the ``.lark`` grammars once per process, with an on-disk cache outside the package dir.
 
+Lark itself is imported only when a grammar is first needed: the line grammars' terminals are read
+straight from their ``.lark`` text (:func:`line_terminals`), and the common action and flow shapes
+are parsed without a grammar (``actions.py``, ``kv.py``), so most inputs never import it.
+
 Building an LALR table costs tens of milliseconds per grammar; a serialized parser loads in a few.
 The cache lives in ``$OVNTRACE_CACHE_DIR`` or ``$XDG_CACHE_HOME/ovntrace`` (``~/.cache/ovntrace``),
 keyed by the grammar's hash and lark's version, and is written atomically. Any cache problem falls
@@ -9,19 +13,63 @@ back to building the parser: the cache is an optimisation, never a requirement.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import tempfile
-from importlib import resources
-from pathlib import Path
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
-import lark
+if TYPE_CHECKING:
+    from pathlib import Path
 
-_GRAMMARS = resources.files("ovntrace.parser") / "grammars"
+    import lark
+
+# next to this module (importlib.resources and pathlib are not imported for it: together they cost
+# more at start-up than reading the grammars)
+_GRAMMARS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grammars")
+# a terminal definition of the one-line-per-token grammars: NAME[.PRIORITY]: /REGEX/
+_TERMINAL_RE = re.compile(r"^(?P<name>[A-Z_][A-Z0-9_]*)(?:\.(?P<prio>-?\d+))?: /(?P<re>.*)/$")
+
+
+def grammar_text(name: str) -> str:
+    with open(os.path.join(_GRAMMARS, f"{name}.lark"), encoding="utf-8") as f:
+        return f.read()
+
+
+def _unescape(regex: str) -> str:
+    """``\\n``/``\\t``/``\\r`` as the characters (as lark reads a ``/.../`` literal); other escapes kept."""
+    out: list[str] = []
+    i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\" and i + 1 < len(regex):
+            nxt = regex[i + 1]
+            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, c + nxt))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@functools.cache
+def line_terminals(name: str) -> tuple[tuple[str, int, str], ...]:
+    """``(name, priority, regex)`` of each ``*_LINE`` terminal of ``grammars/<name>.lark`` (``lines``,
+    ``ovntrace``), in the order a lexer tries them: highest priority first, then as written.
+
+    Read from the grammar text (every such terminal is one ``NAME.P: /REGEX/`` line), without lark:
+    tests/parser/test_lazy_lark.py checks it equals what lark makes of the same grammar.
+    """
+    found: list[tuple[str, int, str]] = []
+    for line in grammar_text(name).splitlines():
+        m = _TERMINAL_RE.match(line.strip())
+        if m and m.group("name").endswith("_LINE"):
+            found.append((m.group("name"), int(m.group("prio") or 0), _unescape(m.group("re"))))
+    order = {t[0]: i for i, t in enumerate(found)}
+    return tuple(sorted(found, key=lambda t: (-t[1], order[t[0]])))
 
 
 def cache_dir() -> Path | None:
+    from pathlib import Path
+
     explicit = os.environ.get("OVNTRACE_CACHE_DIR")
     if explicit == "":
         return None  # OVNTRACE_CACHE_DIR= disables the cache
@@ -43,7 +91,11 @@ def _options(name: str) -> dict[str, Any]:
 @functools.cache
 def grammar(name: str) -> lark.Lark:
     """The Lark parser for ``grammars/<name>.lark`` (``lines``, ``actions``, ``kv``)."""
-    text = (_GRAMMARS / f"{name}.lark").read_text(encoding="utf-8")
+    import hashlib
+
+    import lark
+
+    text = grammar_text(name)
     opts = _options(name)
     digest = hashlib.sha256((text + repr(sorted(opts.items())) + lark.__version__).encode()).hexdigest()[:16]
     directory = cache_dir()
@@ -60,7 +112,19 @@ def grammar(name: str) -> lark.Lark:
     return parser
 
 
+def parse_or_none(name: str, text: str) -> Any:
+    """``grammar(name).parse(text)``, or None when the grammar rejects ``text``."""
+    import lark
+
+    try:
+        return grammar(name).parse(text)
+    except lark.exceptions.LarkError:
+        return None
+
+
 def _save(parser: lark.Lark, path: Path) -> None:
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

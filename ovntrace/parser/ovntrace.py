@@ -32,9 +32,11 @@ from ovntrace.model.trace import (
     TraceFormat,
     Verdict,
     VerdictKind,
+    make_step,
 )
 from ovntrace.parser.kv import parse_flow
-from ovntrace.parser.loader import grammar
+from ovntrace.parser.lineclass import LineClassifier
+from ovntrace.parser.loader import line_terminals
 from ovntrace.parser.ovnverdict import GENERATORS, decide_logical
 from ovntrace.parser.preprocess import Line
 
@@ -53,17 +55,13 @@ _HEAD_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @functools.cache
-def _classifier() -> re.Pattern[str]:
-    terminals = [t for t in grammar("ovntrace").terminals if t.name.endswith("_LINE")]
-    order = {t.name: i for i, t in enumerate(terminals)}
-    terminals.sort(key=lambda t: (-t.priority, order[t.name]))
-    return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals))
+def _classifier() -> LineClassifier:
+    return LineClassifier((name, regex) for name, _prio, regex in line_terminals("ovntrace"))
 
 
 def classify(body: str) -> str:
     """The ``grammars/ovntrace.lark`` terminal name of one line (stripped)."""
-    m = _classifier().fullmatch(body)
-    return (m.lastgroup or "OTHER_LINE") if m else "OTHER_LINE"
+    return _classifier().kind(body)
 
 
 @dataclass
@@ -97,10 +95,10 @@ class _Node:
                 stack.extend((c, False) for c in reversed(n.children))
                 continue
             kids = tuple(done.pop(id(c)) for c in n.children)
-            done[id(n)] = Step(n.kind, n.line, n.text, kids, table=n.table, match=n.match, priority=n.priority,
-                               cookie=n.cookie, miss=n.miss, datapath=n.datapath, pipeline=n.pipeline,
-                               stage=n.stage, uuid=n.uuid, source=n.source, inport=n.inport,
-                               outport=n.outport)
+            done[id(n)] = make_step(n.kind, n.line, n.text, kids, table=n.table, match=n.match,
+                                    priority=n.priority, cookie=n.cookie, miss=n.miss, datapath=n.datapath,
+                                    pipeline=n.pipeline, stage=n.stage, uuid=n.uuid, source=n.source,
+                                    inport=n.inport, outport=n.outport)
         return done[id(self)]
 
 

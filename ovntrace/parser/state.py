@@ -10,11 +10,12 @@ saved. A table's exact match also tells us what the packet carried when it match
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
 from typing import Any
 
+from ovntrace.model._empty import FrozenMap
 from ovntrace.model.actions import Action, Subfield
 from ovntrace.model.trace import StepKind
 from ovntrace.parser.actions import STATE_ACTIONS
@@ -38,6 +39,22 @@ def _parse_int(text: str) -> int | None:
             return int(text, 16) if re.fullmatch(r"[0-9a-fA-F]+", text) else None
         except ValueError:
             return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _assignment(name: str, text: str) -> tuple[str, int | None, int | None, int | None]:
+    """``name = text`` (a flow's ``name=text``, a ``set_field``): the canonical name, its width (None:
+    a field kept as text), and the value and mask (None: not a number, the assignment is skipped)."""
+    name = canonical(name)
+    width = INT_WIDTHS.get(name) or field_width(name)
+    if width is None:
+        return name, None, None, None
+    value_text, _, mask_text = text.partition("/")
+    value = _parse_int(value_text)
+    mask = (_parse_int(mask_text) if mask_text else (1 << width) - 1) if value is not None else None
+    if value is None or mask is None:
+        return name, width, None, None
+    return name, width, value, mask
 
 
 def _fmt(value: int, known: int, width: int) -> str:
@@ -87,32 +104,26 @@ class FieldState:
 
     # -- writes -----------------------------------------------------------------------------------
     def _touch(self, name: str) -> None:
-        if self._dirty is not None:
-            self._dirty.add(name)
-        if name.startswith("reg"):
+        dirty = self._dirty
+        if dirty is None:
+            return
+        dirty.add(name)
+        if self._views and name.startswith("reg"):
             # a register change also changes its xreg/xxreg view
             idx = int(name[3:]) if name[3:].isdecimal() and name[3:].isascii() else None
-            if idx is not None and self._dirty is not None:
+            if idx is not None:
                 for view in (f"xreg{idx // 2}", f"xxreg{idx // 4}"):
                     if view in self._views:
-                        self._dirty.add(view)
+                        dirty.add(view)
 
     def assign(self, name: str, text: str) -> None:
         """Whole-field (or ``value/mask``) assignment from flow text or ``set_field``."""
-        name = canonical(name)
-        width = field_width(name)
+        name, width, value, mask = _assignment(name, text)
         if width is None:
             self._strs[name] = text
             self._touch(name)
-            return
-        value_text, _, mask_text = text.partition("/")
-        value = _parse_int(value_text)
-        if value is None:
-            return
-        mask = _parse_int(mask_text) if mask_text else (1 << width) - 1
-        if mask is None:
-            return
-        self.write_bits(name, 0, width - 1, value, mask)
+        elif value is not None:
+            self.write_bits(name, 0, width - 1, value, mask)
 
     def write_bits(self, name: str, start: int, end: int, value: int, mask: int | None = None) -> None:
         """Write ``value`` into bits ``start..end`` of ``name`` (only the bits in ``mask``, relative)."""
@@ -121,16 +132,14 @@ class FieldState:
         n = end - start + 1
         rel_mask = ((1 << n) - 1) if mask is None else (mask & ((1 << n) - 1))
         value &= rel_mask
-        if field_width(name) is None:
-            return
-        if name.startswith("xxreg") or name.startswith("xreg"):
+        if name not in INT_WIDTHS:
+            if field_width(name) is None:
+                return
+            # a register view (xregN, xxregN): written through its registers
             if name not in self._views:
                 self._views.add(name)
                 self._touch(name)
             self._write_view(name, start, value, rel_mask)
-            return
-        width = field_width(name)
-        if width is None:
             return
         old_v, old_k = self._ints.get(name, (0, 0))
         abs_mask = rel_mask << start
@@ -189,48 +198,60 @@ class FieldState:
 
     def value(self, name: str) -> str | None:
         """Formatted known value of a field (``"0x5"``, ``"0x5/0xffff"`` partially known) or None."""
-        name = canonical(name)
-        if name in self._strs:
-            return self._strs[name]
-        width = field_width(name)
-        if width is None:
+        return self._value(canonical(name))
+
+    def _value(self, name: str) -> str | None:
+        """:meth:`value` of a canonical name."""
+        text = self._strs.get(name)
+        if text is not None:
+            return text
+        ints = self._ints.get(name)
+        if ints is not None:  # a plain integer field (views are read through their registers below)
+            width = INT_WIDTHS[name]
+            full = (1 << width) - 1
+            v, k = ints[0] & full, ints[1] & full
+            return _fmt(v, k, width) if k else None
+        if name in INT_WIDTHS:
             return None
-        got = self.read_bits(name, 0, width - 1)
+        view_width = field_width(name)
+        if view_width is None:
+            return None
+        got = self.read_bits(name, 0, view_width - 1)
         if got is None or got[1] == 0:
             return None
-        return _fmt(got[0], got[1], width)
+        return _fmt(got[0], got[1], view_width)
 
     def snapshot(self) -> Mapping[str, str]:
         """Immutable view of everything known, shared with the previous snapshot when nothing changed."""
         if self._last is not None and self._dirty is not None and not self._dirty:
             return self._last
+        # the new snapshot is filled in place before anyone sees it (through dict's own methods:
+        # FrozenMap's refuse), then never changed
         if self._last is None or self._dirty is None:
-            out: dict[str, str] = {}
+            out = FrozenMap()
             names: Iterator[str] = iter(list(self._strs) + list(self._ints) + sorted(self._views))
         else:
-            out = dict(self._last)
+            out = FrozenMap(self._last)
             names = iter(sorted(self._dirty))
+        value = self._value  # the names of the state are canonical
         for name in names:
-            val = self.value(name)
-            if name in _VIEWS_SET and (val is None or name not in self._views):
-                out.pop(name, None)
-                continue
-            if val is None:
-                out.pop(name, None)
+            val = value(name)
+            if val is None or (name in _VIEWS_SET and name not in self._views):
+                _dict_pop(out, name, None)
             else:
-                out[name] = val
-        self._last = MappingProxyType(out)
+                _dict_set(out, name, val)
+        self._last = out
         self._dirty = set()
-        return self._last
+        return out
 
     # -- actions ----------------------------------------------------------------------------------
     def apply(self, action: Action) -> None:
         """Apply one printed action. Never raises: an action without the operands it needs (an
         unknown or damaged one) changes nothing here; :meth:`forget_written` handles those."""
-        if not action.known:
-            return
-        a = action.args
         name = action.name
+        if not action.known or (name not in _APPLIED and not name.startswith(("mod_", "set_vlan"))):
+            return  # (resubmit, output, ct ...: nothing to apply)
+        a = action.args
         if name in ("set_field", "write_metadata"):
             value = a.get("value", "")
             mask = a.get("mask")
@@ -399,11 +420,17 @@ def _written_fields(text: str) -> list[Subfield]:
     return out
 
 
+# the actions apply() changes the state for (besides mod_* and set_vlan*)
+_APPLIED = frozenset({"set_field", "write_metadata", "set_tunnel", "set_tunnel64", "load", "move", "push", "pop",
+                      "ct_clear", "dec_ttl"})
+_dict_set = dict.__setitem__
+_dict_pop = dict.pop
 _VIEWS = [f"xreg{i}" for i in range(8)] + [f"xxreg{i}" for i in range(4)]
 _VIEWS_SET = frozenset(_VIEWS)
 
 
-def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, int]]:
+@functools.lru_cache(maxsize=4096)
+def _view_parts(name: str, start: int, end: int) -> tuple[tuple[str, int, int, int], ...]:
     """Split bits start..end of an xreg/xxreg view into (register, lo, hi, shift) parts.
 
     OVS include/openvswitch/meta-flow.h: ``xregN`` is reg(2N) in its upper 32 bits and reg(2N+1) in
@@ -412,7 +439,7 @@ def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, in
     """
     digits = name[5:] if name.startswith("xxreg") else name[4:]
     if not (digits.isdecimal() and digits.isascii()):
-        return []
+        return ()
     n, count = (int(digits), 4) if name.startswith("xxreg") else (int(digits), 2)
     parts = []
     for j in range(count):
@@ -422,91 +449,76 @@ def _view_parts(name: str, start: int, end: int) -> list[tuple[str, int, int, in
         hi = min(end, shift + 31)
         if lo <= hi:
             parts.append((reg, lo - shift, hi - shift, shift))
-    return parts
+    return tuple(parts)
+
+
+_TABLE, _ACTION, _UNPARSED, _DETAIL, _BRIDGE = (
+    StepKind.TABLE, StepKind.ACTION, StepKind.UNPARSED, StepKind.DETAIL, StepKind.BRIDGE)
+# how a scope of the replay ends
+_PLAIN, _RESTORE, _CLONE, _CT = 0, 1, 2, 3  # nothing; restore the saved state; _RESTORE once entered; untrack
 
 
 def replay(root: Node, initial: FieldState, parse_match: Any) -> None:
     """Set ``node.state`` on every table node under ``root``: the state at entry.
 
-    Iterative (traces nest hundreds deep). Scopes whose effects OVS undoes get their state restored
-    on exit: ``clone(...)`` and patch-port bridges; after ``ct(...)`` the packet is untracked.
+    Iterative (traces nest hundreds deep): a stack of scopes, each a list of sibling nodes being
+    visited in order. Scopes whose effects OVS undoes get their state restored on exit:
+    ``clone(...)`` and patch-port bridges; after ``ct(...)`` the packet is untracked.
     """
-    holder = [initial]
-    frames: list[tuple[Iterator[tuple[str, Any]], Any]] = [(_events(root.children, top=True), None)]
-    while frames:
-        it, on_exit = frames[-1]
-        event = next(it, None)
-        if event is None:
-            frames.pop()
-            if on_exit is not None:
-                on_exit()
-            continue
-        kind, payload = event
-        state = holder[0]
-        if kind == "node":
-            node: Node = payload
-            if node.kind is StepKind.TABLE:
-                state.apply_match(node.match, parse_match)
-                node.state = state.snapshot()
-            elif node.kind is StepKind.ACTION and node.action is not None and not node.spurious:
-                if node.action.known:
-                    state.apply(node.action)
-                elif node.action.name in STATE_ACTIONS or node.action.name == "unknown":
-                    state.forget_written(node.text)
-            elif node.kind is StepKind.UNPARSED:
-                state.forget_written(node.text)
-            elif node.kind is StepKind.DETAIL:
-                state.apply_detail(node.text)
-            if node.children:
-                frames.append((_events(node.children), None))
-        elif kind == "patch":
-            bridge: Node = payload
-            saved = state.copy()
-            peer = state.copy()
-            peer.enter_patch_peer(_first_in_port(bridge, parse_match))
-            holder[0] = peer
-            frames.append((_events(bridge.children), _restorer(holder, saved)))
-        elif kind == "clone":
-            _container, inner = payload
-            saved = state.copy()
-            frames.append((_events(inner), _restorer(holder, saved)))
-        elif kind == "ct":
-            _container, inner = payload
-            frames.append((_events(inner), _ct_done(holder)))
-
-
-def _restorer(holder: list[FieldState], saved: FieldState) -> Any:
-    def restore() -> None:
-        holder[0] = saved
-
-    return restore
-
-
-def _ct_done(holder: list[FieldState]) -> Any:
-    def done() -> None:
-        holder[0].clear_conntrack()
-
-    return done
-
-
-def _events(kids: list[Node], top: bool = False) -> Iterator[tuple[str, Any]]:
-    """What to do with each child, in order: visit it, or open a scope (bridge, clone, ct)."""
-    i = 0
-    while i < len(kids):
-        child = kids[i]
-        if child.kind is StepKind.BRIDGE and not top:
-            yield "patch", child
+    state = initial
+    # a scope: [nodes, next index, top level (bridges there are not patch peers), how it ends, saved state]
+    stack: list[list[Any]] = [[root.children, 0, True, _PLAIN, None]]
+    while stack:
+        scope = stack[-1]
+        kids, i, top, how, saved = scope
+        if how == _CLONE:  # a clone's actions start: what they change is undone after them
+            how, saved = _RESTORE, state.copy()
+            scope[3], scope[4] = how, saved
+        n = len(kids)
+        while i < n:
+            child = kids[i]
             i += 1
-            continue
-        action = child.action if child.kind is StepKind.ACTION else None
-        if action is not None and action.name in ("clone", "ct") and not child.spurious:
-            end = _scope_end(kids, i, child.line)
-            yield "node", child
-            yield action.name, (child, kids[i + 1 : end])
-            i = end
-            continue
-        yield "node", child
-        i += 1
+            kind = child.kind
+            if kind is _BRIDGE and not top:
+                # a patch port's peer bridge: it sees cleared metadata; the state comes back after it
+                scope[1] = i
+                peer = state.copy()
+                peer.enter_patch_peer(_first_in_port(child, parse_match))
+                stack.append([child.children, 0, False, _RESTORE, state.copy()])
+                state = peer
+                break
+            if kind is _TABLE:
+                state.apply_match(child.match, parse_match)
+                child.state = state.snapshot()
+            elif kind is _ACTION:
+                action = child.action
+                if action is not None and not child.spurious:
+                    if action.known:
+                        state.apply(action)
+                    elif action.name in STATE_ACTIONS or action.name == "unknown":
+                        state.forget_written(child.text)
+                    if action.name in ("clone", "ct"):
+                        # the container's nested lines (and what they entered) are its scope
+                        end = _scope_end(kids, i - 1, child.line)
+                        scope[1] = end
+                        stack.append([kids[i:end], 0, False, _CLONE if action.name == "clone" else _CT, None])
+                        if child.children:
+                            stack.append([child.children, 0, False, _PLAIN, None])
+                        break
+            elif kind is _UNPARSED:
+                state.forget_written(child.text)
+            elif kind is _DETAIL:
+                state.apply_detail(child.text)
+            if child.children:
+                scope[1] = i
+                stack.append([child.children, 0, False, _PLAIN, None])
+                break
+        else:
+            stack.pop()
+            if how == _RESTORE:
+                state = saved
+            elif how == _CT:
+                state.clear_conntrack()
 
 
 def _scope_end(kids: list[Node], index: int, line: int) -> int:

@@ -15,11 +15,9 @@ fallback nests from meaning instead: a table ``N.`` is entered by the most recen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from ovntrace.model.actions import Action
-from ovntrace.model.trace import StepKind
+from ovntrace.model.trace import StepBuilder, StepKind
 from ovntrace.parser.actions import parse_action
 from ovntrace.parser.preprocess import Line
 
@@ -36,26 +34,8 @@ MISS_TEXTS = (
 )
 
 
-@dataclass(slots=True, eq=False)
-class Node:
-    """Mutable while the tree is built; frozen into :class:`~ovntrace.model.trace.Step` afterwards."""
-
-    kind: StepKind
-    line: int
-    text: str
-    children: list[Node] = field(default_factory=list)
-    table: int | None = None
-    match: str | None = None
-    priority: int | None = None
-    cookie: str | None = None
-    miss: bool = False
-    bridge: str | None = None
-    state: Any = None
-    action: Action | None = None
-    spurious: bool = False
-    nested_in: int | None = None
-    via: int | None = None
-    reason: str | None = None  # unparsed nodes: why (the warning's text), when more is known than "not understood"
+# A node of the tree being built: a Step's fields, mutable; frozen in place into the Step afterwards.
+Node = StepBuilder
 
 
 def parse_table_line(body: str) -> tuple[int | None, str | None, int | None, str | None, bool]:
@@ -80,6 +60,8 @@ def is_numberless_table(body: str) -> bool:
 
 def make_node(line: Line, kind: str, bridge: str | None) -> Node:
     body = line.body
+    if kind == "OTHER_LINE":  # most tree lines: an action
+        return _action_node(line, body)
     if kind == "BRIDGE_LINE":
         m = _BRIDGE_RE.match(body)
         return Node(StepKind.BRIDGE, line.no, body, bridge=m.group("name") if m else body)
@@ -104,17 +86,28 @@ def make_node(line: Line, kind: str, bridge: str | None) -> Node:
         return Node(StepKind.ELIDED, line.no, body)
     if kind == "ANNOTATION_LINE":
         return Node(StepKind.ANNOTATION, line.no, body)
+    return _action_node(line, body)
+
+
+def _action_node(line: Line, body: str) -> Node:
     action = parse_action(body)
     error = action.args.get("error") if not action.known else None
     if error is not None:
         # an action the state replay cannot apply as printed: keep the line, say why (state.replay
-        # then forgets what it may have written)
-        return Node(StepKind.UNPARSED, line.no, body, reason=str(error))
+        # then forgets what it may have written; unparsed_reason gives the why)
+        return Node(StepKind.UNPARSED, line.no, body)
     if action.known or _looks_like_action(body):
         return Node(StepKind.ACTION, line.no, body, action=action)
     if body.startswith("Dropping packet"):  # OFT_ACTION debug texts of encap/decap (OVS 2.8+)
         return Node(StepKind.ACTION, line.no, body, action=Action("drop", body, {"reason": body}))
     return Node(StepKind.UNPARSED, line.no, body)
+
+
+def unparsed_reason(text: str) -> str | None:
+    """Why :func:`make_node` kept the line ``text`` as an unparsed step (None: not understood)."""
+    action = parse_action(text)
+    error = action.args.get("error") if not action.known else None
+    return str(error) if error is not None else None
 
 
 _ACTION_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(.*\)|:\S+)?(->\S+)?$")
@@ -151,43 +144,43 @@ def indentation_reliable(lines: list[tuple[Line, str]]) -> bool:
     return saw_table or bool(lines)
 
 
-def build_modern(lines: list[tuple[Line, str]], root: Node) -> None:
-    """Attach ``lines`` (one bridge section's tree lines, blanks removed) under ``root`` by column."""
+def build_modern(lines: list[tuple[Line, str]], root: Node, made: list[Node] | None = None) -> None:
+    """Attach ``lines`` (one bridge section's tree lines, blanks removed) under ``root`` by column.
+    ``made``: gets every node made, in input order (which is also the tree's depth-first order)."""
     stack: list[tuple[Node, int]] = [(root, 0)]
     current_bridge = root.bridge
+    bridge_kind, bucket_kind = StepKind.BRIDGE, StepKind.BUCKET
+    side_kinds = (StepKind.ELIDED, StepKind.ANNOTATION)
     for line, kind in lines:
         if kind == "DASHES_LINE":
             continue
         k = line.indent // 4
         node = make_node(line, kind, current_bridge)
-        if node.kind is StepKind.BRIDGE:
-            current_bridge = node.bridge
-        nonterminal = node.kind in _CONTAINER_KINDS
-        if node.kind in (StepKind.ELIDED, StepKind.ANNOTATION):
+        if made is not None:
+            made.append(node)
+        nk = node.kind
+        if nk in _CONTAINER_KINDS:
+            if nk is bridge_kind:
+                current_bridge = node.bridge
+            level, tail = (k - 1, False) if k % 2 else (k, True)
+        elif nk in side_kinds:
             # human or tool additions: attach where we are, change nothing
             stack[-1][0].children.append(node)
             continue
-        if k % 2 == 1:
-            level, tail = k - 1, False
-        else:
-            level, tail = k, True
-        if not nonterminal and node.kind is not StepKind.BUCKET:
-            tail = False
-            if k % 2 == 0:  # a terminal line at an even column: pasted with damage; keep it where we are
-                level = stack[-1][1]
+        elif nk is bucket_kind:
+            level, tail = (k - 1, False) if k % 2 else (k, True)
+        else:  # a terminal line; at an even column it was pasted with damage: keep it where we are
+            level, tail = (k - 1, False) if k % 2 else (stack[-1][1], False)
         while len(stack) > 1 and stack[-1][1] > level:
             stack.pop()
-        parent = stack[-1][0]
-        parent.children.append(node)
-        if nonterminal:
+        stack[-1][0].children.append(node)
+        if nk in _CONTAINER_KINDS:
             if tail:
                 stack.pop()
                 stack.append((node, level))
-                if len(stack) == 0:
-                    stack.append((node, level))
             else:
                 stack.append((node, level + 2))
-        elif node.kind is StepKind.BUCKET:
+        elif nk is bucket_kind:
             stack.append((node, level + 2))
 
 
@@ -220,14 +213,17 @@ def _pending_target(node: Node) -> int | None:
 FLAT_SEARCH = 64
 
 
-def build_flat(lines: list[tuple[Line, str]], root: Node) -> None:
-    """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line."""
+def build_flat(lines: list[tuple[Line, str]], root: Node, made: list[Node] | None = None) -> None:
+    """Nest by meaning when indentation is unreliable: ``resubmit(,N)`` -> next ``N.`` line.
+    ``made``: as for :func:`build_modern`."""
     stack: list[Node] = [root]
     current_bridge = root.bridge
     for line, kind in lines:
         if kind == "DASHES_LINE":
             continue
         node = make_node(line, kind, current_bridge)
+        if made is not None:
+            made.append(node)
         if node.kind is StepKind.BRIDGE:
             current_bridge = node.bridge
             # a nested bridge follows the output action that caused it
@@ -268,17 +264,18 @@ def annotate_semantics(root: Node) -> None:
     * after ``check_pkt_larger(N)->F`` the rest of the list is printed twice: the second copy is
       ``spurious``.
     """
-    stack = [root]
+    table_kind, action_kind = StepKind.TABLE, StepKind.ACTION
+    stack = [root]  # nodes with children (each list of siblings is marked on its own: any order)
     while stack:
         node = stack.pop()
         kids = node.children
-        stack.extend(kids)
         last_action: Node | None = None
-        budget = [4 * len(kids) + 64]
-        i = 0
-        while i < len(kids):
-            child = kids[i]
-            if child.kind is StepKind.TABLE:
+        budget: list[int] | None = None
+        for i, child in enumerate(kids):
+            if child.children:
+                stack.append(child)
+            kind = child.kind
+            if kind is table_kind:
                 if last_action is not None and last_action.action is not None:
                     a = last_action.action
                     target = a.args.get("table") if a.name in ("resubmit", "goto_table") else None
@@ -286,14 +283,15 @@ def annotate_semantics(root: Node) -> None:
                         target = node.table
                     if target is not None and (child.table is None or target == child.table):
                         child.via = last_action.line
-            elif child.kind is StepKind.ACTION and child.action is not None:
+            elif kind is action_kind and child.action is not None:
                 last_action = child
                 a = child.action
                 if a.name in ("clone", "ct") and not child.nested_in:
                     _mark_nested(kids, i, a.flat_count(), child.line)
                 elif a.name == "check_pkt_larger":
+                    if budget is None:
+                        budget = [4 * len(kids) + 64]
                     _mark_cpl(kids, i, budget)
-            i += 1
 
 
 def _mark_nested(kids: list[Node], index: int, count: int, line: int) -> None:
