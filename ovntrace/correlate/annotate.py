@@ -10,17 +10,19 @@ are filled in. Only bridges with OVN evidence get OVN meaning (:func:`_ovn_evide
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from ovntrace.correlate.index import ClusterIndex, build_index, cookie_prefix
-from ovntrace.correlate.verdict import make_verdict
+from ovntrace.correlate.verdict import VerdictFacts, make_verdict
+from ovntrace.correlate.walk import TraceWalk
 from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow, PortBinding
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
-from ovntrace.model.trace import Step, StepKind, Trace, VerdictKind
+from ovntrace.model.trace import Step, Trace, VerdictKind
 from ovntrace.ovn import controller as ovn_controller
 from ovntrace.ovn import infer as ovn_infer
 from ovntrace.ovn import registers as ovn_registers
@@ -46,22 +48,18 @@ _ROUTER_ZONE_RE = re.compile(r"^ct\(.*zone=NXM_NX_REG1[12]\[")
 _DETRACE_RE = re.compile(r"(?:Logical flows?:|Logical datapaths?:|Port Binding:)")
 
 
-def _action_texts(s: Step) -> tuple[str, ...]:
-    return tuple(c.text for c in s.children if c.kind is StepKind.ACTION)
-
-
-def _ovn_evidence(s: Step, cookie_known: Any) -> str | None:
+def _ovn_evidence(s: Step, cookie_known: Any, walk: TraceWalk) -> str | None:
     """Why this table step shows OVN at work on its bridge, or None.
 
     OVN evidence (issue 11): a table-0 flow that loads the logical datapath (metadata) and a logical
     port (reg14/reg15), directly or moved from the tunnel key; a datapath hop (``clone(...)``) loading
     both; a cookie that is a Southbound row's; an ``ovn-detrace`` annotation."""
-    text = " ".join(_action_texts(s))
+    text = " ".join(walk.action_texts(s))
     if _WRITES_MD_RE.search(text) and _WRITES_LPORT_RE.search(text) and (s.table == 0 or "clone(" in text):
         return f"table {s.table} loads a logical datapath and port"
     if s.cookie and cookie_known(s.cookie):
         return f"cookie {s.cookie} is a Southbound row's"
-    if any(c.kind is StepKind.ANNOTATION and _DETRACE_RE.search(c.text) for c in s.children):
+    if any(_DETRACE_RE.search(t) for t in walk.annotation_texts(s)):
         return "ovn-detrace annotation"
     return None
 
@@ -142,6 +140,21 @@ def nb_summary(row: NbRow) -> dict[str, Any]:
     return out
 
 
+class _TraceMemo:
+    """What one ``annotate`` call computes once and reads at every table step: the release reading, the
+    datapath types, and the table meanings, flag notes and datapath references already made (equal
+    inputs, equal immutable results). Lives for that call."""
+
+    __slots__ = ("dp_refs", "dp_types", "flags", "lay", "meanings")
+
+    def __init__(self, lay: _Layout, dp_types: dict[int, str]) -> None:
+        self.lay = lay
+        self.dp_types = dp_types
+        self.meanings: dict[tuple[int, str | None], _Meaning] = {}
+        self.flags: dict[int, str | None] = {}
+        self.dp_refs: dict[tuple[int | None, str | None, str | None], DatapathRef | None] = {}
+
+
 class Correlator:
     """Annotates traces against one cluster context (indexes built once)."""
 
@@ -156,38 +169,62 @@ class Correlator:
         self.version = ovn_version or self.ctx.ovn_version
         self.version_source = "option" if ovn_version else "database" if self.ctx.ovn_version else None
         self.node = node
-        self._line_bridge: dict[int, str | None] = {}
+        # facts of this Correlator's context, read at every trace: looked up once
+        ix = self.ix
+        self._node_facts = ix.nodes_by_name.get(node) if node else (
+            next(iter(ix.nodes_by_name.values())) if len(ix.nodes_by_name) == 1 else None)
+        self._sb_cookies = bool(ix.lflows_by_cookie) or bool(ix.rows_by_prefix)
+        self._integration: tuple[str | None] | None = None
+        self._verdict_facts: VerdictFacts | None = None
 
     # -- per trace -------------------------------------------------------------------------------
     def annotate(self, trace: Trace) -> TraceOvn | None:
+        """The OVN meaning of one trace, or None when it shows no OVN at work.
+
+        The cyclic garbage collector is paused meanwhile: the annotations hold no cycles, and each
+        collection their allocation would trigger walks the whole parsed input (it was half the time
+        of this method on 100k lines)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._annotate(trace)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _annotate(self, trace: Trace) -> TraceOvn | None:
         if trace.format.value == "ovn-trace":
             from ovntrace.correlate.logical import annotate_logical
 
             return annotate_logical(trace, self.ix)
         if not trace.passes:
             return None
-        bridges = self._ovn_bridges(trace)
+        walk = TraceWalk(trace)
+        bridges = self._ovn_bridges(walk)
         if not bridges:
             return None  # no OVN evidence anywhere: OVS meaning only
-        tables = [s for s in trace.tables() if s.bridge in bridges]
-        dp_types = self._dp_types(tables)
+        tables = [s for s in walk.tables if s.bridge in bridges]
+        mds = [_int(s.state.get("metadata")) for s in tables]  # the datapath key at each table step
+        dp_types = self._dp_types(tables, mds, walk)
         evidence = [ovn_infer.StepEvidence(
-            s.table, s.match or "", _action_texts(s), int(s.cookie, 16) if s.cookie else 0,
-            self._dp_type_of(s, dp_types),
-            tuple(c.text for c in s.children if c.kind is StepKind.ANNOTATION), s.miss)
-            for s in tables if s.table is not None]
+            s.table, s.match or "", walk.action_texts(s), int(s.cookie, 16) if s.cookie else 0,
+            self._dp_type_of(md, dp_types), walk.annotation_texts(s), s.miss)
+            for s, md in zip(tables, mds, strict=True) if s.table is not None]
         lay = _choose_layout(evidence, self.version, self.version_source)
         if not lay.candidates:
             return None
-        self._types_from_stages(tables, dp_types, lay.candidates)
-        self._line_bridge = {c.line: s.bridge for s in trace.tables() for c in s.children}
+        self._types_from_stages(tables, mds, dp_types, lay.candidates)
+        memo = _TraceMemo(lay, dp_types)
         steps: dict[int, StepOvn] = {}
-        for s in tables:
-            steps[s.line] = self._step(s, lay, dp_types)
+        for s, md in zip(tables, mds, strict=True):
+            steps[s.line] = self._step(s, md, memo)
         release = lay.work_release
-        actions = self._actions(trace, release)
-        path = self._path(trace, steps)
-        verdict = make_verdict(trace, steps, actions, release, self.ix, self.node)
+        actions = self._actions(walk, release)
+        path = self._path(trace, walk, steps)
+        if self._verdict_facts is None:
+            self._verdict_facts = VerdictFacts(self.ix, self.node)
+        verdict = make_verdict(trace, steps, actions, release, self.ix, self.node, walk=walk,
+                               facts=self._verdict_facts)
         warnings = tuple(w for st in steps.values() for w in (
             [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
             if st.lflow_ambiguous else [])) + self._zone_warnings()
@@ -203,16 +240,18 @@ class Correlator:
         return (f"the facts hold {len(self.zones)} interconnect zones ({', '.join(self.zones)}), each with its own "
                 f"NB/SB, and {on}: no zone's datapaths, ports or flows were used (pass --on NODE)",)
 
-    def _ovn_bridges(self, trace: Trace) -> set[str | None]:
+    def _ovn_bridges(self, walk: TraceWalk) -> set[str | None]:
         """Bridges of the trace with OVN evidence (:func:`_ovn_evidence`); ``None`` stands for the one
         bridge of a legacy-format trace, which names none."""
         out: set[str | None] = set()
         known = self._cookie_known
-        for s in trace.tables():
-            if s.bridge not in out and _ovn_evidence(s, known) is not None:
+        for s in walk.tables:
+            if s.bridge not in out and _ovn_evidence(s, known, walk) is not None:
                 out.add(s.bridge)
-        integration = self._integration_bridge()
-        if integration is not None and any(s.bridge == integration for s in trace.tables()):
+        if self._integration is None:
+            self._integration = (self._integration_bridge(),)
+        integration = self._integration[0]
+        if integration is not None and any(s.bridge == integration for s in walk.tables):
             out.add(integration)  # the node's own facts say this bridge is ovn-controller's
         return out
 
@@ -221,8 +260,7 @@ class Correlator:
         a system-id, or a Southbound chassis of its name or hostname): ``external_ids:ovn-bridge``, ``br-int``
         by default (ovn-controller(8)). That is evidence even for a trace that never reaches a flow of OVN's
         (an unknown in_port)."""
-        facts = self.ix.nodes_by_name.get(self.node) if self.node else (
-            next(iter(self.ix.nodes_by_name.values())) if len(self.ix.nodes_by_name) == 1 else None)
+        facts = self._node_facts
         if facts is None:
             return None
         names = {facts.name, facts.hostname, facts.system_id} - {None}
@@ -253,12 +291,12 @@ class Correlator:
                 notes.append(f"{key} {mac} is {owner}")
         return tuple(notes)
 
-    def _types_from_stages(self, tables: list[Step], dp_types: dict[int, str], releases: tuple[str, ...]) -> None:
+    def _types_from_stages(self, tables: list[Step], mds: list[int | None], dp_types: dict[int, str],
+                           releases: tuple[str, ...]) -> None:
         """A datapath of unknown type whose tables (with a cookie) are stages only of a switch (or only of
         a router) in every candidate release is one."""
         seen: dict[int, set[int]] = {}
-        for s in tables:
-            md = _int(s.state.get("metadata"))
+        for s, md in zip(tables, mds, strict=True):
             if md and md not in dp_types and s.cookie and not s.miss and s.table is not None \
                     and self.ix.datapath(md) is None:
                 seen.setdefault(md, set()).add(s.table)
@@ -267,14 +305,13 @@ class Correlator:
             if len(kinds) == 1:
                 dp_types[md] = kinds[0]
 
-    def _dp_type_of(self, s: Step, dp_types: Mapping[int, str]) -> str | None:
-        md = _int(s.state.get("metadata"))
+    def _dp_type_of(self, md: int | None, dp_types: Mapping[int, str]) -> str | None:
         if not md:
             return None
         dp = self.ix.datapath(md)
         return dp.type if dp is not None and dp.type else dp_types.get(md)
 
-    def _dp_types(self, tables: list[Step]) -> dict[int, str]:
+    def _dp_types(self, tables: list[Step], mds: list[int | None], walk: TraceWalk) -> dict[int, str]:
         """Datapath type per metadata: from the SB; else inferred from what the trace shows: a
         datapath that decrements the TTL is a router; the datapath a VIF or tunnel packet enters
         first, and one entered from a router, is a switch (OVN attaches VIFs to switches and
@@ -287,8 +324,7 @@ class Correlator:
         out: dict[int, str] = {}
         order: list[int] = []
         switchy: set[int] = set()
-        for s in tables:
-            md = _int(s.state.get("metadata"))
+        for s, md in zip(tables, mds, strict=True):
             if md is None or md == 0:
                 continue
             if md not in order:
@@ -297,17 +333,19 @@ class Correlator:
             if dp is not None and dp.type:
                 out[md] = dp.type
                 continue
-            texts = _action_texts(s) if s.table is not None and s.table < 64 else ()
+            # both zone patterns start with "ct(": only those texts can match
+            cts = [t for t in walk.action_texts(s) if t.startswith("ct(")] \
+                if s.table is not None and s.table < 64 else ()
             if any(c.action is not None and c.action.name == "dec_ttl" for c in s.children) \
-                    or any(_ROUTER_ZONE_RE.search(t) for t in texts):
+                    or any(_ROUTER_ZONE_RE.search(t) for t in cts):
                 out[md] = "router"
-            elif any(_SWITCH_ZONE_RE.search(t) for t in texts):
+            elif any(_SWITCH_ZONE_RE.search(t) for t in cts):
                 switchy.add(md)
         for md in switchy:
             out.setdefault(md, "switch")
         # the first datapath is a switch when a VIF (or localnet) port flow of table 0 put the packet
         # there; a tunnel delivers to any datapath's egress (a router's, for a chassisredirect port)
-        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(_action_texts(s))) for s in tables)
+        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(walk.action_texts(s))) for s in tables)
         for i, md in enumerate(order):
             if md in out:
                 continue
@@ -315,27 +353,31 @@ class Correlator:
                 out[md] = "switch"
         return out
 
-    def _step(self, s: Step, lay: _Layout, dp_types: dict[int, str]) -> StepOvn:
-        md = _int(s.state.get("metadata"))
+    def _step(self, s: Step, md: int | None, memo: _TraceMemo) -> StepOvn:
+        state = s.state
         if md == 0:
             md = None  # before table 0 sets it (or after a patch port): no datapath yet
-        dp = self.ix.datapath(md) if md is not None else None
-        dp_type = dp.type if dp is not None and dp.type else dp_types.get(md) if md is not None else None
+        ix = self.ix
+        dp = ix.datapath(md) if md is not None else None
+        dp_type = dp.type if dp is not None and dp.type else memo.dp_types.get(md) if md is not None else None
         pipeline = stage = None
         candidates: tuple[str, ...] = ()
         stage_releases: dict[str, tuple[str, ...]] = {}
         table_role = None
         stage_index: int | None = None
         if s.table is not None:
-            table_role, pipeline, stage_index, stage, candidates, spans = _table_meaning(
-                s.table, dp_type, lay.candidates)
+            key = (s.table, dp_type)
+            meaning = memo.meanings.get(key)
+            if meaning is None:
+                meaning = memo.meanings[key] = _table_meaning(s.table, dp_type, memo.lay.candidates)
+            table_role, pipeline, stage_index, stage, candidates, spans = meaning
             stage_releases = dict(spans)
         lflow = None
         ambiguous: tuple[str, ...] = ()
         nb = physical = None
-        if s.cookie:
+        if s.cookie and self._sb_cookies:
             prefix = cookie_prefix(s.cookie)
-            lfs = self.ix.lflows_by_cookie.get(prefix, [])
+            lfs = ix.lflows_by_cookie.get(prefix, [])
             if lfs:
                 narrowed = self._narrow(lfs, pipeline, stage_index, dp)
                 if len(narrowed) == 1:
@@ -343,14 +385,14 @@ class Correlator:
                     stage = stage or narrowed[0].stage_name
                     if narrowed[0].stage_name and not stage:
                         stage = narrowed[0].stage_name
-                    if dp is None and len(self.ix.lflow_datapaths(narrowed[0])) == 1:
-                        dp = self.ix.dp_by_uuid.get(self.ix.lflow_datapaths(narrowed[0])[0])
-                    row = self.ix.nb_row(narrowed[0].stage_hint)
+                    if dp is None and len(ix.lflow_datapaths(narrowed[0])) == 1:
+                        dp = ix.dp_by_uuid.get(ix.lflow_datapaths(narrowed[0])[0])
+                    row = ix.nb_row(narrowed[0].stage_hint)
                     nb = nb_summary(row) if row is not None else None
                 elif narrowed:
                     ambiguous = tuple(lf.uuid for lf in narrowed)
             else:
-                rows = self.ix.rows_by_prefix.get(prefix, [])
+                rows = ix.rows_by_prefix.get(prefix, [])
                 if len(rows) == 1:
                     physical = _physical(rows[0])
         if stage is None and lflow is not None and lflow.stage:
@@ -359,23 +401,29 @@ class Correlator:
             candidates = ()
             stage_releases = {}
         inport = outport = None
-        r14, r15 = _int(s.state.get("reg14")), _int(s.state.get("reg15"))
+        r15 = _int(state.get("reg15"))
         if dp is not None:
+            r14 = _int(state.get("reg14"))
             if r14:
-                pb = self.ix.port(dp, r14)
+                pb = ix.port(dp, r14)
                 inport = pb.logical_port if pb else None
             if r15:
-                pb = self.ix.port(dp, r15)
+                pb = ix.port(dp, r15)
                 outport = pb.logical_port if pb else None
                 if outport is None:
-                    mc = next((m for m in self.ix.ctx.multicast_groups if m.datapath == dp.uuid
+                    mc = next((m for m in ix.ctx.multicast_groups if m.datapath == dp.uuid
                                and m.tunnel_key == r15), None)
                     outport = mc.name if mc else None
         if outport is None and r15 is not None and ovn_tunnel.is_multicast_key(r15):
-            names = {ovn_tunnel.multicast_group_name(r15, r) for r in lay.candidates}
+            names = {ovn_tunnel.multicast_group_name(r15, r) for r in memo.lay.candidates}
             outport = names.pop() if len(names) == 1 else None  # only when every candidate agrees
-        notes = self._notes(s, lay.candidates)
-        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, stage_releases, lflow,
+        notes = self._notes(state, memo)
+        ref_key = (md, dp_type, dp.uuid if dp is not None else None)
+        if ref_key in memo.dp_refs:
+            ref = memo.dp_refs[ref_key]
+        else:
+            ref = memo.dp_refs[ref_key] = _dp_ref(dp, md, dp_type)
+        return StepOvn(table_role, ref, pipeline, stage, candidates, stage_releases, lflow,
                        ambiguous, nb, physical, inport, outport, notes)
 
     def _narrow(self, lfs: list[LogicalFlow], pipeline: str | None, index: int | None,
@@ -390,31 +438,35 @@ class Correlator:
             out = [lf for lf in out if dp.uuid in self.ix.lflow_datapaths(lf)] or out
         return out
 
-    def _notes(self, s: Step, releases: tuple[str, ...]) -> tuple[str, ...]:
+    def _notes(self, state: Mapping[str, str], memo: _TraceMemo) -> tuple[str, ...]:
         notes = []
-        zone = _int(s.state.get("reg13"))
-        facts = self.ix.nodes_by_name.get(self.node) if self.node else (
-            next(iter(self.ix.nodes_by_name.values())) if len(self.ix.nodes_by_name) == 1 else None)
-        if zone and facts is not None and facts.ct_zones:
-            owners = [p for p, z in facts.ct_zones.items() if z == zone & 0xFFFF]
-            if owners:
-                notes.append(f"ct zone {zone & 0xFFFF} = {', '.join(owners)}")
-        r10 = s.state.get("reg10")
-        value = _int(r10)
+        facts = self._node_facts
+        if facts is not None and facts.ct_zones:
+            zone = _int(state.get("reg13"))
+            if zone:
+                owners = [p for p, z in facts.ct_zones.items() if z == zone & 0xFFFF]
+                if owners:
+                    notes.append(f"ct zone {zone & 0xFFFF} = {', '.join(owners)}")
+        value = _int(state.get("reg10"))
         if value:
-            note = _flags_note(value, releases)
+            if value in memo.flags:
+                note = memo.flags[value]
+            else:
+                note = memo.flags[value] = _flags_note(value, memo.lay.candidates)
             if note:
                 notes.append(note)
         return tuple(notes)
 
     # -- actions ------------------------------------------------------------------------------------
-    def _actions(self, trace: Trace, release: str | None) -> dict[int, ActionOvn]:
+    def _actions(self, walk: TraceWalk, release: str | None) -> dict[int, ActionOvn]:
         out: dict[int, ActionOvn] = {}
-        for s in trace.walk():
+        line_bridge: dict[int, str | None] | None = None
+        for s in walk.actions:
             a = s.action
-            if s.kind is not StepKind.ACTION or a is None or s.spurious:
+            if a is None or s.spurious:
                 continue
-            if a.name == "controller" and "userdata" in a.args:
+            name = a.name
+            if name == "controller" and "userdata" in a.args:
                 try:
                     dec = ovn_controller.decode_controller_userdata(str(a.args["userdata"]), release)
                 except (ValueError, LookupError):
@@ -424,14 +476,17 @@ class Correlator:
                     details["acl_log"] = {"verdict": dec.acl_log.verdict, "severity": dec.acl_log.severity,
                                           "name": dec.acl_log.name}
                 out[s.line] = ActionOvn(dec.words, dec.effect, details)
-            elif a.name == "set_field" and a.args.get("field") in ("dl_src", "dl_dst"):
+            elif name == "set_field" and a.args.get("field") in ("dl_src", "dl_dst"):
                 owner = self.ix.mac_owner.get(str(a.args.get("value", "")).lower())
                 if owner:
                     out[s.line] = ActionOvn(f"MAC of {owner}", None, {"mac_owner": owner})
-            elif a.name == "output" and "port" in a.args:
+            elif name == "output" and "port" in a.args and self.ix.nodes_by_name:  # no node facts: no interface
                 port = str(a.args["port"])
-                iface = self.ix.interface(self.node, int(port), self._line_bridge.get(s.line)) \
-                    if port.isdigit() else None
+                if not port.isdigit():
+                    continue
+                if line_bridge is None:
+                    line_bridge = walk.line_bridge()
+                iface = self.ix.interface(self.node, int(port), line_bridge.get(s.line))
                 if iface is not None:
                     words = f"to interface {iface.name}"
                     if iface.iface_id:
@@ -446,9 +501,9 @@ class Correlator:
         return out
 
     # -- path ---------------------------------------------------------------------------------------
-    def _path(self, trace: Trace, steps: Mapping[int, StepOvn]) -> tuple[Hop, ...]:
+    def _path(self, trace: Trace, walk: TraceWalk, steps: Mapping[int, StepOvn]) -> tuple[Hop, ...]:
         hops: list[Hop] = []
-        for s in _walk_tables(trace):
+        for s in walk.tables:
             st = steps.get(s.line)
             if st is None or st.pipeline is None or st.datapath is None:
                 continue
@@ -470,11 +525,13 @@ class Correlator:
         return tuple(hops)
 
 
+#: (table role, pipeline, stage index, stage name, candidate names, (name, release spans) per candidate)
+_Meaning = tuple[str | None, str | None, int | None, str | None, tuple[str, ...],
+                 tuple[tuple[str, tuple[str, ...]], ...]]
 
 
 @lru_cache(maxsize=4096)
-def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]) -> tuple[
-        str | None, str | None, int | None, str | None, tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]) -> _Meaning:
     """What table ``table_id`` is in every one of ``releases``: (table role, pipeline, stage index, stage
     name, candidate names, (name, release spans) per candidate), each only where the releases agree.
     Remembered for the process: pure (package data), and the same tables recur step after step."""
@@ -531,17 +588,6 @@ def _physical(row: tuple[str, object]) -> dict[str, Any]:
             if hasattr(obj, k):
                 out[k] = getattr(obj, k)
     return out
-
-
-def _walk_tables(trace: Trace) -> Iterator[Step]:
-    for p in trace.passes:
-        yield from _walk_pass_tables(p)
-
-
-def _walk_pass_tables(p: Any) -> Iterator[Step]:
-    for s in p.walk():
-        if s.kind is StepKind.TABLE:
-            yield s
 
 
 def annotate(trace: Trace, ctx: ClusterContext | None = None, ovn_version: str | None = None,

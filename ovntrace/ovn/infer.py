@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache, partial
+from typing import NamedTuple
 
 from ovntrace.ovn import stages as ovn_stages
 from ovntrace.ovn import tables as ovn_tables
@@ -60,9 +61,9 @@ _LOADS_METADATA_RE = re.compile(r"(?:set_field:[^>]*->metadata$|load:[^>]*->OXM_
 _TUN_RE = re.compile(r"NXM_NX_TUN_(?:ID|METADATA)")
 
 
-@dataclass(frozen=True)
-class StepEvidence:
-    """One table step of an OVN bridge: what the release inference reads.
+class StepEvidence(NamedTuple):
+    """One table step of an OVN bridge: what the release inference reads (a tuple: cheap to make,
+    hash and compare, as :func:`_step_facts` remembers what each step says).
 
     ``actions``: the step's own action texts (not those of the tables it resubmits to);
     ``dp_type``: "switch"/"router" when known for its datapath; ``annotations``: pasted
@@ -183,27 +184,51 @@ def _role_names(release: str, table_id: int) -> tuple[str, ...]:
 
 
 def constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
-    """Every piece of evidence in ``steps`` as a test of a release."""
-    out: list[Constraint] = []
-    flows = [ovn_tables.FlowEvidence(s.table_id, s.match, s.actions, s.cookie) for s in steps if not s.miss]
-    obs, hints, seen = ovn_tables.landmarks(flows)
-    seen |= {s.table_id for s in steps}
-    for o in obs:
-        def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
-            return any(_table_of(r, role) == o.table_id for role in o.roles)
-        out.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
-                              ("obs", o.roles, o.table_id), by_layout=True))
-    for tid in sorted(seen):
-        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid),
-                              by_layout=True))
-    for h in hints:
-        out.append(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)))
-    out.extend(_step_constraints(steps))
+    """Every piece of evidence in ``steps`` as a test of a release: the table landmarks, every table used,
+    the release hints, then what each step does (:func:`_step_constraints`), in step order; the same
+    evidence (the same ``why``) once."""
+    facts = [_step_facts(s) for s in steps]
+    seen: set[int] = set()
+    for f in facts:
+        seen |= f[2]
+    out: list[Constraint] = [c for f in facts for c in f[0]]
+    out.extend(_used(tid) for tid in sorted(seen))
+    out.extend(c for f in facts for c in f[1])
+    out.extend(c for f in facts for c in f[3])
     # dedupe identical evidence (the same table seen twice says nothing new)
     uniq: dict[str, Constraint] = {}
     for c in out:
         uniq.setdefault(c.why, c)
     return list(uniq.values())
+
+
+_StepFacts = tuple[tuple[Constraint, ...], tuple[Constraint, ...], frozenset[int], tuple[Constraint, ...]]
+
+
+@lru_cache(maxsize=16384)
+def _step_facts(s: StepEvidence) -> _StepFacts:
+    """What one step says: (its landmark constraints, its release-hint constraints, the table ids it shows,
+    the constraints of what it does). Remembered for the process: pure, a function of one step's flow (the
+    same flows recur step after step and trace after trace of one cluster)."""
+    seen = {s.table_id}
+    obs: list[ovn_tables.Observation] = []
+    hints: list[ovn_tables.ReleaseHint] = []
+    if not s.miss:
+        obs, hints, more = ovn_tables.landmarks([ovn_tables.FlowEvidence(s.table_id, s.match, s.actions, s.cookie)])
+        seen |= more
+    obs_cons = []
+    for o in obs:
+        def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
+            return any(_table_of(r, role) == o.table_id for role in o.roles)
+        obs_cons.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
+                                   ("obs", o.roles, o.table_id), by_layout=True))
+    hint_cons = tuple(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)) for h in hints)
+    return tuple(obs_cons), hint_cons, frozenset(seen), tuple(_step_constraints((s,)))
+
+
+@cache
+def _used(tid: int) -> Constraint:
+    return Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid), by_layout=True)
 
 
 def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
@@ -294,38 +319,88 @@ def _detrace_ok(t: int, idx: int, name: str, r: str) -> bool:
 def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None = None) -> ReleaseInference:
     """The known releases that fit ``steps`` best (see the module doc)."""
     rels = tuple(releases) if releases is not None else known_releases()
-    return _infer(tuple(steps), rels)
+    return _infer(steps, rels)
 
 
-@lru_cache(maxsize=1024)
-def _infer(steps: tuple[StepEvidence, ...], rels: tuple[str, ...]) -> ReleaseInference:
-    """:func:`infer_releases`, remembered for the process (pure: the evidence and package data; traces
-    of the same flows, pasted or collected again and again, carry the same evidence)."""
+def _infer(steps: Sequence[StepEvidence], rels: tuple[str, ...]) -> ReleaseInference:
+    """:func:`infer_releases`. Releases that every piece of evidence treats alike (fails or passes together)
+    share their cost and their list of failures: they are kept as classes (bit masks over ``rels``), split
+    by each constraint's failing set, so the work is per class (tens), not per release (~160)."""
     cons = constraints(steps)
-    cost: dict[str, float] = dict.fromkeys(rels, 0)
-    failed: dict[str, list[str]] = {r: [] for r in rels}
-    for c in cons:  # in evidence order, as each release's list of failures reads
-        fails = _failing(c, rels) if c.key is not None else frozenset(r for r in rels if not c.test(r))
-        for r in fails:
-            cost[r] += c.weight
-            failed[r].append(c.why)
     if not rels:
         return ReleaseInference((), (), (), 0, len(cons))
-    best = min(cost.values())
-    cands = tuple(r for r in rels if cost[r] == best)
-    conflicts = tuple(dict.fromkeys(w for r in cands for w in failed[r]))
-    ruled = [w for r in rels if r not in cands for w in failed[r] if w not in conflicts]
-    narrowed = tuple(dict.fromkeys(ruled))
+    rs = _release_set(rels)
+    # (member mask, cost, failures in evidence order); the cost adds weights in evidence order, as each
+    # release's own sum would
+    classes: list[tuple[int, float, tuple[str, ...]]] = [(rs.all, 0, ())]
+    for c in cons:  # in evidence order, as each release's list of failures reads
+        fails = rs.failing(c)
+        if not fails:
+            continue
+        split: list[tuple[int, float, tuple[str, ...]]] = []
+        for mask, cost, why in classes:
+            inside = mask & fails
+            if not inside:
+                split.append((mask, cost, why))
+                continue
+            if inside != mask:
+                split.append((mask ^ inside, cost, why))
+            split.append((inside, cost + c.weight, (*why, c.why)))
+        classes = split
+    best = min(cost for _, cost, _ in classes)
+    of = rs.class_of([m for m, _, _ in classes])
+    cands = tuple(r for i, r in enumerate(rels) if classes[of[i]][1] == best)
+    conflicts = tuple(dict.fromkeys(w for k in dict.fromkeys(of[i] for i in range(len(rels))
+                                                             if classes[of[i]][1] == best) for w in classes[k][2]))
+    losers = dict.fromkeys(of[i] for i in range(len(rels)) if classes[of[i]][1] != best)
+    narrowed = tuple(dict.fromkeys(w for k in losers for w in classes[k][2] if w not in conflicts))
     return ReleaseInference(cands, conflicts, narrowed, len(rels), len(cons))
 
 
-@lru_cache(maxsize=8192)
-def _failing(c: Constraint, releases: tuple[str, ...]) -> frozenset[str]:
-    """The releases ``c`` rules out.  Remembered for the process: equal constraints (same ``why``,
-    weight and ``key``) test the same thing, and the same evidence recurs trace after trace."""
-    if not c.by_layout:
-        return frozenset(r for r in releases if not c.test(r))
-    return frozenset(r for twin, members in _twin_groups(releases) if not c.test(twin) for r in members)
+class _ReleaseSet:
+    """A tuple of releases as bit positions (bit i: ``releases[i]``), with the failing mask of each
+    constraint tested so far (by ``Constraint.key``: equal keys test the same thing)."""
+
+    def __init__(self, releases: tuple[str, ...]) -> None:
+        self.releases = releases
+        self.all = (1 << len(releases)) - 1
+        bit = {r: 1 << i for i, r in enumerate(releases)}
+        # by_layout tests run once per twin group: (the release run, the mask of those it answers for)
+        self.twins = tuple((t, sum(bit[r] for r in members)) for t, members in _twin_groups(releases))
+        self._masks: dict[tuple[object, ...], int] = {}
+
+    def failing(self, c: Constraint) -> int:
+        """The mask of the releases ``c`` rules out."""
+        if c.key is None:
+            return self._test(c)
+        found = self._masks.get(c.key)
+        if found is None:
+            if len(self._masks) >= 65536:  # bounded: a long-running process sees ever new evidence
+                self._masks.clear()
+            found = self._masks[c.key] = self._test(c)
+        return found
+
+    def _test(self, c: Constraint) -> int:
+        if c.by_layout:
+            return sum(mask for twin, mask in self.twins if not c.test(twin))
+        return sum(1 << i for i, r in enumerate(self.releases) if not c.test(r))
+
+    def class_of(self, masks: Sequence[int]) -> list[int]:
+        """For each release (by position), the index of the mask in ``masks`` (a partition) holding it."""
+        out = [0] * len(self.releases)
+        for k, mask in enumerate(masks):
+            while mask:
+                low = mask & -mask
+                out[low.bit_length() - 1] = k
+                mask ^= low
+        return out
+
+
+@lru_cache(maxsize=16)
+def _release_set(releases: tuple[str, ...]) -> _ReleaseSet:
+    """The release set of ``releases``, kept for the process (in practice: every known release, and the
+    one pinned); its failing masks are remembered per constraint key (pure: package data)."""
+    return _ReleaseSet(releases)
 
 
 @cache
