@@ -6,7 +6,8 @@ correlation alone, in process. Each run is a fresh interpreter that parses ``N``
 (CPU and wall; the first loop, with the process's caches cold, as ``explain`` runs it, and a second
 loop); with ``--baseline DIR`` (a directory holding another ``ovntrace/``, e.g. ``git archive main
 ovntrace | tar -x -C DIR``) the baseline runs alternate with these, and the annotations' ``repr`` digest
-of both must be equal (same meaning, byte for byte). ``--context``: with the lab's NB/SB dumps
+of both must be equal (same meaning, byte for byte). ``--distinct``: the input is every trace fixture
+once instead (nothing repeats). ``--context``: with the lab's NB/SB dumps
 (fixtures/context) as cluster facts. ``--profile``: cProfile of this tree's first loop (its CPU figures then include the profiler).
 
 ``python bench/bench_correlate.py --dir D``: correlation on a big SB (below).
@@ -215,11 +216,17 @@ def _annotate_child(code: Path, path: Path, ctx_dir: str, profile: bool) -> dict
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def bench_annotate(lines: int, baseline: Path | None, runs: int, context: bool, profile: bool) -> int:
+def bench_annotate(lines: int, baseline: Path | None, runs: int, context: bool, profile: bool,
+                   distinct: bool = False) -> int:
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_parse import big_input
 
-    text = big_input(lines)
+    if distinct:  # every real trace fixture once: no trace repeats (what a cache could only gain from repeats)
+        files = sorted(p for p in (ROOT / "fixtures").rglob("*.txt")
+                       if not any(k in p.name for k in ("show", "list", "dpif", "ofctl")))
+        text = "\n".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in files)
+    else:
+        text = big_input(lines)
     n = text.count("\n") + 1
     tmp = ROOT / "bench" / "results"
     tmp.mkdir(exist_ok=True)
@@ -259,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, metavar="DIR", help="--annotate: a directory with another ovntrace/")
     ap.add_argument("--runs", type=int, default=3, help="--annotate: runs of each tree (alternating)")
     ap.add_argument("--context", action="store_true", help="--annotate: with the lab NB/SB dumps as facts")
+    ap.add_argument("--distinct", action="store_true",
+                    help="--annotate: the input is every trace fixture once (no repeats) instead of --lines")
     ap.add_argument("--profile", action="store_true", help="--annotate: cProfile of this tree's loop (stderr)")
     ap.add_argument("--dir", type=Path, help="the dir of bench/bigsb/build.py")
     ap.add_argument("--repeat", type=int, default=3, help="ovntrace runs per source (best is kept)")
@@ -266,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-detrace", action="store_true")
     args = ap.parse_args(argv)
     if args.annotate:
-        return bench_annotate(args.lines, args.baseline, args.runs, args.context, args.profile)
+        return bench_annotate(args.lines, args.baseline, args.runs, args.context, args.profile, args.distinct)
     if args.dir is None:
         ap.error("--dir is required (or --annotate)")
     d: Path = args.dir.absolute()

@@ -19,7 +19,7 @@ from typing import Any
 
 from ovntrace.correlate.index import ClusterIndex, build_index, cookie_prefix
 from ovntrace.correlate.verdict import VerdictFacts, make_verdict
-from ovntrace.correlate.walk import TraceWalk
+from ovntrace.correlate.walk import Own, TraceWalk
 from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow, PortBinding
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
 from ovntrace.model.trace import Step, Trace, VerdictKind
@@ -54,12 +54,13 @@ def _ovn_evidence(s: Step, cookie_known: Any, walk: TraceWalk) -> str | None:
     OVN evidence (issue 11): a table-0 flow that loads the logical datapath (metadata) and a logical
     port (reg14/reg15), directly or moved from the tunnel key; a datapath hop (``clone(...)``) loading
     both; a cookie that is a Southbound row's; an ``ovn-detrace`` annotation."""
-    text = " ".join(walk.action_texts(s))
+    own = walk.own(s)
+    text = " ".join(own.actions)
     if _WRITES_MD_RE.search(text) and _WRITES_LPORT_RE.search(text) and (s.table == 0 or "clone(" in text):
         return f"table {s.table} loads a logical datapath and port"
     if s.cookie and cookie_known(s.cookie):
         return f"cookie {s.cookie} is a Southbound row's"
-    if any(_DETRACE_RE.search(t) for t in walk.annotation_texts(s)):
+    if any(_DETRACE_RE.search(t) for t in own.annotations):
         return "ovn-detrace annotation"
     return None
 
@@ -147,10 +148,11 @@ class _TraceMemo:
 
     __slots__ = ("dp_refs", "dp_types", "flags", "lay", "meanings")
 
-    def __init__(self, lay: _Layout, dp_types: dict[int, str]) -> None:
+    def __init__(self, lay: _Layout, dp_types: dict[int, str],
+                 meanings: dict[tuple[int, str | None], _Meaning]) -> None:
         self.lay = lay
         self.dp_types = dp_types
-        self.meanings: dict[tuple[int, str | None], _Meaning] = {}
+        self.meanings = meanings  # (table, datapath type) -> :func:`_table_meaning` for ``lay.candidates``
         self.flags: dict[int, str | None] = {}
         self.dp_refs: dict[tuple[int | None, str | None, str | None], DatapathRef | None] = {}
 
@@ -176,6 +178,9 @@ class Correlator:
         self._sb_cookies = bool(ix.lflows_by_cookie) or bool(ix.rows_by_prefix)
         self._integration: tuple[str | None] | None = None
         self._verdict_facts: VerdictFacts | None = None
+        # candidate releases -> (table, datapath type) -> :func:`_table_meaning`: the traces of one paste
+        # mostly share their candidates, and a table's meaning is read at every step
+        self._meanings: dict[tuple[str, ...], dict[tuple[int, str | None], _Meaning]] = {}
 
     # -- per trace -------------------------------------------------------------------------------
     def annotate(self, trace: Trace) -> TraceOvn | None:
@@ -205,16 +210,22 @@ class Correlator:
             return None  # no OVN evidence anywhere: OVS meaning only
         tables = [s for s in walk.tables if s.bridge in bridges]
         mds = [_int(s.state.get("metadata")) for s in tables]  # the datapath key at each table step
-        dp_types = self._dp_types(tables, mds, walk)
+        owns = [walk.own(s) for s in tables]
+        dp_types = self._dp_types(tables, mds, owns)
         evidence = [ovn_infer.StepEvidence(
-            s.table, s.match or "", walk.action_texts(s), int(s.cookie, 16) if s.cookie else 0,
-            self._dp_type_of(md, dp_types), walk.annotation_texts(s), s.miss)
-            for s, md in zip(tables, mds, strict=True) if s.table is not None]
+            s.table, s.match or "", own.actions, int(s.cookie, 16) if s.cookie else 0,
+            self._dp_type_of(md, dp_types), own.annotations, s.miss)
+            for s, md, own in zip(tables, mds, owns, strict=True) if s.table is not None]
         lay = _choose_layout(evidence, self.version, self.version_source)
         if not lay.candidates:
             return None
         self._types_from_stages(tables, mds, dp_types, lay.candidates)
-        memo = _TraceMemo(lay, dp_types)
+        meanings = self._meanings.get(lay.candidates)
+        if meanings is None:
+            if len(self._meanings) >= 64:
+                self._meanings.clear()
+            meanings = self._meanings[lay.candidates] = {}
+        memo = _TraceMemo(lay, dp_types, meanings)
         steps: dict[int, StepOvn] = {}
         for s, md in zip(tables, mds, strict=True):
             steps[s.line] = self._step(s, md, memo)
@@ -311,7 +322,7 @@ class Correlator:
         dp = self.ix.datapath(md)
         return dp.type if dp is not None and dp.type else dp_types.get(md)
 
-    def _dp_types(self, tables: list[Step], mds: list[int | None], walk: TraceWalk) -> dict[int, str]:
+    def _dp_types(self, tables: list[Step], mds: list[int | None], owns: list[Own]) -> dict[int, str]:
         """Datapath type per metadata: from the SB; else inferred from what the trace shows: a
         datapath that decrements the TTL is a router; the datapath a VIF or tunnel packet enters
         first, and one entered from a router, is a switch (OVN attaches VIFs to switches and
@@ -322,35 +333,34 @@ class Correlator:
         zone (reg13) is a switch's (a router's go to its DNAT zone; routers commit in reg13 too, so
         a commit says nothing)."""
         out: dict[int, str] = {}
-        order: list[int] = []
+        order: dict[int, None] = {}  # datapaths in the order the packet enters them
         switchy: set[int] = set()
-        for s, md in zip(tables, mds, strict=True):
+        has_dps = bool(self.ix.dp_by_key)
+        for s, md, own in zip(tables, mds, owns, strict=True):
             if md is None or md == 0:
                 continue
-            if md not in order:
-                order.append(md)
-            dp = self.ix.datapath(md)
+            order[md] = None
+            dp = self.ix.datapath(md) if has_dps else None
             if dp is not None and dp.type:
                 out[md] = dp.type
                 continue
             # both zone patterns start with "ct(": only those texts can match
-            cts = [t for t in walk.action_texts(s) if t.startswith("ct(")] \
-                if s.table is not None and s.table < 64 else ()
-            if any(c.action is not None and c.action.name == "dec_ttl" for c in s.children) \
-                    or any(_ROUTER_ZONE_RE.search(t) for t in cts):
+            cts = own.ct if s.table is not None and s.table < 64 else ()
+            if own.dec_ttl or any(_ROUTER_ZONE_RE.search(t) for t in cts):
                 out[md] = "router"
-            elif any(_SWITCH_ZONE_RE.search(t) for t in cts):
+            elif cts and any(_SWITCH_ZONE_RE.search(t) for t in cts):
                 switchy.add(md)
         for md in switchy:
             out.setdefault(md, "switch")
         # the first datapath is a switch when a VIF (or localnet) port flow of table 0 put the packet
         # there; a tunnel delivers to any datapath's egress (a router's, for a chassisredirect port)
-        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(walk.action_texts(s))) for s in tables)
+        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(own.actions))
+                         for s, own in zip(tables, owns, strict=True))
+        prev = 0  # the datapath entered before (never 0: key 0 is skipped above)
         for i, md in enumerate(order):
-            if md in out:
-                continue
-            if (i == 0 and has_table0) or (i > 0 and out.get(order[i - 1]) == "router"):
+            if md not in out and ((i == 0 and has_table0) or (i > 0 and out.get(prev) == "router")):
                 out[md] = "switch"
+            prev = md
         return out
 
     def _step(self, s: Step, md: int | None, memo: _TraceMemo) -> StepOvn:
@@ -401,7 +411,8 @@ class Correlator:
             candidates = ()
             stage_releases = {}
         inport = outport = None
-        r15 = _int(state.get("reg15"))
+        text15 = state.get("reg15")
+        r15 = _int(text15) if text15 is not None else None
         if dp is not None:
             r14 = _int(state.get("reg14"))
             if r14:
@@ -447,7 +458,8 @@ class Correlator:
                 owners = [p for p, z in facts.ct_zones.items() if z == zone & 0xFFFF]
                 if owners:
                     notes.append(f"ct zone {zone & 0xFFFF} = {', '.join(owners)}")
-        value = _int(state.get("reg10"))
+        r10 = state.get("reg10")
+        value = _int(r10) if r10 is not None else None
         if value:
             if value in memo.flags:
                 note = memo.flags[value]

@@ -249,8 +249,8 @@ def _outputs(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts:
     integration = trace.bridge or next((b for b in tree.bridge.values() if b), None)
     outs: list[dict[str, Any]] = []
     by_pass: dict[int, list[dict[str, Any]]] = {}
-    for p, a in tree.order:
-        if a.action is None or a.spurious or a.action.name not in ("output", "IN_PORT"):
+    for p, a in tree.outputs:
+        if a.action is None or a.spurious:
             continue
         table = tree.owner[a.line]
         bridge = tree.bridge.get(table.line)
@@ -690,8 +690,8 @@ def _next_hop(table: Step, v6: bool) -> str | None:
 
 
 def _lb(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts: VerdictFacts) -> dict[str, Any] | None:
-    for _p, a in tree.order:
-        if a.action is None or a.action.name != "group":
+    for _p, a in tree.of_action("group"):
+        if a.action is None:
             continue
         table = tree.owner[a.line]
         st = steps.get(table.line)
@@ -746,8 +746,8 @@ def _drop_verdict(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], f
     if not tables:
         return OvnVerdict("drop", v.reason, v.line, reason="unknown")
     # NORMAL that drops because the destination MAC was learned on the input port
-    for p, a in tree.order:
-        if a.action is not None and a.action.name == "NORMAL":
+    for p, a in tree.of_action("NORMAL"):
+        if a.action is not None:
             table = tree.owner[a.line]
             if any("learned port is input port" in d for d in _details_after(table, a)):
                 bridge = tree.bridge.get(table.line)
@@ -789,8 +789,8 @@ def _drop_verdict(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], f
     if st is not None and st.nb and st.nb.get("table") == "ACL":
         return drop("acl", f"dropped by {acl_words(st.nb)}{where}", acl=dict(st.nb))
     # a remote-output flow sent it into a tunnel, but OVS could not route the encapsulated packet
-    for _p, a in tree.order:
-        if a.action is not None and a.action.name == "output" and a.line in tree.owner:
+    for _p, a in tree.of_action("output"):
+        if a.action is not None and a.line in tree.owner:
             det = _details_after(tree.owner[a.line], a)
             if any("tunnel routing failed" in d for d in det):
                 port = str(a.action.args.get("port", "")).strip('"')

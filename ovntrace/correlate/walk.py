@@ -3,14 +3,15 @@
 :class:`TraceWalk` is built by :meth:`ovntrace.correlate.annotate.Correlator.annotate` for one trace and
 handed to :func:`ovntrace.correlate.verdict.make_verdict`: the table steps in trace order (what
 ``Trace.tables()`` yields), the action steps, which table owns each action, the bridge every table is on,
-the table each table was entered from, and each table's own action texts. It lives as long as that one
-``annotate`` call. Pure: reads only the trace.
+the table each table was entered from, the actions the verdict looks for, and each table's own action
+texts. It lives as long as that one ``annotate`` call. Pure: reads only the trace.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from ovntrace.model.trace import Pass, Step, StepKind, Trace
 
@@ -19,27 +20,42 @@ _TABLE = StepKind.TABLE
 _ACTION = StepKind.ACTION
 _BRIDGE = StepKind.BRIDGE
 _ANNOTATION = StepKind.ANNOTATION
+#: the actions :mod:`ovntrace.correlate.verdict` looks for (:meth:`TraceWalk.of_action`)
+WATCHED = frozenset({"output", "IN_PORT", "group", "NORMAL"})
+
+
+class Own(NamedTuple):
+    """What a table step says itself (its direct children): its action texts, in order; the annotation lines
+    under it; those of its action texts that run conntrack (``ct(...)``); whether one of its actions is
+    ``dec_ttl``."""
+
+    actions: tuple[str, ...]
+    annotations: tuple[str, ...]
+    ct: tuple[str, ...]
+    dec_ttl: bool
 
 
 class TraceWalk:
     """The shape of one trace, in one depth-first walk (the order of ``Pass.walk()``).
 
     ``tables``: every table step in trace order; ``pass_tables``: the same, per pass; ``actions``: every
-    action step in trace order (also those outside any table); ``order``: (pass, action) of the actions
-    inside a table; ``owner``: action line -> its table step; ``bridge``: table line -> the bridge it is on
-    (its own ``bridge``, else the nearest ``bridge("...")`` line above it, else the trace's);
-    ``parent``: table line -> the table it was entered from (None for a pass's first)."""
+    action step in trace order (also those outside any table); ``owner``: line of an action inside a table
+    -> that table step; ``bridge``: table line -> the bridge it is on (its own ``bridge``, else the nearest
+    ``bridge("...")`` line above it, else the trace's); ``parent``: table line -> the table it was entered
+    from (None for a pass's first); ``outputs``: (pass, action) of the ``output`` and ``IN_PORT`` actions
+    inside a table, in order."""
 
-    __slots__ = ("_texts", "actions", "bridge", "order", "owner", "parent", "pass_tables", "tables")
+    __slots__ = ("_own", "_watched", "actions", "bridge", "outputs", "owner", "parent", "pass_tables", "tables")
 
     def __init__(self, trace: Trace) -> None:
         tables: list[Step] = []
         actions: list[Step] = []
-        order: list[tuple[Pass, Step]] = []
         owner: dict[int, Step] = {}
         bridges: dict[int, str | None] = {}
         parent: dict[int, Step | None] = {}
         pass_tables: list[list[Step]] = []
+        watched: dict[str, list[tuple[Pass, Step]]] = {}
+        outputs: list[tuple[Pass, Step]] = []
         for p in trace.passes:
             mine: list[Step] = []
             pass_tables.append(mine)
@@ -68,7 +84,12 @@ class TraceWalk:
                     actions.append(s)
                     if table is not None:
                         owner[s.line] = table
-                        order.append((p, s))
+                        a = s.action
+                        if a is not None and a.name in WATCHED:
+                            entry = (p, s)
+                            watched.setdefault(a.name, []).append(entry)
+                            if a.name == "output" or a.name == "IN_PORT":
+                                outputs.append(entry)
                 elif kind is _BRIDGE:
                     m = _BRIDGE_RE.search(s.text)
                     inner_bridge = m.group(1) if m else bridge
@@ -78,38 +99,48 @@ class TraceWalk:
         self.tables = tables
         self.pass_tables = pass_tables
         self.actions = actions
-        self.order = order
         self.owner = owner
         self.bridge = bridges
         self.parent = parent
-        self._texts: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.outputs = outputs
+        self._watched = watched
+        self._own: dict[int, Own] = {}
 
-    def action_texts(self, table: Step) -> tuple[str, ...]:
-        """The texts of a table step's own actions (its direct children; not those of the tables it
-        resubmits to), remembered for this walk."""
-        own = self._texts.get(table.line)
-        if own is None:
-            own = self._own(table)
-        return own[0]
-
-    def annotation_texts(self, table: Step) -> tuple[str, ...]:
-        """The texts of the annotation lines right under a table step (pasted ``ovn-detrace`` output)."""
-        own = self._texts.get(table.line)
-        if own is None:
-            own = self._own(table)
-        return own[1]
-
-    def _own(self, table: Step) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def own(self, table: Step) -> Own:
+        """What a table step says itself (its direct children, not the tables it resubmits to), remembered
+        for this walk."""
+        found = self._own.get(table.line)
+        if found is not None:
+            return found
         acts: list[str] = []
         notes: list[str] = []
+        cts: list[str] = []
+        dec_ttl = False
         for c in table.children:
             kind = c.kind
             if kind is _ACTION:
-                acts.append(c.text)
+                text = c.text
+                acts.append(text)
+                if text.startswith("ct("):
+                    cts.append(text)
             elif kind is _ANNOTATION:
                 notes.append(c.text)
-        own = self._texts[table.line] = (tuple(acts), tuple(notes))
-        return own
+            a = c.action
+            if a is not None and a.name == "dec_ttl":
+                dec_ttl = True
+        found = self._own[table.line] = Own(tuple(acts), tuple(notes), tuple(cts), dec_ttl)
+        return found
+
+    def action_texts(self, table: Step) -> tuple[str, ...]:
+        """The texts of a table step's own actions, in order."""
+        return self.own(table).actions
+
+    def of_action(self, name: str) -> list[tuple[Pass, Step]]:
+        """The (pass, action) entries of the actions named ``name`` (one of :data:`WATCHED`) inside a table,
+        in trace order."""
+        if name not in WATCHED:
+            raise KeyError(name)
+        return self._watched.get(name, [])
 
     def line_bridge(self) -> dict[int, str | None]:
         """Line of every direct child of a table step -> that table's own ``bridge``."""

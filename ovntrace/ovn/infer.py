@@ -323,38 +323,77 @@ def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None
 
 
 def _infer(steps: Sequence[StepEvidence], rels: tuple[str, ...]) -> ReleaseInference:
-    """:func:`infer_releases`. Releases that every piece of evidence treats alike (fails or passes together)
-    share their cost and their list of failures: they are kept as classes (bit masks over ``rels``), split
-    by each constraint's failing set, so the work is per class (tens), not per release (~160)."""
+    """:func:`infer_releases`: each release's cost is the weight of the evidence it contradicts; the
+    candidates are the releases of the least cost; ``conflicts`` what they contradict and ``narrowed_by``
+    what the others do, each in the order of the releases, then of the evidence.
+
+    Worked on bit masks over ``rels`` (bit i: ``rels[i]``) rather than release by release: each
+    constraint's failing mask is remembered per constraint key (:class:`_ReleaseSet`), and the costs of
+    all releases are kept as binary counters sliced by bit (``planes[k]``: bit k of every release's
+    cost), so adding a constraint's weight to the releases it rules out is a few integer operations."""
     cons = constraints(steps)
     if not rels:
         return ReleaseInference((), (), (), 0, len(cons))
     rs = _release_set(rels)
-    # (member mask, cost, failures in evidence order); the cost adds weights in evidence order, as each
-    # release's own sum would
-    classes: list[tuple[int, float, tuple[str, ...]]] = [(rs.all, 0, ())]
-    for c in cons:  # in evidence order, as each release's list of failures reads
-        fails = rs.failing(c)
-        if not fails:
-            continue
-        split: list[tuple[int, float, tuple[str, ...]]] = []
-        for mask, cost, why in classes:
-            inside = mask & fails
-            if not inside:
-                split.append((mask, cost, why))
-                continue
-            if inside != mask:
-                split.append((mask ^ inside, cost, why))
-            split.append((inside, cost + c.weight, (*why, c.why)))
-        classes = split
-    best = min(cost for _, cost, _ in classes)
-    of = rs.class_of([m for m, _, _ in classes])
-    cands = tuple(r for i, r in enumerate(rels) if classes[of[i]][1] == best)
-    conflicts = tuple(dict.fromkeys(w for k in dict.fromkeys(of[i] for i in range(len(rels))
-                                                             if classes[of[i]][1] == best) for w in classes[k][2]))
-    losers = dict.fromkeys(of[i] for i in range(len(rels)) if classes[of[i]][1] != best)
-    narrowed = tuple(dict.fromkeys(w for k in losers for w in classes[k][2] if w not in conflicts))
+    by_id = rs.by_id
+    failing = []
+    for c in cons:
+        seen = by_id.get(id(c))
+        m = seen[1] if seen is not None else rs.failing(c)
+        if m:
+            failing.append((c, m))
+    if any(c.weight != int(c.weight) or c.weight < 0 for c, _ in failing):
+        return _infer_by_release(cons, rels)
+    planes: list[int] = []
+    for c, m in failing:
+        w, k = int(c.weight), 0
+        while w:
+            if w & 1:  # add m at bit k of the counters: ripple the carry up
+                carry, j = m, k
+                while carry:
+                    while j >= len(planes):
+                        planes.append(0)
+                    planes[j], carry = planes[j] ^ carry, planes[j] & carry
+                    j += 1
+            w >>= 1
+            k += 1
+    best = rs.all  # the releases of the least cost: from the top bit down, keep those with a 0 there
+    for plane in reversed(planes):
+        low = best & ~plane
+        if low:
+            best = low
+    cands = rs.members(best)
+    conflicts = _whys_in_order([(c, m & best) for c, m in failing])
+    shown = set(conflicts)
+    narrowed = tuple(w for w in _whys_in_order([(c, m & ~best) for c, m in failing]) if w not in shown)
     return ReleaseInference(cands, conflicts, narrowed, len(rels), len(cons))
+
+
+def _whys_in_order(masked: Sequence[tuple[Constraint, int]]) -> tuple[str, ...]:
+    """The ``why`` of every constraint that rules out one of the releases in its mask, in the order of a
+    walk release by release (by position), each release's failures in evidence order (whys are unique:
+    :func:`constraints` dedupes them)."""
+    keyed = [((m & -m).bit_length(), i, c.why) for i, (c, m) in enumerate(masked) if m]
+    keyed.sort()
+    return tuple(w for _, _, w in keyed)
+
+
+def _infer_by_release(cons: Sequence[Constraint], rels: tuple[str, ...]) -> ReleaseInference:
+    """:func:`_infer` one release at a time (weights that are not whole numbers)."""
+    rs = _release_set(rels)
+    cost: dict[str, float] = dict.fromkeys(rels, 0)
+    failed: dict[str, list[str]] = {r: [] for r in rels}
+    for c in cons:
+        fails = rs.failing(c)
+        for i, r in enumerate(rels):
+            if fails >> i & 1:
+                cost[r] += c.weight
+                failed[r].append(c.why)
+    best = min(cost.values())
+    cands = tuple(r for r in rels if cost[r] == best)
+    conflicts = tuple(dict.fromkeys(w for r in cands for w in failed[r]))
+    ruled = [w for r in rels if r not in cands for w in failed[r] if w not in conflicts]
+    return ReleaseInference(cands, conflicts, tuple(dict.fromkeys(ruled)), len(rels), len(cons))
 
 
 class _ReleaseSet:
@@ -368,6 +407,9 @@ class _ReleaseSet:
         # by_layout tests run once per twin group: (the release run, the mask of those it answers for)
         self.twins = tuple((t, sum(bit[r] for r in members)) for t, members in _twin_groups(releases))
         self._masks: dict[tuple[object, ...], int] = {}
+        # the same, by the constraint object (kept alive here, so its id stays its own): an int is hashed
+        # faster than a key tuple, and the constraints of a step are made once (:func:`_step_facts`)
+        self.by_id: dict[int, tuple[Constraint, int]] = {}
 
     def failing(self, c: Constraint) -> int:
         """The mask of the releases ``c`` rules out."""
@@ -377,7 +419,11 @@ class _ReleaseSet:
         if found is None:
             if len(self._masks) >= 65536:  # bounded: a long-running process sees ever new evidence
                 self._masks.clear()
+                self.by_id.clear()
             found = self._masks[c.key] = self._test(c)
+        if len(self.by_id) >= 65536:
+            self.by_id.clear()
+        self.by_id[id(c)] = (c, found)
         return found
 
     def _test(self, c: Constraint) -> int:
@@ -385,15 +431,10 @@ class _ReleaseSet:
             return sum(mask for twin, mask in self.twins if not c.test(twin))
         return sum(1 << i for i, r in enumerate(self.releases) if not c.test(r))
 
-    def class_of(self, masks: Sequence[int]) -> list[int]:
-        """For each release (by position), the index of the mask in ``masks`` (a partition) holding it."""
-        out = [0] * len(self.releases)
-        for k, mask in enumerate(masks):
-            while mask:
-                low = mask & -mask
-                out[low.bit_length() - 1] = k
-                mask ^= low
-        return out
+    def members(self, mask: int) -> tuple[str, ...]:
+        """The releases of ``mask``, in order."""
+        rels = self.releases
+        return tuple(rels[i] for i in range(len(rels)) if mask >> i & 1)
 
 
 @lru_cache(maxsize=16)
@@ -458,9 +499,14 @@ def possible_dp_types(table_ids: Iterable[int], releases: Sequence[str]) -> tupl
     return tuple(out)
 
 
+@cache
+def _release_order() -> Mapping[str, int]:
+    return {t: i for i, t in enumerate(known_releases())}
+
+
 def spans(releases: Iterable[str]) -> tuple[str, ...]:
     """Runs of consecutive known releases: ``("22.12.1..22.12.3", "23.03.1..23.03.3")``."""
-    order = {t: i for i, t in enumerate(known_releases())}
+    order = _release_order()
     rs = sorted(set(releases), key=lambda t: order.get(t, -1))
     out: list[str] = []
     run: list[str] = []
