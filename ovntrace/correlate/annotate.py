@@ -15,12 +15,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ovntrace.correlate.index import ClusterIndex, build_index, cookie_prefix
 from ovntrace.correlate.verdict import VerdictFacts, make_verdict
 from ovntrace.correlate.walk import Own, TraceWalk
-from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow, PortBinding
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
 from ovntrace.model.trace import Step, Trace, VerdictKind
 from ovntrace.ovn import controller as ovn_controller
@@ -28,6 +27,9 @@ from ovntrace.ovn import infer as ovn_infer
 from ovntrace.ovn import registers as ovn_registers
 from ovntrace.ovn import releases as ovn_releases
 from ovntrace.ovn import tunnel as ovn_tunnel
+
+if TYPE_CHECKING:
+    from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow
 
 
 def _int(value: str | None) -> int | None:
@@ -141,6 +143,9 @@ def nb_summary(row: NbRow) -> dict[str, Any]:
     return out
 
 
+_NO_REF = DatapathRef(-1)  # "not made yet" in :attr:`_TraceMemo.dp_refs` (None is a made value)
+
+
 class _TraceMemo:
     """What one ``annotate`` call computes once and reads at every table step: the release reading, the
     datapath types, and the table meanings, flag notes and datapath references already made (equal
@@ -162,25 +167,43 @@ class Correlator:
 
     def __init__(self, ctx: ClusterContext | None = None, ovn_version: str | None = None,
                  node: str | None = None) -> None:
-        full = ctx or ClusterContext()
-        # interconnect: a trace is read with its node's zone only (a key means something in one zone)
-        self.zones = tuple(z.name for z in full.zones)
-        self.zone = full.zone_of(node)
-        self.ctx = full.for_node(node)
-        self.ix: ClusterIndex = build_index(self.ctx)
-        self.version = ovn_version or self.ctx.ovn_version
-        self.version_source = "option" if ovn_version else "database" if self.ctx.ovn_version else None
+        self._ctx: ClusterContext | None
+        if ctx is None:  # a pasted trace alone: no facts to index (the cluster model is not even imported)
+            self.zones: tuple[str, ...] = ()
+            self.zone = None
+            self._ctx = None
+            self.ix = ClusterIndex(None)
+            self.version = ovn_version or None
+        else:
+            # interconnect: a trace is read with its node's zone only (a key means something in one zone)
+            self.zones = tuple(z.name for z in ctx.zones)
+            self.zone = ctx.zone_of(node)
+            self._ctx = ctx.for_node(node)
+            self.ix = build_index(self._ctx)
+            self.version = ovn_version or self._ctx.ovn_version
+        self.version_source = "option" if ovn_version else "database" if self.version else None
         self.node = node
         # facts of this Correlator's context, read at every trace: looked up once
         ix = self.ix
         self._node_facts = ix.nodes_by_name.get(node) if node else (
             next(iter(ix.nodes_by_name.values())) if len(ix.nodes_by_name) == 1 else None)
         self._sb_cookies = bool(ix.lflows_by_cookie) or bool(ix.rows_by_prefix)
+        self._has_dps = bool(ix.dp_by_key)
+        self._ct_zones = self._node_facts is not None and bool(self._node_facts.ct_zones)
         self._integration: tuple[str | None] | None = None
         self._verdict_facts: VerdictFacts | None = None
         # candidate releases -> (table, datapath type) -> :func:`_table_meaning`: the traces of one paste
         # mostly share their candidates, and a table's meaning is read at every step
         self._meanings: dict[tuple[str, ...], dict[tuple[int, str | None], _Meaning]] = {}
+
+    @property
+    def ctx(self) -> ClusterContext:
+        """The facts traces are read with (this node's zone of them); empty when none were given."""
+        if self._ctx is None:
+            from ovntrace.model.cluster import ClusterContext
+
+            self._ctx = ClusterContext()
+        return self._ctx
 
     # -- per trace -------------------------------------------------------------------------------
     def annotate(self, trace: Trace) -> TraceOvn | None:
@@ -368,23 +391,24 @@ class Correlator:
         if md == 0:
             md = None  # before table 0 sets it (or after a patch port): no datapath yet
         ix = self.ix
-        dp = ix.datapath(md) if md is not None else None
-        dp_type = dp.type if dp is not None and dp.type else memo.dp_types.get(md) if md is not None else None
-        pipeline = stage = None
-        candidates: tuple[str, ...] = ()
-        stage_releases: dict[str, tuple[str, ...]] = {}
-        table_role = None
-        stage_index: int | None = None
-        if s.table is not None:
-            key = (s.table, dp_type)
+        dp = ix.datapath(md) if md is not None and self._has_dps else None
+        if dp is not None and dp.type:
+            dp_type: str | None = dp.type
+        else:
+            dp_type = memo.dp_types.get(md) if md is not None else None
+        table = s.table
+        if table is not None:
+            key = (table, dp_type)
             meaning = memo.meanings.get(key)
             if meaning is None:
-                meaning = memo.meanings[key] = _table_meaning(s.table, dp_type, memo.lay.candidates)
+                meaning = memo.meanings[key] = _table_meaning(table, dp_type, memo.lay.candidates)
             table_role, pipeline, stage_index, stage, candidates, spans = meaning
-            stage_releases = dict(spans)
-        lflow = None
+        else:
+            table_role = pipeline = stage = None
+            stage_index = None
+            candidates, spans = (), ()
+        lflow = nb = physical = None
         ambiguous: tuple[str, ...] = ()
-        nb = physical = None
         if s.cookie and self._sb_cookies:
             prefix = cookie_prefix(s.cookie)
             lfs = ix.lflows_by_cookie.get(prefix, [])
@@ -405,11 +429,14 @@ class Correlator:
                 rows = ix.rows_by_prefix.get(prefix, [])
                 if len(rows) == 1:
                     physical = _physical(rows[0])
-        if stage is None and lflow is not None and lflow.stage:
-            stage = lflow.stage
+            if stage is None and lflow is not None and lflow.stage:
+                stage = lflow.stage
+        stage_releases: dict[str, tuple[str, ...]]
         if stage is not None:
             candidates = ()
             stage_releases = {}
+        else:
+            stage_releases = dict(spans)
         inport = outport = None
         text15 = state.get("reg15")
         r15 = _int(text15) if text15 is not None else None
@@ -422,17 +449,17 @@ class Correlator:
                 pb = ix.port(dp, r15)
                 outport = pb.logical_port if pb else None
                 if outport is None:
-                    mc = next((m for m in ix.ctx.multicast_groups if m.datapath == dp.uuid
-                               and m.tunnel_key == r15), None)
+                    mc = next((m for m in (ix.ctx.multicast_groups if ix.ctx is not None else ())
+                               if m.datapath == dp.uuid and m.tunnel_key == r15), None)
                     outport = mc.name if mc else None
-        if outport is None and r15 is not None and ovn_tunnel.is_multicast_key(r15):
+        if r15 is not None and outport is None and ovn_tunnel.is_multicast_key(r15):
             names = {ovn_tunnel.multicast_group_name(r15, r) for r in memo.lay.candidates}
             outport = names.pop() if len(names) == 1 else None  # only when every candidate agrees
-        notes = self._notes(state, memo)
+        # nothing to note without flags or zone names
+        notes = self._notes(state, memo) if "reg10" in state or self._ct_zones else ()
         ref_key = (md, dp_type, dp.uuid if dp is not None else None)
-        if ref_key in memo.dp_refs:
-            ref = memo.dp_refs[ref_key]
-        else:
+        ref = memo.dp_refs.get(ref_key, _NO_REF)
+        if ref is _NO_REF:
             ref = memo.dp_refs[ref_key] = _dp_ref(dp, md, dp_type)
         return StepOvn(table_role, ref, pipeline, stage, candidates, stage_releases, lflow,
                        ambiguous, nb, physical, inport, outport, notes)
@@ -593,6 +620,8 @@ def _chassis_label(ch: Chassis) -> str:
 def _physical(row: tuple[str, object]) -> dict[str, Any]:
     table, obj = row
     out: dict[str, Any] = {"table": table, "uuid": getattr(obj, "uuid", None)}
+    from ovntrace.model.cluster import PortBinding
+
     if isinstance(obj, PortBinding):
         out.update(logical_port=obj.logical_port, tunnel_key=obj.tunnel_key, type=obj.type)
     else:

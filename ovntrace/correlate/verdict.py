@@ -26,14 +26,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ovntrace.correlate.index import ClusterIndex
 from ovntrace.correlate.walk import TraceWalk
-from ovntrace.model.cluster import Chassis, Datapath, Interface, NbRow, PortBinding
 from ovntrace.model.ovn import ActionOvn, OvnVerdict, StepOvn
 from ovntrace.model.trace import Pass, Step, StepKind, Trace, VerdictKind
 from ovntrace.ovn import tunnel as ovn_tunnel
+
+if TYPE_CHECKING:
+    from ovntrace.model.cluster import Chassis, Datapath, Interface, NbRow, PortBinding
 
 TUNNEL_TYPES = ("geneve", "vxlan", "stt")
 _Drop = Callable[..., OvnVerdict]
@@ -120,7 +122,7 @@ class VerdictFacts:
         self.lb: list[NbRow] = []
         self.routers: dict[str, NbRow] = {}
         self.nb_uuid: dict[str, NbRow] = {}
-        for r in ix.ctx.nb_rows:
+        for r in ix.ctx.nb_rows if ix.ctx is not None else ():
             self.nb_uuid[r.uuid] = r
             if r.table == "Logical_Switch_Port" and r.name:
                 self.lsp[r.name] = r
