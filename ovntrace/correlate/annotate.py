@@ -22,9 +22,7 @@ from ovntrace.correlate.verdict import VerdictFacts, make_verdict
 from ovntrace.correlate.walk import Own, TraceWalk
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
 from ovntrace.model.trace import Step, Trace, VerdictKind
-from ovntrace.ovn import controller as ovn_controller
 from ovntrace.ovn import infer as ovn_infer
-from ovntrace.ovn import registers as ovn_registers
 from ovntrace.ovn import releases as ovn_releases
 from ovntrace.ovn import tunnel as ovn_tunnel
 
@@ -506,6 +504,8 @@ class Correlator:
                 continue
             name = a.name
             if name == "controller" and "userdata" in a.args:
+                from ovntrace.ovn import controller as ovn_controller  # only traces that punt need it
+
                 try:
                     dec = ovn_controller.decode_controller_userdata(str(a.args["userdata"]), release)
                 except (ValueError, LookupError):
@@ -598,6 +598,8 @@ def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]
 def _flags_note(value: int, releases: tuple[str, ...]) -> str | None:
     """The ``flags: ...`` note of a reg10 value, read by every one of ``releases`` (pure; remembered for the
     process)."""
+    from ovntrace.ovn import registers as ovn_registers  # only traces that show reg10 need it
+
     readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
     if len(readings) == 1:
         flags = list(readings.pop())
