@@ -233,10 +233,14 @@ class Correlator:
         mds = [_int(s.state.get("metadata")) for s in tables]  # the datapath key at each table step
         owns = [walk.own(s) for s in tables]
         dp_types = self._dp_types(tables, mds, owns)
+        if self._has_dps:
+            types = [self._dp_type_of(md, dp_types) for md in mds]
+        else:  # no datapath facts: the types the trace shows
+            known = dp_types.get
+            types = [known(md) if md else None for md in mds]
         evidence = [ovn_infer.StepEvidence(
-            s.table, s.match or "", own.actions, int(s.cookie, 16) if s.cookie else 0,
-            self._dp_type_of(md, dp_types), own.annotations, s.miss)
-            for s, md, own in zip(tables, mds, owns, strict=True) if s.table is not None]
+            s.table, s.match or "", own.actions, int(s.cookie, 16) if s.cookie else 0, dp_type, own.annotations,
+            s.miss) for s, own, dp_type in zip(tables, owns, types, strict=True) if s.table is not None]
         lay = _choose_layout(evidence, self.version, self.version_source)
         if not lay.candidates:
             return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ovntrace.model.trace import Pass, Step, StepKind, Trace
 
@@ -35,6 +35,9 @@ class Own(NamedTuple):
     dec_ttl: bool
 
 
+_SAYS_NOTHING = Own((), (), (), False)
+
+
 class TraceWalk:
     """The shape of one trace, in one depth-first walk (the order of ``Pass.walk()``).
 
@@ -56,22 +59,38 @@ class TraceWalk:
         pass_tables: list[list[Step]] = []
         watched: dict[str, list[tuple[Pass, Step]]] = {}
         outputs: list[tuple[Pass, Step]] = []
+        owns: dict[int, Own] = {}
         for p in trace.passes:
             mine: list[Step] = []
             pass_tables.append(mine)
-            # iterators of sibling lists, with the table and bridge their steps are under
-            stack: list[tuple[Iterator[Step], Step | None, str | None]] = []
+            # iterators of sibling lists, with the table and bridge their steps are under, and (when the
+            # siblings are a table's own children) what that table says so far: [line, actions, annotations,
+            # ct actions, dec_ttl]
+            stack: list[tuple[Iterator[Step], Step | None, str | None, list[Any] | None]] = []
             it: Iterator[Step] = iter(p.steps)
             table: Step | None = None
             bridge = trace.bridge
+            said: list[Any] | None = None
             while True:
                 s = next(it, None)
                 if s is None:
+                    if said is not None:
+                        owns[said[0]] = Own(tuple(said[1]), tuple(said[2]), tuple(said[3]), said[4])
                     if not stack:
                         break
-                    it, table, bridge = stack.pop()
+                    it, table, bridge, said = stack.pop()
                     continue
                 kind = s.kind
+                if said is not None:  # a table's own child
+                    if kind is _ACTION:
+                        text = s.text
+                        said[1].append(text)
+                        if text.startswith("ct("):
+                            said[3].append(text)
+                    elif kind is _ANNOTATION:
+                        said[2].append(s.text)
+                    if s.action is not None and s.action.name == "dec_ttl":
+                        said[4] = True
                 inner_table, inner_bridge = table, bridge
                 if kind is _TABLE:
                     inner_bridge = s.bridge or bridge
@@ -94,8 +113,11 @@ class TraceWalk:
                     m = _BRIDGE_RE.search(s.text)
                     inner_bridge = m.group(1) if m else bridge
                 if s.children:
-                    stack.append((it, table, bridge))
+                    stack.append((it, table, bridge, said))
                     it, table, bridge = iter(s.children), inner_table, inner_bridge
+                    said = [s.line, [], [], [], False] if kind is _TABLE else None
+                elif kind is _TABLE:
+                    owns[s.line] = _SAYS_NOTHING
         self.tables = tables
         self.pass_tables = pass_tables
         self.actions = actions
@@ -104,32 +126,12 @@ class TraceWalk:
         self.parent = parent
         self.outputs = outputs
         self._watched = watched
-        self._own: dict[int, Own] = {}
+        self._own = owns
 
     def own(self, table: Step) -> Own:
-        """What a table step says itself (its direct children, not the tables it resubmits to), remembered
-        for this walk."""
-        found = self._own.get(table.line)
-        if found is not None:
-            return found
-        acts: list[str] = []
-        notes: list[str] = []
-        cts: list[str] = []
-        dec_ttl = False
-        for c in table.children:
-            kind = c.kind
-            if kind is _ACTION:
-                text = c.text
-                acts.append(text)
-                if text.startswith("ct("):
-                    cts.append(text)
-            elif kind is _ANNOTATION:
-                notes.append(c.text)
-            a = c.action
-            if a is not None and a.name == "dec_ttl":
-                dec_ttl = True
-        found = self._own[table.line] = Own(tuple(acts), tuple(notes), tuple(cts), dec_ttl)
-        return found
+        """What a table step of this trace says itself (its direct children, not the tables it resubmits
+        to)."""
+        return self._own[table.line]
 
     def action_texts(self, table: Step) -> tuple[str, ...]:
         """The texts of a table step's own actions, in order."""

@@ -188,17 +188,22 @@ def constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
     the release hints, then what each step does (:func:`_step_constraints`), in step order; the same
     evidence (the same ``why``) once."""
     facts = [_step_facts(s) for s in steps]
-    seen: set[int] = set()
-    for f in facts:
-        seen |= f[2]
-    out: list[Constraint] = [c for f in facts for c in f[0]]
-    out.extend(_used(tid) for tid in sorted(seen))
-    out.extend(c for f in facts for c in f[1])
-    out.extend(c for f in facts for c in f[3])
-    # dedupe identical evidence (the same table seen twice says nothing new)
+    seen: set[int] = set().union(*[f[2] for f in facts])
+    # dedupe identical evidence (the same table seen twice says nothing new): the first of each ``why``
     uniq: dict[str, Constraint] = {}
-    for c in out:
-        uniq.setdefault(c.why, c)
+    add = uniq.setdefault
+    for f in facts:
+        for c in f[0]:
+            add(c.why, c)
+    for tid in sorted(seen):
+        c = _used(tid)
+        add(c.why, c)
+    for f in facts:
+        for c in f[1]:
+            add(c.why, c)
+    for f in facts:
+        for c in f[3]:
+            add(c.why, c)
     return list(uniq.values())
 
 
@@ -410,6 +415,7 @@ class _ReleaseSet:
         # the same, by the constraint object (kept alive here, so its id stays its own): an int is hashed
         # faster than a key tuple, and the constraints of a step are made once (:func:`_step_facts`)
         self.by_id: dict[int, tuple[Constraint, int]] = {}
+        self._members: dict[int, tuple[str, ...]] = {}
 
     def failing(self, c: Constraint) -> int:
         """The mask of the releases ``c`` rules out."""
@@ -432,9 +438,14 @@ class _ReleaseSet:
         return sum(1 << i for i, r in enumerate(self.releases) if not c.test(r))
 
     def members(self, mask: int) -> tuple[str, ...]:
-        """The releases of ``mask``, in order."""
-        rels = self.releases
-        return tuple(rels[i] for i in range(len(rels)) if mask >> i & 1)
+        """The releases of ``mask``, in order (remembered: the same candidates recur)."""
+        found = self._members.get(mask)
+        if found is None:
+            rels = self.releases
+            if len(self._members) >= 4096:
+                self._members.clear()
+            found = self._members[mask] = tuple(rels[i] for i in range(len(rels)) if mask >> i & 1)
+        return found
 
 
 @lru_cache(maxsize=16)
