@@ -7,8 +7,12 @@ correlation alone, in process. Each run is a fresh interpreter that parses ``N``
 loop); with ``--baseline DIR`` (a directory holding another ``ovntrace/``, e.g. ``git archive main
 ovntrace | tar -x -C DIR``) the baseline runs alternate with these, and the annotations' ``repr`` digest
 of both must be equal (same meaning, byte for byte). ``--distinct``: the input is every trace fixture
-once instead (nothing repeats). ``--context``: with the lab's NB/SB dumps
-(fixtures/context) as cluster facts. ``--profile``: cProfile of this tree's first loop (its CPU figures then include the profiler).
+once instead (nothing repeats). ``--context``: with the lab's NB/SB dumps (fixtures/context) as cluster
+facts. ``--profile``: cProfile of this tree's first loop (its CPU figures then include the profiler).
+
+``python bench/bench_correlate.py --startup [--baseline DIR] [--runs K]``: what correlation adds to the start-up
+of ``explain`` of a ~450-line trace: importing it and annotating that trace with cold caches, in fresh
+interpreters (CPU), and which model/ovn/correlate modules it imports.
 
 ``python bench/bench_correlate.py --dir D``: correlation on a big SB (below).
 
@@ -205,6 +209,44 @@ print(json.dumps(out))
 """
 
 
+STARTUP_CHILD = r"""
+import json, sys, time
+from ovntrace.parser import parse
+import ovntrace.render.json_v2  # what explain has imported before correlating (parse, render)
+res = parse(open(sys.argv[1], encoding="utf-8").read())
+c0 = time.process_time()
+from ovntrace.correlate import Correlator
+c = Correlator(None, None, None)
+c1 = time.process_time()
+ovn = [c.annotate(t) for t in res.traces]
+c2 = time.process_time()
+mods = sorted(m for m in sys.modules if m.startswith(("ovntrace.correlate", "ovntrace.ovn", "ovntrace.model")))
+print(json.dumps({"import_cpu_s": c1 - c0, "first_trace_cpu_s": c2 - c1, "modules": mods}))
+"""
+
+
+def bench_startup(baseline: Path | None, runs: int) -> int:
+    """What correlation adds to ``explain`` of a ~450-line trace in a fresh interpreter: importing it (after
+    the parser and renderer, which explain imports anyway) and annotating the trace with cold caches."""
+    trace = ROOT / "fixtures" / "ovn-24.03.9" / "trace2.txt"
+    trees = {"this": ROOT} | ({"baseline": baseline.absolute()} if baseline else {})
+    results: dict[str, list[dict[str, Any]]] = {k: [] for k in trees}
+    for _ in range(runs):
+        for name, code in trees.items():
+            env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
+            res = subprocess.run([sys.executable, "-c", STARTUP_CHILD, str(trace)], capture_output=True, text=True,
+                                 check=True, env=env, cwd="/")
+            results[name].append(json.loads(res.stdout))
+    print(f"start-up: {trace.relative_to(ROOT)} ({trace.read_text().count(chr(10))} lines), {runs} fresh interpreters "
+          "each, alternating (CPU ms; compile the trees first: python -m compileall -q DIR/ovntrace)")
+    for name, rs in results.items():
+        for key in ("import_cpu_s", "first_trace_cpu_s"):
+            vals = sorted(r[key] * 1000 for r in rs)
+            print(f"  {name:8} {key:18} best {vals[0]:6.1f}  median {vals[len(vals) // 2]:6.1f}")
+        print(f"  {name:8} modules: {len(rs[0]['modules'])} ({', '.join(rs[0]['modules'])})")
+    return 0
+
+
 def _annotate_child(code: Path, path: Path, ctx_dir: str, profile: bool) -> dict[str, Any]:
     env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
     res = subprocess.run([sys.executable, "-c", ANNOTATE_CHILD, str(path), ctx_dir, "1" if profile else "0"],
@@ -269,11 +311,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distinct", action="store_true",
                     help="--annotate: the input is every trace fixture once (no repeats) instead of --lines")
     ap.add_argument("--profile", action="store_true", help="--annotate: cProfile of this tree's loop (stderr)")
+    ap.add_argument("--startup", action="store_true",
+                    help="what correlation adds to explain's start-up: its imports and a first trace (see --baseline)")
     ap.add_argument("--dir", type=Path, help="the dir of bench/bigsb/build.py")
     ap.add_argument("--repeat", type=int, default=3, help="ovntrace runs per source (best is kept)")
     ap.add_argument("--detrace-repeat", type=int, default=1, help="ovn-detrace runs (best is kept)")
     ap.add_argument("--skip-detrace", action="store_true")
     args = ap.parse_args(argv)
+    if args.startup:
+        return bench_startup(args.baseline, args.runs)
     if args.annotate:
         return bench_annotate(args.lines, args.baseline, args.runs, args.context, args.profile, args.distinct)
     if args.dir is None:

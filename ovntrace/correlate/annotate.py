@@ -261,9 +261,8 @@ class Correlator:
             self._verdict_facts = VerdictFacts(self.ix, self.node)
         verdict = make_verdict(trace, steps, actions, release, self.ix, self.node, walk=walk,
                                facts=self._verdict_facts)
-        warnings = tuple(w for st in steps.values() for w in (
-            [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
-            if st.lflow_ambiguous else [])) + self._zone_warnings()
+        warnings = tuple(f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"
+                         for st in steps.values() if st.lflow_ambiguous) + self._zone_warnings()
         return TraceOvn(lay.release, lay.words, lay.confidence, steps, actions, path, verdict, warnings,
                         self._mac_notes(trace), lay.source, lay.candidates,
                         tuple(b or "" for b in sorted(bridges, key=lambda b: b or "")))
