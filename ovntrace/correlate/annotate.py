@@ -10,22 +10,24 @@ are filled in. Only bridges with OVN evidence get OVN meaning (:func:`_ovn_evide
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ovntrace.correlate.index import ClusterIndex, build_index, cookie_prefix
-from ovntrace.correlate.verdict import make_verdict
-from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow, PortBinding
+from ovntrace.correlate.verdict import VerdictFacts, make_verdict
+from ovntrace.correlate.walk import Own, TraceWalk
 from ovntrace.model.ovn import ActionOvn, DatapathRef, Hop, LflowRef, StepOvn, TraceOvn
-from ovntrace.model.trace import Step, StepKind, Trace, VerdictKind
-from ovntrace.ovn import controller as ovn_controller
+from ovntrace.model.trace import Step, Trace, VerdictKind
 from ovntrace.ovn import infer as ovn_infer
-from ovntrace.ovn import registers as ovn_registers
 from ovntrace.ovn import releases as ovn_releases
 from ovntrace.ovn import tunnel as ovn_tunnel
+
+if TYPE_CHECKING:
+    from ovntrace.model.cluster import Chassis, ClusterContext, Datapath, LogicalFlow, NbRow
 
 
 def _int(value: str | None) -> int | None:
@@ -46,22 +48,19 @@ _ROUTER_ZONE_RE = re.compile(r"^ct\(.*zone=NXM_NX_REG1[12]\[")
 _DETRACE_RE = re.compile(r"(?:Logical flows?:|Logical datapaths?:|Port Binding:)")
 
 
-def _action_texts(s: Step) -> tuple[str, ...]:
-    return tuple(c.text for c in s.children if c.kind is StepKind.ACTION)
-
-
-def _ovn_evidence(s: Step, cookie_known: Any) -> str | None:
+def _ovn_evidence(s: Step, cookie_known: Any, walk: TraceWalk) -> str | None:
     """Why this table step shows OVN at work on its bridge, or None.
 
     OVN evidence (issue 11): a table-0 flow that loads the logical datapath (metadata) and a logical
     port (reg14/reg15), directly or moved from the tunnel key; a datapath hop (``clone(...)``) loading
     both; a cookie that is a Southbound row's; an ``ovn-detrace`` annotation."""
-    text = " ".join(_action_texts(s))
+    own = walk.own(s)
+    text = " ".join(own.actions)
     if _WRITES_MD_RE.search(text) and _WRITES_LPORT_RE.search(text) and (s.table == 0 or "clone(" in text):
         return f"table {s.table} loads a logical datapath and port"
     if s.cookie and cookie_known(s.cookie):
         return f"cookie {s.cookie} is a Southbound row's"
-    if any(c.kind is StepKind.ANNOTATION and _DETRACE_RE.search(c.text) for c in s.children):
+    if any(_DETRACE_RE.search(t) for t in own.annotations):
         return "ovn-detrace annotation"
     return None
 
@@ -142,55 +141,128 @@ def nb_summary(row: NbRow) -> dict[str, Any]:
     return out
 
 
+_NO_REF = DatapathRef(-1)  # "not made yet" in :attr:`_TraceMemo.dp_refs` (None is a made value)
+
+
+class _TraceMemo:
+    """What one ``annotate`` call computes once and reads at every table step: the release reading, the
+    datapath types, and the table meanings, flag notes and datapath references already made (equal
+    inputs, equal immutable results). Lives for that call."""
+
+    __slots__ = ("dp_refs", "dp_types", "flags", "lay", "meanings")
+
+    def __init__(self, lay: _Layout, dp_types: dict[int, str],
+                 meanings: dict[tuple[int, str | None], _Meaning]) -> None:
+        self.lay = lay
+        self.dp_types = dp_types
+        self.meanings = meanings  # (table, datapath type) -> :func:`_table_meaning` for ``lay.candidates``
+        self.flags: dict[int, str | None] = {}
+        self.dp_refs: dict[tuple[int | None, str | None, str | None], DatapathRef | None] = {}
+
+
 class Correlator:
     """Annotates traces against one cluster context (indexes built once)."""
 
     def __init__(self, ctx: ClusterContext | None = None, ovn_version: str | None = None,
                  node: str | None = None) -> None:
-        full = ctx or ClusterContext()
-        # interconnect: a trace is read with its node's zone only (a key means something in one zone)
-        self.zones = tuple(z.name for z in full.zones)
-        self.zone = full.zone_of(node)
-        self.ctx = full.for_node(node)
-        self.ix: ClusterIndex = build_index(self.ctx)
-        self.version = ovn_version or self.ctx.ovn_version
-        self.version_source = "option" if ovn_version else "database" if self.ctx.ovn_version else None
+        self._ctx: ClusterContext | None
+        if ctx is None:  # a pasted trace alone: no facts to index (the cluster model is not even imported)
+            self.zones: tuple[str, ...] = ()
+            self.zone = None
+            self._ctx = None
+            self.ix = ClusterIndex(None)
+            self.version = ovn_version or None
+        else:
+            # interconnect: a trace is read with its node's zone only (a key means something in one zone)
+            self.zones = tuple(z.name for z in ctx.zones)
+            self.zone = ctx.zone_of(node)
+            self._ctx = ctx.for_node(node)
+            self.ix = build_index(self._ctx)
+            self.version = ovn_version or self._ctx.ovn_version
+        self.version_source = "option" if ovn_version else "database" if self.version else None
         self.node = node
-        self._line_bridge: dict[int, str | None] = {}
+        # facts of this Correlator's context, read at every trace: looked up once
+        ix = self.ix
+        self._node_facts = ix.nodes_by_name.get(node) if node else (
+            next(iter(ix.nodes_by_name.values())) if len(ix.nodes_by_name) == 1 else None)
+        self._sb_cookies = bool(ix.lflows_by_cookie) or bool(ix.rows_by_prefix)
+        self._has_dps = bool(ix.dp_by_key)
+        self._ct_zones = self._node_facts is not None and bool(self._node_facts.ct_zones)
+        self._integration: tuple[str | None] | None = None
+        self._verdict_facts: VerdictFacts | None = None
+        # candidate releases -> (table, datapath type) -> :func:`_table_meaning`: the traces of one paste
+        # mostly share their candidates, and a table's meaning is read at every step
+        self._meanings: dict[tuple[str, ...], dict[tuple[int, str | None], _Meaning]] = {}
+
+    @property
+    def ctx(self) -> ClusterContext:
+        """The facts traces are read with (this node's zone of them); empty when none were given."""
+        if self._ctx is None:
+            from ovntrace.model.cluster import ClusterContext
+
+            self._ctx = ClusterContext()
+        return self._ctx
 
     # -- per trace -------------------------------------------------------------------------------
     def annotate(self, trace: Trace) -> TraceOvn | None:
+        """The OVN meaning of one trace, or None when it shows no OVN at work.
+
+        The cyclic garbage collector is paused meanwhile: the annotations hold no cycles, and each
+        collection their allocation would trigger walks the whole parsed input (it was half the time
+        of this method on 100k lines)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._annotate(trace)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _annotate(self, trace: Trace) -> TraceOvn | None:
         if trace.format.value == "ovn-trace":
             from ovntrace.correlate.logical import annotate_logical
 
             return annotate_logical(trace, self.ix)
         if not trace.passes:
             return None
-        bridges = self._ovn_bridges(trace)
+        walk = TraceWalk(trace)
+        bridges = self._ovn_bridges(walk)
         if not bridges:
             return None  # no OVN evidence anywhere: OVS meaning only
-        tables = [s for s in trace.tables() if s.bridge in bridges]
-        dp_types = self._dp_types(tables)
+        tables = [s for s in walk.tables if s.bridge in bridges]
+        mds = [_int(s.state.get("metadata")) for s in tables]  # the datapath key at each table step
+        owns = [walk.own(s) for s in tables]
+        dp_types = self._dp_types(tables, mds, owns)
+        if self._has_dps:
+            types = [self._dp_type_of(md, dp_types) for md in mds]
+        else:  # no datapath facts: the types the trace shows
+            known = dp_types.get
+            types = [known(md) if md else None for md in mds]
         evidence = [ovn_infer.StepEvidence(
-            s.table, s.match or "", _action_texts(s), int(s.cookie, 16) if s.cookie else 0,
-            self._dp_type_of(s, dp_types),
-            tuple(c.text for c in s.children if c.kind is StepKind.ANNOTATION), s.miss)
-            for s in tables if s.table is not None]
+            s.table, s.match or "", own.actions, int(s.cookie, 16) if s.cookie else 0, dp_type, own.annotations,
+            s.miss) for s, own, dp_type in zip(tables, owns, types, strict=True) if s.table is not None]
         lay = _choose_layout(evidence, self.version, self.version_source)
         if not lay.candidates:
             return None
-        self._types_from_stages(tables, dp_types, lay.candidates)
-        self._line_bridge = {c.line: s.bridge for s in trace.tables() for c in s.children}
+        self._types_from_stages(tables, mds, dp_types, lay.candidates)
+        meanings = self._meanings.get(lay.candidates)
+        if meanings is None:
+            if len(self._meanings) >= 64:
+                self._meanings.clear()
+            meanings = self._meanings[lay.candidates] = {}
+        memo = _TraceMemo(lay, dp_types, meanings)
         steps: dict[int, StepOvn] = {}
-        for s in tables:
-            steps[s.line] = self._step(s, lay, dp_types)
+        for s, md in zip(tables, mds, strict=True):
+            steps[s.line] = self._step(s, md, memo)
         release = lay.work_release
-        actions = self._actions(trace, release)
-        path = self._path(trace, steps)
-        verdict = make_verdict(trace, steps, actions, release, self.ix, self.node)
-        warnings = tuple(w for st in steps.values() for w in (
-            [f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"]
-            if st.lflow_ambiguous else [])) + self._zone_warnings()
+        actions = self._actions(walk, release)
+        path = self._path(trace, walk, steps)
+        if self._verdict_facts is None:
+            self._verdict_facts = VerdictFacts(self.ix, self.node)
+        verdict = make_verdict(trace, steps, actions, release, self.ix, self.node, walk=walk,
+                               facts=self._verdict_facts)
+        warnings = tuple(f"cookie matches {len(st.lflow_ambiguous)} logical flows that stay ambiguous"
+                         for st in steps.values() if st.lflow_ambiguous) + self._zone_warnings()
         return TraceOvn(lay.release, lay.words, lay.confidence, steps, actions, path, verdict, warnings,
                         self._mac_notes(trace), lay.source, lay.candidates,
                         tuple(b or "" for b in sorted(bridges, key=lambda b: b or "")))
@@ -203,16 +275,18 @@ class Correlator:
         return (f"the facts hold {len(self.zones)} interconnect zones ({', '.join(self.zones)}), each with its own "
                 f"NB/SB, and {on}: no zone's datapaths, ports or flows were used (pass --on NODE)",)
 
-    def _ovn_bridges(self, trace: Trace) -> set[str | None]:
+    def _ovn_bridges(self, walk: TraceWalk) -> set[str | None]:
         """Bridges of the trace with OVN evidence (:func:`_ovn_evidence`); ``None`` stands for the one
         bridge of a legacy-format trace, which names none."""
         out: set[str | None] = set()
         known = self._cookie_known
-        for s in trace.tables():
-            if s.bridge not in out and _ovn_evidence(s, known) is not None:
+        for s in walk.tables:
+            if s.bridge not in out and _ovn_evidence(s, known, walk) is not None:
                 out.add(s.bridge)
-        integration = self._integration_bridge()
-        if integration is not None and any(s.bridge == integration for s in trace.tables()):
+        if self._integration is None:
+            self._integration = (self._integration_bridge(),)
+        integration = self._integration[0]
+        if integration is not None and any(s.bridge == integration for s in walk.tables):
             out.add(integration)  # the node's own facts say this bridge is ovn-controller's
         return out
 
@@ -221,8 +295,7 @@ class Correlator:
         a system-id, or a Southbound chassis of its name or hostname): ``external_ids:ovn-bridge``, ``br-int``
         by default (ovn-controller(8)). That is evidence even for a trace that never reaches a flow of OVN's
         (an unknown in_port)."""
-        facts = self.ix.nodes_by_name.get(self.node) if self.node else (
-            next(iter(self.ix.nodes_by_name.values())) if len(self.ix.nodes_by_name) == 1 else None)
+        facts = self._node_facts
         if facts is None:
             return None
         names = {facts.name, facts.hostname, facts.system_id} - {None}
@@ -253,12 +326,12 @@ class Correlator:
                 notes.append(f"{key} {mac} is {owner}")
         return tuple(notes)
 
-    def _types_from_stages(self, tables: list[Step], dp_types: dict[int, str], releases: tuple[str, ...]) -> None:
+    def _types_from_stages(self, tables: list[Step], mds: list[int | None], dp_types: dict[int, str],
+                           releases: tuple[str, ...]) -> None:
         """A datapath of unknown type whose tables (with a cookie) are stages only of a switch (or only of
         a router) in every candidate release is one."""
         seen: dict[int, set[int]] = {}
-        for s in tables:
-            md = _int(s.state.get("metadata"))
+        for s, md in zip(tables, mds, strict=True):
             if md and md not in dp_types and s.cookie and not s.miss and s.table is not None \
                     and self.ix.datapath(md) is None:
                 seen.setdefault(md, set()).add(s.table)
@@ -267,14 +340,13 @@ class Correlator:
             if len(kinds) == 1:
                 dp_types[md] = kinds[0]
 
-    def _dp_type_of(self, s: Step, dp_types: Mapping[int, str]) -> str | None:
-        md = _int(s.state.get("metadata"))
+    def _dp_type_of(self, md: int | None, dp_types: Mapping[int, str]) -> str | None:
         if not md:
             return None
         dp = self.ix.datapath(md)
         return dp.type if dp is not None and dp.type else dp_types.get(md)
 
-    def _dp_types(self, tables: list[Step]) -> dict[int, str]:
+    def _dp_types(self, tables: list[Step], mds: list[int | None], owns: list[Own]) -> dict[int, str]:
         """Datapath type per metadata: from the SB; else inferred from what the trace shows: a
         datapath that decrements the TTL is a router; the datapath a VIF or tunnel packet enters
         first, and one entered from a router, is a switch (OVN attaches VIFs to switches and
@@ -285,57 +357,62 @@ class Correlator:
         zone (reg13) is a switch's (a router's go to its DNAT zone; routers commit in reg13 too, so
         a commit says nothing)."""
         out: dict[int, str] = {}
-        order: list[int] = []
+        order: dict[int, None] = {}  # datapaths in the order the packet enters them
         switchy: set[int] = set()
-        for s in tables:
-            md = _int(s.state.get("metadata"))
+        has_dps = bool(self.ix.dp_by_key)
+        for s, md, own in zip(tables, mds, owns, strict=True):
             if md is None or md == 0:
                 continue
-            if md not in order:
-                order.append(md)
-            dp = self.ix.datapath(md)
+            order[md] = None
+            dp = self.ix.datapath(md) if has_dps else None
             if dp is not None and dp.type:
                 out[md] = dp.type
                 continue
-            texts = _action_texts(s) if s.table is not None and s.table < 64 else ()
-            if any(c.action is not None and c.action.name == "dec_ttl" for c in s.children) \
-                    or any(_ROUTER_ZONE_RE.search(t) for t in texts):
+            # both zone patterns start with "ct(": only those texts can match
+            cts = own.ct if s.table is not None and s.table < 64 else ()
+            if own.dec_ttl or any(_ROUTER_ZONE_RE.search(t) for t in cts):
                 out[md] = "router"
-            elif any(_SWITCH_ZONE_RE.search(t) for t in texts):
+            elif cts and any(_SWITCH_ZONE_RE.search(t) for t in cts):
                 switchy.add(md)
         for md in switchy:
             out.setdefault(md, "switch")
         # the first datapath is a switch when a VIF (or localnet) port flow of table 0 put the packet
         # there; a tunnel delivers to any datapath's egress (a router's, for a chassisredirect port)
-        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(_action_texts(s))) for s in tables)
+        has_table0 = any(s.table == 0 and not _TUN_MOVE_RE.search(" ".join(own.actions))
+                         for s, own in zip(tables, owns, strict=True))
+        prev = 0  # the datapath entered before (never 0: key 0 is skipped above)
         for i, md in enumerate(order):
-            if md in out:
-                continue
-            if (i == 0 and has_table0) or (i > 0 and out.get(order[i - 1]) == "router"):
+            if md not in out and ((i == 0 and has_table0) or (i > 0 and out.get(prev) == "router")):
                 out[md] = "switch"
+            prev = md
         return out
 
-    def _step(self, s: Step, lay: _Layout, dp_types: dict[int, str]) -> StepOvn:
-        md = _int(s.state.get("metadata"))
+    def _step(self, s: Step, md: int | None, memo: _TraceMemo) -> StepOvn:
+        state = s.state
         if md == 0:
             md = None  # before table 0 sets it (or after a patch port): no datapath yet
-        dp = self.ix.datapath(md) if md is not None else None
-        dp_type = dp.type if dp is not None and dp.type else dp_types.get(md) if md is not None else None
-        pipeline = stage = None
-        candidates: tuple[str, ...] = ()
-        stage_releases: dict[str, tuple[str, ...]] = {}
-        table_role = None
-        stage_index: int | None = None
-        if s.table is not None:
-            table_role, pipeline, stage_index, stage, candidates, spans = _table_meaning(
-                s.table, dp_type, lay.candidates)
-            stage_releases = dict(spans)
-        lflow = None
+        ix = self.ix
+        dp = ix.datapath(md) if md is not None and self._has_dps else None
+        if dp is not None and dp.type:
+            dp_type: str | None = dp.type
+        else:
+            dp_type = memo.dp_types.get(md) if md is not None else None
+        table = s.table
+        if table is not None:
+            key = (table, dp_type)
+            meaning = memo.meanings.get(key)
+            if meaning is None:
+                meaning = memo.meanings[key] = _table_meaning(table, dp_type, memo.lay.candidates)
+            table_role, pipeline, stage_index, stage, candidates, spans = meaning
+        else:
+            table_role = pipeline = stage = None
+            stage_index = None
+            candidates, spans = (), ()
+        lflow = nb = physical = None
         ambiguous: tuple[str, ...] = ()
-        nb = physical = None
-        if s.cookie:
+        if s.cookie and self._sb_cookies:
             prefix = cookie_prefix(s.cookie)
-            lfs = self.ix.lflows_by_cookie.get(prefix, [])
+            lfs = ix.lflows_by_cookie.get(prefix, [])
             if lfs:
                 narrowed = self._narrow(lfs, pipeline, stage_index, dp)
                 if len(narrowed) == 1:
@@ -343,39 +420,49 @@ class Correlator:
                     stage = stage or narrowed[0].stage_name
                     if narrowed[0].stage_name and not stage:
                         stage = narrowed[0].stage_name
-                    if dp is None and len(self.ix.lflow_datapaths(narrowed[0])) == 1:
-                        dp = self.ix.dp_by_uuid.get(self.ix.lflow_datapaths(narrowed[0])[0])
-                    row = self.ix.nb_row(narrowed[0].stage_hint)
+                    if dp is None and len(ix.lflow_datapaths(narrowed[0])) == 1:
+                        dp = ix.dp_by_uuid.get(ix.lflow_datapaths(narrowed[0])[0])
+                    row = ix.nb_row(narrowed[0].stage_hint)
                     nb = nb_summary(row) if row is not None else None
                 elif narrowed:
                     ambiguous = tuple(lf.uuid for lf in narrowed)
             else:
-                rows = self.ix.rows_by_prefix.get(prefix, [])
+                rows = ix.rows_by_prefix.get(prefix, [])
                 if len(rows) == 1:
                     physical = _physical(rows[0])
-        if stage is None and lflow is not None and lflow.stage:
-            stage = lflow.stage
+            if stage is None and lflow is not None and lflow.stage:
+                stage = lflow.stage
+        stage_releases: dict[str, tuple[str, ...]]
         if stage is not None:
             candidates = ()
             stage_releases = {}
+        else:
+            stage_releases = dict(spans)
         inport = outport = None
-        r14, r15 = _int(s.state.get("reg14")), _int(s.state.get("reg15"))
+        text15 = state.get("reg15")
+        r15 = _int(text15) if text15 is not None else None
         if dp is not None:
+            r14 = _int(state.get("reg14"))
             if r14:
-                pb = self.ix.port(dp, r14)
+                pb = ix.port(dp, r14)
                 inport = pb.logical_port if pb else None
             if r15:
-                pb = self.ix.port(dp, r15)
+                pb = ix.port(dp, r15)
                 outport = pb.logical_port if pb else None
                 if outport is None:
-                    mc = next((m for m in self.ix.ctx.multicast_groups if m.datapath == dp.uuid
-                               and m.tunnel_key == r15), None)
+                    mc = next((m for m in (ix.ctx.multicast_groups if ix.ctx is not None else ())
+                               if m.datapath == dp.uuid and m.tunnel_key == r15), None)
                     outport = mc.name if mc else None
-        if outport is None and r15 is not None and ovn_tunnel.is_multicast_key(r15):
-            names = {ovn_tunnel.multicast_group_name(r15, r) for r in lay.candidates}
+        if r15 is not None and outport is None and ovn_tunnel.is_multicast_key(r15):
+            names = {ovn_tunnel.multicast_group_name(r15, r) for r in memo.lay.candidates}
             outport = names.pop() if len(names) == 1 else None  # only when every candidate agrees
-        notes = self._notes(s, lay.candidates)
-        return StepOvn(table_role, _dp_ref(dp, md, dp_type), pipeline, stage, candidates, stage_releases, lflow,
+        # nothing to note without flags or zone names
+        notes = self._notes(state, memo) if "reg10" in state or self._ct_zones else ()
+        ref_key = (md, dp_type, dp.uuid if dp is not None else None)
+        ref = memo.dp_refs.get(ref_key, _NO_REF)
+        if ref is _NO_REF:
+            ref = memo.dp_refs[ref_key] = _dp_ref(dp, md, dp_type)
+        return StepOvn(table_role, ref, pipeline, stage, candidates, stage_releases, lflow,
                        ambiguous, nb, physical, inport, outport, notes)
 
     def _narrow(self, lfs: list[LogicalFlow], pipeline: str | None, index: int | None,
@@ -390,31 +477,38 @@ class Correlator:
             out = [lf for lf in out if dp.uuid in self.ix.lflow_datapaths(lf)] or out
         return out
 
-    def _notes(self, s: Step, releases: tuple[str, ...]) -> tuple[str, ...]:
+    def _notes(self, state: Mapping[str, str], memo: _TraceMemo) -> tuple[str, ...]:
         notes = []
-        zone = _int(s.state.get("reg13"))
-        facts = self.ix.nodes_by_name.get(self.node) if self.node else (
-            next(iter(self.ix.nodes_by_name.values())) if len(self.ix.nodes_by_name) == 1 else None)
-        if zone and facts is not None and facts.ct_zones:
-            owners = [p for p, z in facts.ct_zones.items() if z == zone & 0xFFFF]
-            if owners:
-                notes.append(f"ct zone {zone & 0xFFFF} = {', '.join(owners)}")
-        r10 = s.state.get("reg10")
-        value = _int(r10)
+        facts = self._node_facts
+        if facts is not None and facts.ct_zones:
+            zone = _int(state.get("reg13"))
+            if zone:
+                owners = [p for p, z in facts.ct_zones.items() if z == zone & 0xFFFF]
+                if owners:
+                    notes.append(f"ct zone {zone & 0xFFFF} = {', '.join(owners)}")
+        r10 = state.get("reg10")
+        value = _int(r10) if r10 is not None else None
         if value:
-            note = _flags_note(value, releases)
+            if value in memo.flags:
+                note = memo.flags[value]
+            else:
+                note = memo.flags[value] = _flags_note(value, memo.lay.candidates)
             if note:
                 notes.append(note)
         return tuple(notes)
 
     # -- actions ------------------------------------------------------------------------------------
-    def _actions(self, trace: Trace, release: str | None) -> dict[int, ActionOvn]:
+    def _actions(self, walk: TraceWalk, release: str | None) -> dict[int, ActionOvn]:
         out: dict[int, ActionOvn] = {}
-        for s in trace.walk():
+        line_bridge: dict[int, str | None] | None = None
+        for s in walk.actions:
             a = s.action
-            if s.kind is not StepKind.ACTION or a is None or s.spurious:
+            if a is None or s.spurious:
                 continue
-            if a.name == "controller" and "userdata" in a.args:
+            name = a.name
+            if name == "controller" and "userdata" in a.args:
+                from ovntrace.ovn import controller as ovn_controller  # only traces that punt need it
+
                 try:
                     dec = ovn_controller.decode_controller_userdata(str(a.args["userdata"]), release)
                 except (ValueError, LookupError):
@@ -424,14 +518,17 @@ class Correlator:
                     details["acl_log"] = {"verdict": dec.acl_log.verdict, "severity": dec.acl_log.severity,
                                           "name": dec.acl_log.name}
                 out[s.line] = ActionOvn(dec.words, dec.effect, details)
-            elif a.name == "set_field" and a.args.get("field") in ("dl_src", "dl_dst"):
+            elif name == "set_field" and a.args.get("field") in ("dl_src", "dl_dst"):
                 owner = self.ix.mac_owner.get(str(a.args.get("value", "")).lower())
                 if owner:
                     out[s.line] = ActionOvn(f"MAC of {owner}", None, {"mac_owner": owner})
-            elif a.name == "output" and "port" in a.args:
+            elif name == "output" and "port" in a.args and self.ix.nodes_by_name:  # no node facts: no interface
                 port = str(a.args["port"])
-                iface = self.ix.interface(self.node, int(port), self._line_bridge.get(s.line)) \
-                    if port.isdigit() else None
+                if not port.isdigit():
+                    continue
+                if line_bridge is None:
+                    line_bridge = walk.line_bridge()
+                iface = self.ix.interface(self.node, int(port), line_bridge.get(s.line))
                 if iface is not None:
                     words = f"to interface {iface.name}"
                     if iface.iface_id:
@@ -446,9 +543,9 @@ class Correlator:
         return out
 
     # -- path ---------------------------------------------------------------------------------------
-    def _path(self, trace: Trace, steps: Mapping[int, StepOvn]) -> tuple[Hop, ...]:
+    def _path(self, trace: Trace, walk: TraceWalk, steps: Mapping[int, StepOvn]) -> tuple[Hop, ...]:
         hops: list[Hop] = []
-        for s in _walk_tables(trace):
+        for s in walk.tables:
             st = steps.get(s.line)
             if st is None or st.pipeline is None or st.datapath is None:
                 continue
@@ -470,11 +567,13 @@ class Correlator:
         return tuple(hops)
 
 
+#: (table role, pipeline, stage index, stage name, candidate names, (name, release spans) per candidate)
+_Meaning = tuple[str | None, str | None, int | None, str | None, tuple[str, ...],
+                 tuple[tuple[str, tuple[str, ...]], ...]]
 
 
 @lru_cache(maxsize=4096)
-def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]) -> tuple[
-        str | None, str | None, int | None, str | None, tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]) -> _Meaning:
     """What table ``table_id`` is in every one of ``releases``: (table role, pipeline, stage index, stage
     name, candidate names, (name, release spans) per candidate), each only where the releases agree.
     Remembered for the process: pure (package data), and the same tables recur step after step."""
@@ -502,6 +601,8 @@ def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]
 def _flags_note(value: int, releases: tuple[str, ...]) -> str | None:
     """The ``flags: ...`` note of a reg10 value, read by every one of ``releases`` (pure; remembered for the
     process)."""
+    from ovntrace.ovn import registers as ovn_registers  # only traces that show reg10 need it
+
     readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
     if len(readings) == 1:
         flags = list(readings.pop())
@@ -524,6 +625,8 @@ def _chassis_label(ch: Chassis) -> str:
 def _physical(row: tuple[str, object]) -> dict[str, Any]:
     table, obj = row
     out: dict[str, Any] = {"table": table, "uuid": getattr(obj, "uuid", None)}
+    from ovntrace.model.cluster import PortBinding
+
     if isinstance(obj, PortBinding):
         out.update(logical_port=obj.logical_port, tunnel_key=obj.tunnel_key, type=obj.type)
     else:
@@ -531,17 +634,6 @@ def _physical(row: tuple[str, object]) -> dict[str, Any]:
             if hasattr(obj, k):
                 out[k] = getattr(obj, k)
     return out
-
-
-def _walk_tables(trace: Trace) -> Iterator[Step]:
-    for p in trace.passes:
-        yield from _walk_pass_tables(p)
-
-
-def _walk_pass_tables(p: Any) -> Iterator[Step]:
-    for s in p.walk():
-        if s.kind is StepKind.TABLE:
-            yield s
 
 
 def annotate(trace: Trace, ctx: ClusterContext | None = None, ovn_version: str | None = None,

@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ovntrace.model import ParseResult, StepKind
-from ovntrace.model.cluster import (
-    Chassis,
-    ClusterContext,
-    Datapath,
-    Interface,
-    LogicalFlow,
-    NbRow,
-    NodeFacts,
-    PortBinding,
-)
+
+if TYPE_CHECKING:  # the cluster model is imported only where there are facts to index (build_index)
+    from ovntrace.model.cluster import (
+        Chassis,
+        ClusterContext,
+        Datapath,
+        Interface,
+        LogicalFlow,
+        NbRow,
+        NodeFacts,
+        PortBinding,
+    )
 
 
 def trace_needs(result: ParseResult) -> tuple[set[int], set[str]]:
@@ -58,7 +60,7 @@ class FlowsByPrefix(Protocol):
     def prefixes(self) -> Collection[str]: ...
 
 
-class _LazyCookieMap(Mapping[str, list[LogicalFlow]]):
+class _LazyCookieMap(Mapping[str, "list[LogicalFlow]"]):
     """``lflows_by_cookie`` over a :class:`FlowsByPrefix`: the same mapping, built when looked up."""
 
     __slots__ = ("_flows",)
@@ -84,7 +86,10 @@ class _LazyCookieMap(Mapping[str, list[LogicalFlow]]):
 
 @dataclass
 class ClusterIndex:
-    ctx: ClusterContext
+    """Lookups over one context's facts; ``ctx`` None: no facts at all (a pasted trace alone), every
+    mapping empty."""
+
+    ctx: ClusterContext | None
     dp_by_key: dict[int, list[Datapath]] = field(default_factory=dict)
     dp_by_uuid: dict[str, Datapath] = field(default_factory=dict)
     pb_by_dp_key: dict[tuple[str, int], PortBinding] = field(default_factory=dict)
@@ -184,6 +189,8 @@ def build_index(ctx: ClusterContext) -> ClusterIndex:
     ix.mac_owner = _mac_owners(ctx)
     for n in ctx.nodes:
         if n.system_id and n.system_id not in ix.chassis_by_name and n.encap_ip:
+            from ovntrace.model.cluster import Chassis
+
             ch = Chassis(uuid="", name=n.system_id, hostname=n.hostname or n.name)
             ix.chassis_by_name[n.system_id] = ch
             ix.chassis_by_ip.setdefault(n.encap_ip, ch)

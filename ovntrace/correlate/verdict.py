@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ovntrace.correlate.index import ClusterIndex
-from ovntrace.model.cluster import Chassis, Datapath, Interface, NbRow, PortBinding
+from ovntrace.correlate.walk import TraceWalk
 from ovntrace.model.ovn import ActionOvn, OvnVerdict, StepOvn
 from ovntrace.model.trace import Pass, Step, StepKind, Trace, VerdictKind
 from ovntrace.ovn import tunnel as ovn_tunnel
+
+if TYPE_CHECKING:
+    from ovntrace.model.cluster import Chassis, Datapath, Interface, NbRow, PortBinding
 
 TUNNEL_TYPES = ("geneve", "vxlan", "stt")
 _Drop = Callable[..., OvnVerdict]
@@ -63,44 +65,7 @@ def _full(value: str | None) -> int | None:
     return None if value is None or "/" in value else _int(value)
 
 
-# -- the trace as a tree with owners ---------------------------------------------------------------
-
-
-@dataclass
-class _Tree:
-    """Who owns what: the table step of every action, the bridge of every table, in order."""
-
-    owner: dict[int, Step] = field(default_factory=dict)  # action line -> its table step
-    bridge: dict[int, str | None] = field(default_factory=dict)  # table line -> bridge
-    order: list[tuple[Pass, Step]] = field(default_factory=list)  # actions in trace order
-    parent: dict[int, Step | None] = field(default_factory=dict)  # table line -> the table it was entered from
-
-    def ancestors(self, table: Step) -> Iterator[Step]:
-        cur: Step | None = table
-        while cur is not None:
-            yield cur
-            cur = self.parent.get(cur.line)
-
-
-def _tree(trace: Trace) -> _Tree:
-    t = _Tree()
-    for p in trace.passes:
-        stack: list[tuple[Step, Step | None, str | None]] = [(s, None, trace.bridge) for s in reversed(p.steps)]
-        while stack:
-            s, table, bridge = stack.pop()
-            if s.kind is StepKind.BRIDGE:
-                m = re.search(r'bridge\("([^"]+)"\)', s.text)
-                bridge = m.group(1) if m else bridge
-            elif s.kind is StepKind.TABLE:
-                bridge = s.bridge or bridge
-                t.bridge[s.line] = bridge
-                t.parent[s.line] = table
-                table = s
-            elif s.kind is StepKind.ACTION and table is not None:
-                t.owner[s.line] = table
-                t.order.append((p, s))
-            stack.extend((c, table, bridge) for c in reversed(s.children))
-    return t
+# -- the trace as a tree with owners: :class:`ovntrace.correlate.walk.TraceWalk` ------------------
 
 
 def _details_after(table: Step, action: Step) -> list[str]:
@@ -144,7 +109,9 @@ def _field_written(w: Mapping[str, int], *names: str) -> int | None:
 # -- facts lookups ---------------------------------------------------------------------------------
 
 
-class _Facts:
+class VerdictFacts:
+    """What the verdict reads of the cluster facts for one node: built once per :class:`Correlator`."""
+
     def __init__(self, ix: ClusterIndex, node: str | None) -> None:
         self.ix = ix
         self.node = node
@@ -155,7 +122,7 @@ class _Facts:
         self.lb: list[NbRow] = []
         self.routers: dict[str, NbRow] = {}
         self.nb_uuid: dict[str, NbRow] = {}
-        for r in ix.ctx.nb_rows:
+        for r in ix.ctx.nb_rows if ix.ctx is not None else ():
             self.nb_uuid[r.uuid] = r
             if r.table == "Logical_Switch_Port" and r.name:
                 self.lsp[r.name] = r
@@ -277,15 +244,15 @@ def _dp_sinks(p: Pass) -> list[dict[str, Any]]:
     return out
 
 
-def _outputs(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Facts,
+def _outputs(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts: VerdictFacts,
              release: str | None) -> list[dict[str, Any]]:
     """Every output on the integration bridge, with what OVN means by it."""
     ix = facts.ix
     integration = trace.bridge or next((b for b in tree.bridge.values() if b), None)
     outs: list[dict[str, Any]] = []
     by_pass: dict[int, list[dict[str, Any]]] = {}
-    for p, a in tree.order:
-        if a.action is None or a.spurious or a.action.name not in ("output", "IN_PORT"):
+    for p, a in tree.outputs:
+        if a.action is None or a.spurious:
             continue
         table = tree.owner[a.line]
         bridge = tree.bridge.get(table.line)
@@ -405,7 +372,7 @@ def _outputs(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Fa
     return outs
 
 
-def _field_now(tree: _Tree, table: Step, name: str) -> str | None:
+def _field_now(tree: TraceWalk, table: Step, name: str) -> str | None:
     """A field's value when the packet entered ``table`` (the nearest table that shows it)."""
     for anc in tree.ancestors(table):
         if name in anc.state:
@@ -475,11 +442,11 @@ def _public(o: Mapping[str, Any]) -> dict[str, Any]:
 # -- arrival ---------------------------------------------------------------------------------------
 
 
-def _arrival(trace: Trace, steps: Mapping[int, StepOvn], facts: _Facts) -> dict[str, Any] | None:
+def _arrival(trace: Trace, tree: TraceWalk, facts: VerdictFacts) -> dict[str, Any] | None:
     """Table 0 matched on a tunnel ofport: from which chassis, with which key."""
     if not trace.passes:
         return None
-    first = next((s for s in trace.passes[0].walk() if s.kind is StepKind.TABLE), None)
+    first = tree.pass_tables[0][0] if tree.pass_tables[0] else None
     if first is None or first.table != 0 or first.miss:
         return None
     m = re.search(r"in_port=([^,\s]+)", first.match or "")
@@ -549,12 +516,16 @@ def _arrival_words(a: Mapping[str, Any]) -> str:
 
 
 def make_verdict(trace: Trace, steps: Mapping[int, StepOvn], actions: Mapping[int, ActionOvn],
-                 release: str | None, ix: ClusterIndex, node: str | None = None) -> OvnVerdict:
-    """The OVN verdict of ``trace`` (``steps``/``actions`` keyed by step line, as in :class:`TraceOvn`)."""
-    facts = _Facts(ix, node)
-    tree = _tree(trace)
+                 release: str | None, ix: ClusterIndex, node: str | None = None, *,
+                 walk: TraceWalk | None = None, facts: VerdictFacts | None = None) -> OvnVerdict:
+    """The OVN verdict of ``trace`` (``steps``/``actions`` keyed by step line, as in :class:`TraceOvn`).
+    ``walk``: the trace's :class:`TraceWalk` when the caller has it; ``facts``: ``VerdictFacts(ix, node)``
+    when the caller keeps one for several traces."""
+    if facts is None:
+        facts = VerdictFacts(ix, node)
+    tree = walk if walk is not None else TraceWalk(trace)
     outs = _outputs(trace, tree, steps, facts, release)
-    arrival = _arrival(trace, steps, facts)
+    arrival = _arrival(trace, tree, facts)
     base = _base_verdict(trace, tree, steps, actions, release, facts, outs)
     extra: dict[str, Any] = {"outputs": tuple(_public(o) for o in outs)}
     cause = base.cause
@@ -565,8 +536,8 @@ def make_verdict(trace: Trace, steps: Mapping[int, StepOvn], actions: Mapping[in
                       reason=base.reason, drop=base.drop, lb=base.lb, arp=base.arp, **extra)
 
 
-def _base_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], actions: Mapping[int, ActionOvn],
-                  release: str | None, facts: _Facts, outs: list[dict[str, Any]]) -> OvnVerdict:
+def _base_verdict(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], actions: Mapping[int, ActionOvn],
+                  release: str | None, facts: VerdictFacts, outs: list[dict[str, Any]]) -> OvnVerdict:
     v = trace.verdict
     drops = [(line, a) for line, a in actions.items() if a.effect == "drop" and a.details.get("acl_log")]
     # an ACL whose log verdict is drop ends the packet in OpenFlow itself: evidence enough even when OVS's own
@@ -634,19 +605,9 @@ def _base_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], actio
     return OvnVerdict(v.kind.value, v.reason, v.line, lb=lb)
 
 
-def _tab(tree: _Tree, line: int) -> int | None:
+def _tab(tree: TraceWalk, line: int) -> int | None:
     t = tree.owner.get(line)
     return t.table if t is not None else None
-
-
-def _multicast(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], release: str | None) -> str | None:
-    for s in trace.tables():
-        r15 = _full(s.state.get("reg15"))
-        if r15 is not None and ovn_tunnel.is_multicast_key(r15):
-            st = steps.get(s.line)
-            return (st.outport if st is not None and st.outport else
-                    ovn_tunnel.multicast_group_name(r15, release) or f"multicast group {r15}")
-    return None
 
 
 def _tunnel_verdict_from_actions(trace: Trace, release: str | None, ix: ClusterIndex) -> OvnVerdict:
@@ -688,8 +649,8 @@ def _tunnel_verdict_from_actions(trace: Trace, release: str | None, ix: ClusterI
 # -- controller: TTL, ARP, ICMP ... ----------------------------------------------------------------
 
 
-def _controller_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn],
-                        ctrl: list[tuple[int, ActionOvn]], facts: _Facts, release: str | None) -> OvnVerdict:
+def _controller_verdict(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn],
+                        ctrl: list[tuple[int, ActionOvn]], facts: VerdictFacts, release: str | None) -> OvnVerdict:
     ln, a = ctrl[-1]
     table = tree.owner.get(ln)
     st = steps.get(table.line) if table is not None else None
@@ -730,9 +691,9 @@ def _next_hop(table: Step, v6: bool) -> str | None:
 # -- load balancers --------------------------------------------------------------------------------
 
 
-def _lb(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Facts) -> dict[str, Any] | None:
-    for _p, a in tree.order:
-        if a.action is None or a.action.name != "group":
+def _lb(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts: VerdictFacts) -> dict[str, Any] | None:
+    for _p, a in tree.of_action("group"):
+        if a.action is None:
             continue
         table = tree.owner[a.line]
         st = steps.get(table.line)
@@ -781,14 +742,14 @@ def _lb_words(lb: Mapping[str, Any]) -> str:
 # -- drops -----------------------------------------------------------------------------------------
 
 
-def _drop_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts: _Facts) -> OvnVerdict:
+def _drop_verdict(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts: VerdictFacts) -> OvnVerdict:
     v = trace.verdict
-    tables = list(_pass_tables(trace.passes[-1]))
+    tables = tree.pass_tables[-1]
     if not tables:
         return OvnVerdict("drop", v.reason, v.line, reason="unknown")
     # NORMAL that drops because the destination MAC was learned on the input port
-    for p, a in tree.order:
-        if a.action is not None and a.action.name == "NORMAL":
+    for p, a in tree.of_action("NORMAL"):
+        if a.action is not None:
             table = tree.owner[a.line]
             if any("learned port is input port" in d for d in _details_after(table, a)):
                 bridge = tree.bridge.get(table.line)
@@ -830,8 +791,8 @@ def _drop_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts
     if st is not None and st.nb and st.nb.get("table") == "ACL":
         return drop("acl", f"dropped by {acl_words(st.nb)}{where}", acl=dict(st.nb))
     # a remote-output flow sent it into a tunnel, but OVS could not route the encapsulated packet
-    for _p, a in tree.order:
-        if a.action is not None and a.action.name == "output" and a.line in tree.owner:
+    for _p, a in tree.of_action("output"):
+        if a.action is not None and a.line in tree.owner:
             det = _details_after(tree.owner[a.line], a)
             if any("tunnel routing failed" in d for d in det):
                 port = str(a.action.args.get("port", "")).strip('"')
@@ -847,7 +808,7 @@ def _drop_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts
     if role in ("LOCAL_OUTPUT", "REMOTE_OUTPUT", "CHECK_LOOPBACK") and "reg15" not in (last.match or ""):
         r15 = _full(last.state.get("reg15"))
         if not r15:
-            arrival = _arrival(trace, steps, facts)
+            arrival = _arrival(trace, tree, facts)
             came = (" the tunnel key it arrived with carries no outport (Geneve option tun_metadata0 missing or 0)"
                     if arrival is not None and not (arrival.get("key") or {}).get("outport") else "")
             return drop("no_outport", f"no logical outport is set (reg15 = {r15 if r15 is not None else '?'}) when "
@@ -870,7 +831,7 @@ def _drop_verdict(trace: Trace, tree: _Tree, steps: Mapping[int, StepOvn], facts
     return drop("unknown", f"dropped in table {last.table}" + (f" ({role})" if role else "") + "; cause unknown")
 
 
-def _no_output_flow(last: Step, st: StepOvn | None, facts: _Facts, drop: _Drop) -> OvnVerdict:
+def _no_output_flow(last: Step, st: StepOvn | None, facts: VerdictFacts, drop: _Drop) -> OvnVerdict:
     ix = facts.ix
     md, r15 = _full(last.state.get("metadata")), _full(last.state.get("reg15"))
     dp: Datapath | None = ix.datapath(md) if md is not None else None
@@ -893,7 +854,7 @@ def _no_output_flow(last: Step, st: StepOvn | None, facts: _Facts, drop: _Drop) 
                 "but this node has no tunnel flow to it", outport=name, chassis=_chassis_json(ch))
 
 
-def _addresses(facts: _Facts, lport: str | None) -> list[str]:
+def _addresses(facts: VerdictFacts, lport: str | None) -> list[str]:
     if not lport:
         return []
     row = facts.lsp.get(lport)
@@ -905,7 +866,8 @@ def _addresses(facts: _Facts, lport: str | None) -> list[str]:
     return list(pb.mac) if pb is not None else []
 
 
-def _port_security(last: Step, st: StepOvn | None, facts: _Facts, stage: str, where: str, drop: _Drop) -> OvnVerdict:
+def _port_security(last: Step, st: StepOvn | None, facts: VerdictFacts, stage: str, where: str,
+                   drop: _Drop) -> OvnVerdict:
     ingress = "_in_" in stage
     who = (st.inport if ingress else st.outport) if st is not None else None
     state = last.state
@@ -942,7 +904,7 @@ def _in_any(ip: str, words: Sequence[str]) -> bool:
     return False
 
 
-def _no_route(last: Step, st: StepOvn, facts: _Facts, where: str, drop: _Drop) -> OvnVerdict:
+def _no_route(last: Step, st: StepOvn, facts: VerdictFacts, where: str, drop: _Drop) -> OvnVerdict:
     dst = last.state.get("ipv6_dst") or last.state.get("nw_dst")
     router = st.datapath.name if st.datapath is not None else None
     row = facts.routers.get(router) if router else None
@@ -958,12 +920,6 @@ def _no_route(last: Step, st: StepOvn, facts: _Facts, where: str, drop: _Drop) -
         "it has no static routes" if row is not None else "its routes are not known")
     return drop("no_route", f"no route to {dst or '?'} in {st.stage}{where}: {table}; dropped",
                 router=router, routes=routes or None, destination=dst)
-
-
-def _pass_tables(p: Pass) -> Iterator[Step]:
-    for s in p.walk():
-        if s.kind is StepKind.TABLE:
-            yield s
 
 
 def _is_ip(text: str) -> bool:

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache, partial
+from typing import NamedTuple
 
 from ovntrace.ovn import stages as ovn_stages
 from ovntrace.ovn import tables as ovn_tables
@@ -60,9 +61,9 @@ _LOADS_METADATA_RE = re.compile(r"(?:set_field:[^>]*->metadata$|load:[^>]*->OXM_
 _TUN_RE = re.compile(r"NXM_NX_TUN_(?:ID|METADATA)")
 
 
-@dataclass(frozen=True)
-class StepEvidence:
-    """One table step of an OVN bridge: what the release inference reads.
+class StepEvidence(NamedTuple):
+    """One table step of an OVN bridge: what the release inference reads (a tuple: cheap to make,
+    hash and compare, as :func:`_step_facts` remembers what each step says).
 
     ``actions``: the step's own action texts (not those of the tables it resubmits to);
     ``dp_type``: "switch"/"router" when known for its datapath; ``annotations``: pasted
@@ -183,27 +184,56 @@ def _role_names(release: str, table_id: int) -> tuple[str, ...]:
 
 
 def constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
-    """Every piece of evidence in ``steps`` as a test of a release."""
-    out: list[Constraint] = []
-    flows = [ovn_tables.FlowEvidence(s.table_id, s.match, s.actions, s.cookie) for s in steps if not s.miss]
-    obs, hints, seen = ovn_tables.landmarks(flows)
-    seen |= {s.table_id for s in steps}
+    """Every piece of evidence in ``steps`` as a test of a release: the table landmarks, every table used,
+    the release hints, then what each step does (:func:`_step_constraints`), in step order; the same
+    evidence (the same ``why``) once."""
+    facts = [_step_facts(s) for s in steps]
+    seen: set[int] = set().union(*[f[2] for f in facts])
+    # dedupe identical evidence (the same table seen twice says nothing new): the first of each ``why``
+    uniq: dict[str, Constraint] = {}
+    add = uniq.setdefault
+    for f in facts:
+        for c in f[0]:
+            add(c.why, c)
+    for tid in sorted(seen):
+        c = _used(tid)
+        add(c.why, c)
+    for f in facts:
+        for c in f[1]:
+            add(c.why, c)
+    for f in facts:
+        for c in f[3]:
+            add(c.why, c)
+    return list(uniq.values())
+
+
+_StepFacts = tuple[tuple[Constraint, ...], tuple[Constraint, ...], frozenset[int], tuple[Constraint, ...]]
+
+
+@lru_cache(maxsize=16384)
+def _step_facts(s: StepEvidence) -> _StepFacts:
+    """What one step says: (its landmark constraints, its release-hint constraints, the table ids it shows,
+    the constraints of what it does). Remembered for the process: pure, a function of one step's flow (the
+    same flows recur step after step and trace after trace of one cluster)."""
+    seen = {s.table_id}
+    obs: list[ovn_tables.Observation] = []
+    hints: list[ovn_tables.ReleaseHint] = []
+    if not s.miss:
+        obs, hints, more = ovn_tables.landmarks([ovn_tables.FlowEvidence(s.table_id, s.match, s.actions, s.cookie)])
+        seen |= more
+    obs_cons = []
     for o in obs:
         def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
             return any(_table_of(r, role) == o.table_id for role in o.roles)
-        out.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
-                              ("obs", o.roles, o.table_id), by_layout=True))
-    for tid in sorted(seen):
-        out.append(Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid),
-                              by_layout=True))
-    for h in hints:
-        out.append(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)))
-    out.extend(_step_constraints(steps))
-    # dedupe identical evidence (the same table seen twice says nothing new)
-    uniq: dict[str, Constraint] = {}
-    for c in out:
-        uniq.setdefault(c.why, c)
-    return list(uniq.values())
+        obs_cons.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
+                                   ("obs", o.roles, o.table_id), by_layout=True))
+    hint_cons = tuple(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)) for h in hints)
+    return tuple(obs_cons), hint_cons, frozenset(seen), tuple(_step_constraints((s,)))
+
+
+@cache
+def _used(tid: int) -> Constraint:
+    return Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid), by_layout=True)
 
 
 def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
@@ -294,38 +324,135 @@ def _detrace_ok(t: int, idx: int, name: str, r: str) -> bool:
 def infer_releases(steps: Sequence[StepEvidence], releases: Iterable[str] | None = None) -> ReleaseInference:
     """The known releases that fit ``steps`` best (see the module doc)."""
     rels = tuple(releases) if releases is not None else known_releases()
-    return _infer(tuple(steps), rels)
+    return _infer(steps, rels)
 
 
-@lru_cache(maxsize=1024)
-def _infer(steps: tuple[StepEvidence, ...], rels: tuple[str, ...]) -> ReleaseInference:
-    """:func:`infer_releases`, remembered for the process (pure: the evidence and package data; traces
-    of the same flows, pasted or collected again and again, carry the same evidence)."""
+def _infer(steps: Sequence[StepEvidence], rels: tuple[str, ...]) -> ReleaseInference:
+    """:func:`infer_releases`: each release's cost is the weight of the evidence it contradicts; the
+    candidates are the releases of the least cost; ``conflicts`` what they contradict and ``narrowed_by``
+    what the others do, each in the order of the releases, then of the evidence.
+
+    Worked on bit masks over ``rels`` (bit i: ``rels[i]``) rather than release by release: each
+    constraint's failing mask is remembered per constraint key (:class:`_ReleaseSet`), and the costs of
+    all releases are kept as binary counters sliced by bit (``planes[k]``: bit k of every release's
+    cost), so adding a constraint's weight to the releases it rules out is a few integer operations."""
     cons = constraints(steps)
-    cost: dict[str, float] = dict.fromkeys(rels, 0)
-    failed: dict[str, list[str]] = {r: [] for r in rels}
-    for c in cons:  # in evidence order, as each release's list of failures reads
-        fails = _failing(c, rels) if c.key is not None else frozenset(r for r in rels if not c.test(r))
-        for r in fails:
-            cost[r] += c.weight
-            failed[r].append(c.why)
     if not rels:
         return ReleaseInference((), (), (), 0, len(cons))
+    rs = _release_set(rels)
+    by_id = rs.by_id
+    failing = []
+    for c in cons:
+        seen = by_id.get(id(c))
+        m = seen[1] if seen is not None else rs.failing(c)
+        if m:
+            failing.append((c, m))
+    if any(c.weight != int(c.weight) or c.weight < 0 for c, _ in failing):
+        return _infer_by_release(cons, rels)
+    planes: list[int] = []
+    for c, m in failing:
+        w, k = int(c.weight), 0
+        while w:
+            if w & 1:  # add m at bit k of the counters: ripple the carry up
+                carry, j = m, k
+                while carry:
+                    while j >= len(planes):
+                        planes.append(0)
+                    planes[j], carry = planes[j] ^ carry, planes[j] & carry
+                    j += 1
+            w >>= 1
+            k += 1
+    best = rs.all  # the releases of the least cost: from the top bit down, keep those with a 0 there
+    for plane in reversed(planes):
+        low = best & ~plane
+        if low:
+            best = low
+    cands = rs.members(best)
+    conflicts = _whys_in_order([(c, m & best) for c, m in failing])
+    shown = set(conflicts)
+    narrowed = tuple(w for w in _whys_in_order([(c, m & ~best) for c, m in failing]) if w not in shown)
+    return ReleaseInference(cands, conflicts, narrowed, len(rels), len(cons))
+
+
+def _whys_in_order(masked: Sequence[tuple[Constraint, int]]) -> tuple[str, ...]:
+    """The ``why`` of every constraint that rules out one of the releases in its mask, in the order of a
+    walk release by release (by position), each release's failures in evidence order (whys are unique:
+    :func:`constraints` dedupes them)."""
+    keyed = [((m & -m).bit_length(), i, c.why) for i, (c, m) in enumerate(masked) if m]
+    keyed.sort()
+    return tuple(w for _, _, w in keyed)
+
+
+def _infer_by_release(cons: Sequence[Constraint], rels: tuple[str, ...]) -> ReleaseInference:
+    """:func:`_infer` one release at a time (weights that are not whole numbers)."""
+    rs = _release_set(rels)
+    cost: dict[str, float] = dict.fromkeys(rels, 0)
+    failed: dict[str, list[str]] = {r: [] for r in rels}
+    for c in cons:
+        fails = rs.failing(c)
+        for i, r in enumerate(rels):
+            if fails >> i & 1:
+                cost[r] += c.weight
+                failed[r].append(c.why)
     best = min(cost.values())
     cands = tuple(r for r in rels if cost[r] == best)
     conflicts = tuple(dict.fromkeys(w for r in cands for w in failed[r]))
     ruled = [w for r in rels if r not in cands for w in failed[r] if w not in conflicts]
-    narrowed = tuple(dict.fromkeys(ruled))
-    return ReleaseInference(cands, conflicts, narrowed, len(rels), len(cons))
+    return ReleaseInference(cands, conflicts, tuple(dict.fromkeys(ruled)), len(rels), len(cons))
 
 
-@lru_cache(maxsize=8192)
-def _failing(c: Constraint, releases: tuple[str, ...]) -> frozenset[str]:
-    """The releases ``c`` rules out.  Remembered for the process: equal constraints (same ``why``,
-    weight and ``key``) test the same thing, and the same evidence recurs trace after trace."""
-    if not c.by_layout:
-        return frozenset(r for r in releases if not c.test(r))
-    return frozenset(r for twin, members in _twin_groups(releases) if not c.test(twin) for r in members)
+class _ReleaseSet:
+    """A tuple of releases as bit positions (bit i: ``releases[i]``), with the failing mask of each
+    constraint tested so far (by ``Constraint.key``: equal keys test the same thing)."""
+
+    def __init__(self, releases: tuple[str, ...]) -> None:
+        self.releases = releases
+        self.all = (1 << len(releases)) - 1
+        bit = {r: 1 << i for i, r in enumerate(releases)}
+        # by_layout tests run once per twin group: (the release run, the mask of those it answers for)
+        self.twins = tuple((t, sum(bit[r] for r in members)) for t, members in _twin_groups(releases))
+        self._masks: dict[tuple[object, ...], int] = {}
+        # the same, by the constraint object (kept alive here, so its id stays its own): an int is hashed
+        # faster than a key tuple, and the constraints of a step are made once (:func:`_step_facts`)
+        self.by_id: dict[int, tuple[Constraint, int]] = {}
+        self._members: dict[int, tuple[str, ...]] = {}
+
+    def failing(self, c: Constraint) -> int:
+        """The mask of the releases ``c`` rules out."""
+        if c.key is None:
+            return self._test(c)
+        found = self._masks.get(c.key)
+        if found is None:
+            if len(self._masks) >= 65536:  # bounded: a long-running process sees ever new evidence
+                self._masks.clear()
+                self.by_id.clear()
+            found = self._masks[c.key] = self._test(c)
+        if len(self.by_id) >= 65536:
+            self.by_id.clear()
+        self.by_id[id(c)] = (c, found)
+        return found
+
+    def _test(self, c: Constraint) -> int:
+        if c.by_layout:
+            return sum(mask for twin, mask in self.twins if not c.test(twin))
+        return sum(1 << i for i, r in enumerate(self.releases) if not c.test(r))
+
+    def members(self, mask: int) -> tuple[str, ...]:
+        """The releases of ``mask``, in order (remembered: the same candidates recur)."""
+        found = self._members.get(mask)
+        if found is None:
+            rels = self.releases
+            if len(self._members) >= 4096:
+                self._members.clear()
+            found = self._members[mask] = tuple(rels[i] for i in range(len(rels)) if mask >> i & 1)
+        return found
+
+
+@lru_cache(maxsize=16)
+def _release_set(releases: tuple[str, ...]) -> _ReleaseSet:
+    """The release set of ``releases``, kept for the process (in practice: every known release, and the
+    one pinned); its failing masks are remembered per constraint key (pure: package data)."""
+    return _ReleaseSet(releases)
 
 
 @cache
@@ -383,9 +510,14 @@ def possible_dp_types(table_ids: Iterable[int], releases: Sequence[str]) -> tupl
     return tuple(out)
 
 
+@cache
+def _release_order() -> Mapping[str, int]:
+    return {t: i for i, t in enumerate(known_releases())}
+
+
 def spans(releases: Iterable[str]) -> tuple[str, ...]:
     """Runs of consecutive known releases: ``("22.12.1..22.12.3", "23.03.1..23.03.3")``."""
-    order = {t: i for i, t in enumerate(known_releases())}
+    order = _release_order()
     rs = sorted(set(releases), key=lambda t: order.get(t, -1))
     out: list[str] = []
     run: list[str] = []

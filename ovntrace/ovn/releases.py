@@ -89,6 +89,11 @@ def known_releases() -> tuple[str, ...]:
     return tuple(sorted(tags, key=lambda t: parse_version(t).key))
 
 
+@cache
+def _known_set() -> frozenset[str]:
+    return frozenset(known_releases())
+
+
 @dataclass(frozen=True)
 class ReleaseMatch:
     """Result of :func:`nearest_release`: which known tag stands for the requested version."""
@@ -108,6 +113,8 @@ def nearest_release(version: str) -> ReleaseMatch:
     last known one); the lowest known patch of the series; the highest known release below
     the requested one (future series); else the oldest known release.
     """
+    if version in _known_set():  # the usual case: a known tag names itself (every tag is in normal form)
+        return ReleaseMatch(version, version, True, "known release tag")
     v = parse_version(version)
     tags = known_releases()
     parsed = [(parse_version(t), t) for t in tags]

@@ -65,6 +65,14 @@ def stage_set(release: str | None) -> StageSet:
     g = _data.group_for_tag("stages", tag)
     if g is None:  # pragma: no cover - every known tag has stages
         raise LookupError(release)
+    return _stage_set_of(g.tags[0])
+
+
+@functools.cache
+def _stage_set_of(first_tag: str) -> StageSet:
+    """The stage lists of the data group starting at ``first_tag`` (the releases it holds share one)."""
+    g = _data.group_for_tag("stages", first_tag)
+    assert g is not None
     d = g.data
     return StageSet(
         g.tags, g.citation,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Literal, NamedTuple
 
 from ovntrace.ovn import _data
@@ -129,14 +129,33 @@ class Layout:
             return "?"
         return self.releases[0] if len(self.releases) == 1 else f"{self.releases[0]}..{self.releases[-1]}"
 
+    @cached_property
+    def _names_by_id(self) -> dict[int, tuple[str, ...]]:
+        """Table id -> :meth:`names_at`, for every id the layout names (made once per layout: package data)."""
+        alias_names = {a for a, _ in self.aliases}
+        by_id: dict[int, list[str]] = {}
+        for n, t in self.tables:
+            by_id.setdefault(t, []).append(n)
+        return {t: tuple(sorted(names, key=lambda n: (n in alias_names, n))) for t, names in by_id.items()}
+
+    @cached_property
+    def _roles(self) -> dict[int, TableRole | None]:
+        return {}  # table id -> role_of, filled as tables are asked about
+
     def names_at(self, table_id: int) -> tuple[str, ...]:
         """All names defined for ``table_id`` (canonical first, aliases after)."""
-        alias_names = {a for a, _ in self.aliases}
-        names = [n for n, t in self.tables if t == table_id]
-        return tuple(sorted(names, key=lambda n: (n in alias_names, n)))
+        return self._names_by_id.get(table_id, ())
 
     def role_of(self, table_id: int) -> TableRole | None:
-        """Classify an OpenFlow table id: ingress/egress stage or a named physical table."""
+        """Classify an OpenFlow table id: ingress/egress stage or a named physical table (remembered per
+        layout)."""
+        roles = self._roles
+        if table_id in roles:
+            return roles[table_id]
+        role = roles[table_id] = self._role_of(table_id)
+        return role
+
+    def _role_of(self, table_id: int) -> TableRole | None:
         ib, eb = self.ingress_base, self.egress_base
         pipelines = ("LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE")
         named = [n for n in self.names_at(table_id) if n not in pipelines]
