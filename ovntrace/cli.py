@@ -157,67 +157,10 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
-    from ovntrace.parser import parse
+    """Explain the input, trace by trace (:mod:`ovntrace.explaincmd`)."""
+    from ovntrace.explaincmd import cmd_explain as run_explain
 
-    _apply_common(args)
-    text = _read_input(args.file, stdin)
-    result = parse(text)
-    if not result.traces:
-        from ovntrace.render.display import no_trace_message
-
-        raise CliError(_what_it_is(text, args.file) or no_trace_message(text), ExitStatus.NO_TRACE)
-    from ovntrace.parser.lint import typo_warnings
-
-    typos = typo_warnings(text, result)
-    if typos:  # flagged, with their line numbers, in every format
-        from dataclasses import replace
-
-        result = replace(result, warnings=tuple(sorted((*result.warnings, *typos), key=lambda w: w.line)))
-    ovn = None
-    if not args.no_ovn:
-        from ovntrace.correlate import Correlator
-
-        ctx = _load_context(args, result)
-        on = _context_warnings(ctx, args.on, stderr)
-        correlator = Correlator(ctx, args.ovn_version, on)
-        ovn = [correlator.annotate(t) for t in result.traces]
-    comparisons = _comparisons(result, ovn)
-    if args.format in ("json", "json1"):
-        from ovntrace.render import json as json_render
-
-        comparison = None
-        if comparisons:
-            from ovntrace.correlate.compare import to_json
-
-            comparison = [to_json(c) for c in comparisons]
-        json_render.write_format(args.format, result, stdout, ovn=ovn, comparison=comparison)
-    elif args.format == "markdown":
-        from ovntrace.render import markdown
-
-        stdout.write(markdown.render(result, full=args.full, ovn=ovn))
-        if comparisons:
-            from ovntrace.render.compare import markdown_lines
-
-            stdout.write("\n".join(markdown_lines(comparisons, args.full)) + "\n")
-    else:
-        from ovntrace.render import text as text_render
-
-        color: bool | None = None
-        if args.color == "always":  # asked for explicitly: wins over NO_COLOR
-            color = True
-        elif args.color == "never" or os.environ.get("NO_COLOR"):
-            color = False
-        text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
-        if comparisons:
-            from ovntrace.render.compare import text_lines
-
-            stdout.write("\n".join(text_lines(comparisons, args.full)) + "\n")
-    if result.warnings and not args.quiet:
-        from ovntrace.render.safe import escape
-
-        for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
-            stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
-    return ExitStatus.OK
+    return run_explain(args, stdin, stdout, stderr)
 
 
 def _comparisons(result: ParseResult, ovn: list[TraceOvn | None] | None) -> list[Comparison]:
@@ -251,6 +194,15 @@ def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -
         return load_cluster(args.nb or (), args.sb or (), nodes, args.context or (), keys or None, cookies)
     except Exception as e:  # a source's failure becomes one line naming it
         raise CliError(f"cannot load cluster facts: {e}") from e
+
+
+def _jobs(value: str) -> int:
+    """``--jobs``: ``auto`` (0) or N >= 1."""
+    if value == "auto":
+        return 0
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected auto or a number of processes >= 1, got {value!r}")
+    return int(value)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -303,6 +255,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     ovn.add_argument("--on", metavar="NODE", help="the node the trace was taken on (for ofport names)")
     ovn.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else inferred (candidates)")
     ovn.add_argument("--no-ovn", action="store_true", help="plain OVS explanation, no OVN meaning")
+    ex.add_argument("-j", "--jobs", type=_jobs, default="auto", metavar="N",
+                    help="worker processes for a big input (auto, the default: one per CPU for 5000 lines of "
+                    "traces or more; 1: this process only); the output is the same")
     ex.add_argument("--max-input-size", metavar="SIZE",
                     help="refuse any input (trace, db file, dump, reply) larger than SIZE (default 1G; e.g. 4G, "
                     "512M; env OVNTRACE_MAX_INPUT_SIZE)")

@@ -502,6 +502,18 @@ def head_dict(result: ParseResult) -> dict[str, Any]:
             "line_count": result.line_count, "prose_lines": list(result.prose_lines)}
 
 
+def head_text(result: ParseResult) -> str:
+    """The document up to its first trace (``result.traces`` is not read): ``{"schema": ..., "traces": [``."""
+    return _DUMP(head_dict(result))[:-1] + ', "traces": ['
+
+
+TRACE_SEP = ", "
+
+
+def tail_text(comparison: Sequence[dict[str, Any]] | None = None) -> str:
+    return '], "comparison": ' + _DUMP(list(comparison) if comparison else None) + "}\n"
+
+
 def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None,
           comparison: Sequence[dict[str, Any]] | None = None) -> None:
     """The document, one trace at a time (memory: the largest trace's text), and a newline. ``comparison``:
@@ -510,10 +522,10 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
     The cyclic garbage collector is paused while a trace is built and encoded: the dicts made here hold
     no cycles, and each of the collections their allocation would trigger walks the whole parsed tree
     (it doubled the time of this function)."""
-    out.write(_DUMP(head_dict(result))[:-1] + ', "traces": [')
+    out.write(head_text(result))
     for i, t in enumerate(result.traces):
         if i:
-            out.write(", ")
+            out.write(TRACE_SEP)
         was = gc.isenabled()
         gc.disable()
         try:
@@ -522,7 +534,7 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
             if was:
                 gc.enable()
         out.write(text)
-    out.write('], "comparison": ' + _DUMP(list(comparison) if comparison else None) + "}\n")
+    out.write(tail_text(comparison))
 
 
 def render(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> str:

@@ -24,9 +24,10 @@ Pure: no I/O; every renderer, the CLI's stderr messages and the TUI's widgets us
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from ovntrace.render.safetext import SafeText as SafeText
 
 # Unicode categories Cc (C0 but tab, DEL, C1), Cf (format: bidi controls, zero-width, BOM, soft hyphen,
 # interlinear annotation, tags ...), Zl/Zp (line and paragraph separators) and Cs (lone surrogates, which
@@ -53,17 +54,25 @@ def _code(m: re.Match[str]) -> str:
 
 
 def escape(text: str) -> str:
-    """``text`` with every control/format character shown as an escape (a line feed too: one line)."""
+    """``text`` with every control/format character shown as an escape (a line feed too: one line).
+    A printable string (``str.isprintable``: no character of the categories Other or Separator but the
+    space, a superset of what is escaped) is returned as it is without a regex search."""
+    if text.isprintable():
+        return text
     return CONTROL.sub(_code, text) if CONTROL.search(text) else text
 
 
 def escape_lines(text: str) -> str:
     """Like :func:`escape`, keeping line feeds (the lines of a multi-line text)."""
+    if text.isprintable():
+        return text
     return CONTROL_BUT_LF.sub(_code, text) if CONTROL_BUT_LF.search(text) else text
 
 
-def _layout(text: str) -> str:
+def layout(text: str) -> str:
     """Escape ``text`` but keep the line feeds around it: they are ours (a pane's line ends), not content."""
+    if text.isprintable():
+        return text
     if "\n" not in text:
         return escape(text)
     core = text.strip("\n")
@@ -74,20 +83,14 @@ def _layout(text: str) -> str:
     return head + escape(core) + tail
 
 
-class SafeText(Text):
-    """A Rich ``Text`` that escapes every string put in it (:func:`escape`; line feeds before or after a
-    string are kept as line breaks). Build labels from data with it; never with markup."""
+def __getattr__(name: str) -> Any:
+    """:class:`SafeText` is defined in :mod:`ovntrace.render.safetext` (it imports Rich), loaded on first use:
+    plain output never imports Rich."""
+    if name == "SafeText":
+        from ovntrace.render.safetext import SafeText
 
-    def __init__(self, text: str = "", *args: Any, **kwargs: Any) -> None:
-        super().__init__(_layout(text), *args, **kwargs)
-
-    def append(self, text: str | Text, style: Any = None) -> SafeText:
-        if isinstance(text, str):
-            text = _layout(text)
-        elif not isinstance(text, SafeText) and CONTROL_BUT_LF.search(text.plain):
-            text = SafeText(text.plain, style=text.style)
-        super().append(text, style)
-        return self
+        return SafeText
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0a)} | {0x7f: 0x2421}
