@@ -154,7 +154,7 @@ def _worker(work: _Work, chunks: list[tuple[int, int]], w: int, jobs: int, fd: i
         for k in range(w, len(chunks), jobs):
             try:
                 data = pickle.dumps(work.run(*chunks[k]), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:  # noqa: BLE001 - reported by the parent running the chunk itself
+            except BaseException:
                 out.write(_ERROR + (0).to_bytes(8, "little"))
                 return
             out.write(_OK + len(data).to_bytes(8, "little"))
@@ -187,7 +187,7 @@ class _Pool:
                         for fd in readers:
                             os.close(fd)
                         _worker(work, chunks, w, jobs, wfd)
-                    except BaseException:  # noqa: BLE001 - a closed pipe: the parent stopped
+                    except BaseException:
                         code = 1
                     finally:
                         os._exit(code)
@@ -243,18 +243,15 @@ class _Pool:
                 yield pickle.loads(data)
 
     def close(self) -> None:
+        import contextlib
         import signal
 
-        for pid in self.pids:
-            try:
+        for pid in self.pids:  # done already, or stopped: this process had an error or was interrupted
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
         for pid in self.pids:
-            try:
+            with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
-            except OSError:
-                pass
 
 
 # -- output --------------------------------------------------------------------------------------------------
@@ -277,7 +274,7 @@ class _Spool:
         if self.size > SPOOL_MEMORY:
             import tempfile
 
-            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed by copy_to
             self.file.write("".join(self.parts))
             self.parts = []
 
@@ -298,8 +295,9 @@ class _Spool:
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
-    from ovntrace.parser.document import _build, _Segmenter, preprocess
+    from ovntrace.parser.document import _build, _Segmenter
     from ovntrace.parser.lint import typo_warnings
+    from ovntrace.parser.preprocess import preprocess
 
     cli._apply_common(args)
     text = cli._read_input(args.file, stdin)
@@ -406,7 +404,7 @@ def _run_annotated(built: list[Trace], ovn: list[TraceOvn | None], render: Calla
                    ) -> tuple[list[str], list[ParseWarning], list[ParseWarning]]:
     from ovntrace.parser.lint import typo_warnings
 
-    texts = [render(t, o, i + 1) for i, (t, o) in enumerate(zip(built, ovn))]
+    texts = [render(t, o, i + 1) for i, (t, o) in enumerate(zip(built, ovn, strict=True))]
     typos = list(typo_warnings("", ParseResult(tuple(built), (), 0, ())))
     return texts, [], typos
 

@@ -72,3 +72,12 @@ def test_the_chosen_command_is_parsed_in_full_with_global_options_anywhere() -> 
     assert args.command == "doctor" and args.node == "n1" and args.debug is True
     args = build_parser(only="snapshot").parse_args(["--no-pager", "snapshot", "-o", "f.json"])
     assert args.command == "snapshot" and args.output == "f.json" and args.no_pager is True
+
+
+def test_explain_takes_jobs_whichever_command_is_chosen() -> None:
+    for only in (None, "explain", "lab"):
+        parser = build_parser(only=only)
+        assert parser.parse_args(["explain", "-", "--jobs", "3"]).jobs == 3
+        assert parser.parse_args(["explain", "-"]).jobs == 0  # auto
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        assert "--jobs" in action.choices["explain"].format_help()

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ovntrace.model import ParseResult, Trace
 from ovntrace.model.ovn import TraceOvn
-from ovntrace.render.display import headline_style, pass_title, path_line, rows_for_steps, summary, verdict_line
 from ovntrace.render.display import _row as display_row
+from ovntrace.render.display import headline_style, pass_title, path_line, rows_for_steps, summary, verdict_line
 from ovntrace.render.safe import layout
 from ovntrace.render.styles import cookie_style, style_for
 
