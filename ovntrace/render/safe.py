@@ -23,6 +23,7 @@ Pure: no I/O; every renderer, the CLI's stderr messages and the TUI's widgets us
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +41,25 @@ _OTHER = (  # DEL, C1, and the rest: the same in every context
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-CONTROL = re.compile(f"[\x00-\x08\x0a-\x1f{_OTHER}]")  # all but the tab
-CONTROL_BUT_LF = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # all but the tab and the line feed
+
+
+# The patterns are compiled on first use (a few milliseconds of every start-up otherwise; most text is printable
+# and never needs them). ``safe.CONTROL`` and ``safe.CONTROL_BUT_LF`` are these, through :func:`__getattr__`.
+@functools.cache
+def control() -> re.Pattern[str]:
+    """Every character :func:`escape` escapes: all but the tab."""
+    return re.compile(f"[\x00-\x08\x0a-\x1f{_OTHER}]")
+
+
+@functools.cache
+def control_but_lf() -> re.Pattern[str]:
+    """All but the tab and the line feed (:func:`escape_lines`)."""
+    return re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")
+
+
+@functools.cache
+def _json_raw() -> re.Pattern[str]:
+    return re.compile(f"[{_OTHER}]")  # json.dumps writes C0 in strings as escapes already
 
 
 def _code(m: re.Match[str]) -> str:
@@ -59,14 +77,16 @@ def escape(text: str) -> str:
     space, a superset of what is escaped) is returned as it is without a regex search."""
     if text.isprintable():
         return text
-    return CONTROL.sub(_code, text) if CONTROL.search(text) else text
+    pat = control()
+    return pat.sub(_code, text) if pat.search(text) else text
 
 
 def escape_lines(text: str) -> str:
     """Like :func:`escape`, keeping line feeds (the lines of a multi-line text)."""
     if text.isprintable():
         return text
-    return CONTROL_BUT_LF.sub(_code, text) if CONTROL_BUT_LF.search(text) else text
+    pat = control_but_lf()
+    return pat.sub(_code, text) if pat.search(text) else text
 
 
 def layout(text: str) -> str:
@@ -90,6 +110,10 @@ def __getattr__(name: str) -> Any:
         from ovntrace.render.safetext import SafeText
 
         return SafeText
+    if name == "CONTROL":
+        return control()
+    if name == "CONTROL_BUT_LF":
+        return control_but_lf()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -100,9 +124,9 @@ def pictures(text: str) -> str:
     """One character for one: a C0 control as its Unicode control picture (ESC as ``␛``), DEL as ``␡``,
     any other control or format character as ``�``. For an editable text (the TUI's paste box), whose
     columns must stay the document's; line feeds and tabs are kept."""
-    if not CONTROL_BUT_LF.search(text):
+    if not control_but_lf().search(text):
         return text
-    return CONTROL_BUT_LF.sub(lambda m: chr(_PICTURES.get(ord(m.group()), 0xFFFD)), text)
+    return control_but_lf().sub(lambda m: chr(_PICTURES.get(ord(m.group()), 0xFFFD)), text)
 
 
 # -- Markdown -----------------------------------------------------------------------------------------
@@ -145,7 +169,6 @@ def md_fence(body: str) -> str:
 
 # -- JSON ---------------------------------------------------------------------------------------------
 
-_JSON_RAW = re.compile(f"[{_OTHER}]")  # json.dumps writes C0 in strings as escapes already
 
 
 def _json_code(m: re.Match[str]) -> str:
@@ -159,4 +182,7 @@ def _json_code(m: re.Match[str]) -> str:
 def json_text(document: str) -> str:
     """A ``json.dumps(..., ensure_ascii=False)`` document with DEL, C1 and format characters written as
     ``\\uXXXX`` (json already escapes C0). Only string contents can hold them, so the data is unchanged."""
-    return _JSON_RAW.sub(_json_code, document) if _JSON_RAW.search(document) else document
+    if document.isascii() and "\x7f" not in document:  # ASCII but DEL holds none of them
+        return document
+    pat = _json_raw()
+    return pat.sub(_json_code, document) if pat.search(document) else document

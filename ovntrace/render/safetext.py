@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from ovntrace.render.safe import CONTROL_BUT_LF, layout
+from ovntrace.render.safe import control_but_lf, layout
 
 
 class SafeText(Text):
@@ -21,7 +21,7 @@ class SafeText(Text):
     def append(self, text: str | Text, style: Any = None) -> SafeText:
         if isinstance(text, str):
             text = layout(text)
-        elif not isinstance(text, SafeText) and CONTROL_BUT_LF.search(text.plain):
+        elif not isinstance(text, SafeText) and control_but_lf().search(text.plain):
             text = SafeText(text.plain, style=text.style)
         super().append(text, style)
         return self
