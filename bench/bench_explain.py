@@ -136,9 +136,9 @@ def main() -> None:
 
     for fmt in args.formats.split(","):
         for jobs in args.jobs.split(","):
-            r = best_of(lambda: explain(big, fmt, None, jobs))
+            r = best_of(lambda f=fmt, j=jobs: explain(big, f, None, j))
             if args.baseline and jobs == args.jobs.split(",")[0]:
-                b = best_of(lambda: explain(big, fmt, args.baseline))
+                b = best_of(lambda f=fmt: explain(big, f, args.baseline))
                 report[f"{fmt}_baseline"] = _row(b, n)
             row = _row(r, n)
             row["output_bytes"] = int(r["out_bytes"])
