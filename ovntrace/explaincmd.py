@@ -12,11 +12,12 @@ kept small: the warnings (the parser's, sorted by line, with the typo lint's) an
 * With cluster facts (``--nb/--sb/--node/--context``) the facts a live database sends depend on every trace
   (``trace_needs``): the traces are built first, then the facts loaded once, then annotated and rendered.
 
-Big inputs (:data:`PARALLEL_MIN_LINES` lines of traces, or ``--jobs N``) are shared among worker processes
-(``fork``: they inherit the segmented input and the correlator, loaded once here): each takes every N-th chunk of
-about :data:`CHUNK_LINES` lines and sends back its rendered text and warnings, written here in input order. A
-failure in a worker is not reported from there: the chunk is run again here, so its error is the one (message,
-exit status, ``--debug`` traceback) a single process gives. A worker that dies leaves its chunks to this process.
+Big inputs (:data:`PARALLEL_MIN_LINES` lines of traces, or ``--jobs N``) are shared among N processes: this one
+and N-1 workers (``fork``: they inherit the segmented input and the correlator, loaded once here). The traces go
+in chunks of about :data:`CHUNK_LINES` lines, chunk k to process k mod N; a worker sends back each chunk's
+rendered text and warnings (read as they come by a thread here), written here in input order. A failure in a
+worker is not reported from there: the chunk is run again here, so its error is the one (message, exit status,
+``--debug`` traceback) a single process gives. A worker that dies leaves its chunks to this process.
 """
 
 from __future__ import annotations
@@ -83,12 +84,11 @@ class _Work:
     """Everything a process needs to explain chunks of the input (inherited by the workers: fork)."""
 
     def __init__(self, segments: list[Any], built: list[Trace] | None, correlator: Correlator | None,
-                 render: Callable[[Trace, TraceOvn | None, int], str], drop: bool) -> None:
+                 render: Callable[[Trace, TraceOvn | None, int], str]) -> None:
         self.segments = segments  # the segmenter's traces (None once built and dropped)
         self.built = built  # the traces, when they had to be built first
         self.correlator = correlator
         self.render = render
-        self.drop = drop  # free each segment once built (in-process streaming)
 
     def run(self, start: int, end: int) -> tuple[list[str], list[ParseWarning], list[ParseWarning]]:
         """Traces ``start`` to ``end`` (exclusive): their texts, the parser's warnings and the typo lint's.
@@ -109,8 +109,7 @@ class _Work:
                     t = self.built[i]
                 else:
                     t = _build(self.segments[i], warnings)
-                    if self.drop:
-                        self.segments[i] = None
+                    self.segments[i] = None  # its lines are freed with the trace
                 tovn = self.correlator.annotate(t) if self.correlator is not None else None
                 typos.extend(typo_warnings("", ParseResult((t,), (), 0, ())))
                 texts.append(self.render(t, tovn, i + 1))
@@ -163,7 +162,8 @@ def _worker(work: _Work, chunks: list[tuple[int, int]], w: int, jobs: int, fd: i
 
 
 class _Pool:
-    """``jobs`` forked workers; :meth:`results` yields every chunk's result in order."""
+    """``jobs`` processes: this one and ``jobs - 1`` forked workers, chunk ``k`` done by process ``k % jobs``
+    (0: this one); :meth:`results` yields every chunk's result in order."""
 
     def __init__(self, work: _Work, chunks: list[tuple[int, int]], jobs: int) -> None:
         import threading
@@ -172,12 +172,12 @@ class _Pool:
         self.chunks = chunks
         self.jobs = jobs
         self.pids: list[int] = []
-        self.queues: list[list[bytes | None]] = []
-        self.ready: list[threading.Semaphore] = []
+        self.queues: list[list[bytes | None]] = [[]]  # [0]: this process's, unused
+        self.ready: list[threading.Semaphore] = [threading.Semaphore(0)]
         readers: list[int] = []
         gc.freeze()  # what exists now is never collected: the workers' collections do not touch (copy) it
         try:
-            for w in range(jobs):
+            for w in range(1, jobs):
                 r, wfd = os.pipe()
                 pid = os.fork()
                 if pid == 0:  # the worker
@@ -229,6 +229,7 @@ class _Pool:
         import pickle
 
         dead = [False] * self.jobs
+        dead[0] = True  # this process: its chunks are run here
         for k, chunk in enumerate(self.chunks):
             w = k % self.jobs
             data = None
@@ -237,8 +238,8 @@ class _Pool:
                 data = self.queues[w].pop(0)
                 if data is None:
                     dead[w] = True
-            if data is None:
-                yield self.work.run(*chunk)  # as one process would: its error, if any, raised here
+            if data is None:  # this process's chunk, or a worker's that failed: its error, if any, raised here
+                yield self.work.run(*chunk)
             else:
                 yield pickle.loads(data)
 
@@ -350,7 +351,7 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     jobs = getattr(args, "jobs", 0) or (cpus() if sum(b - a + 1 for a, b in spans) >= PARALLEL_MIN_LINES else 1)
     if whole:
         jobs = 1
-    work = _Work(segments, built, correlator, render, drop=jobs == 1)
+    work = _Work(segments, built, correlator, render)
     # one process: trace by trace (each written before the next is built)
     chunks = _chunks(spans, jobs) if jobs > 1 else [(i, i + 1) for i in range(len(spans))]
     jobs = min(jobs, len(chunks))
