@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN_LINES = 5000  # --jobs auto: fewer lines of traces than this are explained in this process
 CHUNK_LINES = 2000  # lines of traces per unit of work in parallel
-SPOOL_MEMORY = 8 << 20  # characters of JSON traces kept in memory before spilling to a temporary file
+SPOOL_MEMORY = 1 << 20  # characters of JSON traces kept in memory before spilling to a temporary file
 
 
 def cpus() -> int:
@@ -175,7 +175,9 @@ class _Pool:
         self.queues: list[list[bytes | None]] = [[]]  # [0]: this process's, unused
         self.ready: list[threading.Semaphore] = [threading.Semaphore(0)]
         readers: list[int] = []
-        gc.freeze()  # what exists now is never collected: the workers' collections do not touch (copy) it
+        # What exists now is left out of the cyclic collector's walks (until close()), in this process and in the
+        # workers: a walk writes to every object's header, which would copy every page they share.
+        gc.freeze()
         try:
             for w in range(1, jobs):
                 r, wfd = os.pipe()
@@ -194,8 +196,9 @@ class _Pool:
                 os.close(wfd)
                 readers.append(r)
                 self.pids.append(pid)
-        finally:
+        except BaseException:
             gc.unfreeze()
+            raise
         self.threads = []
         for r in readers:
             q: list[bytes | None] = []
@@ -253,6 +256,7 @@ class _Pool:
         for pid in self.pids:
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
+        gc.unfreeze()
 
 
 # -- output --------------------------------------------------------------------------------------------------
