@@ -83,7 +83,8 @@ def test_explain_takes_jobs_whichever_command_is_chosen() -> None:
         assert "--jobs" in action.choices["explain"].format_help()
 
 
-@pytest.mark.parametrize("fmt", [["--color", "never"], ["--color", "auto"], ["--format", "json"], ["--format", "markdown"]])
+@pytest.mark.parametrize("fmt", [["--color", "never"], ["--color", "auto"], ["--format", "json"],
+                                 ["--format", "markdown"]])
 def test_output_without_colour_imports_no_rich(fmt: list[str]) -> None:
     """Not a terminal (the probe's stdout is a buffer): the plain writer, Rich never loaded."""
     mods = _imported("explain", str(TRACE), *fmt)
