@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -94,8 +95,10 @@ def explain(path: Path, fmt: str, code: Path | None = None, jobs: str | None = N
     if code_ != 0:
         raise SystemExit(f"explain failed ({code_}): {stderr[-2000:]}")
     hwm_kb = int([ln for ln in stderr.splitlines() if ln.startswith("HWM ")][-1].split()[1])
+    import hashlib
+
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_kb": hwm_kb, "out_bytes": len(stdout),
-            "sum_rss_kb": peak[0], "sum_pss_kb": peak[1]}
+            "sum_rss_kb": peak[0], "sum_pss_kb": peak[1], "sha": hashlib.sha256(stdout.encode()).hexdigest()}
 
 
 def _row(r: dict[str, float], n: int) -> dict[str, float]:
@@ -127,26 +130,38 @@ def main() -> None:
     t_py = best(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 5)
     report: dict[str, object] = {"input_lines": n, "regex_scan_s": round(t_scan, 4),
                                  "python_start_ms": round(t_py * 1000, 1)}
-    def best_of(run: object) -> dict[str, float]:
-        runs = [run() for _ in range(args.repeat)]  # type: ignore[operator]
-        b = dict(min(runs, key=lambda r: r["wall_s"]))
-        b["cpu_s"] = min(r["cpu_s"] for r in runs)
-        b["wall_spread_s"] = max(r["wall_s"] for r in runs) - b["wall_s"]
+    jobs_list = args.jobs.split(",")
+    configs = [(j, None) for j in jobs_list] + ([("baseline", args.baseline)] if args.baseline else [])
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for _ in range(args.repeat):  # alternating: every configuration once per round
+        for fmt in args.formats.split(","):
+            for name, code in configs:
+                got = explain(big, fmt, code, None if code else name)
+                runs.setdefault((fmt, name), []).append(got)
+
+    def best_of(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        b = dict(min(rs, key=lambda r: r["wall_s"]))
+        b["cpu_s"] = min(r["cpu_s"] for r in rs)
+        b["wall_spread_s"] = max(r["wall_s"] for r in rs) - b["wall_s"]
         return b
 
+    shas: dict[str, set[Any]] = {}
     for fmt in args.formats.split(","):
-        for jobs in args.jobs.split(","):
-            r = best_of(lambda f=fmt, j=jobs: explain(big, f, None, j))
-            if args.baseline and jobs == args.jobs.split(",")[0]:
-                b = best_of(lambda f=fmt: explain(big, f, args.baseline))
-                report[f"{fmt}_baseline"] = _row(b, n)
-            row = _row(r, n)
+        base = best_of(runs[(fmt, "baseline")]) if args.baseline else None
+        if base is not None:
+            report[f"{fmt}_baseline"] = _row(base, n)
+        for jobs in jobs_list:
+            r = best_of(runs[(fmt, jobs)])
+            row: dict[str, Any] = dict(_row(r, n))
             row["output_bytes"] = int(r["out_bytes"])
+            row["wall_spread_s"] = round(r["wall_spread_s"], 2)
             row["ratio_cpu_to_regex_scan"] = round(r["cpu_s"] / t_scan, 1)
-            if args.baseline:
-                row["speedup_wall"] = round(report[f"{fmt}_baseline"]["wall_s"] / r["wall_s"], 2)  # type: ignore[index]
-                row["speedup_cpu"] = round(report[f"{fmt}_baseline"]["cpu_s"] / r["cpu_s"], 2)  # type: ignore[index]
+            if base is not None:
+                row["speedup_wall"] = round(base["wall_s"] / r["wall_s"], 2)
+                row["speedup_cpu"] = round(base["cpu_s"] / r["cpu_s"], 2)
             report[f"{fmt}_jobs_{jobs}"] = row
+        shas[fmt] = {x["sha"] for (f, _), rs in runs.items() if f == fmt for x in rs}
+    report["same_output"] = {fmt: len(v) == 1 for fmt, v in shas.items()}  # every run (and the baseline) alike
     m_lines = MEDIUM.read_text(encoding="utf-8").count("\n")
     cli = [sys.executable, "-m", "ovntrace.cli", "explain", str(MEDIUM), "--color", "never"]
     t_cli = best(lambda: subprocess.run(cli, capture_output=True, check=True), 5)
