@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ovntrace.lab.errors import LabError
 
@@ -205,16 +205,53 @@ def _jobs(value: str) -> int:
     return int(value)
 
 
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` gives it ($COLUMNS, else stdout's terminal, else
+    80), without importing :mod:`shutil` (and its compression modules) on every start-up."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, its width from :func:`_columns` (the same width argparse computes)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _RawDescriptionHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help formatter is :class:`_HelpFormatter` unless told otherwise (subcommands
+    and theirs too: ``add_subparsers`` makes parsers of this class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line (completion, the man page, tests); with ``only`` (a subcommand the argument
     list names, see :func:`chosen_command`), that command's full parser and the others as stubs that only
     list themselves (name and help line): ``ovntrace explain`` then imports none of the other commands'
     modules, and ``ovntrace --help`` reads the same."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ovntrace",
         description="Make Open vSwitch / OVN ofproto/trace and ovn-trace output readable.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--no-pager", action="store_true",
@@ -320,7 +357,7 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None) -> None:
+def _register_commands(sub: argparse._SubParsersAction[Any], only: str | None) -> None:
     """Every module's commands: in full (``only`` None, or ``only`` among them), else as stubs."""
     import importlib
 
