@@ -157,10 +157,12 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
-    """Explain the input, trace by trace (:mod:`ovntrace.explaincmd`)."""
-    from ovntrace.explaincmd import cmd_explain as run_explain
+    """Explain the input, trace by trace (:mod:`ovntrace.explaincmd`, which builds on this module: imported by
+    name when run, as :data:`LAZY_COMMANDS`' modules are)."""
+    import importlib
 
-    return run_explain(args, stdin, stdout, stderr)
+    status: ExitStatus = importlib.import_module("ovntrace.explaincmd").cmd_explain(args, stdin, stdout, stderr)
+    return status
 
 
 def _comparisons(result: ParseResult, ovn: list[TraceOvn | None] | None) -> list[Comparison]:
