@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ovntrace.lab.errors import LabError
 
@@ -157,67 +157,12 @@ def _context_warnings(ctx: ClusterContext | None, on: str | None, stderr: TextIO
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
-    from ovntrace.parser import parse
+    """Explain the input, trace by trace (:mod:`ovntrace.explaincmd`, which builds on this module: imported by
+    name when run, as :data:`LAZY_COMMANDS`' modules are)."""
+    import importlib
 
-    _apply_common(args)
-    text = _read_input(args.file, stdin)
-    result = parse(text)
-    if not result.traces:
-        from ovntrace.render.display import no_trace_message
-
-        raise CliError(_what_it_is(text, args.file) or no_trace_message(text), ExitStatus.NO_TRACE)
-    from ovntrace.parser.lint import typo_warnings
-
-    typos = typo_warnings(text, result)
-    if typos:  # flagged, with their line numbers, in every format
-        from dataclasses import replace
-
-        result = replace(result, warnings=tuple(sorted((*result.warnings, *typos), key=lambda w: w.line)))
-    ovn = None
-    if not args.no_ovn:
-        from ovntrace.correlate import Correlator
-
-        ctx = _load_context(args, result)
-        on = _context_warnings(ctx, args.on, stderr)
-        correlator = Correlator(ctx, args.ovn_version, on)
-        ovn = [correlator.annotate(t) for t in result.traces]
-    comparisons = _comparisons(result, ovn)
-    if args.format in ("json", "json1"):
-        from ovntrace.render import json as json_render
-
-        comparison = None
-        if comparisons:
-            from ovntrace.correlate.compare import to_json
-
-            comparison = [to_json(c) for c in comparisons]
-        json_render.write_format(args.format, result, stdout, ovn=ovn, comparison=comparison)
-    elif args.format == "markdown":
-        from ovntrace.render import markdown
-
-        stdout.write(markdown.render(result, full=args.full, ovn=ovn))
-        if comparisons:
-            from ovntrace.render.compare import markdown_lines
-
-            stdout.write("\n".join(markdown_lines(comparisons, args.full)) + "\n")
-    else:
-        from ovntrace.render import text as text_render
-
-        color: bool | None = None
-        if args.color == "always":  # asked for explicitly: wins over NO_COLOR
-            color = True
-        elif args.color == "never" or os.environ.get("NO_COLOR"):
-            color = False
-        text_render.render(result, stdout, full=args.full, color=color, ovn=ovn)
-        if comparisons:
-            from ovntrace.render.compare import text_lines
-
-            stdout.write("\n".join(text_lines(comparisons, args.full)) + "\n")
-    if result.warnings and not args.quiet:
-        from ovntrace.render.safe import escape
-
-        for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
-            stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
-    return ExitStatus.OK
+    status: ExitStatus = importlib.import_module("ovntrace.explaincmd").cmd_explain(args, stdin, stdout, stderr)
+    return status
 
 
 def _comparisons(result: ParseResult, ovn: list[TraceOvn | None] | None) -> list[Comparison]:
@@ -253,16 +198,62 @@ def _load_context(args: argparse.Namespace, result: ParseResult | None = None) -
         raise CliError(f"cannot load cluster facts: {e}") from e
 
 
+def _jobs(value: str) -> int:
+    """``--jobs``: ``auto`` (0) or N >= 1."""
+    if value == "auto":
+        return 0
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected auto or a number of processes >= 1, got {value!r}")
+    return int(value)
+
+
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` gives it ($COLUMNS, else stdout's terminal, else
+    80), without importing :mod:`shutil` (and its compression modules) on every start-up."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, its width from :func:`_columns` (the same width argparse computes)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _RawDescriptionHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help formatter is :class:`_HelpFormatter` unless told otherwise (subcommands
+    and theirs too: ``add_subparsers`` makes parsers of this class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line (completion, the man page, tests); with ``only`` (a subcommand the argument
     list names, see :func:`chosen_command`), that command's full parser and the others as stubs that only
     list themselves (name and help line): ``ovntrace explain`` then imports none of the other commands'
     modules, and ``ovntrace --help`` reads the same."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ovntrace",
         description="Make Open vSwitch / OVN ofproto/trace and ovn-trace output readable.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--no-pager", action="store_true",
@@ -303,6 +294,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     ovn.add_argument("--on", metavar="NODE", help="the node the trace was taken on (for ofport names)")
     ovn.add_argument("--ovn-version", metavar="V", help="OVN release (e.g. 23.03.1); else inferred (candidates)")
     ovn.add_argument("--no-ovn", action="store_true", help="plain OVS explanation, no OVN meaning")
+    ex.add_argument("-j", "--jobs", type=_jobs, default="auto", metavar="N",
+                    help="worker processes for a big input (auto, the default: one per CPU for 5000 lines of "
+                    "traces or more; 1: this process only); the output is the same")
     ex.add_argument("--max-input-size", metavar="SIZE",
                     help="refuse any input (trace, db file, dump, reply) larger than SIZE (default 1G; e.g. 4G, "
                     "512M; env OVNTRACE_MAX_INPUT_SIZE)")
@@ -365,7 +359,7 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None) -> None:
+def _register_commands(sub: argparse._SubParsersAction[Any], only: str | None) -> None:
     """Every module's commands: in full (``only`` None, or ``only`` among them), else as stubs."""
     import importlib
 

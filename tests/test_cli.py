@@ -359,3 +359,118 @@ def test_man_page_is_installed_with_the_package(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=300)
     installed = env / "share" / "man" / "man1" / "ovntrace.1"
     assert installed.read_text() == (ROOT / "man" / "ovntrace.1").read_text()
+
+
+# -- explain in worker processes (--jobs): the same output, the same errors -------------------------------
+
+_MIX = [FIX / "lab" / "xnode-icmp.txt", FIX / "ovn-24.03.9" / "trace2-detrace.txt", FIX / "ovn-24.03.9" / "trace4.txt",
+        SEED, FIX / "ovs-3.5.0" / "t3.txt", FIX / "ovn-24.03.9" / "trace1-detrace.txt"]
+
+
+def _big(tmp_path: Path, lines: int = 6000, typos: bool = False) -> Path:
+    """Real traces one after another (the parser warns on the detrace ones); ``typos``: mutated, one table
+    line's dot and one action name broken in each copy of the seed (the typo lint's warnings)."""
+    texts = [p.read_text(encoding="utf-8") for p in _MIX if p.exists()]
+    chunks: list[str] = []
+    total = 0
+    while total < lines:
+        t = texts[len(chunks) % len(texts)]
+        if typos and t is texts[3]:
+            t = t.replace("set_field:", "set_feld:", 1).replace(" 0. ", " 0 ", 1)
+        chunks.append(t)
+        total += t.count("\n")
+    path = tmp_path / ("mutated-typos.txt" if typos else "real-traces.txt")
+    path.write_text("\n".join(chunks), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", [["--format", "json"], ["--format", "json1"], ["--color", "never"],
+                                 ["--color", "always"], ["--format", "markdown"], ["--format", "json", "--no-ovn"]])
+def test_jobs_give_the_same_output_and_warnings(tmp_path: Path, fmt: list[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _big(tmp_path, typos=True)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    one = _run("explain", str(path), "--jobs", "1", *fmt)
+    assert one[0] == 0 and "unknown action name 'set_feld'" in one[2] and "line 1:" not in one[2]
+    assert "looks like a table line without its dot" in one[2] and "ovntrace: line" in one[2]
+    assert forks == []
+    for jobs in ("2", "3"):
+        assert _run("explain", str(path), "--jobs", jobs, *fmt) == one, jobs
+        assert len(forks) == int(jobs) - 1  # this process is one of them
+        forks.clear()
+    assert _run("explain", str(path), "--jobs", "auto", *fmt) == one
+
+
+def test_jobs_with_cluster_facts_and_a_mixed_paste(tmp_path: Path) -> None:
+    ctx = FIX / "context"
+    path = _big(tmp_path, 3000)
+    facts = ["--sb", str(ctx / "lab-sb-dump.json"), "--nb", str(ctx / "lab-nb-dump.json"), "--format", "json"]
+    one = _run("explain", str(path), "-j", "1", *facts)
+    assert one[0] == 0 and _run("explain", str(path), "-j", "2", *facts) == one
+    mixed = FIX / "lab" / "ovn-trace" / "25.03" / "pair-acl-drop.txt"  # ovn-trace and ofproto/trace: compared
+    for fmt in ("json", "text", "markdown"):
+        one = _run("explain", str(mixed), "-j", "1", "--format", fmt)
+        assert one[0] == 0 and _run("explain", str(mixed), "-j", "2", "--format", fmt) == one
+
+
+def test_jobs_must_be_a_positive_number() -> None:
+    for bad in ("0", "-1", "x"):
+        code, _, err = _run_argv_exit("explain", str(SEED), "--jobs", bad)
+        assert code == 2 and "--jobs" in err
+
+
+def _run_argv_exit(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e:
+        run(list(argv), io.StringIO(), out, err)
+    return int(e.value.code or 0), out.getvalue(), err.getvalue()
+
+
+def _failing_annotate(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
+    """Mocked failure (a bug cannot be made to happen on purpose): annotating the trace of line 1 of the
+    third copy raises (``raise``) or kills the worker process doing it (``die``; in this process it works)."""
+    from ovntrace.correlate.annotate import Correlator
+
+    real = Correlator.annotate
+    parent = os.getpid()
+
+    def annotate(self: Correlator, trace: object) -> object:
+        if getattr(trace, "first_line", 0) > 2000:
+            if action == "raise":
+                raise KeyError("reg15")
+            if os.getpid() != parent:
+                os._exit(7)
+        return real(self, trace)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Correlator, "annotate", annotate)
+
+
+def test_an_error_in_a_worker_is_the_error_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _big(tmp_path)
+    _failing_annotate(monkeypatch, "raise")
+    one = _run("explain", str(path), "--format", "json", "-j", "1")
+    assert one[0] == 1 and "'reg15'" in one[2] and "--debug" in one[2] and one[1] == ""
+    assert _run("explain", str(path), "--format", "json", "-j", "2") == one
+    code, _, err = _run("explain", str(path), "--color", "never", "-j", "2")
+    assert (code, err) == (1, one[2])
+    for jobs in ("1", "2"):  # --debug: the traceback, raised in this process
+        with pytest.raises(KeyError, match="reg15"):
+            _run("explain", str(path), "-j", jobs, "--debug")
+
+
+def test_a_worker_that_dies_leaves_its_traces_to_the_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _big(tmp_path)
+    want = _run("explain", str(path), "--format", "json", "-j", "1")
+    _failing_annotate(monkeypatch, "die")
+    assert _run("explain", str(path), "--format", "json", "-j", "2") == want

@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ovntrace.path", "ovntrace.replay"),  # replay: the offline engine of issue 14, beside path
     ("ovntrace.render",),
     ("ovntrace.tui", "ovntrace.cli", "ovntrace.__main__", "ovntrace.pathcmd", "ovntrace.manpage", "ovntrace.lab",
-     "ovntrace.doctor", "ovntrace.bundlecmd"),
+     "ovntrace.doctor", "ovntrace.bundlecmd", "ovntrace.explaincmd"),
 ]
 PREFIXES = sorted(((p, i) for i, ps in enumerate(LAYERS) for p in ps), key=lambda t: -len(t[0]))
 

@@ -72,3 +72,26 @@ def test_the_chosen_command_is_parsed_in_full_with_global_options_anywhere() -> 
     assert args.command == "doctor" and args.node == "n1" and args.debug is True
     args = build_parser(only="snapshot").parse_args(["--no-pager", "snapshot", "-o", "f.json"])
     assert args.command == "snapshot" and args.output == "f.json" and args.no_pager is True
+
+
+def test_explain_takes_jobs_whichever_command_is_chosen() -> None:
+    for only in (None, "explain", "lab"):
+        parser = build_parser(only=only)
+        assert parser.parse_args(["explain", "-", "--jobs", "3"]).jobs == 3
+        assert parser.parse_args(["explain", "-"]).jobs == 0  # auto
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        assert "--jobs" in action.choices["explain"].format_help()
+
+
+@pytest.mark.parametrize("fmt", [["--color", "never"], ["--color", "auto"], ["--format", "json"],
+                                 ["--format", "markdown"]])
+def test_output_without_colour_imports_no_rich(fmt: list[str]) -> None:
+    """Not a terminal (the probe's stdout is a buffer): the plain writer, Rich never loaded."""
+    mods = _imported("explain", str(TRACE), *fmt)
+    assert "ovntrace.render.text" in mods or "--format" in fmt
+    assert [m for m in mods if m == "rich" or m.startswith("rich.")] == []
+
+
+def test_colour_goes_through_rich() -> None:
+    mods = _imported("explain", str(TRACE), "--color", "always")
+    assert "rich.console" in mods and "ovntrace.render.safetext" in mods

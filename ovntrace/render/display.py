@@ -9,8 +9,7 @@ packet on (``priority 0`` -> ``resubmit(,N+1)``) fold into one "no-op" row unles
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ovntrace.model import ParseResult, Pass, Step, StepKind, Trace, VerdictKind
 from ovntrace.model.ovn import StepOvn, TraceOvn
@@ -18,8 +17,9 @@ from ovntrace.model.ovn import StepOvn, TraceOvn
 NOOP_RUN_MIN = 3  # fold runs of at least this many pass-through tables
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
+    """One row of an explanation (immutable; a named tuple: rows are made by the ten thousand)."""
+
     depth: int
     style: str  # key into the renderer's style table: table, action.<name>, detail, warning ...
     text: str

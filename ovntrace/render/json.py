@@ -222,23 +222,37 @@ def render(result: ParseResult, indent: int | None = None, ovn: Sequence[TraceOv
 _TREE_KEYS = frozenset({"traces", "passes", "steps", "notes", "children"})
 
 
+def head_text(result: ParseResult) -> str:
+    """The document up to its first trace (``result.traces`` is not read)."""
+    head = to_dict(ParseResult((), result.warnings, result.line_count, result.prose_lines))
+    return json_text(json.dumps(head, ensure_ascii=False)[: -len("]}")])  # ends with "traces": [
+
+
+TRACE_SEP = ", "
+
+
+def trace_text(t: Trace, ovn: TraceOvn | None = None) -> str:
+    return "".join(json_text(chunk) for chunk in _encode(trace_json(t, ovn)))
+
+
+def tail_text(comparison: Sequence[dict[str, Any]] | None = None) -> str:
+    tail = "]"
+    if comparison:  # logical vs physical (docs/json-contract.md, "comparison"): only when a paste has both
+        tail += ', "comparison": ' + json_text(json.dumps(list(comparison), ensure_ascii=False))
+    return tail + "}\n"
+
+
 def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None,
           comparison: Sequence[dict[str, Any]] | None = None) -> None:
     """Write the same text as ``json.dumps(to_dict(result, ovn), ensure_ascii=False)`` plus a newline,
     one trace at a time (memory: the largest trace, not the whole document) and without recursing
     into the tree (``json.dumps`` recurses once per level; the parser caps trees at 4096 levels)."""
-    head = to_dict(ParseResult((), result.warnings, result.line_count, result.prose_lines))
-    text = json.dumps(head, ensure_ascii=False)
-    out.write(json_text(text[: -len("]}")]))  # ends with "traces": [
+    out.write(head_text(result))
     for i, t in enumerate(result.traces):
         if i:
-            out.write(", ")
-        for chunk in _encode(trace_json(t, ovn[i] if ovn is not None and i < len(ovn) else None)):
-            out.write(json_text(chunk))
-    out.write("]")
-    if comparison:  # logical vs physical (docs/json-contract.md, "comparison"): only when a paste has both
-        out.write(', "comparison": ' + json_text(json.dumps(list(comparison), ensure_ascii=False)))
-    out.write("}\n")
+            out.write(TRACE_SEP)
+        out.write(trace_text(t, ovn[i] if ovn is not None and i < len(ovn) else None))
+    out.write(tail_text(comparison))
 
 
 _DUMP = json.JSONEncoder(ensure_ascii=False).encode

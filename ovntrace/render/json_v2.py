@@ -229,15 +229,23 @@ def pass_tail(p: Pass) -> dict[str, Any]:
 # -- the tree: encoded directly ------------------------------------------------------------------------------
 
 
+#: the JSON of each parsed action, by the action (the parser hands out one object per action text), for
+#: one document (:class:`Encoder`); emptied past this many
+ACTION_MEMO = 1 << 16
+_F = "false"
+_T = "true"
+
+
 class _Tree:
-    """Encodes steps; caches what steps share (the field-state snapshots, parsed actions) for one trace."""
+    """Encodes steps; remembers what steps share for one trace (the field-state snapshots) and, in
+    ``actions`` (owned by the caller: a document's :class:`Encoder`), the JSON of each action."""
 
     __slots__ = ("_actions", "_states", "ovn")
 
-    def __init__(self, ovn: TraceOvn | None) -> None:
+    def __init__(self, ovn: TraceOvn | None, actions: dict[int, tuple[Any, str]] | None = None) -> None:
         self.ovn = ovn
         self._states: dict[int, tuple[Any, str]] = {}
-        self._actions: dict[int, tuple[Any, str]] = {}
+        self._actions: dict[int, tuple[Any, str]] = {} if actions is None else actions
 
     def _state(self, m: Mapping[str, str]) -> str:
         got = self._states.get(id(m))
@@ -251,52 +259,64 @@ class _Tree:
             return "null"
         got = self._actions.get(id(a))
         if got is None or got[0] is not a:
+            if len(self._actions) >= ACTION_MEMO:
+                self._actions.clear()
             got = (a, _DUMP(action_dict(a)))
             self._actions[id(a)] = got
         return got[1]
 
     def head(self, s: Step) -> str:
-        """The step's JSON up to and including ``"children":[``."""
+        """The step's JSON up to and including ``"children": [`` (the keys of its kind, in the contract's order)."""
         k = s.kind
-        parts = ['{"kind": "', k.value, '", "line": ', str(s.line), ', "text": ', _S(s.text)]
-        if k is StepKind.TABLE:
-            parts += [', "bridge": ', _str(s.bridge), ', "table": ', _int(s.table), ', "match": ', _str(s.match),
-                      ', "priority": ', _int(s.priority), ', "cookie": ', _str(s.cookie),
-                      ', "miss": ', "true" if s.miss else "false", ', "via": ', _int(s.via),
-                      ', "state": ', self._state(s.state)]
-        elif k is StepKind.BRIDGE:
-            parts += [', "bridge": ', _str(s.bridge)]
-        elif k is StepKind.STAGE:
-            parts += [', "datapath": ', _str(s.datapath), ', "pipeline": ', _str(s.pipeline), ', "table": ',
-                      _int(s.table), ', "stage": ', _str(s.stage), ', "source": ', _str(s.source),
-                      ', "match": ', _str(s.match), ', "priority": ', _int(s.priority), ', "uuid": ', _str(s.uuid),
-                      ', "miss": ', "true" if s.miss else "false"]
-        elif k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
-            parts += [', "datapath": ', _str(s.datapath), ', "pipeline": ', _str(s.pipeline),
-                      ', "inport": ', _str(s.inport), ', "outport": ', _str(s.outport)]
-            if k is StepKind.TRANSFORM:
-                parts += [', "transform": ', _str(s.stage)]
-        elif k is StepKind.OPENFLOW:
-            parts += [', "table": ', _int(s.table), ', "priority": ', _int(s.priority), ', "cookie": ', _str(s.cookie)]
-        parts += [', "action": ', self._action(s.action), ', "ovn": ']
         ovn = self.ovn
         if ovn is None:
-            parts.append("null")
+            ov = "null"
         elif k is StepKind.TABLE or k is StepKind.STAGE:
             st = ovn.steps.get(s.line)
-            parts.append("null" if st is None else _DUMP(step_ovn_dict(st)))
+            ov = "null" if st is None else _DUMP(step_ovn_dict(st))
         elif k is StepKind.ACTION:
             ao = ovn.actions.get(s.line)
-            parts.append("null" if ao is None else _DUMP(action_ovn_dict(ao)))
+            ov = "null" if ao is None else _DUMP(action_ovn_dict(ao))
         else:
-            parts.append("null")
-        parts += [', "spurious": ', "true" if s.spurious else "false", ', "nested_in": ', _int(s.nested_in),
-                  ', "children": [']
-        return "".join(parts)
+            ov = "null"
+        a = s.action
+        act = "null" if a is None else self._action(a)
+        ni = s.nested_in
+        tail = (f'"action": {act}, "ovn": {ov}, "spurious": {_T if s.spurious else _F}, '
+                f'"nested_in": {"null" if ni is None else ni}, "children": [')
+        if k is StepKind.ACTION:
+            return f'{{"kind": "action", "line": {s.line}, "text": {_S(s.text)}, {tail}'
+        if k is StepKind.TABLE:
+            return (f'{{"kind": "table", "line": {s.line}, "text": {_S(s.text)}, "bridge": {_str(s.bridge)}, '
+                    f'"table": {_int(s.table)}, "match": {_str(s.match)}, "priority": {_int(s.priority)}, '
+                    f'"cookie": {_str(s.cookie)}, "miss": {_T if s.miss else _F}, "via": {_int(s.via)}, '
+                    f'"state": {self._state(s.state)}, {tail}')
+        if k is StepKind.BRIDGE:
+            return f'{{"kind": "bridge", "line": {s.line}, "text": {_S(s.text)}, "bridge": {_str(s.bridge)}, {tail}'
+        if k is StepKind.STAGE:
+            return (f'{{"kind": "stage", "line": {s.line}, "text": {_S(s.text)}, "datapath": {_str(s.datapath)}, '
+                    f'"pipeline": {_str(s.pipeline)}, "table": {_int(s.table)}, "stage": {_str(s.stage)}, '
+                    f'"source": {_str(s.source)}, "match": {_str(s.match)}, "priority": {_int(s.priority)}, '
+                    f'"uuid": {_str(s.uuid)}, "miss": {_T if s.miss else _F}, {tail}')
+        if k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
+            mid = (f'"datapath": {_str(s.datapath)}, "pipeline": {_str(s.pipeline)}, "inport": {_str(s.inport)}, '
+                   f'"outport": {_str(s.outport)}, ')
+            if k is StepKind.TRANSFORM:
+                mid += f'"transform": {_str(s.stage)}, '
+            return f'{{"kind": "{k.value}", "line": {s.line}, "text": {_S(s.text)}, {mid}{tail}'
+        if k is StepKind.OPENFLOW:
+            return (f'{{"kind": "openflow", "line": {s.line}, "text": {_S(s.text)}, "table": {_int(s.table)}, '
+                    f'"priority": {_int(s.priority)}, "cookie": {_str(s.cookie)}, {tail}')
+        return f'{{"kind": "{k.value}", "line": {s.line}, "text": {_S(s.text)}, {tail}'
 
     def steps(self, steps: Sequence[Step], out: list[str]) -> None:
         """``[step,...]`` appended to ``out`` in pre-order, without recursion."""
+        if not steps:
+            out.append("[]")
+            return
         out.append("[")
+        add = out.append
+        head = self.head
         stack: list[Any] = [iter(steps)]
         first = [True]
         while stack:
@@ -304,18 +324,18 @@ class _Tree:
             if s is None:
                 stack.pop()
                 first.pop()
-                out.append("]}" if stack else "]")
+                add("]}" if stack else "]")
                 continue
             if first[-1]:
                 first[-1] = False
             else:
-                out.append(", ")
-            out.append(self.head(s))
+                add(", ")
+            add(head(s))
             if s.children:
                 stack.append(iter(s.children))
                 first.append(True)
             else:
-                out.append("]}")
+                add("]}")
 
 
 def _tail_obj(d: dict[str, Any]) -> str:
@@ -328,25 +348,14 @@ class _TooDeep(Exception):
 
 
 class _Build(_Tree):
-    """The same steps as dicts (one C encoder call per trace): the fast path for trees up to :data:`DEEP`."""
+    """The same steps as dicts (:func:`to_dict`), for trees up to :data:`DEEP` levels."""
 
-    __slots__ = ("_adicts", "_sdicts", "frags", "uses")
+    __slots__ = ("_adicts", "_sdicts")
 
-    def __init__(self, ovn: TraceOvn | None, frags: bool = False) -> None:
+    def __init__(self, ovn: TraceOvn | None) -> None:
         super().__init__(ovn)
         self._sdicts: dict[int, tuple[Any, Any]] = {}
         self._adicts: dict[int, tuple[Any, Any]] = {}
-        # frags: a state or action that steps share is encoded once, the steps hold a placeholder string
-        # (:data:`_MARK` + its index in ``frags``) that :func:`_splice` replaces in the encoded text
-        self.frags: list[str] | None = [] if frags else None
-        self.uses = 0
-
-    def _shared(self, value: Any) -> Any:
-        frags = self.frags
-        if frags is None:
-            return value
-        frags.append(_DUMP(value))
-        return f"{_MARK}{len(frags) - 1}"
 
     def step(self, s: Step, depth: int) -> dict[str, Any]:
         """The step as a dict, its children built first (recursion: at most :data:`DEEP` levels); one dict
@@ -359,9 +368,8 @@ class _Build(_Tree):
         if a is not None:
             ga = self._adicts.get(id(a))
             if ga is None or ga[0] is not a:
-                ga = (a, self._shared(action_dict(a)))
+                ga = (a, action_dict(a))
                 self._adicts[id(a)] = ga
-            self.uses += 1
             act = ga[1]
         ovn = self.ovn
         ov: Any = None
@@ -380,9 +388,8 @@ class _Build(_Tree):
             m = s.state
             got = self._sdicts.get(id(m))
             if got is None or got[0] is not m:
-                got = (m, self._shared(dict(m)))
+                got = (m, dict(m))
                 self._sdicts[id(m)] = got
-            self.uses += 1
             return {"kind": "table", "line": s.line, "text": s.text, "bridge": s.bridge, "table": s.table,
                     "match": s.match, "priority": s.priority, "cookie": s.cookie, "miss": s.miss, "via": s.via,
                     "state": got[1], "action": act, "ovn": ov, "spurious": s.spurious, "nested_in": s.nested_in,
@@ -426,10 +433,6 @@ def _trace_head(t: Trace) -> dict[str, Any]:
             "command": t.command, "bridge": t.bridge, "detail": t.detail}
 
 
-_MARK = "\x01"
-_MARK_JSON = '"\\u0001'  # how a string starting with _MARK is encoded
-
-
 def trace_dict(t: Trace, ovn: TraceOvn | None, b: _Build | None = None) -> dict[str, Any]:
     """One trace of the document as Python objects (raises :class:`_TooDeep` past :data:`DEEP` levels)."""
     b = b or _Build(ovn)
@@ -447,9 +450,11 @@ def trace_dict(t: Trace, ovn: TraceOvn | None, b: _Build | None = None) -> dict[
     return out
 
 
-def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str]) -> None:
-    """The trace's JSON text in chunks, without recursion (any depth)."""
-    tree = _Tree(ovn)
+def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str],
+                 actions: dict[int, tuple[Any, str]] | None = None) -> None:
+    """The trace's JSON text in chunks, without recursion (any depth); ``actions``: a document's memo of
+    encoded actions (:class:`Encoder`)."""
+    tree = _Tree(ovn, actions)
     out.append(_DUMP(_trace_head(t))[:-1])
     out.append(', "passes": [')
     for i, p in enumerate(t.passes):
@@ -459,38 +464,27 @@ def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str]) -> None:
         out.append(', "steps": ')
         tree.steps(p.steps, out)
         out.append(', "notes": ')
-        _Tree(None).steps(p.notes, out)
+        _Tree(None, tree._actions).steps(p.notes, out)
         out.append(_tail_obj(pass_tail(p)))
     out.append("]")
     out.append(_tail_obj(_trace_rest(t, ovn)))
 
 
-def _splice(text: str, b: _Build) -> str | None:
-    """``text`` with each placeholder replaced by its encoded value; None when the text holds a string of
-    its own that looks like one (then the count of placeholders found does not match)."""
-    pieces = text.split(_MARK_JSON)
-    frags = b.frags
-    if frags is None or len(pieces) - 1 != b.uses:
-        return None
-    out = [pieces[0]]
-    for piece in pieces[1:]:
-        j = piece.find('"')
-        if j < 1 or not piece[:j].isdigit():
-            return None
-        out.append(frags[int(piece[:j])])
-        out.append(piece[j + 1:])
-    return "".join(out)
+class Encoder:
+    """Encodes the traces of one document (:meth:`trace`), remembering the JSON of each parsed action meanwhile."""
+
+    def __init__(self) -> None:
+        self.actions: dict[int, tuple[Any, str]] = {}
+
+    def trace(self, t: Trace, ovn: TraceOvn | None) -> str:
+        """One trace's JSON: written directly in pre-order (no dict per step, no recursion: any depth)."""
+        chunks: list[str] = []
+        trace_chunks(t, ovn, chunks, self.actions)
+        return "".join(chunks)
 
 
 def trace_text(t: Trace, ovn: TraceOvn | None) -> str:
-    try:
-        b = _Build(ovn, frags=True)
-        got = _splice(_DUMP(trace_dict(t, ovn, b)), b)
-        return got if got is not None else _DUMP(trace_dict(t, ovn))
-    except _TooDeep:
-        chunks: list[str] = []
-        trace_chunks(t, ovn, chunks)
-        return "".join(chunks)
+    return Encoder().trace(t, ovn)
 
 
 def _ovn_of(ovn: Sequence[TraceOvn | None] | None, i: int) -> TraceOvn | None:
@@ -502,6 +496,18 @@ def head_dict(result: ParseResult) -> dict[str, Any]:
             "line_count": result.line_count, "prose_lines": list(result.prose_lines)}
 
 
+def head_text(result: ParseResult) -> str:
+    """The document up to its first trace (``result.traces`` is not read): ``{"schema": ..., "traces": [``."""
+    return _DUMP(head_dict(result))[:-1] + ', "traces": ['
+
+
+TRACE_SEP = ", "
+
+
+def tail_text(comparison: Sequence[dict[str, Any]] | None = None) -> str:
+    return '], "comparison": ' + _DUMP(list(comparison) if comparison else None) + "}\n"
+
+
 def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | None = None,
           comparison: Sequence[dict[str, Any]] | None = None) -> None:
     """The document, one trace at a time (memory: the largest trace's text), and a newline. ``comparison``:
@@ -510,19 +516,20 @@ def write(result: ParseResult, out: TextIO, ovn: Sequence[TraceOvn | None] | Non
     The cyclic garbage collector is paused while a trace is built and encoded: the dicts made here hold
     no cycles, and each of the collections their allocation would trigger walks the whole parsed tree
     (it doubled the time of this function)."""
-    out.write(_DUMP(head_dict(result))[:-1] + ', "traces": [')
+    out.write(head_text(result))
+    enc = Encoder()
     for i, t in enumerate(result.traces):
         if i:
-            out.write(", ")
+            out.write(TRACE_SEP)
         was = gc.isenabled()
         gc.disable()
         try:
-            text = trace_text(t, _ovn_of(ovn, i))
+            text = enc.trace(t, _ovn_of(ovn, i))
         finally:
             if was:
                 gc.enable()
         out.write(text)
-    out.write('], "comparison": ' + _DUMP(list(comparison) if comparison else None) + "}\n")
+    out.write(tail_text(comparison))
 
 
 def render(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> str:

@@ -11,13 +11,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ovntrace.model import ParseResult
+from ovntrace.model import ParseResult, Trace
 from ovntrace.model.ovn import TraceOvn
-from ovntrace.render.display import pass_title, path_line, result_rows, summary, verdict_line
+from ovntrace.model.trace import ParseWarning
+from ovntrace.render.display import _row as display_row
+from ovntrace.render.display import pass_title, path_line, rows_for_steps, summary, verdict_line
 from ovntrace.render.safe import escape, md_code, md_fence, md_text
 
 
 def render(result: ParseResult, *, full: bool = False, ovn: Sequence[TraceOvn | None] | None = None) -> str:
+    out = [trace_text(t, ovn[i] if ovn is not None and i < len(ovn) else None, i + 1, full)
+           for i, t in enumerate(result.traces)]
+    out.extend(tail_lines(result.warnings, bool(result.traces)))
+    return "\n".join(out) + "\n"
+
+
+def tail_lines(warnings: Sequence[ParseWarning], traces: bool = True) -> list[str]:
+    """What follows the traces: the parser warnings (and, ``traces`` False, that there is none)."""
+    out: list[str] = []
+    if warnings:
+        out.append("\n<details><summary>Parser warnings</summary>\n")
+        out.extend(f"- line {w.line}: {md_text(w.message)}" for w in warnings)
+        out.append("\n</details>")
+    if not traces:
+        out.append("_No trace found._")
+    return out
+
+
+def trace_text(trace: Trace, tovn: TraceOvn | None, index: int, full: bool = False) -> str:
+    """One trace's part of the document (``index``: its number, 1-based), without the line feed that
+    separates it from the next part."""
     out: list[str] = []
     block: list[str] = []
 
@@ -28,42 +51,32 @@ def render(result: ParseResult, *, full: bool = False, ovn: Sequence[TraceOvn | 
             out.append(f"{fence}text\n{body}\n{fence}")
             block.clear()
 
-    index = 0
-    for kind, trace, p, row in result_rows(result, full, ovn):
-        if kind == "trace" and trace is not None:
-            flush()
-            index += 1
-            tovn = ovn[index - 1] if ovn is not None and index - 1 < len(ovn) else None
-            out.append(f"### {summary(trace, index).split(':', 1)[0]}")
-            out.append(f"**Verdict:** {md_text(verdict_line(trace, tovn))}  ")
-            path = path_line(tovn)
-            if path:
-                out.append(f"**Path:** {md_text(path)}  ")
-            for note in tovn.notes if tovn is not None else ():
-                out.append(f"- {md_text(note)}")
-            out.append(md_text(summary(trace, index).split(": ", 1)[1].rsplit(" · ", 1)[0]))
-            if trace.command:
-                out.append(f"\nCommand: {md_code(trace.command)}")
-        elif kind == "pass" and p is not None and trace is not None:
-            flush()
-            i = trace.passes.index(p) + 1
-            out.append(f"\n**{md_text(pass_title(p, i))}**" + (f": {md_code('Flow: ' + p.flow)}" if p.flow else ""))
-            if p.datapath_actions is not None:
-                out.append(f"Datapath actions: {md_code(p.datapath_actions)}")
-            out.append("")
-        elif row is not None:
-            note = f"  ({row.note})" if row.note else ""
-            if row.ovn:
-                note += f"  # {row.ovn}"
-            text = escape(row.text + note)
-            block.append(f"{'    ' * row.depth}{text}  [L{row.line}]" if row.line else f"{'    ' * row.depth}{text}")
-            if row.lflow:
-                block.append(f"{'    ' * (row.depth + 1)}lflow: {escape(row.lflow)}")
+    title = summary(trace, index)
+    out.append(f"### {title.split(':', 1)[0]}")
+    out.append(f"**Verdict:** {md_text(verdict_line(trace, tovn))}  ")
+    path = path_line(tovn)
+    if path:
+        out.append(f"**Path:** {md_text(path)}  ")
+    for note in tovn.notes if tovn is not None else ():
+        out.append(f"- {md_text(note)}")
+    out.append(md_text(title.split(": ", 1)[1].rsplit(" · ", 1)[0]))
+    if trace.command:
+        out.append(f"\nCommand: {md_code(trace.command)}")
+    for i, p in enumerate(trace.passes, 1):
+        flush()
+        out.append(f"\n**{md_text(pass_title(p, i))}**" + (f": {md_code('Flow: ' + p.flow)}" if p.flow else ""))
+        if p.datapath_actions is not None:
+            out.append(f"Datapath actions: {md_code(p.datapath_actions)}")
+        out.append("")
+        for part in (rows_for_steps(p.steps, full, tovn), *(display_row(n, 0) for n in p.notes)):
+            for row in part:
+                note = f"  ({row.note})" if row.note else ""
+                if row.ovn:
+                    note += f"  # {row.ovn}"
+                text = escape(row.text + note)
+                pad = "    " * row.depth
+                block.append(f"{pad}{text}  [L{row.line}]" if row.line else f"{pad}{text}")
+                if row.lflow:
+                    block.append(f"{pad}    lflow: {escape(row.lflow)}")
     flush()
-    if result.warnings:
-        out.append("\n<details><summary>Parser warnings</summary>\n")
-        out.extend(f"- line {w.line}: {md_text(w.message)}" for w in result.warnings)
-        out.append("\n</details>")
-    if not result.traces:
-        out.append("_No trace found._")
-    return "\n".join(out) + "\n"
+    return "\n".join(out)

@@ -23,10 +23,12 @@ Pure: no I/O; every renderer, the CLI's stderr messages and the TUI's widgets us
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from ovntrace.render.safetext import SafeText as SafeText
 
 # Unicode categories Cc (C0 but tab, DEL, C1), Cf (format: bidi controls, zero-width, BOM, soft hyphen,
 # interlinear annotation, tags ...), Zl/Zp (line and paragraph separators) and Cs (lone surrogates, which
@@ -39,8 +41,25 @@ _OTHER = (  # DEL, C1, and the rest: the same in every context
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
     "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-CONTROL = re.compile(f"[\x00-\x08\x0a-\x1f{_OTHER}]")  # all but the tab
-CONTROL_BUT_LF = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # all but the tab and the line feed
+
+
+# The patterns are compiled on first use (a few milliseconds of every start-up otherwise; most text is printable
+# and never needs them). ``safe.CONTROL`` and ``safe.CONTROL_BUT_LF`` are these, through :func:`__getattr__`.
+@functools.cache
+def control() -> re.Pattern[str]:
+    """Every character :func:`escape` escapes: all but the tab."""
+    return re.compile(f"[\x00-\x08\x0a-\x1f{_OTHER}]")
+
+
+@functools.cache
+def control_but_lf() -> re.Pattern[str]:
+    """All but the tab and the line feed (:func:`escape_lines`)."""
+    return re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")
+
+
+@functools.cache
+def _json_raw() -> re.Pattern[str]:
+    return re.compile(f"[{_OTHER}]")  # json.dumps writes C0 in strings as escapes already
 
 
 def _code(m: re.Match[str]) -> str:
@@ -53,17 +72,27 @@ def _code(m: re.Match[str]) -> str:
 
 
 def escape(text: str) -> str:
-    """``text`` with every control/format character shown as an escape (a line feed too: one line)."""
-    return CONTROL.sub(_code, text) if CONTROL.search(text) else text
+    """``text`` with every control/format character shown as an escape (a line feed too: one line).
+    A printable string (``str.isprintable``: no character of the categories Other or Separator but the
+    space, a superset of what is escaped) is returned as it is without a regex search."""
+    if text.isprintable():
+        return text
+    pat = control()
+    return pat.sub(_code, text) if pat.search(text) else text
 
 
 def escape_lines(text: str) -> str:
     """Like :func:`escape`, keeping line feeds (the lines of a multi-line text)."""
-    return CONTROL_BUT_LF.sub(_code, text) if CONTROL_BUT_LF.search(text) else text
+    if text.isprintable():
+        return text
+    pat = control_but_lf()
+    return pat.sub(_code, text) if pat.search(text) else text
 
 
-def _layout(text: str) -> str:
+def layout(text: str) -> str:
     """Escape ``text`` but keep the line feeds around it: they are ours (a pane's line ends), not content."""
+    if text.isprintable():
+        return text
     if "\n" not in text:
         return escape(text)
     core = text.strip("\n")
@@ -74,20 +103,18 @@ def _layout(text: str) -> str:
     return head + escape(core) + tail
 
 
-class SafeText(Text):
-    """A Rich ``Text`` that escapes every string put in it (:func:`escape`; line feeds before or after a
-    string are kept as line breaks). Build labels from data with it; never with markup."""
+def __getattr__(name: str) -> Any:
+    """:class:`SafeText` is defined in :mod:`ovntrace.render.safetext` (it imports Rich), loaded on first use:
+    plain output never imports Rich."""
+    if name == "SafeText":
+        from ovntrace.render.safetext import SafeText
 
-    def __init__(self, text: str = "", *args: Any, **kwargs: Any) -> None:
-        super().__init__(_layout(text), *args, **kwargs)
-
-    def append(self, text: str | Text, style: Any = None) -> SafeText:
-        if isinstance(text, str):
-            text = _layout(text)
-        elif not isinstance(text, SafeText) and CONTROL_BUT_LF.search(text.plain):
-            text = SafeText(text.plain, style=text.style)
-        super().append(text, style)
-        return self
+        return SafeText
+    if name == "CONTROL":
+        return control()
+    if name == "CONTROL_BUT_LF":
+        return control_but_lf()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0a)} | {0x7f: 0x2421}
@@ -97,9 +124,9 @@ def pictures(text: str) -> str:
     """One character for one: a C0 control as its Unicode control picture (ESC as ``␛``), DEL as ``␡``,
     any other control or format character as ``�``. For an editable text (the TUI's paste box), whose
     columns must stay the document's; line feeds and tabs are kept."""
-    if not CONTROL_BUT_LF.search(text):
+    if not control_but_lf().search(text):
         return text
-    return CONTROL_BUT_LF.sub(lambda m: chr(_PICTURES.get(ord(m.group()), 0xFFFD)), text)
+    return control_but_lf().sub(lambda m: chr(_PICTURES.get(ord(m.group()), 0xFFFD)), text)
 
 
 # -- Markdown -----------------------------------------------------------------------------------------
@@ -142,7 +169,6 @@ def md_fence(body: str) -> str:
 
 # -- JSON ---------------------------------------------------------------------------------------------
 
-_JSON_RAW = re.compile(f"[{_OTHER}]")  # json.dumps writes C0 in strings as escapes already
 
 
 def _json_code(m: re.Match[str]) -> str:
@@ -156,4 +182,7 @@ def _json_code(m: re.Match[str]) -> str:
 def json_text(document: str) -> str:
     """A ``json.dumps(..., ensure_ascii=False)`` document with DEL, C1 and format characters written as
     ``\\uXXXX`` (json already escapes C0). Only string contents can hold them, so the data is unchanged."""
-    return _JSON_RAW.sub(_json_code, document) if _JSON_RAW.search(document) else document
+    if document.isascii() and "\x7f" not in document:  # ASCII but DEL holds none of them
+        return document
+    pat = _json_raw()
+    return pat.sub(_json_code, document) if pat.search(document) else document

@@ -58,7 +58,10 @@ COOKIE_PALETTE = ("magenta", "cyan", "green", "yellow", "blue", "bright_magenta"
 
 
 def style_for(key: str) -> str:
-    return STYLES.get(key, DEFAULT_ACTION_STYLE if key.startswith("action.") else "")
+    got = STYLES.get(key)
+    if got is not None:
+        return got
+    return DEFAULT_ACTION_STYLE if key.startswith("action.") else ""
 
 
 def cookie_style(cookie: str) -> str:

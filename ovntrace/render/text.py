@@ -6,122 +6,193 @@ so a ``[bold]`` inside a pasted trace prints as itself and its control character
 A trace whose explanation is longer than :data:`LONG_TREE_LINES` lines (more than a screen: its header is
 long gone when its last table scrolls by, in a pager or not) ends with its verdict again, on one line:
 ``end of trace 1 · TUNNEL: tunnelled to 172.17.42.31 (line 97)``.
+
+Output that Rich would write without any style (not a terminal, no ``--color always``, no ``FORCE_COLOR``
+or ``TTY_COMPATIBLE``: :func:`plain_output`) is written by :class:`PlainWriter` without Rich (not even
+imported): the same escaped strings, joined. Rich is used only to colour, and for a line holding a tab
+(Rich expands it).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-
-from ovntrace.model import ParseResult
+from ovntrace.model import ParseResult, Trace
 from ovntrace.model.ovn import TraceOvn
-from ovntrace.render.display import headline_style, pass_title, path_line, result_rows, summary, verdict_line
-from ovntrace.render.safe import SafeText
+from ovntrace.render.display import _row as display_row
+from ovntrace.render.display import headline_style, pass_title, path_line, rows_for_steps, summary, verdict_line
+from ovntrace.render.safe import layout
 from ovntrace.render.styles import cookie_style, style_for
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 INDENT = "    "
 LONG_TREE_LINES = 40  # a trace explained in more lines than this ends with its verdict line again
 BATCH = 512  # lines handed to Rich per print call (one call per line costs more than rendering it)
 
 
-class _Lines:
-    """Buffers the lines of the explanation and prints them through ``console`` in batches: one
-    ``Console.print`` per line spends most of its time on per-call setup (terminal size, options)."""
+class _PlainLine:
+    """A line of plain output: the strings :class:`SafeText` would hold (escaped the same way), no styles."""
 
-    def __init__(self, console: Console, out: TextIO | None = None) -> None:
-        self.console = console
-        self.buf: list[SafeText] = []
-        self.count = 0  # lines printed so far
-        # no colour, no terminal (a file or pipe, --color never): Rich would write each line's plain
-        # text as it is (soft wrap, no styles), so write it directly
-        self.plain = out if out is not None and console.color_system is None else None
+    __slots__ = ("parts",)
 
-    def print(self, line: SafeText | None = None) -> None:
-        self.count += 1
-        self.buf.append(line if line is not None else SafeText(""))
-        if len(self.buf) >= BATCH:
-            self.flush()
+    def __init__(self, text: str = "", style: Any = None) -> None:
+        self.parts = [layout(text)]
 
-    def flush(self) -> None:
-        if self.buf and self.plain is not None and not any("\t" in t.plain for t in self.buf):
-            self.plain.write("\n".join(t.plain for t in self.buf) + "\n")
-            self.buf = []
-        elif self.buf:
-            self.console.print(*self.buf, sep="\n")
-            self.buf = []
+    def append(self, text: str, style: Any = None) -> _PlainLine:
+        self.parts.append(layout(text))
+        return self
+
+    @property
+    def plain(self) -> str:
+        return "".join(self.parts)
+
+
+def plain_output(out: TextIO, color: bool | None) -> bool:
+    """True when Rich would write ``out`` without any style (``Console(file=out, force_terminal=None,
+    no_color=color is False)`` has no colour system): not asked for colour, not a terminal, and none of the
+    environment variables that make Rich treat a file as one. When unsure (an IPython shell), False: Rich decides."""
+    if color:
+        return False
+    isatty = getattr(out, "isatty", None)
+    try:
+        if isatty is not None and isatty():
+            return False
+    except ValueError:  # closed: Rich treats it as no terminal
+        pass
+    env = os.environ
+    if "FORCE_COLOR" in env or "TTY_COMPATIBLE" in env or "IPython" in sys.modules:
+        return False
+    return not (hasattr(sys.stdin, "__module__") and sys.stdin.__module__.startswith("idlelib"))
+
+
+class TraceWriter:
+    """Renders traces one at a time to strings (:meth:`trace`): plain (no Rich) or through a Rich console
+    writing to a buffer. ``index`` is the trace's number in the document (1-based): trace 2 onwards starts
+    with an empty line."""
+
+    def __init__(self, *, full: bool = False, plain: bool = True, color: bool | None = None,
+                 width: int | None = None, stream: TextIO | None = None) -> None:
+        self.full = full
+        self.plain = plain
+        self.color = color
+        self.width = width
+        self._console: Console | None = None
+        self._buf: Any = None
+        self._stream = stream  # the real output: a terminal's size and colours are read from it
+
+    def _rich(self) -> tuple[Console, Any]:
+        if self._console is None:
+            import io
+
+            from rich.console import Console
+
+            self._buf = io.StringIO()
+            color = self.color
+            # a console on the real stream detects its terminal (size, colour system); its output goes to the buffer
+            console = Console(file=self._stream or self._buf, force_terminal=color if color else None,
+                              no_color=color is False, highlight=False, soft_wrap=True, width=self.width)
+            if self._stream is not None:
+                console.file = self._buf
+            self._console = console
+        return self._console, self._buf
+
+    def _print_rich(self, lines: list[Any]) -> str:
+        console, buf = self._rich()
+        for i in range(0, len(lines), BATCH):
+            console.print(*lines[i:i + BATCH], sep="\n")
+        text: str = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text
+
+    def trace(self, trace: Trace, tovn: TraceOvn | None, index: int) -> str:
+        if not self.plain:
+            from ovntrace.render.safe import SafeText
+
+            return self._print_rich(_trace_lines(trace, tovn, index, self.full, SafeText))
+        lines = _trace_lines(trace, tovn, index, self.full, _PlainLine)
+        out = [ln.plain for ln in lines]
+        if any("\t" in s for s in out):  # Rich expands tabs: those lines go through it
+            from ovntrace.render.safe import SafeText
+
+            return "".join(self._print_rich([SafeText(s)]) if "\t" in s else s + "\n" for s in out)
+        out.append("")
+        return "\n".join(out)
+
+    def no_trace(self) -> str:
+        if self.plain:
+            return "no trace found\n"
+        from ovntrace.render.safe import SafeText
+
+        return self._print_rich([SafeText("no trace found", style="bold red")])
 
 
 def render(result: ParseResult, out: TextIO, *, full: bool = False, color: bool | None = None,
            width: int | None = None, ovn: Sequence[TraceOvn | None] | None = None) -> None:
-    console = Console(file=out, force_terminal=color if color else None, no_color=color is False,
-                      highlight=False, soft_wrap=True, width=width)
-    _render(result, _Lines(console, out), full, ovn)
-
-
-def _render(result: ParseResult, console: _Lines, full: bool, ovn: Sequence[TraceOvn | None] | None) -> None:
-    index = 0
-    # the trace being printed: its number, its headline and where its lines start
-    last: tuple[int, SafeText, int] | None = None
-    for kind, trace, p, row in result_rows(result, full, ovn):
-        if kind == "trace" and trace is not None:
-            _repeat_verdict(console, last)
-            index += 1
-            tovn = ovn[index - 1] if ovn is not None and index - 1 < len(ovn) else None
-            if index > 1:
-                console.print()
-            last = (index, SafeText(verdict_line(trace, tovn), style=style_for(headline_style(trace, tovn))),
-                    console.count)
-            head, _, _ = summary(trace, index).rpartition(" · ")
-            line = SafeText(head + " · ", style=style_for("header"))
-            line.append(verdict_line(trace, tovn), style=style_for(headline_style(trace, tovn)))
-            console.print(line)
-            path = path_line(tovn)
-            if path:
-                console.print(SafeText(f"path: {path}", style=style_for("path")))
-            if tovn is not None and tovn.release_guess:
-                console.print(SafeText(f"ovn: {tovn.release_guess}", style="dim"))
-            for note in tovn.notes if tovn is not None else ():
-                console.print(SafeText(f"note: {note}", style=style_for("ovn")))
-            if trace.command:
-                console.print(SafeText(f"command: {trace.command}", style="dim"))
-        elif kind == "pass" and p is not None and trace is not None:
-            i = trace.passes.index(p) + 1
-            title = SafeText(pass_title(p, i), style=style_for("pass"))
-            if p.flow:
-                title.append(f"  Flow: {p.flow}", style="dim")
-            console.print(title)
-            if p.datapath_actions is not None:
-                console.print(SafeText(f"  Datapath actions: {p.datapath_actions}", style="dim"))
-        elif row is not None:
-            t = SafeText(INDENT * (row.depth + 1))
-            t.append(row.text, style=style_for(row.style))
-            if row.note:
-                t.append("  ")
-                if row.cookie:
-                    prio, _, _ = row.note.partition(", cookie")
-                    t.append(prio, style=style_for("note"))
-                    t.append(f", cookie {row.cookie}", style=cookie_style(row.cookie))
-                else:
-                    t.append(row.note, style=style_for("note"))
-            if row.line is not None:
-                t.append(f"  L{row.line}", style="dim")
-            if row.ovn:
-                t.append(f"  {row.ovn}", style=style_for("ovn"))
-            console.print(t)
-            if row.lflow:
-                console.print(SafeText(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
-    _repeat_verdict(console, last)
+    writer = TraceWriter(full=full, plain=plain_output(out, color), color=color, width=width, stream=out)
+    for i, t in enumerate(result.traces):
+        out.write(writer.trace(t, ovn[i] if ovn is not None and i < len(ovn) else None, i + 1))
     if not result.traces:
-        console.print(SafeText("no trace found", style="bold red"))
-    console.flush()
+        out.write(writer.no_trace())
 
 
-def _repeat_verdict(console: _Lines, trace: tuple[int, SafeText, int] | None) -> None:
-    """After a trace explained in more than :data:`LONG_TREE_LINES` lines: its verdict line again."""
-    if trace is not None and console.count - trace[2] > LONG_TREE_LINES:
-        index, headline, _ = trace
-        line = SafeText(f"end of trace {index} · ", style=style_for("header"))
-        line.append_text(headline)
-        console.print(line)
+def _trace_lines(trace: Trace, tovn: TraceOvn | None, index: int, full: bool, mk: Any) -> list[Any]:
+    """The lines of one trace's explanation, each made by ``mk(text, style=...)`` (:class:`SafeText` or
+    :class:`_PlainLine`) and extended with ``.append(text, style)``."""
+    lines: list[Any] = []
+    add = lines.append
+    if index > 1:
+        add(mk(""))
+    start = len(lines)
+    hstyle = style_for(headline_style(trace, tovn))
+    verdict = verdict_line(trace, tovn)
+    head, _, _ = summary(trace, index).rpartition(" · ")
+    line = mk(head + " · ", style=style_for("header"))
+    line.append(verdict, style=hstyle)
+    add(line)
+    path = path_line(tovn)
+    if path:
+        add(mk(f"path: {path}", style=style_for("path")))
+    if tovn is not None and tovn.release_guess:
+        add(mk(f"ovn: {tovn.release_guess}", style="dim"))
+    for note in tovn.notes if tovn is not None else ():
+        add(mk(f"note: {note}", style=style_for("ovn")))
+    if trace.command:
+        add(mk(f"command: {trace.command}", style="dim"))
+    for i, p in enumerate(trace.passes, 1):
+        title = mk(pass_title(p, i), style=style_for("pass"))
+        if p.flow:
+            title.append(f"  Flow: {p.flow}", style="dim")
+        add(title)
+        if p.datapath_actions is not None:
+            add(mk(f"  Datapath actions: {p.datapath_actions}", style="dim"))
+        rows: Any = rows_for_steps(p.steps, full, tovn)
+        for part in (rows, *(display_row(n, 0) for n in p.notes)):
+            for row in part:
+                t = mk(INDENT * (row.depth + 1))
+                t.append(row.text, style=style_for(row.style))
+                if row.note:
+                    t.append("  ")
+                    if row.cookie:
+                        prio, _, _ = row.note.partition(", cookie")
+                        t.append(prio, style=style_for("note"))
+                        t.append(f", cookie {row.cookie}", style=cookie_style(row.cookie))
+                    else:
+                        t.append(row.note, style=style_for("note"))
+                if row.line is not None:
+                    t.append(f"  L{row.line}", style="dim")
+                if row.ovn:
+                    t.append(f"  {row.ovn}", style=style_for("ovn"))
+                add(t)
+                if row.lflow:
+                    add(mk(INDENT * (row.depth + 2) + "lflow: " + row.lflow, style=style_for("lflow")))
+    if len(lines) - start > LONG_TREE_LINES:
+        end = mk(f"end of trace {index} · ", style=style_for("header"))
+        end.append(verdict, style=hstyle)
+        add(end)
+    return lines

@@ -1,0 +1,449 @@
+"""``ovntrace explain``'s pipeline: each trace is built, annotated, rendered and written in turn, then dropped.
+
+The input is read and segmented whole (``preprocess`` and ``_Segmenter`` of :mod:`ovntrace.parser.document`: which
+lines are which trace), then each trace is built (``_build``), given its OVN meaning, rendered to a string and
+written: memory is the input plus one trace, not the whole document's trees. What belongs to the document is
+kept small: the warnings (the parser's, sorted by line, with the typo lint's) and the prose lines.
+
+* JSON puts the warnings *before* the traces, so its traces are spooled (:class:`_Spool`: in memory up to
+  :data:`SPOOL_MEMORY` characters, then a temporary file) and written after the head.
+* A paste holding both ovn-trace and ofproto/trace output gets the comparison of the two
+  (:mod:`ovntrace.correlate.compare`), which needs every trace: it is built whole, in this process.
+* With cluster facts (``--nb/--sb/--node/--context``) the facts a live database sends depend on every trace
+  (``trace_needs``): the traces are built first, then the facts loaded once, then annotated and rendered.
+
+Big inputs (:data:`PARALLEL_MIN_LINES` lines of traces, or ``--jobs N``) are shared among N processes: this one
+and N-1 workers (``fork``: they inherit the segmented input and the correlator, loaded once here). The traces go
+in chunks of about :data:`CHUNK_LINES` lines, chunk k to process k mod N; a worker sends back each chunk's
+rendered text and warnings (read as they come by a thread here), written here in input order. A failure in a
+worker is not reported from there: the chunk is run again here, so its error is the one (message, exit status,
+``--debug`` traceback) a single process gives. A worker that dies leaves its chunks to this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ovntrace import cli
+from ovntrace.cli import CliError, ExitStatus
+from ovntrace.model import ParseResult, Trace
+from ovntrace.model.trace import ParseWarning, TraceFormat
+
+if TYPE_CHECKING:
+    from ovntrace.correlate import Correlator
+    from ovntrace.model.ovn import TraceOvn
+
+PARALLEL_MIN_LINES = 5000  # --jobs auto: fewer lines of traces than this are explained in this process
+CHUNK_LINES = 2000  # lines of traces per unit of work in parallel
+SPOOL_MEMORY = 1 << 20  # characters of JSON traces kept in memory before spilling to a temporary file
+
+
+def cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+# -- rendering one trace ------------------------------------------------------------------------------------
+
+
+def _renderer(args: argparse.Namespace, stdout: TextIO) -> Callable[[Trace, TraceOvn | None, int], str]:
+    """The function rendering one trace (1-based index) to its text in the document."""
+    fmt = args.format
+    if fmt == "json":
+        from ovntrace.render import json_v2
+
+        return lambda t, o, i: json_v2.trace_text(t, o)
+    if fmt == "json1":
+        from ovntrace.render import json as json1
+
+        return lambda t, o, i: json1.trace_text(t, o)
+    if fmt == "markdown":
+        from ovntrace.render import markdown
+
+        full = args.full
+        return lambda t, o, i: markdown.trace_text(t, o, i, full)
+    from ovntrace.render import text as text_render
+
+    color: bool | None = None
+    if args.color == "always":  # asked for explicitly: wins over NO_COLOR
+        color = True
+    elif args.color == "never" or os.environ.get("NO_COLOR"):
+        color = False
+    writer = text_render.TraceWriter(full=args.full, plain=text_render.plain_output(stdout, color), color=color,
+                                     stream=stdout)
+    return writer.trace
+
+
+class _Work:
+    """Everything a process needs to explain chunks of the input (inherited by the workers: fork)."""
+
+    def __init__(self, segments: list[Any], built: list[Trace] | None, correlator: Correlator | None,
+                 render: Callable[[Trace, TraceOvn | None, int], str]) -> None:
+        self.segments = segments  # the segmenter's traces (None once built and dropped)
+        self.built = built  # the traces, when they had to be built first
+        self.correlator = correlator
+        self.render = render
+
+    def run(self, start: int, end: int) -> tuple[list[str], list[ParseWarning], list[ParseWarning]]:
+        """Traces ``start`` to ``end`` (exclusive): their texts, the parser's warnings and the typo lint's.
+
+        The cyclic garbage collector is paused meanwhile (as :func:`ovntrace.parser.parse` does): building a
+        trace allocates many acyclic objects and each collection would walk everything alive."""
+        from ovntrace.parser.document import _build
+        from ovntrace.parser.lint import typo_warnings
+
+        texts: list[str] = []
+        warnings: list[ParseWarning] = []
+        typos: list[ParseWarning] = []
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            for i in range(start, end):
+                if self.built is not None:
+                    t = self.built[i]
+                else:
+                    t = _build(self.segments[i], warnings)
+                    self.segments[i] = None  # its lines are freed with the trace
+                tovn = self.correlator.annotate(t) if self.correlator is not None else None
+                typos.extend(typo_warnings("", ParseResult((t,), (), 0, ())))
+                texts.append(self.render(t, tovn, i + 1))
+        finally:
+            if was:
+                gc.enable()
+        return texts, warnings, typos
+
+
+# -- parallel -----------------------------------------------------------------------------------------------
+
+_ERROR = b"E"
+_OK = b"K"
+
+
+def _chunks(spans: Sequence[tuple[int, int]], jobs: int) -> list[tuple[int, int]]:
+    """Consecutive traces in chunks of about :data:`CHUNK_LINES` lines, at least ``jobs`` of them when there
+    are that many traces. ``spans``: each trace's (first, last) line."""
+    total = sum(last - first + 1 for first, last in spans)
+    size = max(1, min(CHUNK_LINES, total // max(1, jobs)))
+    out: list[tuple[int, int]] = []
+    start, acc = 0, 0
+    for i, (first, last) in enumerate(spans):
+        acc += last - first + 1
+        if acc >= size:
+            out.append((start, i + 1))
+            start, acc = i + 1, 0
+    if start < len(spans):
+        out.append((start, len(spans)))
+    return out
+
+
+def _worker(work: _Work, chunks: list[tuple[int, int]], w: int, jobs: int, fd: int) -> None:
+    """In a forked child: every ``jobs``-th chunk from ``w``, each result sent on ``fd`` as a length-prefixed
+    pickle; a failure sends an error mark and stops (the parent runs that chunk itself)."""
+    import pickle
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it ends the workers)
+    with os.fdopen(fd, "wb") as out:
+        for k in range(w, len(chunks), jobs):
+            try:
+                data = pickle.dumps(work.run(*chunks[k]), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:
+                out.write(_ERROR + (0).to_bytes(8, "little"))
+                return
+            out.write(_OK + len(data).to_bytes(8, "little"))
+            out.write(data)
+            out.flush()
+
+
+class _Pool:
+    """``jobs`` processes: this one and ``jobs - 1`` forked workers, chunk ``k`` done by process ``k % jobs``
+    (0: this one); :meth:`results` yields every chunk's result in order."""
+
+    def __init__(self, work: _Work, chunks: list[tuple[int, int]], jobs: int) -> None:
+        import threading
+
+        self.work = work
+        self.chunks = chunks
+        self.jobs = jobs
+        self.pids: list[int] = []
+        self.queues: list[list[bytes | None]] = [[]]  # [0]: this process's, unused
+        self.ready: list[threading.Semaphore] = [threading.Semaphore(0)]
+        readers: list[int] = []
+        # What exists now is left out of the cyclic collector's walks (until close()), in this process and in the
+        # workers: a walk writes to every object's header, which would copy every page they share.
+        gc.freeze()
+        try:
+            for w in range(1, jobs):
+                r, wfd = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the worker
+                    code = 0
+                    try:
+                        os.close(r)
+                        for fd in readers:
+                            os.close(fd)
+                        _worker(work, chunks, w, jobs, wfd)
+                    except BaseException:
+                        code = 1
+                    finally:
+                        os._exit(code)
+                os.close(wfd)
+                readers.append(r)
+                self.pids.append(pid)
+        except BaseException:
+            gc.unfreeze()
+            raise
+        self.threads = []
+        for r in readers:
+            q: list[bytes | None] = []
+            sem = threading.Semaphore(0)
+            self.queues.append(q)
+            self.ready.append(sem)
+            th = threading.Thread(target=self._read, args=(r, q, sem), daemon=True)
+            th.start()
+            self.threads.append(th)
+
+    @staticmethod
+    def _read(fd: int, q: list[bytes | None], sem: Any) -> None:
+        """A worker's messages, as they come (the worker never waits for this process to write)."""
+        with os.fdopen(fd, "rb") as f:
+            while True:
+                head = f.read(9)
+                if len(head) < 9:
+                    break
+                n = int.from_bytes(head[1:], "little")
+                if head[:1] != _OK:
+                    break
+                data = f.read(n)
+                if len(data) < n:
+                    break
+                q.append(data)
+                sem.release()
+        q.append(None)  # error, death or the end: the rest of its chunks are run here
+        sem.release()
+
+    def results(self) -> Iterator[tuple[list[str], list[ParseWarning], list[ParseWarning]]]:
+        import pickle
+
+        dead = [False] * self.jobs
+        dead[0] = True  # this process: its chunks are run here
+        for k, chunk in enumerate(self.chunks):
+            w = k % self.jobs
+            data = None
+            if not dead[w]:
+                self.ready[w].acquire()
+                data = self.queues[w].pop(0)
+                if data is None:
+                    dead[w] = True
+            if data is None:  # this process's chunk, or a worker's that failed: its error, if any, raised here
+                yield self.work.run(*chunk)
+            else:
+                yield pickle.loads(data)
+
+    def close(self) -> None:
+        import contextlib
+        import signal
+
+        for pid in self.pids:  # done already, or stopped: this process had an error or was interrupted
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+        gc.unfreeze()
+
+
+# -- output --------------------------------------------------------------------------------------------------
+
+
+class _Spool:
+    """Text kept to be written later: in memory, then in a temporary file past :data:`SPOOL_MEMORY`."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.file: Any = None
+
+    def write(self, text: str) -> None:
+        if self.file is not None:
+            self.file.write(text)
+            return
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > SPOOL_MEMORY:
+            import tempfile
+
+            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed by copy_to
+            self.file.write("".join(self.parts))
+            self.parts = []
+
+    def copy_to(self, out: TextIO) -> None:
+        if self.file is None:
+            out.write("".join(self.parts))
+            return
+        self.file.seek(0)
+        while True:
+            block = self.file.read(1 << 20)
+            if not block:
+                break
+            out.write(block)
+        self.file.close()
+
+
+# -- the command ---------------------------------------------------------------------------------------------
+
+
+def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
+    from ovntrace.parser.document import _build, _Segmenter
+    from ovntrace.parser.lint import typo_warnings
+    from ovntrace.parser.preprocess import preprocess
+
+    cli._apply_common(args)
+    text = cli._read_input(args.file, stdin)
+    was = gc.isenabled()
+    gc.disable()  # as parse() does: many acyclic objects
+    try:
+        lines = preprocess(text)
+        seg = _Segmenter(lines)
+        seg.run()
+    finally:
+        if was:
+            gc.enable()
+    segments: list[Any] = list(seg.traces)
+    if not segments:
+        from ovntrace.render.display import no_trace_message
+
+        raise CliError(cli._what_it_is(text, args.file) or no_trace_message(text), ExitStatus.NO_TRACE)
+    line_count, prose, seg_warnings = len(lines), tuple(seg.prose), list(seg.warnings)
+    spans = [(t.first_line, t.last_line) for t in segments]
+    kinds = {t.format is TraceFormat.OVN_TRACE for t in segments}
+    del lines, seg
+    text_typos = list(typo_warnings(text, ParseResult((), (), 0, ())))  # the text's own (table lines' dots)
+    del text  # the segments hold what is left to build
+
+    whole = len(kinds) > 1  # ovn-trace and ofproto/trace: compared, so every trace is needed at once
+    with_facts = not args.no_ovn and bool(args.nb or args.sb or args.node or args.context)
+    built: list[Trace] | None = None
+    build_warnings: list[ParseWarning] = []
+    if whole or with_facts:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            built = [_build(t, build_warnings) for t in segments]
+        finally:
+            if was:
+                gc.enable()
+        segments = []
+    correlator = None
+    if not args.no_ovn:
+        from ovntrace.correlate import Correlator
+
+        ctx = None
+        if with_facts:
+            assert built is not None
+            ctx = cli._load_context(args, ParseResult(tuple(built), (), line_count, prose))
+        on = cli._context_warnings(ctx, args.on, stderr)
+        correlator = Correlator(ctx, args.ovn_version, on)
+
+    render = _renderer(args, stdout)
+    jobs = getattr(args, "jobs", 0) or (cpus() if sum(b - a + 1 for a, b in spans) >= PARALLEL_MIN_LINES else 1)
+    if whole:
+        jobs = 1
+    work = _Work(segments, built, correlator, render)
+    # one process: trace by trace (each written before the next is built)
+    chunks = _chunks(spans, jobs) if jobs > 1 else [(i, i + 1) for i in range(len(spans))]
+    jobs = min(jobs, len(chunks))
+
+    fmt = args.format
+    is_json = fmt in ("json", "json1")
+    out: Any = _Spool() if is_json else stdout
+    sep = ", " if is_json else "\n" if fmt == "markdown" else ""
+    warnings = seg_warnings + build_warnings
+    typos = text_typos
+    ovn_all: list[TraceOvn | None] = []
+    first = True
+    pool = _Pool(work, chunks, jobs) if jobs > 1 else None
+    try:
+        results: Iterator[tuple[list[str], list[ParseWarning], list[ParseWarning]]]
+        if whole:  # the comparison needs the annotations: annotate here, render with them
+            assert built is not None
+            ovn_all = [correlator.annotate(t) if correlator is not None else None for t in built]
+            results = iter([_run_annotated(built, ovn_all, render)])
+        elif pool is not None:
+            results = pool.results()
+        else:
+            results = (work.run(a, b) for a, b in chunks)
+        for texts, ws, ts in results:
+            warnings += ws
+            typos += ts
+            for piece in texts:
+                if not first:
+                    out.write(sep)
+                first = False
+                out.write(piece)
+    finally:
+        if pool is not None:
+            pool.close()
+    warnings.sort(key=lambda w: w.line)
+    typos.sort(key=lambda w: w.line)
+    if typos:  # flagged, with their line numbers, in every format
+        warnings = sorted((*warnings, *typos), key=lambda w: w.line)
+    result = ParseResult(tuple(built) if whole and built is not None else (), tuple(warnings), line_count, prose)
+    comparisons = cli._comparisons(result, ovn_all if correlator is not None else None) if whole else []
+    _finish(args, result, out, stdout, comparisons)
+    if result.warnings and not args.quiet:
+        from ovntrace.render.safe import escape
+
+        for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
+            stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
+    return ExitStatus.OK
+
+
+def _run_annotated(built: list[Trace], ovn: list[TraceOvn | None], render: Callable[..., str],
+                   ) -> tuple[list[str], list[ParseWarning], list[ParseWarning]]:
+    from ovntrace.parser.lint import typo_warnings
+
+    texts = [render(t, o, i + 1) for i, (t, o) in enumerate(zip(built, ovn, strict=True))]
+    typos = list(typo_warnings("", ParseResult(tuple(built), (), 0, ())))
+    return texts, [], typos
+
+
+def _finish(args: argparse.Namespace, result: ParseResult, out: Any, stdout: TextIO,
+            comparisons: Sequence[Any]) -> None:
+    """What follows the traces (and, in JSON, what comes before them)."""
+    fmt = args.format
+    if fmt in ("json", "json1"):
+        from ovntrace.render import json as json1
+        from ovntrace.render import json_v2
+
+        comparison = None
+        if comparisons:
+            from ovntrace.correlate.compare import to_json
+
+            comparison = [to_json(c) for c in comparisons]
+        mod: Any = json_v2 if fmt == "json" else json1
+        stdout.write(mod.head_text(result))
+        out.copy_to(stdout)
+        stdout.write(mod.tail_text(comparison))
+    elif fmt == "markdown":
+        from ovntrace.render import markdown
+
+        tail = markdown.tail_lines(result.warnings)
+        stdout.write("\n" + "\n".join(tail) + "\n" if tail else "\n")
+        if comparisons:
+            from ovntrace.render.compare import markdown_lines
+
+            stdout.write("\n".join(markdown_lines(comparisons, args.full)) + "\n")
+    elif comparisons:
+        from ovntrace.render.compare import text_lines
+
+        stdout.write("\n".join(text_lines(comparisons, args.full)) + "\n")
+
+
+__all__ = ["cmd_explain", "cpus"]
