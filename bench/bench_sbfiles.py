@@ -10,7 +10,8 @@ shared, CPU is the steadier number), wall seconds and peak RSS (VmHWM):
 * ``baseline``: the same with the code in ``B`` (a dir holding another ``ovntrace/``, e.g. ``git archive
   COMMIT ovntrace | tar -x -C B``), and whether its JSON is byte-identical;
 * with ``--detrace``: OVN's ``ovn-detrace`` on the same files: an ``ovsdb-server`` (started here, on copies of
-  the two files, unix sockets in a temporary dir under ``D``, stopped by its pid) and
+  the two files, unix sockets in a temporary dir under ``--work-dir`` (default: the system's temporary
+  dir; ``D`` is only read), stopped by its pid) and
   ``ovn-detrace --ovnsb=unix:...``; wall seconds, once (it takes tens of seconds);
 * with ``--live``: ``ovntrace explain --sb unix:... --nb unix:...`` against that same server (best of
   ``--repeat``, the baseline's too), and whether its JSON is the files' JSON.
@@ -105,10 +106,10 @@ def best(runs: list[dict[str, object]]) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def served(d: Path) -> Iterator[tuple[str, int]]:
-    """A real ovsdb-server of our own serving copies of the two files (in a temporary dir under ``d``, unix
-    socket), stopped by its pid at the end: yields its remote and pid."""
-    tmp = Path(tempfile.mkdtemp(prefix="bench-sbfiles-", dir=d))
+def served(d: Path, work: Path | None = None) -> Iterator[tuple[str, int]]:
+    """A real ovsdb-server of our own serving copies of the two files of ``d`` (in a temporary dir under
+    ``work``, unix socket), stopped by its pid at the end: yields its remote and pid."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sbfiles-", dir=work))
     try:
         for name in ("ovnsb_db.db", "ovnnb_db.db"):
             shutil.copy(d / name, tmp / name)
@@ -155,6 +156,8 @@ def main() -> None:
     ap.add_argument("--detrace", action="store_true", help="ovn-detrace against an ovsdb-server on the files")
     ap.add_argument("--live", action="store_true",
                     help="explain with --sb/--nb unix:SOCK of that ovsdb-server too (and the baseline's)")
+    ap.add_argument("--work-dir", type=Path, help="where the served copies go (default: the temporary dir)")
+    ap.add_argument("--live-repeat", type=int, help="live rounds (default: --repeat)")
     args = ap.parse_args()
     d: Path = args.dir
     sb, nb = d / "ovnsb_db.db", d / "ovnnb_db.db"
@@ -197,7 +200,7 @@ def main() -> None:
         report["json_identical_to_baseline"] = runs["baseline"][0]["out"] == runs["explain"][0]["out"]
     if args.detrace or args.live:
         ew = min(float(r["wall_s"]) for r in runs["explain"])  # type: ignore[arg-type]
-        with served(d) as (remote, pid):
+        with served(d, args.work_dir) as (remote, pid):
             live: list[dict[str, object]] = []
             live_base: list[dict[str, object]] = []
 
@@ -209,14 +212,18 @@ def main() -> None:
 
             if args.live:
                 lcmd = [*cmd[:5], "--sb", remote, "--nb", remote, "-f", "json", "-q"]
-                for _ in range(args.repeat):
+                for _ in range(args.live_repeat or args.repeat):
                     live.append(timed())
                     if args.baseline:
                         live_base.append(timed(args.baseline))
                 report["explain_live"] = best(live)
                 report["live_json_identical_to_files"] = live[0]["out"] == runs["explain"][0]["out"]
+                # every round (client CPU, server CPU, wall): the spread, not only the best
+                report["explain_live_rounds"] = [[r["cpu_s"], r["server_cpu_s"], r["wall_s"]] for r in live]
                 if live_base:
                     report["baseline_live"] = best(live_base)
+                    report["baseline_live_rounds"] = [[r["cpu_s"], r["server_cpu_s"], r["wall_s"]] for r in live_base]
+                    report["live_json_identical_to_baseline"] = live[0]["out"] == live_base[0]["out"]
             if args.detrace:
                 c0 = server_cpu(pid)
                 dt = detrace(d, remote)

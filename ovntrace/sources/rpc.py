@@ -12,7 +12,8 @@ The tables read whole come in one ``monitor_cond`` (ovsdb-server(7), OVS 2.6+) r
 initial ``update2`` leaves out the columns that hold their default (most of a logical switch port's), and
 ovsdb-server composes it at less than half the CPU of a ``select`` of the same rows (9,313 ports of the 50k
 build: 0.42 s against 1.0 s of server CPU). The connection is closed right after that first reply. A server
-that refuses ``monitor_cond`` is read with ``select``s.
+that refuses ``monitor_cond`` is read with ``select``s. The tables read in part (a trace's datapaths' ports,
+multicast groups and flow UUIDs) come in one ``transact`` after it, the cookies' flows in one more.
 
 Remotes: ``tcp:IP:PORT``, ``unix:PATH``, ``ssl:IP:PORT`` (private key, certificate and CA files);
 several remotes separated by commas are tried in turn.
@@ -229,21 +230,36 @@ def fetch_tables(
 
 def _select(session: _Session, db: str, schema: Schema, table: str, cols: frozenset[str] | None,
             wheres: list[list[Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-    chosen = [c for c in schema.tables[table] if cols is None or c in cols]
-    ops = [{"op": "select", "table": table, "where": w, "columns": ["_uuid", *chosen]} for w in wheres]
-    results = session.call("transact", [db, *ops])
+    return _select_many(session, db, schema, [(table, cols, wheres)])[0]
+
+
+def _select_many(session: _Session, db: str, schema: Schema,
+                 plans: list[tuple[str, frozenset[str] | None, list[list[Any]]]],
+                 ) -> list[tuple[list[str], list[dict[str, Any]]]]:
+    """For each (table, columns, conditions) of ``plans``: the columns selected (schema order) and the rows
+    matching any of the conditions (each row once), all in one read-only ``transact`` (no round trip at all
+    when no plan has a condition)."""
+    chosen = [[c for c in schema.tables[t] if cols is None or c in cols] for t, cols, _ in plans]
+    ops = [{"op": "select", "table": t, "where": w, "columns": ["_uuid", *cs]}
+           for (t, _, wheres), cs in zip(plans, chosen, strict=True) for w in wheres]
+    results = session.call("transact", [db, *ops]) if ops else []
     if not isinstance(results, list) or len(results) < len(ops):
         raise SourceError(f"{session.remote}: unexpected transact reply")
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for res in results[: len(ops)]:
-        if not isinstance(res, dict) or "rows" not in res:
-            raise SourceError(f"{session.remote}: select on {table} failed: {res}")
-        for row in res["rows"]:
-            if row["_uuid"][1] not in seen:
-                seen.add(row["_uuid"][1])
-                rows.append(row)
-    return chosen, rows
+    out: list[tuple[list[str], list[dict[str, Any]]]] = []
+    at = 0
+    for (table, _, wheres), cs in zip(plans, chosen, strict=True):
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for res in results[at:at + len(wheres)]:
+            if not isinstance(res, dict) or "rows" not in res:
+                raise SourceError(f"{session.remote}: select on {table} failed: {res}")
+            for row in res["rows"]:
+                if row["_uuid"][1] not in seen:
+                    seen.add(row["_uuid"][1])
+                    rows.append(row)
+        at += len(wheres)
+        out.append((cs, rows))
+    return out
 
 
 def _dp_uuids(session: _Session, db: str, schema: Schema, keys: set[int],
@@ -293,6 +309,8 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
                  and not (lflow_datapath_keys is not None and (t == "Logical_Flow" or t in _PER_DATAPATH))
                  and not (t == "Logical_Flow" and lflow_cookies is not None)]
         tables.update(_monitor_whole(session, db, schema, whole))
+        # the rest (the trace's datapaths' ports, groups and flows) in one transact, the cookies' flows after
+        plans: list[tuple[str, frozenset[str] | None, list[list[Any]]]] = []
         for table, cols in wanted.items():
             if table not in schema.tables or table in tables:
                 continue  # an older schema (e.g. no Logical_DP_Group before OVN 20.12), or read whole above
@@ -303,14 +321,14 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
                 # only the ports and groups of the datapaths the trace visits
                 wheres = [[["datapath", "==", ["uuid", u]]]
                           for u in _dp_uuids(session, db, schema, lflow_datapath_keys, tables)]
-            if table == "Logical_Flow" and lflow_cookies is not None and wheres:
-                # UUIDs first (cheap to serialise), then whole rows only for the trace's cookies
-                _, ids = _select(session, db, schema, table, frozenset(), wheres)
-                hits = [r["_uuid"][1] for r in ids if r["_uuid"][1][:8] in lflow_cookies]
-                wheres = [[["_uuid", "==", ["uuid", u]]] for u in hits]
-            chosen, found = _select(session, db, schema, table, cols, wheres) if wheres else ([], [])
-            if not wheres:
-                chosen = [c for c in schema.tables[table] if cols is None or c in cols]
+            if table == "Logical_Flow" and lflow_cookies is not None:
+                cols = frozenset()  # UUIDs first (cheap to serialise), then whole rows only for the cookies
+            plans.append((table, cols, wheres))
+        for (table, _cols, _), (chosen, found) in zip(plans, _select_many(session, db, schema, plans), strict=True):
+            if table == "Logical_Flow" and lflow_cookies is not None:
+                hits = [[["_uuid", "==", ["uuid", r["_uuid"][1]]]] for r in found
+                        if r["_uuid"][1][:8] in lflow_cookies]
+                chosen, found = _select_many(session, db, schema, [(table, wanted[table], hits)])[0]
             tables[table] = _convert_rows(schema, table, chosen, found)
     return schema, tables
 

@@ -244,12 +244,27 @@ def test_live_equals_db_files(lab: object, client: str, monkeypatch: pytest.Monk
 
 
 @pytest.mark.lab
-def test_live_for_a_trace_equals_db_files_for_it(lab: object) -> None:
+@pytest.mark.parametrize("monitor", [True, False])
+def test_live_for_a_trace_equals_db_files_for_it(lab: object, monitor: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a trace needs (its datapath keys, 0 among them, and cookies), live and from the files: the same
-    logical flows, ports and multicast groups (the file's per-datapath filter is the live select's)."""
+    logical flows, ports and multicast groups (the file's per-datapath filter is the live select's). Live,
+    in four round trips (schema, the whole tables, the datapaths' ports/groups/flow UUIDs in one transact,
+    the cookies' flows), or, when the server refuses monitor_cond, selects only."""
     import random
 
+    from ovntrace.sources import rpc
     from tests.truth.conftest import remotes
+
+    calls: list[str] = []
+    real_call = rpc._Session.call
+
+    def counted(self: rpc._Session, method: str, params: list[object]) -> object:
+        calls.append(method)
+        if method == "monitor_cond" and not monitor:
+            raise SourceError(f"{self.remote}: monitor_cond failed: unknown method")
+        return real_call(self, method, params)
+
+    monkeypatch.setattr(rpc._Session, "call", counted)
 
     sb_remote, _ = remotes(lab)  # type: ignore[arg-type]
     master = lab.node_dir("kube-master")  # type: ignore[attr-defined]
@@ -261,6 +276,8 @@ def test_live_for_a_trace_equals_db_files_for_it(lab: object) -> None:
     theirs = sorted({lf.uuid[:8] for lf in whole.logical_flows if lf.datapath in on or lf.datapath_group in groups})
     cookies = set(random.Random(5).sample(theirs, 30))  # a trace's cookies are flows of the datapaths it visits
     live = load_sb(sb_remote, keys, cookies)
+    if monitor:
+        assert calls == ["get_schema", "monitor_cond", "transact", "transact"]
     f = load_sb(master / "ovnsb_db.db", keys, cookies)
     assert same(live, f)
     assert 0 < len(f.port_bindings) < len(whole.port_bindings)
