@@ -26,7 +26,7 @@ from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ovntrace.render.safe import SafeText, escape_lines
@@ -175,7 +175,9 @@ class ExplainScreen(Screen[None]):
         self.query_one("#side", TabbedContent).hide_tab("logical")  # until there is an ovn-trace to compare
         self.query_one("#status", Static).display = False
         self._layout(self.app.size.width)
-        self.query_one("#tree", TraceTree).focus()
+        tree = self.query_one("#tree", TraceTree)
+        tree.on_move = self._moved
+        tree.focus()
         self.load()
         if self.options.inventory_path and self.options.doctor:
             self.doctor_state = "running"
@@ -533,14 +535,14 @@ class ExplainScreen(Screen[None]):
         node = self.query_one("#tree", TraceTree).selected
         return node.line if node is not None else None
 
-    @on(Tree.NodeHighlighted, "#tree")
-    def _highlighted(self, event: Tree.NodeHighlighted[Node]) -> None:
-        node = event.node.data
-        if node is not None and node.trace_index != self.trace_index:
+    def _moved(self, node: Node) -> None:
+        """The tree's cursor moved to ``node`` (called by the tree in the same handler, so the details
+        are drawn in the same frame as the tree's cursor)."""
+        if node.trace_index != self.trace_index:
             self.trace_index = node.trace_index
             self._show_verdict()
-        # a key alone: the side pane follows at once, in the same frame as the tree; keys in a burst (a
-        # held j/k): only the tree is repainted, the side pane follows once they stop
+        # a key alone: the side pane follows at once; keys in a burst (a held j/k): only the tree is
+        # repainted, the side pane follows once they stop
         now = time.monotonic()
         quiet = now - self._last_move >= SELECTION_SETTLE_S
         self._last_move = now

@@ -7,11 +7,14 @@ rebuild), and a search hit's ancestors are materialised on demand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -48,6 +51,10 @@ class TraceTree(Tree[Node]):
         self.outline: Outline | None = None
         self.query_text = ""
         self._by_index: dict[int, TreeNode[Node]] = {}
+        self._frame: tuple[Style, int] = (Style(), 0)  # style and width while one frame is drawn
+        # called in the handler that moved the cursor, with the new row: what follows the selection (the
+        # details pane) is then drawn in the same frame as the tree, not one message later in a second one
+        self.on_move: Callable[[Node], None] | None = None
 
     # -- content ----------------------------------------------------------------------------
 
@@ -82,6 +89,13 @@ class TraceTree(Tree[Node]):
                 ctn = self._add(cur, child, expand)
                 if expand:
                     todo.append(ctn)
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        before = self._cursor_node
+        super().watch_cursor_line(previous_line, line)
+        node = self._cursor_node
+        if node is not None and node is not before and node.data is not None and self.on_move is not None:
+            self.on_move(node.data)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node]) -> None:
         self._populate(event.node, deep=True)
@@ -183,6 +197,17 @@ class TraceTree(Tree[Node]):
                 t.stylize(styles.style("match", dark), start, start + len(self.query_text))
                 start = low.find(self.query_text, start + 1)
         return t
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the widget's style walks every ancestor's styles and its size is computed: once per frame, not
+        # once per row as Tree.render_line does (most of a repainted row's cost)
+        self._frame = (self.rich_style, self.size.width)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        style, width = self._frame
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + width, style)
 
     def render_label(self, node: TreeNode[Node], base_style: Style, style: Style) -> Text:
         data = node.data
