@@ -268,49 +268,30 @@ def compile_tree(tree: Path) -> None:
                    env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--lines", type=int, default=10_000)
-    ap.add_argument("--keys", type=int, default=40)
-    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of (baseline, this tree)")
-    ap.add_argument("--baseline", default="main", help="a git revision, a folder with ovntrace/, or none")
-    args = ap.parse_args()
-    text = big_input(args.lines)
-    n_lines = text.count("\n") + 1
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        path = tmp / "big.txt"
-        path.write_text(text, encoding="utf-8")
-        trees: list[tuple[str, Path]] = []
-        base = baseline_tree(args.baseline, tmp)
-        if base is not None:
-            trees.append((f"baseline {base[1]}", base[0]))
-        trees.append(("this tree", ROOT))
-        for _, tree in trees:
-            compile_tree(tree)
-        results: dict[str, dict[str, list[float]]] = {name: {} for name, _ in trees}
-        empty = pty_keys([sys.executable, "-c", EMPTY_APP], args.keys, ready=b"empty")
-        base_start = asyncio.run(open_empty())
-        for _ in range(args.rounds):
-            for name, tree in trees:
-                r = results[name]
-                opened = open_in(tree, path)
-                r.setdefault("open", []).append(opened["opened"])
-                r.setdefault("open_cpu", []).append(opened["opened_cpu"])
-                r.setdefault("correlate_rest", []).append(opened["correlate_rest"])
-                r["rows"] = [opened["rows"]]
-                argv = [sys.executable, "-m", "ovntrace.tui", str(path)]
-                for key, cycle in (("j", (b"j",)), ("Gg", (b"G", b"g"))):
-                    k = pty_keys(argv, args.keys, ready=b'bridge("br-int")', cycle=cycle, pythonpath=str(tree),
-                                 first=b"g")
-                    for what in ("first", "settled", "cpu"):
-                        r.setdefault(f"{key}.{what}", []).extend(k[what])
-                    r.setdefault("pty_open", []).extend(k["opened"])
+def measure(trees: list[tuple[str, Path]], path: Path, rounds: int, keys: int) -> dict[str, dict[str, list[float]]]:
+    """Every measurement of each tree on the input at ``path``, alternating tree by tree, round by round."""
+    results: dict[str, dict[str, list[float]]] = {name: {} for name, _ in trees}
+    for _ in range(rounds):
+        for name, tree in trees:
+            r = results[name]
+            opened = open_in(tree, path)
+            r.setdefault("open", []).append(opened["opened"])
+            r.setdefault("open_cpu", []).append(opened["opened_cpu"])
+            r.setdefault("correlate_rest", []).append(opened["correlate_rest"])
+            r["rows"] = [opened["rows"]]
+            argv = [sys.executable, "-m", "ovntrace.tui", str(path)]
+            for key, cycle in (("j", (b"j",)), ("Gg", (b"G", b"g"))):
+                k = pty_keys(argv, keys, ready=b'bridge("br-int")', cycle=cycle, pythonpath=str(tree),
+                             first=b"g")
+                for what in ("first", "settled", "cpu"):
+                    r.setdefault(f"{key}.{what}", []).extend(k[what])
+                r.setdefault("pty_open", []).extend(k["opened"])
+    return results
+
+
+def report(title: str, results: dict[str, dict[str, list[float]]]) -> None:
     med = statistics.median
-    print(f"input: {n_lines} lines (bench_parse.big_input), {results['this tree']['rows'][0]:.0f} tree rows; "
-          f"{args.rounds} rounds, {args.keys} keys per run, real terminal {SIZE[0]}x{SIZE[1]}")
-    print(f"floor: an empty Textual app opens in {base_start * 1000:.0f} ms (pilot); key -> repaint "
-          f"{fmt(empty['first'])}; command start -> first frame {fmt(empty['opened'])}")
+    print(f"== {title}, {results['this tree']['rows'][0]:.0f} tree rows")
     for name, r in results.items():
         print(f"{name}:")
         print(f"  open until interactive (pilot):       {fmt(r['open'])}  target <= 1000 ms: "
@@ -323,7 +304,7 @@ def main() -> None:
               f"{'OK' if med(r['j.settled']) <= 0.05 and max(r['j.settled']) <= 0.1 else 'MISSED'}")
         cpu = ", ".join(f"{c * 1000:.1f}" for c in r["j.cpu"])
         print(f"  j: CPU of the app per key (all its threads, averaged over each run's keys + {SETTLE_S * 1000:.0f} ms "
-              f"quiet): {cpu} ms (empty app: {empty['cpu'][0] * 1000:.1f})")
+              f"quiet): {cpu} ms")
         print(f"  G/g -> tree repainted:                 {fmt(r['Gg.first'])}")
         print(f"  G/g -> screen settled:                 {fmt(r['Gg.settled'])}")
     if len(results) == 2:
@@ -335,6 +316,43 @@ def main() -> None:
         print(f"ratios this tree / baseline (medians): open {ratio('open')}, open CPU {ratio('open_cpu')}, "
               f"pty open {ratio('pty_open')}, "
               f"j settled {ratio('j.settled')}, j CPU per key {ratio('j.cpu')}, G/g settled {ratio('Gg.settled')}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--small", default=str(ROOT / "fixtures" / "ovn-24.03.9" / "trace2.txt"),
+                    help="a second, small real input measured the same way (none: skip it)")
+    ap.add_argument("--keys", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of (baseline, this tree)")
+    ap.add_argument("--baseline", default="main", help="a git revision, a folder with ovntrace/, or none")
+    args = ap.parse_args()
+    text = big_input(args.lines)
+    n_lines = text.count("\n") + 1
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        path = tmp / "big.txt"
+        path.write_text(text, encoding="utf-8")
+        inputs = [(f"{n_lines} lines (bench_parse.big_input)", path)]
+        if args.small != "none":
+            small = Path(args.small)
+            inputs.append((f"{small.name}: {small.read_text(encoding='utf-8').count(chr(10))} lines", small))
+        trees: list[tuple[str, Path]] = []
+        base = baseline_tree(args.baseline, tmp)
+        if base is not None:
+            trees.append((f"baseline {base[1]}", base[0]))
+        trees.append(("this tree", ROOT))
+        for _, tree in trees:
+            compile_tree(tree)
+        empty = pty_keys([sys.executable, "-c", EMPTY_APP], args.keys, ready=b"empty")
+        base_start = asyncio.run(open_empty())
+        all_results = [(title, measure(trees, p, args.rounds, args.keys)) for title, p in inputs]
+    print(f"{args.rounds} rounds, {args.keys} keys per run, real terminal {SIZE[0]}x{SIZE[1]}")
+    print(f"floor: an empty Textual app opens in {base_start * 1000:.0f} ms (pilot); key -> repaint "
+          f"{fmt(empty['first'])}; command start -> first frame {fmt(empty['opened'])}; "
+          f"CPU per key {empty['cpu'][0] * 1000:.1f} ms")
+    for title, results in all_results:
+        report(title, results)
 
 
 if __name__ == "__main__":

@@ -43,10 +43,11 @@ from ovntrace.tui.messages import (
     FactsLoaded,
     LiveFailed,
     LiveProgress,
+    MoreTraces,
     Parsed,
     ParseFailed,
 )
-from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
+from ovntrace.tui.outline import Node, Outline, apply_ovn, build, build_part, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
@@ -82,6 +83,8 @@ def initial_hops(result: Any, view: PathView | None) -> dict[int, list[PathHop]]
 
 
 SELECTION_SETTLE_S = 0.06  # keys closer than this are a burst: the details pane updates this long after the last
+PART_S = 0.15  # opening a long input: more traces are added to the tree at most this often
+FIRST_FRAME_WAIT_S = 1.0  # the parse worker waits (at most this long) for the first traces to be drawn
 PATH_SETTLE_S = 0.1  # OVN meaning arrives one trace at a time: the path pane is redrawn once per burst
 
 RUNBOOK_HINT = (
@@ -148,6 +151,7 @@ class ExplainScreen(Screen[None]):
         # the row the tree opened on (the step that decided the verdict): while the cursor stays there, it
         # follows the verdict when OVN meaning moves it (the ACL drop before OVS's controller action)
         self._auto_node: Node | None = None
+        self._total = 0  # while a long input is being read: its traces (the tree has the first ones)
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -261,7 +265,10 @@ class ExplainScreen(Screen[None]):
                 # capped (a FIFO or /dev/zero cannot fill the memory); lines split on LF only, later
                 text = read_path(path).decode("utf-8", errors="replace")
             assert text is not None
-            result = parse(text)
+            if generation == 1:  # opening: the first traces on screen while the rest is read
+                self._parse_in_steps(generation, text)
+                return
+            result = parse(text)  # r: the tree is replaced once, where the cursor was
             if worker.is_cancelled:
                 return
             outline = build(result)
@@ -276,6 +283,38 @@ class ExplainScreen(Screen[None]):
             self.post_message(ParseFailed(generation, f"{type(e).__name__}: {e}"))
             return
         self.post_message(Parsed(generation, text, result, outline, hops=hops))
+
+    def _parse_in_steps(self, generation: int, text: str) -> None:
+        """In the parse worker: the first trace is shown as soon as it is read (a 10k-line paste opens
+        in the time of its first trace, not of all of them), the others follow in batches
+        (``MoreTraces``, at most every ``PART_S``), the last one complete; the tree keeps its cursor
+        and folds meanwhile. OVN correlation, cluster facts and the parser's warnings wait for the
+        whole input."""
+        from ovntrace.tui.progressive import parse_in_steps
+
+        worker = get_current_worker()
+        posted = 0  # traces sent to the UI
+        nodes = 0  # their tree nodes
+        last = 0.0
+        for step in parse_in_steps(text):
+            if worker.is_cancelled:
+                return
+            result = step.result
+            n = len(result.traces)
+            if posted and not step.done and time.monotonic() - last < PART_S:
+                continue
+            part = build_part(result, posted, nodes)
+            hops = {ti: trace_hops(result, ti, None, None) for ti in range(posted, n)}
+            if not posted:
+                drawn = threading.Event()
+                outline = Outline(result, part.roots, part.flat, part.tables, [None] * n)
+                self.post_message(Parsed(generation, text, result, outline, hops=hops, complete=step.done,
+                                         total=step.total, drawn=drawn))
+                # the first frame gets the CPU to itself (the rest of the parse would halve its share)
+                drawn.wait(FIRST_FRAME_WAIT_S)
+            else:
+                self.post_message(MoreTraces(generation, result, part, hops, step.done, step.total))
+            posted, nodes, last = n, nodes + len(part.flat), time.monotonic()
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False, description="live path trace")
     def _trace_live(self, generation: int, request: PathRequest, cancel: threading.Event) -> None:
@@ -437,6 +476,36 @@ class ExplainScreen(Screen[None]):
         self._show_path()
         self._show_verdict()
         self._show_selection()
+        if message.drawn is not None:
+            self.call_after_refresh(message.drawn.set)
+        self._total = message.total
+        if message.complete:
+            self._parsed_all(message.generation, result, message.outline)
+        else:
+            self._reading_status(len(result.traces))
+
+    def _reading_status(self, done: int) -> None:
+        self.query_one("#tree", TraceTree).border_subtitle = f"reading traces… {done}/{self._total}"
+
+    def on_more_traces(self, message: MoreTraces) -> None:
+        """More traces of the input being opened: added to the tree's end, nothing shown is rebuilt."""
+        outline = self.outline
+        if message.generation != self.generation or message.generation != self.shown_generation or outline is None:
+            return
+        outline.extend(message.result, message.part)
+        self._hops.update(message.hops)
+        self.query_one("#tree", TraceTree).add_roots(message.part.roots)
+        self._show_path()
+        self._show_verdict()
+        if message.complete:
+            self.query_one("#tree", TraceTree).border_subtitle = ""
+            self._parsed_all(message.generation, message.result, outline)
+        else:
+            self._reading_status(len(message.result.traces))
+
+    def _parsed_all(self, generation: int, result: Any, outline: Outline) -> None:
+        """The whole input is in the tree: what needs all of it (warnings, the Logical tab, OVN meaning)."""
+        self._total = 0
         self._show_logical()
         if result.warnings:
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
@@ -444,11 +513,11 @@ class ExplainScreen(Screen[None]):
         if self.options.correlate and result.traces:
             if self.has_facts and self.path_view is None:  # read for this parse: a live SB sends what it needs
                 self.facts_state = "loading"
-                self._pending = (message.generation, message.outline)
-                self._facts(message.generation, result)
+                self._pending = (generation, outline)
+                self._facts(generation, result)
             else:  # once the first frame is drawn: a worker holding the GIL would delay it
-                self.call_after_refresh(self._correlate, message.generation, message.outline, self.path_view)
-        self.call_after_refresh(_freeze_heap, message.generation > 1)
+                self.call_after_refresh(self._correlate, generation, outline, self.path_view)
+        self.call_after_refresh(_freeze_heap, generation > 1)
 
     def _show_logical(self) -> None:
         """The Logical tab: shown only when there is an ovn-trace to line up with (tui/widgets/logical.py)."""
@@ -571,7 +640,7 @@ class ExplainScreen(Screen[None]):
             bar.show_path(view.verdict_text, bool(view.verdict.get("delivered")), view.request.title, hop)
             return
         tovn = self.outline.ovn[self.trace_index] if self.outline.ovn else None
-        bar.show_verdict(self.outline.result, self.trace_index, tovn, self.source.name)
+        bar.show_verdict(self.outline.result, self.trace_index, tovn, self.source.name, self._total)
 
     def _show_path(self) -> None:
         self._path_timer = None
@@ -787,6 +856,10 @@ class ExplainScreen(Screen[None]):
     def action_export(self) -> None:
         if self.outline is None:
             self.notify("nothing to export yet", severity="warning")
+            return
+        if self._total:
+            self.notify(f"still reading the input ({len(self.outline.result.traces)} of {self._total} traces): "
+                        "export once it is read", severity="warning", markup=False)
             return
         view = self.path_view
         if view is not None:  # the path shown, not a re-trace still on its way

@@ -70,6 +70,11 @@ class TraceTree(Tree[Node]):
         if self.root.children:
             self.move_cursor(self.root.children[0])
 
+    def add_roots(self, roots: list[Node]) -> None:
+        """More traces at the end (an input still being read), folded; the cursor and folds stay."""
+        for root in roots:
+            self._add(self.root, root, expand=False)
+
     def _add(self, parent: TreeNode[Node], node: Node, expand: bool) -> TreeNode[Node]:
         has_kids = bool(node.children)
         tnode = parent.add(_EMPTY, data=node, expand=expand and has_kids, allow_expand=has_kids)
