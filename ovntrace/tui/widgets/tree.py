@@ -55,6 +55,7 @@ class TraceTree(Tree[Node]):
         # called in the handler that moved the cursor, with the new row: what follows the selection (the
         # details pane) is then drawn in the same frame as the tree, not one message later in a second one
         self.on_move: Callable[[Node], None] | None = None
+        self._moving = False  # in the cursor's watcher
 
     # -- content ----------------------------------------------------------------------------
 
@@ -97,10 +98,22 @@ class TraceTree(Tree[Node]):
 
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         before = self._cursor_node
-        super().watch_cursor_line(previous_line, line)
+        self._moving = True  # the guides under the cursor look the same selected or not (ovntrace.tcss)
+        try:
+            super().watch_cursor_line(previous_line, line)
+        finally:
+            self._moving = False
         node = self._cursor_node
         if node is not None and node is not before and node.data is not None and self.on_move is not None:
             self.on_move(node.data)
+
+    def _refresh_node(self, node: TreeNode[Node]) -> None:
+        """A cursor move repaints the two rows it changes, not the rows under them (Tree repaints a
+        node's whole visible subtree, for the guides it highlights under the cursor: not here)."""
+        if not self._moving:
+            super()._refresh_node(node)
+        elif node._line >= 0:
+            self._refresh_line(node._line)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node]) -> None:
         self._populate(event.node, deep=True)
