@@ -498,7 +498,6 @@ class ExplainScreen(Screen[None]):
         self._show_path()
         self._show_verdict()
         if message.complete:
-            self.query_one("#tree", TraceTree).border_subtitle = ""
             self._parsed_all(message.generation, message.result, outline)
         else:
             self._reading_status(len(message.result.traces))
@@ -506,6 +505,9 @@ class ExplainScreen(Screen[None]):
     def _parsed_all(self, generation: int, result: Any, outline: Outline) -> None:
         """The whole input is in the tree: what needs all of it (warnings, the Logical tab, OVN meaning)."""
         self._total = 0
+        tree = self.query_one("#tree", TraceTree)
+        if str(tree.border_subtitle or "").startswith("reading traces"):  # also when r came meanwhile
+            tree.border_subtitle = ""
         self._show_logical()
         if result.warnings:
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
