@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -49,13 +49,15 @@ from ovntrace.tui.messages import (
 )
 from ovntrace.tui.outline import Node, Outline, apply_ovn, build, build_part, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
-from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
 from ovntrace.tui.widgets.logical import LogicalPane
 from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
+
+if TYPE_CHECKING:  # the export dialog is imported when `e` opens it (its modules are not needed to open)
+    from ovntrace.tui.screens.export import ExportRequest
 
 NARROW = 120  # below this many columns the side tabs go under the tree
 def _freeze_heap(collect: bool = True) -> None:
@@ -863,6 +865,8 @@ class ExplainScreen(Screen[None]):
             self.notify(f"still reading the input ({len(self.outline.result.traces)} of {self._total} traces): "
                         "export once it is read", severity="warning", markup=False)
             return
+        from ovntrace.tui.screens.export import ExportScreen
+
         view = self.path_view
         if view is not None:  # the path shown, not a re-trace still on its way
             req = view.request
