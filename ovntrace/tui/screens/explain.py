@@ -85,7 +85,7 @@ def initial_hops(result: Any, view: PathView | None) -> dict[int, list[PathHop]]
 
 
 SELECTION_SETTLE_S = 0.06  # keys closer than this are a burst: the details pane updates this long after the last
-PART_S = 0.15  # opening a long input: more traces are added to the tree at most this often
+PART_S = 0.25  # opening a long input: more traces are added to the tree at most this often
 FIRST_FRAME_WAIT_S = 1.0  # the parse worker waits (at most this long) for the first traces to be drawn
 PATH_SETTLE_S = 0.1  # OVN meaning arrives one trace at a time: the path pane is redrawn once per burst
 
@@ -497,10 +497,12 @@ class ExplainScreen(Screen[None]):
         outline.extend(message.result, message.part)
         self._hops.update(message.hops)
         self.query_one("#tree", TraceTree).add_roots(message.part.roots)
-        self._show_path()
         self._show_verdict()
         if message.complete:
+            self._show_path()
             self._parsed_all(message.generation, message.result, outline)
+        elif self._path_timer is None:  # the path pane (every trace's rows) redrawn once per burst
+            self._path_timer = self.set_timer(PATH_SETTLE_S * 3, self._show_path)
         else:
             self._reading_status(len(message.result.traces))
 
