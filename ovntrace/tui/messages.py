@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ from textual.message import Message
 
 from ovntrace.model import ParseResult
 from ovntrace.model.ovn import TraceOvn
-from ovntrace.tui.outline import Outline, OvnLabels
+from ovntrace.tui.outline import Outline, OutlinePart, OvnLabels
 
 
 @dataclass
@@ -23,6 +24,23 @@ class Parsed(Message):
     view: Any = None  # live: the traced path (a PathView) the text is made of
     # the path pane's rows per trace before OVN meaning (tui.widgets.path.PathHop lists), built in the worker
     hops: Any = None
+    # False: the first traces of a long input; the rest follows in MoreTraces messages, the last complete
+    complete: bool = True
+    total: int = 0  # traces in the input (known once it is segmented)
+    drawn: threading.Event | None = None  # set once the UI has drawn it (the worker waits for it)
+
+
+@dataclass
+class MoreTraces(Message):
+    """More traces of the input being read (after a partial :class:`Parsed`): ``result`` holds every
+    trace read so far, ``part`` the tree nodes of the new ones."""
+
+    generation: int
+    result: ParseResult
+    part: OutlinePart
+    hops: Any
+    complete: bool
+    total: int
 
 
 @dataclass

@@ -135,6 +135,16 @@ class Outline:
     def __repr__(self) -> str:
         return f"Outline({len(self.roots)} traces, {len(self.flat)} nodes)"
 
+    def extend(self, result: ParseResult, part: OutlinePart) -> None:
+        """More traces of the same input: ``result`` holds them all, ``part`` the nodes of the new ones
+        (built off the UI thread; the nodes already shown are not touched)."""
+        assert part.first == len(self.roots) and part.first_index == len(self.flat), "parts out of order"
+        self.result = result
+        self.roots.extend(part.roots)
+        self.flat.extend(part.flat)
+        self.tables.extend(part.tables)
+        self.ovn.extend(None for _ in part.roots)
+
     def previous_table(self, trace_index: int, step: Step) -> Step | None:
         tables = self.tables[trace_index]
         for i, s in enumerate(tables):
@@ -216,12 +226,35 @@ def _attach(parent: Node, child: Node) -> None:
 
 def build(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> Outline:
     """The tree of ``result`` (the same rows as ``ovntrace explain``, folded the same way)."""
+    part = build_part(result, 0, 0, ovn)
+    ovn_list = [ovn[i] if ovn is not None and i < len(ovn) else None for i in range(len(result.traces))]
+    return Outline(result, part.roots, part.flat, part.tables, ovn_list)
+
+
+@dataclass(slots=True, repr=False)
+class OutlinePart:
+    """The nodes of traces ``first``.. of a result, numbered after the ``first_index`` nodes before them:
+    what :meth:`Outline.extend` appends (an input read progressively, tui/screens/explain.py)."""
+
+    first: int
+    first_index: int
+    roots: list[Node]
+    flat: list[Node]
+    tables: list[list[Step]]
+
+
+def build_part(result: ParseResult, first: int, first_index: int,
+               ovn: Sequence[TraceOvn | None] | None = None) -> OutlinePart:
+    """The nodes of ``result.traces[first:]`` (trace indices from ``first``, node indices from
+    ``first_index``): the whole tree when both are 0."""
+    traces = result.traces[first:]
     roots: list[Node] = []
-    trace_index = -1
+    trace_index = first - 1
     steps: dict[int, Step] = {}
     stack: list[tuple[int, Node]] = []
     pass_node: Node | None = None
-    for kind, trace, p, row in result_rows(result, False, ovn):
+    ovn_part = list(ovn[first:]) if ovn is not None else None
+    for kind, trace, p, row in result_rows(ParseResult(traces=traces), False, ovn_part):
         if kind == "trace" and trace is not None:
             trace_index += 1
             tovn = ovn[trace_index] if ovn is not None and trace_index < len(ovn) else None
@@ -245,13 +278,12 @@ def build(result: ParseResult, ovn: Sequence[TraceOvn | None] | None = None) -> 
     todo = list(reversed(roots))
     while todo:
         n = todo.pop()
-        n.index = len(flat)
+        n.index = first_index + len(flat)
         n.refresh_search()
         flat.append(n)
         todo.extend(reversed(n.children))
-    tables = [list(t.tables()) for t in result.traces]
-    ovn_list = [ovn[i] if ovn is not None and i < len(ovn) else None for i in range(len(result.traces))]
-    return Outline(result, roots, flat, tables, ovn_list)
+    tables = [list(t.tables()) for t in traces]
+    return OutlinePart(first, first_index, roots, flat, tables)
 
 
 Label = tuple[str, str, str]  # (stage, ovn, lflow) of a row

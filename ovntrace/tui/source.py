@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ovntrace.lab.inventory import Inventory
-from ovntrace.model.cluster import ClusterContext
 from ovntrace.tui.live import PathRequest
+
+if TYPE_CHECKING:  # annotations only: opening a trace without --inventory needs neither module
+    from ovntrace.lab.inventory import Inventory
+    from ovntrace.model.cluster import ClusterContext
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,7 +26,7 @@ from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ovntrace.render.safe import SafeText, escape_lines
@@ -43,18 +43,21 @@ from ovntrace.tui.messages import (
     FactsLoaded,
     LiveFailed,
     LiveProgress,
+    MoreTraces,
     Parsed,
     ParseFailed,
 )
-from ovntrace.tui.outline import Node, Outline, apply_ovn, build, ovn_labels
+from ovntrace.tui.outline import Node, Outline, apply_ovn, build, build_part, ovn_labels
 from ovntrace.tui.screens.conntrack import ConntrackScreen
-from ovntrace.tui.screens.export import ExportRequest, ExportScreen
 from ovntrace.tui.source import Options, Source
 from ovntrace.tui.widgets.logical import LogicalPane
 from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
+
+if TYPE_CHECKING:  # the export dialog is imported when `e` opens it (its modules are not needed to open)
+    from ovntrace.tui.screens.export import ExportRequest
 
 NARROW = 120  # below this many columns the side tabs go under the tree
 def _freeze_heap(collect: bool = True) -> None:
@@ -82,6 +85,8 @@ def initial_hops(result: Any, view: PathView | None) -> dict[int, list[PathHop]]
 
 
 SELECTION_SETTLE_S = 0.06  # keys closer than this are a burst: the details pane updates this long after the last
+PART_S = 0.25  # opening a long input: more traces are added to the tree at most this often
+FIRST_FRAME_WAIT_S = 1.0  # the parse worker waits (at most this long) for the first traces to be drawn
 PATH_SETTLE_S = 0.1  # OVN meaning arrives one trace at a time: the path pane is redrawn once per burst
 
 RUNBOOK_HINT = (
@@ -148,6 +153,7 @@ class ExplainScreen(Screen[None]):
         # the row the tree opened on (the step that decided the verdict): while the cursor stays there, it
         # follows the verdict when OVN meaning moves it (the ACL drop before OVS's controller action)
         self._auto_node: Node | None = None
+        self._total = 0  # while a long input is being read: its traces (the tree has the first ones)
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -175,7 +181,9 @@ class ExplainScreen(Screen[None]):
         self.query_one("#side", TabbedContent).hide_tab("logical")  # until there is an ovn-trace to compare
         self.query_one("#status", Static).display = False
         self._layout(self.app.size.width)
-        self.query_one("#tree", TraceTree).focus()
+        tree = self.query_one("#tree", TraceTree)
+        tree.on_move = self._moved
+        tree.focus()
         self.load()
         if self.options.inventory_path and self.options.doctor:
             self.doctor_state = "running"
@@ -259,7 +267,10 @@ class ExplainScreen(Screen[None]):
                 # capped (a FIFO or /dev/zero cannot fill the memory); lines split on LF only, later
                 text = read_path(path).decode("utf-8", errors="replace")
             assert text is not None
-            result = parse(text)
+            if generation == 1:  # opening: the first traces on screen while the rest is read
+                self._parse_in_steps(generation, text)
+                return
+            result = parse(text)  # r: the tree is replaced once, where the cursor was
             if worker.is_cancelled:
                 return
             outline = build(result)
@@ -274,6 +285,38 @@ class ExplainScreen(Screen[None]):
             self.post_message(ParseFailed(generation, f"{type(e).__name__}: {e}"))
             return
         self.post_message(Parsed(generation, text, result, outline, hops=hops))
+
+    def _parse_in_steps(self, generation: int, text: str) -> None:
+        """In the parse worker: the first trace is shown as soon as it is read (a 10k-line paste opens
+        in the time of its first trace, not of all of them), the others follow in batches
+        (``MoreTraces``, at most every ``PART_S``), the last one complete; the tree keeps its cursor
+        and folds meanwhile. OVN correlation, cluster facts and the parser's warnings wait for the
+        whole input."""
+        from ovntrace.tui.progressive import parse_in_steps
+
+        worker = get_current_worker()
+        posted = 0  # traces sent to the UI
+        nodes = 0  # their tree nodes
+        last = 0.0
+        for step in parse_in_steps(text):
+            if worker.is_cancelled:
+                return
+            result = step.result
+            n = len(result.traces)
+            if posted and not step.done and time.monotonic() - last < PART_S:
+                continue
+            part = build_part(result, posted, nodes)
+            hops = {ti: trace_hops(result, ti, None, None) for ti in range(posted, n)}
+            if not posted:
+                drawn = threading.Event()
+                outline = Outline(result, part.roots, part.flat, part.tables, [None] * n)
+                self.post_message(Parsed(generation, text, result, outline, hops=hops, complete=step.done,
+                                         total=step.total, drawn=drawn))
+                # the first frame gets the CPU to itself (the rest of the parse would halve its share)
+                drawn.wait(FIRST_FRAME_WAIT_S)
+            else:
+                self.post_message(MoreTraces(generation, result, part, hops, step.done, step.total))
+            posted, nodes, last = n, nodes + len(part.flat), time.monotonic()
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False, description="live path trace")
     def _trace_live(self, generation: int, request: PathRequest, cancel: threading.Event) -> None:
@@ -435,6 +478,40 @@ class ExplainScreen(Screen[None]):
         self._show_path()
         self._show_verdict()
         self._show_selection()
+        if message.drawn is not None:
+            self.call_after_refresh(message.drawn.set)
+        self._total = message.total
+        if message.complete:
+            self._parsed_all(message.generation, result, message.outline)
+        else:
+            self._reading_status(len(result.traces))
+
+    def _reading_status(self, done: int) -> None:
+        self.query_one("#tree", TraceTree).border_subtitle = f"reading traces… {done}/{self._total}"
+
+    def on_more_traces(self, message: MoreTraces) -> None:
+        """More traces of the input being opened: added to the tree's end, nothing shown is rebuilt."""
+        outline = self.outline
+        if message.generation != self.generation or message.generation != self.shown_generation or outline is None:
+            return
+        outline.extend(message.result, message.part)
+        self._hops.update(message.hops)
+        self.query_one("#tree", TraceTree).add_roots(message.part.roots)
+        self._show_verdict()
+        if message.complete:
+            self._show_path()
+            self._parsed_all(message.generation, message.result, outline)
+        elif self._path_timer is None:  # the path pane (every trace's rows) redrawn once per burst
+            self._path_timer = self.set_timer(PATH_SETTLE_S * 3, self._show_path)
+        else:
+            self._reading_status(len(message.result.traces))
+
+    def _parsed_all(self, generation: int, result: Any, outline: Outline) -> None:
+        """The whole input is in the tree: what needs all of it (warnings, the Logical tab, OVN meaning)."""
+        self._total = 0
+        tree = self.query_one("#tree", TraceTree)
+        if str(tree.border_subtitle or "").startswith("reading traces"):  # also when r came meanwhile
+            tree.border_subtitle = ""
         self._show_logical()
         if result.warnings:
             self.notify(f"{len(result.warnings)} parser warnings (first: line {result.warnings[0].line}: "
@@ -442,11 +519,11 @@ class ExplainScreen(Screen[None]):
         if self.options.correlate and result.traces:
             if self.has_facts and self.path_view is None:  # read for this parse: a live SB sends what it needs
                 self.facts_state = "loading"
-                self._pending = (message.generation, message.outline)
-                self._facts(message.generation, result)
+                self._pending = (generation, outline)
+                self._facts(generation, result)
             else:  # once the first frame is drawn: a worker holding the GIL would delay it
-                self.call_after_refresh(self._correlate, message.generation, message.outline, self.path_view)
-        self.call_after_refresh(_freeze_heap, message.generation > 1)
+                self.call_after_refresh(self._correlate, generation, outline, self.path_view)
+        self.call_after_refresh(_freeze_heap, generation > 1)
 
     def _show_logical(self) -> None:
         """The Logical tab: shown only when there is an ovn-trace to line up with (tui/widgets/logical.py)."""
@@ -533,14 +610,14 @@ class ExplainScreen(Screen[None]):
         node = self.query_one("#tree", TraceTree).selected
         return node.line if node is not None else None
 
-    @on(Tree.NodeHighlighted, "#tree")
-    def _highlighted(self, event: Tree.NodeHighlighted[Node]) -> None:
-        node = event.node.data
-        if node is not None and node.trace_index != self.trace_index:
+    def _moved(self, node: Node) -> None:
+        """The tree's cursor moved to ``node`` (called by the tree in the same handler, so the details
+        are drawn in the same frame as the tree's cursor)."""
+        if node.trace_index != self.trace_index:
             self.trace_index = node.trace_index
             self._show_verdict()
-        # a key alone: the side pane follows at once, in the same frame as the tree; keys in a burst (a
-        # held j/k): only the tree is repainted, the side pane follows once they stop
+        # a key alone: the side pane follows at once; keys in a burst (a held j/k): only the tree is
+        # repainted, the side pane follows once they stop
         now = time.monotonic()
         quiet = now - self._last_move >= SELECTION_SETTLE_S
         self._last_move = now
@@ -569,7 +646,7 @@ class ExplainScreen(Screen[None]):
             bar.show_path(view.verdict_text, bool(view.verdict.get("delivered")), view.request.title, hop)
             return
         tovn = self.outline.ovn[self.trace_index] if self.outline.ovn else None
-        bar.show_verdict(self.outline.result, self.trace_index, tovn, self.source.name)
+        bar.show_verdict(self.outline.result, self.trace_index, tovn, self.source.name, self._total)
 
     def _show_path(self) -> None:
         self._path_timer = None
@@ -786,6 +863,12 @@ class ExplainScreen(Screen[None]):
         if self.outline is None:
             self.notify("nothing to export yet", severity="warning")
             return
+        if self._total:
+            self.notify(f"still reading the input ({len(self.outline.result.traces)} of {self._total} traces): "
+                        "export once it is read", severity="warning", markup=False)
+            return
+        from ovntrace.tui.screens.export import ExportScreen
+
         view = self.path_view
         if view is not None:  # the path shown, not a re-trace still on its way
             req = view.request

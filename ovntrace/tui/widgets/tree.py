@@ -7,11 +7,14 @@ rebuild), and a search hit's ancestors are materialised on demand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -48,6 +51,11 @@ class TraceTree(Tree[Node]):
         self.outline: Outline | None = None
         self.query_text = ""
         self._by_index: dict[int, TreeNode[Node]] = {}
+        self._frame: tuple[Style, int] = (Style(), 0)  # style and width while one frame is drawn
+        # called in the handler that moved the cursor, with the new row: what follows the selection (the
+        # details pane) is then drawn in the same frame as the tree, not one message later in a second one
+        self.on_move: Callable[[Node], None] | None = None
+        self._moving = False  # in the cursor's watcher
 
     # -- content ----------------------------------------------------------------------------
 
@@ -62,6 +70,11 @@ class TraceTree(Tree[Node]):
                 self._populate(tnode, deep=True)
         if self.root.children:
             self.move_cursor(self.root.children[0])
+
+    def add_roots(self, roots: list[Node]) -> None:
+        """More traces at the end (an input still being read), folded; the cursor and folds stay."""
+        for root in roots:
+            self._add(self.root, root, expand=False)
 
     def _add(self, parent: TreeNode[Node], node: Node, expand: bool) -> TreeNode[Node]:
         has_kids = bool(node.children)
@@ -82,6 +95,25 @@ class TraceTree(Tree[Node]):
                 ctn = self._add(cur, child, expand)
                 if expand:
                     todo.append(ctn)
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        before = self._cursor_node
+        self._moving = True  # the guides under the cursor look the same selected or not (ovntrace.tcss)
+        try:
+            super().watch_cursor_line(previous_line, line)
+        finally:
+            self._moving = False
+        node = self._cursor_node
+        if node is not None and node is not before and node.data is not None and self.on_move is not None:
+            self.on_move(node.data)
+
+    def _refresh_node(self, node: TreeNode[Node]) -> None:
+        """A cursor move repaints the two rows it changes, not the rows under them (Tree repaints a
+        node's whole visible subtree, for the guides it highlights under the cursor: not here)."""
+        if not self._moving:
+            super()._refresh_node(node)
+        elif node._line >= 0:
+            self._refresh_line(node._line)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Node]) -> None:
         self._populate(event.node, deep=True)
@@ -183,6 +215,17 @@ class TraceTree(Tree[Node]):
                 t.stylize(styles.style("match", dark), start, start + len(self.query_text))
                 start = low.find(self.query_text, start + 1)
         return t
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the widget's style walks every ancestor's styles and its size is computed: once per frame, not
+        # once per row as Tree.render_line does (most of a repainted row's cost)
+        self._frame = (self.rich_style, self.size.width)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        style, width = self._frame
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + width, style)
 
     def render_label(self, node: TreeNode[Node], base_style: Style, style: Style) -> Text:
         data = node.data

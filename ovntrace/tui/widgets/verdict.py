@@ -61,14 +61,17 @@ class VerdictBar(Static):
         self._shown: tuple[str, str, str, str] | None = None
         self._drawn: tuple[str, str, str, bool] | None = None  # what the last update drew
 
-    def show_verdict(self, result: ParseResult, trace_index: int, tovn: TraceOvn | None, source: str) -> None:
+    def show_verdict(self, result: ParseResult, trace_index: int, tovn: TraceOvn | None, source: str,
+                     total: int = 0) -> None:
+        """``total``: the input's traces when more than ``result`` holds yet (a long input being read)."""
         if not result.traces:
             self._shown = None
             self._drawn = None
             self.update(SafeText("no trace in the input", style=styles.style("error", self.app.current_theme.dark)))
             return
         trace = result.traces[trace_index]
-        short = f" · trace {trace_index + 1}/{len(result.traces)}" if len(result.traces) > 1 else ""
+        count = max(total, len(result.traces))
+        short = f" · trace {trace_index + 1}/{count}" if count > 1 else ""
         self._show(verdict_line(trace, tovn), headline_style(trace, tovn), f"  {source}{short}", f" {short}"
                    if short else "")
 
