@@ -58,7 +58,8 @@ def _renderer(args: argparse.Namespace, stdout: TextIO) -> Callable[[Trace, Trac
     if fmt == "json":
         from ovntrace.render import json_v2
 
-        return lambda t, o, i: json_v2.trace_text(t, o)
+        enc = json_v2.Encoder()  # one per document: remembers the JSON of its actions
+        return lambda t, o, i: enc.trace(t, o)
     if fmt == "json1":
         from ovntrace.render import json as json1
 

@@ -85,6 +85,44 @@ def _int(v: int | None) -> str:
     return "null" if v is None else str(v)
 
 
+def _v(x: Any) -> str:
+    """One value's JSON, as :data:`_DUMP` writes it (str and int without the encoder's call)."""
+    t = type(x)
+    if t is str:
+        return _S(x)
+    if x is None:
+        return "null"
+    if t is int:
+        return str(x)
+    return _DUMP(x)
+
+
+def _strs(v: Sequence[str]) -> str:
+    """A sequence of strings' JSON."""
+    if not v:
+        return "[]"
+    return "[" + ", ".join([_v(x) for x in v]) + "]"
+
+
+def step_ovn_text(st: StepOvn) -> str:
+    """:func:`step_ovn_dict`'s JSON, written directly."""
+    d = st.datapath
+    dp = "null" if d is None else (f'{{"name": {_v(d.name)}, "key": {_v(d.key)}, "type": {_v(d.type)}, '
+                                   f'"uuid": {_v(d.uuid)}}}')
+    lf = st.lflow
+    lft = "null" if lf is None else (
+        f'{{"uuid": {_v(lf.uuid)}, "match": {_v(lf.match)}, "actions": {_v(lf.actions)}, '
+        f'"priority": {_v(lf.priority)}, "table_id": {_v(lf.table_id)}, "pipeline": {_v(lf.pipeline)}}}')
+    sr = st.stage_releases
+    return (f'{{"table_role": {_v(st.table_role)}, "datapath": {dp}, "pipeline": {_v(st.pipeline)}, '
+            f'"stage": {_v(st.stage)}, "stage_candidates": {_strs(st.stage_candidates)}, '
+            f'"stage_candidate_releases": {_DUMP({n: list(r) for n, r in sr.items()}) if sr else "{}"}, '
+            f'"lflow": {lft}, "lflow_ambiguous": {_strs(st.lflow_ambiguous)}, '
+            f'"nb": {_DUMP(plain(st.nb)) if st.nb else "null"}, '
+            f'"physical": {_DUMP(plain(st.physical)) if st.physical else "null"}, '
+            f'"inport": {_v(st.inport)}, "outport": {_v(st.outport)}, "notes": {_strs(st.notes)}}}')
+
+
 # -- small objects (dicts, encoded with the C encoder) ------------------------------------------------------
 
 
@@ -229,8 +267,8 @@ def pass_tail(p: Pass) -> dict[str, Any]:
 # -- the tree: encoded directly ------------------------------------------------------------------------------
 
 
-#: the JSON of each parsed action, by the action (the parser hands out one object per action text), for
-#: one document (:class:`Encoder`); emptied past this many
+#: the JSON of each parsed action, by its text (kept with the action: used for that action or an equal one,
+#: e.g. the same text parsed in another trace), for one document (:class:`Encoder`); emptied past this many
 ACTION_MEMO = 1 << 16
 _F = "false"
 _T = "true"
@@ -242,10 +280,10 @@ class _Tree:
 
     __slots__ = ("_actions", "_states", "ovn")
 
-    def __init__(self, ovn: TraceOvn | None, actions: dict[int, tuple[Any, str]] | None = None) -> None:
+    def __init__(self, ovn: TraceOvn | None, actions: dict[str, tuple[Any, str]] | None = None) -> None:
         self.ovn = ovn
         self._states: dict[int, tuple[Any, str]] = {}
-        self._actions: dict[int, tuple[Any, str]] = {} if actions is None else actions
+        self._actions: dict[str, tuple[Any, str]] = {} if actions is None else actions
 
     def _state(self, m: Mapping[str, str]) -> str:
         got = self._states.get(id(m))
@@ -257,12 +295,13 @@ class _Tree:
     def _action(self, a: Action | None) -> str:
         if a is None:
             return "null"
-        got = self._actions.get(id(a))
-        if got is None or got[0] is not a:
-            if len(self._actions) >= ACTION_MEMO:
-                self._actions.clear()
+        memo = self._actions
+        got = memo.get(a.text)
+        if got is None or (got[0] is not a and got[0] != a):  # an equal action of another trace: its JSON
+            if len(memo) >= ACTION_MEMO:
+                memo.clear()
             got = (a, _DUMP(action_dict(a)))
-            self._actions[id(a)] = got
+            memo[a.text] = got
         return got[1]
 
     def head(self, s: Step) -> str:
@@ -273,7 +312,7 @@ class _Tree:
             ov = "null"
         elif k is StepKind.TABLE or k is StepKind.STAGE:
             st = ovn.steps.get(s.line)
-            ov = "null" if st is None else _DUMP(step_ovn_dict(st))
+            ov = "null" if st is None else step_ovn_text(st)
         elif k is StepKind.ACTION:
             ao = ovn.actions.get(s.line)
             ov = "null" if ao is None else _DUMP(action_ovn_dict(ao))
@@ -451,7 +490,7 @@ def trace_dict(t: Trace, ovn: TraceOvn | None, b: _Build | None = None) -> dict[
 
 
 def trace_chunks(t: Trace, ovn: TraceOvn | None, out: list[str],
-                 actions: dict[int, tuple[Any, str]] | None = None) -> None:
+                 actions: dict[str, tuple[Any, str]] | None = None) -> None:
     """The trace's JSON text in chunks, without recursion (any depth); ``actions``: a document's memo of
     encoded actions (:class:`Encoder`)."""
     tree = _Tree(ovn, actions)
@@ -474,7 +513,7 @@ class Encoder:
     """Encodes the traces of one document (:meth:`trace`), remembering the JSON of each parsed action meanwhile."""
 
     def __init__(self) -> None:
-        self.actions: dict[int, tuple[Any, str]] = {}
+        self.actions: dict[str, tuple[Any, str]] = {}
 
     def trace(self, t: Trace, ovn: TraceOvn | None) -> str:
         """One trace's JSON: written directly in pre-order (no dict per step, no recursion: any depth)."""
