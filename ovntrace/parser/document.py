@@ -160,11 +160,44 @@ class _Segmenter:
     # -- main loop -------------------------------------------------------------------------------
     def run(self) -> None:
         lines = self.lines
+        n = len(lines)
         i = 0
-        while i < len(lines):
+        cur: _Trace | None = None
+        # the tree being read, when the next tree line just goes into it (what ``_line``'s first
+        # branch checks; only ``_line`` changes the state it depends on, so it is looked at again
+        # after each call)
+        tree: list[tuple[Line, str]] | None = None
+        tree_kinds = _TREE_KINDS
+        while i < n:
             line = lines[i]
+            kind = line.kind
+            if tree is not None and kind in tree_kinds:
+                if kind == "OTHER_LINE":
+                    body = line.body
+                    if "trace" in body or "ovs-appctl" in body:
+                        i = self._line(i, line)
+                        cur = self.cur
+                        tree = self._open_tree(cur)
+                        continue
+                    if "priority " in body and is_numberless_table(body):
+                        kind = "NUMBERLESS_TABLE"
+                tree.append((line, kind))
+                assert cur is not None
+                cur.last_line = line.no
+                i += 1
+                continue
             i = self._line(i, line)
+            cur = self.cur
+            tree = self._open_tree(cur)
         self._close()
+
+    @staticmethod
+    def _open_tree(cur: _Trace | None) -> list[tuple[Line, str]] | None:
+        """The tree that a tree line goes straight into (``_line``'s first branch), if any."""
+        if (cur is not None and cur.format is TraceFormat.OFPROTO and cur.recirc_phase is None
+                and cur.recirc_pending is None and cur.sections and not cur.sections[-1].done):
+            return cur.sections[-1].tree
+        return None
 
     def _continuations(self, i: int, text: str) -> tuple[str, int]:
         """Join wrapped continuation lines of a flow/actions line (a paste wrapped at ~80 columns)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from ovntrace.parser.lineclass import LineClassifier
 from ovntrace.parser.loader import line_terminals
@@ -57,10 +58,39 @@ def split_lines(text: str) -> list[str]:
     """Split on LF only (``str.splitlines`` also splits on form feeds and U+2028) and drop CRs."""
     if text.endswith("\n"):
         text = text[:-1]
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")] if text else []
+    if not text:
+        return []
+    if "\r" not in text:
+        return text.split("\n")
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
 
-def _strip_prefix(raws: list[str]) -> list[str]:
+_KEY_RE = re.compile(r"Flow: |bridge\(\"|Bridge: |Rule: table=")
+
+
+def _prefixed_start(text: str) -> bool:
+    """Whether a line of ``text`` (LF-separated, no CR) starts a trace after a non-empty prefix."""
+    start_match = _START_RE.match
+    rfind = text.rfind
+    done = -1  # the start of the last line looked at
+    for k in _KEY_RE.finditer(text):
+        begin = rfind("\n", 0, k.start()) + 1
+        if begin == done:
+            continue
+        done = begin
+        end = text.find("\n", begin)
+        m = start_match(text[begin:] if end < 0 else text[begin:end])  # (``^`` matches at 0 only)
+        if m is not None and m.group("p"):
+            return True
+    return False
+
+
+def _strip_prefix(raws: list[str], text: str = "") -> list[str]:
+    """Each line with the paste prefix removed and right-stripped. ``text``: the text ``raws`` was
+    split from, when the caller has it (then a paste without prefixes, the common case, is seen at once)."""
+    if text and "\r" not in text and not _prefixed_start(text):
+        # no line starts a trace after a prefix: the prefix stays "" and every line is only stripped
+        return [raw.rstrip() for raw in raws]
     out: list[str] = []
     prefix = ""
     in_trace = False  # between a trace's start and its "Datapath actions:" line
@@ -101,28 +131,38 @@ def _classifier() -> LineClassifier:
     return LineClassifier((name, regex) for name, _prio, regex in line_terminals("lines"))
 
 
+def _shape(t: str, classify: Callable[[str, str], str]) -> tuple[str, int, int, str]:
+    """``(kind, indent, tabs, body)`` of a prefix-stripped, right-stripped line ``t``."""
+    if not t:
+        return "BLANK", 0, 0, t
+    if t[0].isspace():
+        lead = t.lstrip(" \t")
+        body = lead.lstrip()  # (the same string unless other whitespace follows the indentation)
+        ws = t[: len(t) - len(body)]
+        indent, tabs = len(ws.expandtabs(8)), ws.count("\t")
+    else:
+        lead = body = t
+        indent = tabs = 0
+    # ``^\s*(```|~~~)``: a Markdown fence
+    kind = "FENCE" if body.startswith(("```", "~~~")) else classify(t, lead[0])
+    return kind, indent, tabs, body
+
+
 def preprocess(text: str) -> list[Line]:
     """Lines with prefixes removed and their shape (``kind``) from the line grammar."""
     raws = split_lines(text)
-    texts = _strip_prefix(raws)
+    texts = _strip_prefix(raws, text)
     classify = _classifier().kind
+    # a line's shape depends on its text only: traces repeat lines heavily (the same table and action
+    # lines in every trace of a paste), so each distinct text is shaped once per call
+    shapes: dict[str, tuple[str, int, int, str]] = {}
+    get = shapes.get
     lines: list[Line] = []
     append = lines.append
-    no = 0
-    for raw, t in zip(raws, texts, strict=True):  # each ``t`` is right-stripped
-        no += 1
-        if not t:
-            append(Line(no, raw, t, "BLANK", 0, 0, t))
-            continue
-        if t[0].isspace():
-            lead = t.lstrip(" \t")
-            body = lead.lstrip()  # (the same string unless other whitespace follows the indentation)
-            ws = t[: len(t) - len(body)]
-            indent, tabs = len(ws.expandtabs(8)), ws.count("\t")
-        else:
-            lead = body = t
-            indent = tabs = 0
-        # ``^\s*(```|~~~)``: a Markdown fence
-        kind = "FENCE" if body.startswith(("```", "~~~")) else classify(t, lead[0])
+    for no, (raw, t) in enumerate(zip(raws, texts, strict=True), 1):  # each ``t`` is right-stripped
+        v = get(t)
+        if v is None:
+            v = shapes[t] = _shape(t, classify)
+        kind, indent, tabs, body = v
         append(Line(no, raw, t, kind, indent, tabs, body))
     return lines
