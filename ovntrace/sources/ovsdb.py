@@ -762,17 +762,22 @@ def _rows_at(body: bytes, region: tuple[int, int, int], starts: list[int]) -> di
     kept: dict[str, Any] = {}
     for pos in sorted(set(starts)):
         nxt = body.find(b'},"', pos, stop)
-        row_end = stop if nxt < 0 else nxt + 1
-        if body[pos + 36:pos + 39] != b'":{' or not _UUID_KEY_RE.fullmatch(body, pos, pos + 36):
-            return None
-        try:
-            row = json.loads(body[pos + 38:row_end])
-        except ValueError:
-            return None
-        if not isinstance(row, dict):
+        row = _row_at(body, pos, stop if nxt < 0 else nxt + 1)
+        if row is None:
             return None
         kept[body[pos:pos + 36].decode("ascii")] = row
     return kept
+
+
+def _row_at(body: bytes, pos: int, row_end: int) -> dict[str, Any] | None:
+    """The row ``"<uuid>":{...}`` at ``body[pos:row_end]`` decoded; ``None`` when it is not in that shape."""
+    if body[pos + 36:pos + 39] != b'":{' or not _UUID_KEY_RE.fullmatch(body, pos, pos + 36):
+        return None
+    try:
+        row = json.loads(body[pos + 38:row_end])
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def _rows(body: bytes, region: tuple[int, int, int], wanted: Callable[[int, int], bool]) -> dict[str, Any] | None:
@@ -791,13 +796,8 @@ def _rows(body: bytes, region: tuple[int, int, int], wanted: Callable[[int, int]
         row_end = stop if nxt < 0 else nxt + 1  # one past the row's closing brace
         rows += 1
         if wanted(pos, row_end):
-            if body[pos + 36:pos + 39] != b'":{' or not _UUID_KEY_RE.fullmatch(body, pos, pos + 36):
-                return None
-            try:
-                row = json.loads(body[pos + 38:row_end])
-            except ValueError:
-                return None
-            if not isinstance(row, dict):
+            row = _row_at(body, pos, row_end)
+            if row is None:
                 return None
             kept[body[pos:pos + 36].decode("ascii")] = row
         if nxt < 0:
