@@ -1,8 +1,8 @@
 """``ovntrace explain``'s pipeline: each trace is built, annotated, rendered and written in turn, then dropped.
 
-The input is read and segmented whole (``preprocess`` and ``_Segmenter`` of :mod:`ovntrace.parser.document`: which
-lines are which trace), then each trace is built (``_build``), given its OVN meaning, rendered to a string and
-written: memory is the input plus one trace, not the whole document's trees. What belongs to the document is
+The input is read and segmented whole (:func:`ovntrace.parser.document.segment`: which lines are which trace),
+then each trace is built (:func:`~ovntrace.parser.document.build_trace`), given its OVN meaning, rendered to a
+string and written: memory is the input plus one trace, not the whole document's trees. What belongs to the document is
 kept small: the warnings (the parser's, sorted by line, with the typo lint's) and the prose lines.
 
 * JSON puts the warnings *before* the traces, so its traces are spooled (:class:`_Spool`: in memory up to
@@ -96,7 +96,7 @@ class _Work:
 
         The cyclic garbage collector is paused meanwhile (as :func:`ovntrace.parser.parse` does): building a
         trace allocates many acyclic objects and each collection would walk everything alive."""
-        from ovntrace.parser.document import _build
+        from ovntrace.parser.document import build_trace
         from ovntrace.parser.lint import typo_warnings
 
         texts: list[str] = []
@@ -109,7 +109,7 @@ class _Work:
                 if self.built is not None:
                     t = self.built[i]
                 else:
-                    t = _build(self.segments[i], warnings)
+                    t = build_trace(self.segments[i], warnings)
                     self.segments[i] = None  # its lines are freed with the trace
                 tovn = self.correlator.annotate(t) if self.correlator is not None else None
                 typos.extend(typo_warnings("", ParseResult((t,), (), 0, ())))
@@ -301,30 +301,21 @@ class _Spool:
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
-    from ovntrace.parser.document import _build, _Segmenter
+    from ovntrace.parser.document import build_trace, segment
     from ovntrace.parser.lint import typo_warnings
-    from ovntrace.parser.preprocess import preprocess
 
     cli._apply_common(args)
     text = cli._read_input(args.file, stdin)
-    was = gc.isenabled()
-    gc.disable()  # as parse() does: many acyclic objects
-    try:
-        lines = preprocess(text)
-        seg = _Segmenter(lines)
-        seg.run()
-    finally:
-        if was:
-            gc.enable()
+    seg = segment(text)
     segments: list[Any] = list(seg.traces)
     if not segments:
         from ovntrace.render.display import no_trace_message
 
         raise CliError(cli._what_it_is(text, args.file) or no_trace_message(text), ExitStatus.NO_TRACE)
-    line_count, prose, seg_warnings = len(lines), tuple(seg.prose), list(seg.warnings)
+    line_count, prose, seg_warnings = seg.line_count, seg.prose, seg.warnings
     spans = [(t.first_line, t.last_line) for t in segments]
     kinds = {t.format is TraceFormat.OVN_TRACE for t in segments}
-    del lines, seg
+    del seg
     text_typos = list(typo_warnings(text, ParseResult((), (), 0, ())))  # the text's own (table lines' dots)
     del text  # the segments hold what is left to build
 
@@ -336,7 +327,7 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         was = gc.isenabled()
         gc.disable()
         try:
-            built = [_build(t, build_warnings) for t in segments]
+            built = [build_trace(t, build_warnings) for t in segments]
         finally:
             if was:
                 gc.enable()

@@ -782,23 +782,52 @@ def parse(text: str) -> ParseResult:
             gc.enable()
 
 
+@dataclass
+class Segments:
+    """An input cut into traces by :func:`segment`, none built yet: ``traces`` in input order (each made a
+    :class:`Trace` by :func:`build_trace`), the segmenter's warnings, the prose lines and the line count.
+    The streaming explain (ovntrace/explaincmd.py) and the TUI's progressive read build them one by one."""
+
+    traces: list[_Trace]
+    warnings: list[ParseWarning]
+    prose: tuple[int, ...]
+    line_count: int
+
+
+def segment(text: str) -> Segments:
+    """Which lines of ``text`` are which trace (preprocessing and segmentation: the first half of
+    :func:`parse`), with the cyclic GC paused as :func:`parse` pauses it. The preprocessed lines are not
+    kept: each is held only by the trace it belongs to."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        lines = preprocess(text)
+        seg = _Segmenter(lines)
+        seg.run()
+        return Segments(seg.traces, list(seg.warnings), tuple(seg.prose), len(lines))
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def build_trace(t: _Trace, warnings: list[ParseWarning]) -> Trace:
+    """One segmented trace built (the second half of :func:`parse`); its warnings are appended to
+    ``warnings``, unsorted."""
+    return _build(t, warnings)
+
+
 def _parse(text: str) -> ParseResult:
-    lines = preprocess(text)
-    line_count = len(lines)
-    seg = _Segmenter(lines)
-    seg.run()
-    # from here each input line is held only by the trace it belongs to: as each trace is built, its
-    # lines (and their raw text) are freed, so the lines and the model are not all alive at once
-    del lines
-    seg.lines = []
-    warnings = list(seg.warnings)
-    todo = seg.traces[::-1]
-    seg.traces = []
+    segs = segment(text)
+    # each input line is held only by the trace it belongs to: as each trace is built, its lines (and
+    # their raw text) are freed, so the lines and the model are not all alive at once
+    warnings = segs.warnings
+    todo = segs.traces[::-1]
+    segs.traces = []
     built: list[Trace] = []
     while todo:
         built.append(_build(todo.pop(), warnings))
     warnings.sort(key=lambda w: w.line)
-    return ParseResult(tuple(built), tuple(warnings), line_count, tuple(seg.prose))
+    return ParseResult(tuple(built), tuple(warnings), segs.line_count, segs.prose)
 
 
 __all__ = ["Action", "parse"]

@@ -135,6 +135,18 @@ def _atom_code(t: Any) -> str:
     return _ATOM_CODES.get(str(t), "s")
 
 
+def new_row(defaults: Mapping[str, Any], rj: Mapping[str, Any],
+            convs: Mapping[str, Callable[[Any], Any] | None]) -> dict[str, Any]:
+    """A plain row from its OVSDB JSON ``rj`` (an insert or an ``update2`` initial row): the columns it
+    leaves out hold their defaults; only the columns in ``convs`` are kept, converted (``None``: as is)."""
+    row = dict(defaults)
+    for c, v in rj.items():
+        if c in convs:
+            conv = convs[c]
+            row[c] = v if conv is None else conv(v)
+    return row
+
+
 def default_plain(ct: ColType) -> Any:
     if ct.kind == "atom":
         return _ATOM_DEFAULTS[ct.key]
@@ -458,12 +470,7 @@ class _Replayer:
                     continue
                 row = table.get(uuid)
                 if row is None:
-                    row = defaults.copy()
-                    for c, v in rj.items():
-                        if c in convs:
-                            conv = convs[c]
-                            row[c] = v if conv is None else conv(v)
-                    table[uuid] = row
+                    table[uuid] = new_row(defaults, rj, convs)
                     continue
                 _update(row, rj, cols, is_diff)
 

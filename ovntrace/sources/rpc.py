@@ -31,7 +31,7 @@ from typing import Any
 
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import max_input_size, too_large
-from ovntrace.sources.ovsdb import LazyRows, Schema, Tables, converter, default_plain, gc_paused
+from ovntrace.sources.ovsdb import LazyRows, Schema, Tables, converter, default_plain, gc_paused, new_row
 from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
 
 
@@ -375,12 +375,7 @@ def _convert_rows(schema: Schema, table: str, chosen: list[str], found: list[dic
         base = {c: default_plain(types[c]) for c in chosen}
         for row in found:
             uuid = row.pop("_uuid")[1]
-            plain = base.copy()
-            for c, v in row.items():
-                if c in convs:
-                    conv = convs[c]
-                    plain[c] = v if conv is None else conv(v)
-            rows[uuid] = plain
+            rows[uuid] = new_row(base, row, convs)
         return rows
     for row in found:
         uuid = row.pop("_uuid")[1]

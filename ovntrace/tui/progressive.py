@@ -28,25 +28,22 @@ def parse_in_steps(text: str) -> Iterator[Step]:
     """``parse(text)`` one trace at a time: a partial result after each trace but the last, then the
     whole result (``done``), the same as ``parse(text)``. The cyclic GC is paused meanwhile, as
     ``parse`` does (its objects are acyclic; collections would scan them again and again)."""
-    from ovntrace.parser.document import _build, _Segmenter
-    from ovntrace.parser.preprocess import preprocess
+    from ovntrace.parser.document import build_trace, segment
 
     enabled = gc.isenabled()
     gc.disable()
     try:
-        lines = preprocess(text)
-        seg = _Segmenter(lines)
-        seg.run()
-        warnings: list[ParseWarning] = list(seg.warnings)
-        total = len(seg.traces)
+        segs = segment(text)
+        warnings: list[ParseWarning] = segs.warnings
+        total = len(segs.traces)
         traces: list[Trace] = []
-        for i, t in enumerate(seg.traces):
-            traces.append(_build(t, warnings))
+        for i, t in enumerate(segs.traces):
+            traces.append(build_trace(t, warnings))
             if i + 1 < total:
-                yield Step(ParseResult(traces=tuple(traces), line_count=len(lines)), total, False)
+                yield Step(ParseResult(traces=tuple(traces), line_count=segs.line_count), total, False)
         warnings.sort(key=lambda w: w.line)
-        yield Step(ParseResult(traces=tuple(traces), warnings=tuple(warnings), line_count=len(lines),
-                               prose_lines=tuple(seg.prose)), total, True)
+        yield Step(ParseResult(traces=tuple(traces), warnings=tuple(warnings), line_count=segs.line_count,
+                               prose_lines=segs.prose), total, True)
     finally:
         if enabled:
             gc.enable()
