@@ -22,11 +22,9 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 def typo_warnings(text: str, result: ParseResult) -> tuple[ParseWarning, ...]:
     out: list[ParseWarning] = []
-    for i, line in enumerate(text.splitlines(), 1):
-        m = _NO_DOT.match(line) if "priority " in line else None
-        if m:
-            out.append(ParseWarning(i, f"looks like a table line without its dot: '{m.group(1)} {m.group(2)[:60]}' "
-                                       f"(ofproto/trace prints '{m.group(1)}. MATCH, priority P'); read as written"))
+    for i, m in _dotless_tables(text):
+        out.append(ParseWarning(i, f"looks like a table line without its dot: '{m.group(1)} {m.group(2)[:60]}' "
+                                   f"(ofproto/trace prints '{m.group(1)}. MATCH, priority P'); read as written"))
     seen: set[int] = set()
     for t in result.traces:
         for p in t.passes:
@@ -40,3 +38,38 @@ def typo_warnings(text: str, result: ParseResult) -> tuple[ParseWarning, ...]:
                 out.append(ParseWarning(s.line, f"unknown action name '{a.name}' (not one OVS prints){hint}; "
                                                  "kept as written"))
     return tuple(sorted(out, key=lambda w: w.line))
+
+
+# _NO_DOT for ``Pattern.match(text, start, end)`` on a line inside ``text`` (``^`` matches only at 0 there;
+# ``$`` matches at ``end``)
+_NO_DOT_AT = re.compile(_NO_DOT.pattern[1:])
+# what ``str.splitlines`` splits on besides LF
+_OTHER_BREAKS_ASCII = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+_OTHER_BREAKS = (*_OTHER_BREAKS_ASCII, "\x85", "\u2028", "\u2029")
+
+
+def _dotless_tables(text: str) -> list[tuple[int, re.Match[str]]]:
+    """(number, match of _NO_DOT) of each line of ``text.splitlines()`` that looks like a table line
+    without its dot (such a line holds ``"priority "``).
+
+    Without other line breaks than LF (the common case), the lines holding ``"priority "`` are found by
+    searching the text and matched where they are: no line is cut out, nor the text split."""
+    if any(c in text for c in (_OTHER_BREAKS_ASCII if text.isascii() else _OTHER_BREAKS)):
+        found = ((i, _NO_DOT.match(line)) for i, line in enumerate(text.splitlines(), 1) if "priority " in line)
+        return [(i, m) for i, m in found if m]
+    out: list[tuple[int, re.Match[str]]] = []
+    find, rfind, count, match = text.find, text.rfind, text.count, _NO_DOT_AT.match
+    no, counted = 1, 0  # the number of the line that starts at ``counted``
+    pos = find("priority ")
+    while pos >= 0:
+        start = rfind("\n", 0, pos) + 1
+        end = find("\n", pos)
+        if end < 0:
+            end = len(text)
+        m = match(text, start, end)
+        if m:
+            no += count("\n", counted, start)
+            counted = start
+            out.append((no, m))
+        pos = find("priority ", end)
+    return out
