@@ -14,8 +14,10 @@ fallback nests from meaning instead: a table ``N.`` is entered by the most recen
 
 from __future__ import annotations
 
+import functools
 import re
 
+from ovntrace.model._empty import EMPTY_MAP
 from ovntrace.model.actions import Action
 from ovntrace.model.trace import StepBuilder, StepKind
 from ovntrace.parser.actions import parse_action
@@ -66,9 +68,8 @@ def make_node(line: Line, kind: str, bridge: str | None) -> Node:
         m = _BRIDGE_RE.match(body)
         return Node(StepKind.BRIDGE, line.no, body, bridge=m.group("name") if m else body)
     if kind == "TABLE_LINE" or kind == "NUMBERLESS_TABLE":
-        table, match, prio, cookie, miss = parse_table_line(body)
-        return Node(StepKind.TABLE, line.no, body, table=table, match=match, priority=prio, cookie=cookie,
-                    miss=miss, bridge=bridge)
+        table, match, prio, cookie, miss = _table_fields(body)
+        return Node(_TABLE, line.no, body, None, table, match, prio, cookie, miss, bridge)
     if kind == "THAW_LINE":
         return Node(StepKind.THAW, line.no, body)
     if kind == "BUCKET_LINE":
@@ -89,18 +90,31 @@ def make_node(line: Line, kind: str, bridge: str | None) -> Node:
     return _action_node(line, body)
 
 
-def _action_node(line: Line, body: str) -> Node:
+_TABLE = StepKind.TABLE
+# the table lines and action lines of a paste repeat (every trace of a paste goes through the same tables):
+# what a line's text says is worked out once per distinct text (pure functions of the text, bounded)
+_table_fields = functools.lru_cache(maxsize=16384)(parse_table_line)
+
+
+@functools.lru_cache(maxsize=16384)
+def _action_shape(body: str) -> tuple[StepKind, Action | None]:
+    """What an action line's node is: (ACTION, its action) or (UNPARSED, None)."""
     action = parse_action(body)
     error = action.args.get("error") if not action.known else None
     if error is not None:
         # an action the state replay cannot apply as printed: keep the line, say why (state.replay
         # then forgets what it may have written; unparsed_reason gives the why)
-        return Node(StepKind.UNPARSED, line.no, body)
+        return StepKind.UNPARSED, None
     if action.known or _looks_like_action(body):
-        return Node(StepKind.ACTION, line.no, body, action=action)
+        return StepKind.ACTION, action
     if body.startswith("Dropping packet"):  # OFT_ACTION debug texts of encap/decap (OVS 2.8+)
-        return Node(StepKind.ACTION, line.no, body, action=Action("drop", body, {"reason": body}))
-    return Node(StepKind.UNPARSED, line.no, body)
+        return StepKind.ACTION, Action("drop", body, {"reason": body})
+    return StepKind.UNPARSED, None
+
+
+def _action_node(line: Line, body: str) -> Node:
+    kind, action = _action_shape(body)
+    return Node(kind, line.no, body, None, None, None, None, None, False, None, EMPTY_MAP, action)
 
 
 def unparsed_reason(text: str) -> str | None:
@@ -151,14 +165,26 @@ def build_modern(lines: list[tuple[Line, str]], root: Node, made: list[Node] | N
     current_bridge = root.bridge
     bridge_kind, bucket_kind = StepKind.BRIDGE, StepKind.BUCKET
     side_kinds = (StepKind.ELIDED, StepKind.ANNOTATION)
+    action_shape, table_fields, empty = _action_shape, _table_fields, EMPTY_MAP
     for line, kind in lines:
-        if kind == "DASHES_LINE":
+        # (make_node, with its two most common cases written out)
+        if kind == "OTHER_LINE":
+            body = line.body
+            nk, action = action_shape(body)
+            node = Node(nk, line.no, body, None, None, None, None, None, False, None, empty, action)
+        elif kind == "TABLE_LINE":
+            body = line.body
+            table, match, prio, cookie, miss = table_fields(body)
+            nk = _TABLE
+            node = Node(nk, line.no, body, None, table, match, prio, cookie, miss, current_bridge)
+        elif kind == "DASHES_LINE":
             continue
-        k = line.indent // 4
-        node = make_node(line, kind, current_bridge)
+        else:
+            node = make_node(line, kind, current_bridge)
+            nk = node.kind
         if made is not None:
             made.append(node)
-        nk = node.kind
+        k = line.indent // 4
         if nk in _CONTAINER_KINDS:
             if nk is bridge_kind:
                 current_bridge = node.bridge
