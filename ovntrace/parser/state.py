@@ -57,6 +57,34 @@ def _assignment(name: str, text: str) -> tuple[str, int | None, int | None, int 
     return name, width, value, mask
 
 
+# how assign() writes: (_STR, name), (_INT, name, bits kept, bits set, bits known), (_VIEW, name, width, value,
+# mask) through write_bits, or (_SKIP,): a number that is not one
+_STR, _INT, _VIEW, _SKIP = 0, 1, 2, 3
+
+
+@functools.lru_cache(maxsize=8192)
+def _assign_plan(name: str, text: str) -> tuple[Any, ...]:
+    """What ``assign(name, text)`` does (a pure function of its arguments; see :func:`_assignment`)."""
+    name, width, value, mask = _assignment(name, text)
+    if width is None:
+        return _STR, name
+    if value is None or mask is None:
+        return (_SKIP,)
+    if name not in INT_WIDTHS or width > TUN_METADATA_WIDTH:
+        return _VIEW, name, width, value, mask
+    rel_mask = mask & ((1 << width) - 1)
+    return _INT, name, ~rel_mask, value & rel_mask, rel_mask
+
+
+@functools.lru_cache(maxsize=1024)
+def _reg_views(name: str) -> tuple[str, ...]:
+    """The xreg/xxreg views a register ``regN`` is part of (none for another name)."""
+    idx = name[3:]
+    if not (name.startswith("reg") and idx.isdecimal() and idx.isascii()):
+        return ()
+    return f"xreg{int(idx) // 2}", f"xxreg{int(idx) // 4}"
+
+
 def _fmt(value: int, known: int, width: int) -> str:
     full = (1 << width) - 1
     v = f"{value:#x}" if value else "0"
@@ -108,21 +136,35 @@ class FieldState:
         if dirty is None:
             return
         dirty.add(name)
-        if self._views and name.startswith("reg"):
+        views = self._views
+        if views:
             # a register change also changes its xreg/xxreg view
-            idx = int(name[3:]) if name[3:].isdecimal() and name[3:].isascii() else None
-            if idx is not None:
-                for view in (f"xreg{idx // 2}", f"xxreg{idx // 4}"):
-                    if view in self._views:
-                        dirty.add(view)
+            for view in _reg_views(name):
+                if view in views:
+                    dirty.add(view)
 
     def assign(self, name: str, text: str) -> None:
         """Whole-field (or ``value/mask``) assignment from flow text or ``set_field``."""
-        name, width, value, mask = _assignment(name, text)
-        if width is None:
-            self._strs[name] = text
-            self._touch(name)
-        elif value is not None:
+        plan = _assign_plan(name, text)
+        how = plan[0]
+        if how == _INT:
+            _, name, keep, bits, known = plan
+            ints = self._ints
+            old = ints.get(name)
+            new = (bits, known) if old is None else ((old[0] & keep) | bits, old[1] | known)
+            ints[name] = new
+            if new != old:  # (a write of what was there already changes no snapshot)
+                self._touch(name)
+        elif how == _STR:
+            name = plan[1]
+            strs = self._strs
+            if strs.get(name) != text:
+                strs[name] = text
+                self._touch(name)
+            else:
+                strs[name] = text
+        elif how == _VIEW:
+            _, name, width, value, mask = plan
             self.write_bits(name, 0, width - 1, value, mask)
 
     def write_bits(self, name: str, start: int, end: int, value: int, mask: int | None = None) -> None:
@@ -141,10 +183,13 @@ class FieldState:
                 self._touch(name)
             self._write_view(name, start, value, rel_mask)
             return
-        old_v, old_k = self._ints.get(name, (0, 0))
+        ints = self._ints
+        old = ints.get(name)
+        old_v, old_k = (0, 0) if old is None else old
         abs_mask = rel_mask << start
-        self._ints[name] = ((old_v & ~abs_mask) | (value << start), old_k | abs_mask)
-        self._touch(name)
+        new = ints[name] = ((old_v & ~abs_mask) | (value << start), old_k | abs_mask)
+        if new != old:  # (a write of what was there already changes no snapshot)
+            self._touch(name)
 
     def forget_bits(self, name: str, start: int, end: int) -> None:
         if not 0 <= start <= end < TUN_METADATA_WIDTH:
@@ -234,9 +279,20 @@ class FieldState:
             out = FrozenMap(self._last)
             names = iter(sorted(self._dirty))
         value = self._value  # the names of the state are canonical
+        strs, ints, views = self._strs, self._ints, self._views
         for name in names:
-            val = value(name)
-            if val is None or (name in _VIEWS_SET and name not in self._views):
+            # (_value, with its two common cases written out)
+            val = strs.get(name)
+            if val is None:
+                got = ints.get(name)
+                if got is None:
+                    val = value(name)
+                else:
+                    width = INT_WIDTHS[name]
+                    full = (1 << width) - 1
+                    known = got[1] & full
+                    val = _fmt(got[0] & full, known, width) if known else None
+            if val is None or (name in _VIEWS_SET and name not in views):
                 _dict_pop(out, name, None)
             else:
                 _dict_set(out, name, val)
@@ -249,6 +305,14 @@ class FieldState:
         """Apply one printed action. Never raises: an action without the operands it needs (an
         unknown or damaged one) changes nothing here; :meth:`forget_written` handles those."""
         name = action.name
+        if name == "set_field" and action.known:  # (the common case, first)
+            a = action.args
+            value = a.get("value", "")
+            mask = a.get("mask")
+            target = a.get("field")
+            if isinstance(target, str) and target:
+                self.assign(target, f"{value}/{mask}" if mask else str(value))
+            return
         if not action.known or (name not in _APPLIED and not name.startswith(("mod_", "set_vlan"))):
             return  # (resubmit, output, ct ...: nothing to apply)
         a = action.args
@@ -374,18 +438,13 @@ class FieldState:
         """Exact-match fields of a table the packet matched were its values at that point."""
         if not match:
             return
-        fields = parse(match)
-        if not fields:
-            return
-        for key, value in fields.items():
-            name = canonical(key)
-            if value == "" or "/" in value:
-                continue
-            if name in INT_WIDTHS:
-                cur = self._ints.get(name)
-                if cur is None or cur[1] != (1 << INT_WIDTHS[name]) - 1:
+        ints = self._ints
+        for name, value, full in _match_plan(match, parse):
+            if full:
+                cur = ints.get(name)
+                if cur is None or cur[1] != full:
                     self.assign(name, value)
-            elif name == "in_port" and "in_port" not in self._strs:
+            elif "in_port" not in self._strs:
                 self.assign(name, value)
 
     @staticmethod
@@ -398,6 +457,25 @@ class FieldState:
                 return 0, None
             return sf.start, sf.end
         return 0, (width - 1 if width else None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _match_plan(match: str, parse: Any) -> tuple[tuple[str, str, int], ...]:
+    """The exact-match fields :meth:`FieldState.apply_match` may assign, in order: (canonical name, value,
+    full mask of an integer field; 0 for ``in_port``). A pure function of the match text and parser."""
+    fields = parse(match)
+    if not fields:
+        return ()
+    out = []
+    for key, value in fields.items():
+        name = canonical(key)
+        if value == "" or "/" in value:
+            continue
+        if name in INT_WIDTHS:
+            out.append((name, value, (1 << INT_WIDTHS[name]) - 1))
+        elif name == "in_port":
+            out.append((name, value, 0))
+    return tuple(out)
 
 
 # what a damaged action line may have written: "->DST" of set_field/load/move, "mod_dl_src" and kin
