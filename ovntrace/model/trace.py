@@ -162,6 +162,14 @@ class StepBuilder:
         return me  # type: ignore[no-any-return]
 
 
+def freeze_all(nodes: list[StepBuilder]) -> None:
+    """:meth:`StepBuilder.freeze` of each of ``nodes`` (a whole tree's, in any order), in one loop."""
+    step = Step
+    for n in nodes:
+        n.children = tuple(n.children)
+        n.__class__ = step  # type: ignore[assignment]
+
+
 def make_step(kind: StepKind, line: int, text: str, children: tuple[Step, ...] = (), table: int | None = None,
               match: str | None = None, priority: int | None = None, cookie: str | None = None, miss: bool = False,
               bridge: str | None = None, state: Mapping[str, str] = EMPTY_MAP, action: Action | None = None,

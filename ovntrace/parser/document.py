@@ -24,6 +24,7 @@ from ovntrace.model.trace import (
     StepKind,
     Trace,
     TraceFormat,
+    freeze_all,
 )
 from ovntrace.parser.actions import parse_action_list
 from ovntrace.parser.kv import MAX_NESTING as KV_MAX_NESTING
@@ -514,8 +515,7 @@ def _modern_pass(sec: _Section, warnings: list[ParseWarning]) -> Pass:
             _unparsed_warning(n, unparsed_reason(n.text), warnings)
     if len(made) >= MAX_TREE_DEPTH:  # a tree of fewer nodes cannot nest that deep
         _cap_depth(root, warnings)
-    for n in made:
-        n.freeze()
+    freeze_all(made)
     steps = tuple(root.children)
     dp_parsed = _datapath_actions(sec, warnings)
     return Pass(

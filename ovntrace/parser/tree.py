@@ -168,11 +168,21 @@ def build_modern(lines: list[tuple[Line, str]], root: Node, made: list[Node] | N
     action_shape, table_fields, empty = _action_shape, _table_fields, EMPTY_MAP
     for line, kind in lines:
         # (make_node, with its two most common cases written out)
-        if kind == "OTHER_LINE":
+        if kind == "OTHER_LINE":  # an action (or an unparsed line): a terminal node, placed at once
             body = line.body
             nk, action = action_shape(body)
             node = Node(nk, line.no, body, None, None, None, None, None, False, None, empty, action)
-        elif kind == "TABLE_LINE":
+            if made is not None:
+                made.append(node)
+            k = line.indent >> 2
+            if k & 1:
+                level = k - 1
+                while len(stack) > 1 and stack[-1][1] > level:
+                    stack.pop()
+            # (at an even column it was pasted with damage: kept where we are, as below)
+            stack[-1][0].children.append(node)
+            continue
+        if kind == "TABLE_LINE":
             body = line.body
             table, match, prio, cookie, miss = table_fields(body)
             nk = _TABLE

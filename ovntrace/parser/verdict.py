@@ -100,11 +100,9 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
                     unfollowed.append((rid, line))
         # OVN's controller(...,pause) may translate to no datapath action at all without a packet
         if not any(a.name == "userspace" for a in _flatten(p.datapath_actions_parsed)):
-            for step in p.walk():
-                if (step.kind is StepKind.ACTION and step.action is not None and not step.spurious
-                        and step.action.name == "controller"):
-                    controllers.append(step.line)
-                    break
+            line = _first_controller(p)
+            if line is not None:
+                controllers.append(line)
     last_line = passes[-1].datapath_actions_line if passes else None
     if tunnels:
         t = tunnels[0]
@@ -138,6 +136,20 @@ def decide(passes: tuple[Pass, ...], complete: bool) -> Verdict:
     if normal is not None:
         return Verdict(VerdictKind.DROP, normal[0], f"no output in the datapath actions: dropped ({normal[1]})")
     return Verdict(VerdictKind.DROP, last_line, "no output in the datapath actions: dropped")
+
+
+def _first_controller(p: Pass) -> int | None:
+    """The line of the first ``controller`` action of ``p`` (depth first), not an OVS artefact."""
+    stack: list[Step] = list(reversed(p.steps))
+    action_kind = StepKind.ACTION
+    while stack:
+        step = stack.pop()
+        a = step.action
+        if a is not None and a.name == "controller" and step.kind is action_kind and not step.spurious:
+            return step.line
+        if step.children:
+            stack.extend(reversed(step.children))
+    return None
 
 
 def _normal_drop(passes: tuple[Pass, ...]) -> tuple[int, str] | None:
