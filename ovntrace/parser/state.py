@@ -57,23 +57,33 @@ def _assignment(name: str, text: str) -> tuple[str, int | None, int | None, int 
     return name, width, value, mask
 
 
-# how assign() writes: (_STR, name), (_INT, name, bits kept, bits set, bits known), (_VIEW, name, width, value,
-# mask) through write_bits, or (_SKIP,): a number that is not one
+# how assign() writes: (_STR, name, ()), (_INT, name, writes), (_VIEW, view name, writes) or (_SKIP, name, ()): a
+# number that is not one. ``writes``: (integer field, bits kept, bits set, bits known), applied in order.
 _STR, _INT, _VIEW, _SKIP = 0, 1, 2, 3
 
 
 @functools.lru_cache(maxsize=8192)
-def _assign_plan(name: str, text: str) -> tuple[Any, ...]:
-    """What ``assign(name, text)`` does (a pure function of its arguments; see :func:`_assignment`)."""
+def _assign_plan(name: str, text: str) -> tuple[int, str, tuple[tuple[str, int, int, int], ...]]:
+    """What ``assign(name, text)`` does: what ``write_bits(name, 0, width - 1, value, mask)`` would do with
+    the value and mask of :func:`_assignment` (a pure function of its arguments)."""
     name, width, value, mask = _assignment(name, text)
     if width is None:
-        return _STR, name
-    if value is None or mask is None:
-        return (_SKIP,)
-    if name not in INT_WIDTHS or width > TUN_METADATA_WIDTH:
-        return _VIEW, name, width, value, mask
+        return _STR, name, ()
+    if value is None or mask is None or width > TUN_METADATA_WIDTH:
+        return _SKIP, name, ()
     rel_mask = mask & ((1 << width) - 1)
-    return _INT, name, ~rel_mask, value & rel_mask, rel_mask
+    value &= rel_mask
+    if name in INT_WIDTHS:
+        return _INT, name, ((name, ~rel_mask, value, rel_mask),)
+    # a register view (xregN, xxregN): written through its registers (as _write_view does)
+    writes = []
+    for reg, lo, hi, shift in _view_parts(name, 0, max(rel_mask.bit_length(), 1) - 1):
+        nbits, vstart = hi - lo + 1, lo + shift
+        part_v = (value >> vstart) & ((1 << nbits) - 1)
+        part_m = (rel_mask >> vstart) & ((1 << nbits) - 1)
+        if part_m and reg in INT_WIDTHS:
+            writes.append((reg, ~(part_m << lo), (part_v & part_m) << lo, part_m << lo))
+    return _VIEW, name, tuple(writes)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -145,27 +155,24 @@ class FieldState:
 
     def assign(self, name: str, text: str) -> None:
         """Whole-field (or ``value/mask``) assignment from flow text or ``set_field``."""
-        plan = _assign_plan(name, text)
-        how = plan[0]
-        if how == _INT:
-            _, name, keep, bits, known = plan
-            ints = self._ints
-            old = ints.get(name)
-            new = (bits, known) if old is None else ((old[0] & keep) | bits, old[1] | known)
-            ints[name] = new
-            if new != old:  # (a write of what was there already changes no snapshot)
-                self._touch(name)
-        elif how == _STR:
-            name = plan[1]
+        how, name, writes = _assign_plan(name, text)
+        if how == _STR:
             strs = self._strs
             if strs.get(name) != text:
                 strs[name] = text
                 self._touch(name)
             else:
                 strs[name] = text
-        elif how == _VIEW:
-            _, name, width, value, mask = plan
-            self.write_bits(name, 0, width - 1, value, mask)
+            return
+        if how == _VIEW and name not in self._views:
+            self._views.add(name)
+            self._touch(name)
+        ints = self._ints
+        for field, keep, bits, known in writes:
+            old = ints.get(field)
+            new = ints[field] = (bits, known) if old is None else ((old[0] & keep) | bits, old[1] | known)
+            if new != old:  # (a write of what was there already changes no snapshot)
+                self._touch(field)
 
     def write_bits(self, name: str, start: int, end: int, value: int, mask: int | None = None) -> None:
         """Write ``value`` into bits ``start..end`` of ``name`` (only the bits in ``mask``, relative)."""
@@ -261,10 +268,16 @@ class FieldState:
         view_width = field_width(name)
         if view_width is None:
             return None
-        got = self.read_bits(name, 0, view_width - 1)
-        if got is None or got[1] == 0:
-            return None
-        return _fmt(got[0], got[1], view_width)
+        # a register view (xregN, xxregN): read through its registers (read_bits, written out)
+        ints = self._ints
+        value = known = 0
+        for reg, lo, hi, shift in _view_parts(name, 0, view_width - 1):
+            got = ints.get(reg)
+            if got is not None:
+                m = (1 << (hi - lo + 1)) - 1
+                value |= ((got[0] >> lo) & m) << (lo + shift)
+                known |= ((got[1] >> lo) & m) << (lo + shift)
+        return _fmt(value, known, view_width) if known else None
 
     def snapshot(self) -> Mapping[str, str]:
         """Immutable view of everything known, shared with the previous snapshot when nothing changed."""
