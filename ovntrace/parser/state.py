@@ -269,10 +269,10 @@ class FieldState:
         if view_width is None:
             return None
         # a register view (xregN, xxregN): read through its registers (read_bits, written out)
-        ints = self._ints
+        regs = self._ints
         value = known = 0
         for reg, lo, hi, shift in _view_parts(name, 0, view_width - 1):
-            got = ints.get(reg)
+            got = regs.get(reg)
             if got is not None:
                 m = (1 << (hi - lo + 1)) - 1
                 value |= ((got[0] >> lo) & m) << (lo + shift)
