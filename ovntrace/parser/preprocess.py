@@ -65,32 +65,106 @@ def split_lines(text: str) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
 
-_KEY_RE = re.compile(r"Flow: |bridge\(\"|Bridge: |Rule: table=")
-
-
-def _prefixed_start(text: str) -> bool:
-    """Whether a line of ``text`` (LF-separated, no CR) starts a trace after a non-empty prefix."""
-    start_match = _START_RE.match
-    rfind = text.rfind
-    done = -1  # the start of the last line looked at
-    for k in _KEY_RE.finditer(text):
-        begin = rfind("\n", 0, k.start()) + 1
-        if begin == done:
-            continue
-        done = begin
-        end = text.find("\n", begin)
-        m = start_match(text[begin:] if end < 0 else text[begin:end])  # (``^`` matches at 0 only)
-        if m is not None and m.group("p"):
-            return True
-    return False
-
-
 def _strip_prefix(raws: list[str], text: str = "") -> list[str]:
     """Each line with the paste prefix removed and right-stripped. ``text``: the text ``raws`` was
-    split from, when the caller has it (then a paste without prefixes, the common case, is seen at once)."""
-    if text and "\r" not in text and not _prefixed_start(text):
-        # no line starts a trace after a prefix: the prefix stays "" and every line is only stripped
-        return [raw.rstrip() for raw in raws]
+    split from, when the caller has it (then the lines between the ones that can change the prefix are
+    handled together: see :func:`_strip_runs`)."""
+    if text and "\r" not in text:
+        keys = _line_indices(text, _KEYS)
+        start_match = _START_RE.match
+        if not any((m := start_match(raws[k])) is not None and m.group("p") for k in keys):
+            # no line starts a trace after a prefix: the prefix stays "" and every line is only stripped
+            return [raw.rstrip() for raw in raws]
+        return _strip_runs(raws, text, keys)
+    return _strip_each(raws)
+
+
+def _line_indices(text: str, needles: tuple[str, ...]) -> list[int]:
+    """0-based indices, ascending, of the LF-separated lines of ``text`` that hold one of ``needles``
+    (no LF in them): found with ``str.find`` (a regex alternation scans a big text many times slower)."""
+    found: list[int] = []
+    find = text.find
+    for needle in needles:
+        pos = find(needle)
+        while pos >= 0:
+            found.append(pos)
+            pos = find(needle, pos + 1)
+    found.sort()
+    out: list[int] = []
+    no, counted = 0, 0
+    count = text.count
+    for pos in found:
+        no += count("\n", counted, pos)
+        counted = pos
+        if not out or out[-1] != no:
+            out.append(no)
+    return out
+
+
+_KEYS = ("Flow: ", 'bridge("', "Bridge: ", "Rule: table=")  # (_START_RE's keys)
+_END_KEYS = ("Datapath actions:", "Translation failed ")  # (what _END_RE can match)
+
+
+def _strip_runs(raws: list[str], text: str, keys: list[int]) -> list[str]:
+    """:func:`_strip_each` of ``raws`` (split from ``text``, which has no CR; ``keys``: the indices of its
+    lines holding one of the keys of a trace start). Only those lines can change the prefix, so the lines
+    between two of them share one; while it is "" they are only right-stripped, and only the lines
+    holding an end marker are looked at for the end of a trace."""
+    from bisect import bisect_left
+
+    ends = _line_indices(text, _END_KEYS)
+    out: list[str] = []
+    extend, append = out.extend, out.append
+    prefix = ""
+    in_trace = False  # between a trace's start and its "Datapath actions:" line
+    start_match, end_match = _START_RE.match, _END_RE.match
+    i = 0
+    for k in (*keys, len(raws)):
+        if i < k:  # lines i..k-1: none holds a key, so none changes the prefix
+            if not prefix:
+                extend([raw.rstrip() for raw in raws[i:k]])
+                if in_trace:
+                    lo, hi = bisect_left(ends, i), bisect_left(ends, k)
+                    if any(end_match(raws[j]) for j in ends[lo:hi]):
+                        in_trace = False
+            else:
+                for line in raws[i:k]:
+                    line = _unprefixed(line, prefix)
+                    if in_trace and ("Datapath actions:" in line or "Translation failed " in line) and end_match(line):
+                        in_trace = False
+                    append(line.rstrip())
+        if k == len(raws):
+            break
+        line = raws[k]  # (as in _strip_each)
+        m = start_match(line)
+        if m:
+            key = m.group("k")
+            if key != 'bridge("' or not in_trace or not line.startswith(prefix):
+                prefix = m.group("p")
+            in_trace = True
+        if prefix:
+            line = _unprefixed(line, prefix)
+        if in_trace and ("Datapath actions:" in line or "Translation failed " in line) and end_match(line):
+            in_trace = False
+        append(line.rstrip())
+        i = k + 1
+    return out
+
+
+def _unprefixed(line: str, prefix: str) -> str:
+    """``line`` without the paste prefix ``prefix`` (not "")."""
+    if line.startswith(prefix):
+        return line[len(prefix) :]
+    if line.strip() == "" or (prefix.strip() and line.rstrip() == prefix.rstrip()):
+        return ""
+    if prefix.strip() == "" and line[: len(prefix)].strip() == "" and "\t" not in line[: len(prefix)]:
+        return line.lstrip(" ")
+    # other lines without the prefix (a comment typed into the paste) are kept as they are
+    return line
+
+
+def _strip_each(raws: list[str]) -> list[str]:
+    """:func:`_strip_prefix`, line by line."""
     out: list[str] = []
     prefix = ""
     in_trace = False  # between a trace's start and its "Datapath actions:" line
