@@ -592,7 +592,7 @@ def _datapath_actions(sec: _Section, warnings: list[ParseWarning]) -> tuple[Data
 
 
 def _shift(line: Line, base: int) -> Line:
-    return Line(line.no, line.raw, line.text, line.kind, max(0, line.indent - base), line.tabs, line.body)
+    return Line(line.no, line.kind, max(0, line.indent - base), line.tabs, line.body)
 
 
 # -- the pre-2.7 format --------------------------------------------------------------------------------

@@ -27,29 +27,28 @@ _END_RE = re.compile(r"^\s*(Datapath actions:|Translation failed )")
 
 class Line:
     """One input line. Built by :func:`preprocess` only; read-only by convention (plain slots: the
-    parser makes one per input line, and a frozen dataclass cost more than classifying it)."""
+    parser makes one per input line, and a frozen dataclass cost more than classifying it). What the
+    parser reads of it only: not the line as given (the input text has it), so that is not kept alive."""
 
-    __slots__ = ("body", "indent", "kind", "no", "raw", "tabs", "text")
+    __slots__ = ("body", "indent", "kind", "no", "tabs")
 
-    def __init__(self, no: int, raw: str, text: str, kind: str, indent: int, tabs: int, body: str) -> None:
+    def __init__(self, no: int, kind: str, indent: int, tabs: int, body: str) -> None:
         self.no = no  # 1-based line number in the input
-        self.raw = raw  # as given, without the line terminator
-        self.text = text  # paste prefix removed, trailing whitespace removed
         self.kind = kind  # terminal name from grammars/lines.lark (FLOW_LINE, TABLE_LINE ...), "BLANK" or "FENCE"
-        self.indent = indent  # columns of leading whitespace in ``text`` (TAB = 8)
+        self.indent = indent  # columns of leading whitespace once the paste prefix is removed (TAB = 8)
         self.tabs = tabs  # TABs in the leading whitespace (the pre-2.7 format's nesting depth)
-        self.body = body  # ``text`` without surrounding whitespace
+        self.body = body  # the line without the paste prefix and surrounding whitespace
 
     def __repr__(self) -> str:
-        return (f"Line(no={self.no!r}, raw={self.raw!r}, text={self.text!r}, kind={self.kind!r}, "
-                f"indent={self.indent!r}, tabs={self.tabs!r}, body={self.body!r})")
+        return (f"Line(no={self.no!r}, kind={self.kind!r}, indent={self.indent!r}, tabs={self.tabs!r}, "
+                f"body={self.body!r})")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Line:
             return NotImplemented
         assert isinstance(other, Line)
-        return (self.no, self.raw, self.text, self.kind, self.indent, self.tabs, self.body) == (
-            other.no, other.raw, other.text, other.kind, other.indent, other.tabs, other.body)
+        return (self.no, self.kind, self.indent, self.tabs, self.body) == (
+            other.no, other.kind, other.indent, other.tabs, other.body)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -233,10 +232,11 @@ def preprocess(text: str) -> list[Line]:
     get = shapes.get
     lines: list[Line] = []
     append = lines.append
-    for no, (raw, t) in enumerate(zip(raws, texts, strict=True), 1):  # each ``t`` is right-stripped
+    del raws
+    for no, t in enumerate(texts, 1):  # each ``t`` is right-stripped
         v = get(t)
         if v is None:
             v = shapes[t] = _shape(t, classify)
         kind, indent, tabs, body = v
-        append(Line(no, raw, t, kind, indent, tabs, body))
+        append(Line(no, kind, indent, tabs, body))
     return lines

@@ -29,8 +29,7 @@ def _variants(text: str) -> list[str]:
 def _slow(text: str) -> list[Line]:
     raws = split_lines(text)
     classify = _classifier().kind
-    return [Line(no, raw, t, *_shape(t, classify))
-            for no, (raw, t) in enumerate(zip(raws, _strip_prefix(raws), strict=True), 1)]
+    return [Line(no, *_shape(t, classify)) for no, t in enumerate(_strip_prefix(raws), 1)]
 
 
 @pytest.mark.parametrize("path", TRACES[::3], ids=lambda p: str(p.relative_to(FIX)))
