@@ -103,6 +103,10 @@ def _fmt(value: int, known: int, width: int) -> str:
     return f"{v}/{known:#x}"
 
 
+# what a complete Flow: line says of the fields it omits (from_flow)
+_ZERO_INTS = {name: (0, (1 << INT_WIDTHS[name]) - 1) for name in _ZERO_WHEN_ABSENT}  # (value, known mask)
+
+
 class FieldState:
     """Known field values at one point of a pass (mutable; snapshots are shared when unchanged)."""
 
@@ -124,8 +128,7 @@ class FieldState:
         if fields is None:
             return st
         if complete:
-            for name in _ZERO_WHEN_ABSENT:
-                st._ints[name] = (0, (1 << INT_WIDTHS[name]) - 1)
+            st._ints.update(_ZERO_INTS)
             st._strs.update(_STR_ZERO_WHEN_ABSENT)
         for key, value in fields.items():
             if value != "":  # bare keywords (ip, tcp, eth) are not fields
@@ -514,6 +517,10 @@ def _written_fields(text: str) -> list[Subfield]:
 # the actions apply() changes the state for (besides mod_* and set_vlan*)
 _APPLIED = frozenset({"set_field", "write_metadata", "set_tunnel", "set_tunnel64", "load", "move", "push", "pop",
                       "ct_clear", "dec_ttl"})
+# common actions apply() changes nothing for (not in _APPLIED, no mod_/set_vlan prefix): not called for them
+_UNAPPLIED = frozenset({"resubmit", "output", "drop", "ct", "nat", "clone", "group", "NORMAL", "controller",
+                        "goto_table", "exit", "note", "learn", "multipath", "bundle", "check_pkt_larger"})
+assert not _UNAPPLIED & _APPLIED and not any(n.startswith(("mod_", "set_vlan")) for n in _UNAPPLIED)
 _dict_set = dict.__setitem__
 _dict_pop = dict.pop
 _VIEWS = [f"xreg{i}" for i in range(8)] + [f"xxreg{i}" for i in range(4)]
@@ -584,11 +591,13 @@ def replay(root: Node, initial: FieldState, parse_match: Any) -> None:
             elif kind is _ACTION:
                 action = child.action
                 if action is not None and not child.spurious:
+                    name = action.name
                     if action.known:
-                        state.apply(action)
-                    elif action.name in STATE_ACTIONS or action.name == "unknown":
+                        if name not in _UNAPPLIED:
+                            state.apply(action)
+                    elif name in STATE_ACTIONS or name == "unknown":
                         state.forget_written(child.text)
-                    if action.name in ("clone", "ct"):
+                    if name in ("clone", "ct"):
                         # the container's nested lines (and what they entered) are its scope
                         end = _scope_end(kids, i - 1, child.line)
                         scope[1] = end
