@@ -40,9 +40,6 @@ def typo_warnings(text: str, result: ParseResult) -> tuple[ParseWarning, ...]:
     return tuple(sorted(out, key=lambda w: w.line))
 
 
-# _NO_DOT for ``Pattern.match(text, start, end)`` on a line inside ``text`` (``^`` matches only at 0 there;
-# ``$`` matches at ``end``)
-_NO_DOT_AT = re.compile(_NO_DOT.pattern[1:])
 # what ``str.splitlines`` splits on besides LF
 _OTHER_BREAKS_ASCII = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _OTHER_BREAKS = (*_OTHER_BREAKS_ASCII, "\x85", "\u2028", "\u2029")
@@ -58,7 +55,10 @@ def _dotless_tables(text: str) -> list[tuple[int, re.Match[str]]]:
         found = ((i, _NO_DOT.match(line)) for i, line in enumerate(text.splitlines(), 1) if "priority " in line)
         return [(i, m) for i, m in found if m]
     out: list[tuple[int, re.Match[str]]] = []
-    find, rfind, count, match = text.find, text.rfind, text.count, _NO_DOT_AT.match
+    # _NO_DOT for ``Pattern.match(text, start, end)`` on a line inside ``text`` (there ``^`` would match at 0
+    # only; ``$`` matches at ``end``), compiled when first used (re keeps it)
+    match = re.compile(_NO_DOT.pattern[1:]).match
+    find, rfind, count = text.find, text.rfind, text.count
     no, counted = 1, 0  # the number of the line that starts at ``counted``
     pos = find("priority ")
     while pos >= 0:
