@@ -155,34 +155,48 @@ class Layout:
         role = roles[table_id] = self._role_of(table_id)
         return role
 
+    @cached_property
+    def _bases(self) -> tuple[int, int]:
+        return self.ingress_base, self.egress_base
+
     def _role_of(self, table_id: int) -> TableRole | None:
-        ib, eb = self.ingress_base, self.egress_base
-        pipelines = ("LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE")
-        named = [n for n in self.names_at(table_id) if n not in pipelines]
+        ib, eb = self._bases
+        named = tuple(n for n in self._names_by_id.get(table_id, ()) if n not in _PIPELINE_NAMES)
         if named and not (ib <= table_id < ib + self.ingress_len and table_id == ib) and table_id != eb:
             # a named physical table inside the pipeline's maximum span (OVN reserves
             # LOG_PIPELINE_LEN ids per pipeline but places SAVE_INPORT, LOG_TO_PHY, MAC_BINDING ...
             # after the stages actually used): the name wins
-            return TableRole(table_id, "physical", named[0], tuple(named[1:]),
-                             description=TABLE_DESCRIPTIONS.get(named[0], ""))
+            return _physical_role(table_id, named)
         if ib <= table_id < ib + self.ingress_len:
-            return TableRole(table_id, "ingress", f"LOG_INGRESS_PIPELINE+{table_id - ib}",
-                             stage_index=table_id - ib,
-                             description="logical ingress pipeline stage")
+            return _stage_role(table_id, "ingress", table_id - ib)
         if eb <= table_id < eb + self.egress_len:
-            return TableRole(table_id, "egress", f"LOG_EGRESS_PIPELINE+{table_id - eb}",
-                             stage_index=table_id - eb,
-                             description="logical egress pipeline stage")
-        pipelines = ("LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE")
-        names = [n for n in self.names_at(table_id) if n not in pipelines]
-        if not names:
+            return _stage_role(table_id, "egress", table_id - eb)
+        if not named:
             return None
-        return TableRole(table_id, "physical", names[0], tuple(names[1:]),
-                         description=TABLE_DESCRIPTIONS.get(names[0], ""))
+        return _physical_role(table_id, named)
 
     def explains(self, table_id: int) -> bool:
         """True if the layout defines something at ``table_id``."""
         return self.role_of(table_id) is not None
+
+
+_PIPELINE_NAMES = frozenset({"LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE"})
+
+
+@cache
+def _physical_role(table_id: int, names: tuple[str, ...]) -> TableRole:
+    """The role of a named physical table (shared by the layouts that agree on it: package data)."""
+    return TableRole(table_id, "physical", names[0], names[1:], description=TABLE_DESCRIPTIONS.get(names[0], ""))
+
+
+@cache
+def _stage_role(table_id: int, kind: TableKind, index: int) -> TableRole:
+    """The role of stage ``index`` of a pipeline at ``table_id``."""
+    if kind == "ingress":
+        return TableRole(table_id, "ingress", f"LOG_INGRESS_PIPELINE+{index}", stage_index=index,
+                         description="logical ingress pipeline stage")
+    return TableRole(table_id, "egress", f"LOG_EGRESS_PIPELINE+{index}", stage_index=index,
+                     description="logical egress pipeline stage")
 
 
 def _layout_from_group(g: _data.Group) -> Layout:
@@ -214,11 +228,15 @@ def all_layouts() -> tuple[Layout, ...]:
 
 def layout_for_release(release: str) -> Layout:
     """The layout of ``release`` (nearest known release when not exactly known)."""
-    tag = nearest_release(release).release
-    for lay in all_layouts():
-        if tag in lay.releases:
-            return lay
-    raise LookupError(release)  # pragma: no cover - every known tag has a layout
+    lay = _layout_by_tag().get(nearest_release(release).release)
+    if lay is None:  # pragma: no cover - every known tag has a layout
+        raise LookupError(release)
+    return lay
+
+
+@cache
+def _layout_by_tag() -> dict[str, Layout]:
+    return {tag: lay for lay in all_layouts() for tag in lay.releases}
 
 
 # ----------------------------------------------------------------------------------------
