@@ -378,7 +378,7 @@ class Correlator:
                 continue
             # both zone patterns start with "ct(": only those texts can match
             cts = own.ct if s.table is not None and s.table < 64 else ()
-            if own.dec_ttl or any(_ROUTER_ZONE_RE.search(t) for t in cts):
+            if own.dec_ttl or (cts and any(_ROUTER_ZONE_RE.search(t) for t in cts)):
                 out[md] = "router"
             elif cts and any(_SWITCH_ZONE_RE.search(t) for t in cts):
                 switchy.add(md)

@@ -348,13 +348,12 @@ def _outputs(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts:
                     o["port_type"] = pb.type
             if dp is not None:
                 o["datapath"] = dp.name
-        for anc in tree.ancestors(table):
-            mkey = _full(anc.state.get("reg15"))
-            if mkey is not None and ovn_tunnel.is_multicast_key(mkey):
-                ast = steps.get(anc.line)
-                o["multicast"] = (ast.outport if ast is not None and ast.outport else
-                                  ovn_tunnel.multicast_group_name(mkey, release) or f"multicast group {mkey}")
-                break
+        anc = tree.nearest(table, "multicast reg15", _multicast_outport)
+        mkey = _full(anc.state.get("reg15")) if anc is not None else None
+        if anc is not None and mkey is not None:
+            ast = steps.get(anc.line)
+            o["multicast"] = (ast.outport if ast is not None and ast.outport else
+                              ovn_tunnel.multicast_group_name(mkey, release) or f"multicast group {mkey}")
         if _field_now(tree, table, "arp_op") == "2":
             o["arp_reply"] = True
         by_pass.setdefault(id(p), []).append(o)
@@ -372,12 +371,17 @@ def _outputs(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts:
     return outs
 
 
+def _multicast_outport(table: Step) -> bool:
+    """The logical outport (reg15) is fully known when the packet entered ``table`` and is a multicast
+    group's key."""
+    mkey = _full(table.state.get("reg15"))
+    return mkey is not None and ovn_tunnel.is_multicast_key(mkey)
+
+
 def _field_now(tree: TraceWalk, table: Step, name: str) -> str | None:
     """A field's value when the packet entered ``table`` (the nearest table that shows it)."""
-    for anc in tree.ancestors(table):
-        if name in anc.state:
-            return anc.state[name]
-    return None
+    anc = tree.nearest(table, f"shows {name}", lambda t: name in t.state)
+    return anc.state[name] if anc is not None else None
 
 
 def _tunnel_key(encap: str | None, tun_id: int | None, tun_md: int | None, w: Mapping[str, int],

@@ -10,7 +10,7 @@ texts. It lives as long as that one ``annotate`` call. Pure: reads only the trac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ovntrace.model.trace import Pass, Step, StepKind, Trace
@@ -48,7 +48,8 @@ class TraceWalk:
     from (None for a pass's first); ``outputs``: (pass, action) of the ``output`` and ``IN_PORT`` actions
     inside a table, in order."""
 
-    __slots__ = ("_own", "_watched", "actions", "bridge", "outputs", "owner", "parent", "pass_tables", "tables")
+    __slots__ = ("_nearest", "_own", "_watched", "actions", "bridge", "outputs", "owner", "parent", "pass_tables",
+                 "tables")
 
     def __init__(self, trace: Trace) -> None:
         tables: list[Step] = []
@@ -127,6 +128,7 @@ class TraceWalk:
         self.outputs = outputs
         self._watched = watched
         self._own = owns
+        self._nearest: dict[str, dict[int, Step | None]] = {}
 
     def own(self, table: Step) -> Own:
         """What a table step of this trace says itself (its direct children, not the tables it resubmits
@@ -154,3 +156,26 @@ class TraceWalk:
         while cur is not None:
             yield cur
             cur = self.parent.get(cur.line)
+
+    def nearest(self, table: Step, what: str, test: Callable[[Step], bool]) -> Step | None:
+        """The first of :meth:`ancestors` of ``table`` that passes ``test``, or None. ``what`` names the test
+        (one name, one test): the answers are remembered for every table on the way, so the tables above
+        several outputs are tested once."""
+        memo = self._nearest.setdefault(what, {})
+        parent = self.parent
+        chain: list[int] = []
+        cur: Step | None = table
+        found: Step | None = None
+        while cur is not None:
+            line = cur.line
+            if line in memo:
+                found = memo[line]
+                break
+            chain.append(line)
+            if test(cur):
+                found = cur
+                break
+            cur = parent.get(line)
+        for line in chain:
+            memo[line] = found
+        return found
