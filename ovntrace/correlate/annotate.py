@@ -523,7 +523,9 @@ class Correlator:
     def _actions(self, walk: TraceWalk, release: str | None) -> dict[int, ActionOvn]:
         out: dict[int, ActionOvn] = {}
         line_bridge: dict[int, str | None] | None = None
-        for s in walk.actions:
+        # without MAC owners or node facts only controller actions can mean something here
+        todo = walk.actions if self.ix.mac_owner or self.ix.nodes_by_name else walk.controllers
+        for s in todo:
             a = s.action
             if a is None or s.spurious:
                 continue

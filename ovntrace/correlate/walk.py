@@ -22,6 +22,7 @@ _BRIDGE = StepKind.BRIDGE
 _ANNOTATION = StepKind.ANNOTATION
 #: the actions :mod:`ovntrace.correlate.verdict` looks for (:meth:`TraceWalk.of_action`)
 WATCHED = frozenset({"output", "IN_PORT", "group", "NORMAL"})
+_NOTED = WATCHED | {"controller"}
 
 
 class Own(NamedTuple):
@@ -46,10 +47,11 @@ class TraceWalk:
     -> that table step; ``bridge``: table line -> the bridge it is on (its own ``bridge``, else the nearest
     ``bridge("...")`` line above it, else the trace's); ``parent``: table line -> the table it was entered
     from (None for a pass's first); ``outputs``: (pass, action) of the ``output`` and ``IN_PORT`` actions
-    inside a table, in order."""
+    inside a table, in order; ``controllers``: every ``controller`` action step in trace order (also those
+    outside any table)."""
 
-    __slots__ = ("_nearest", "_own", "_watched", "actions", "bridge", "outputs", "owner", "parent", "pass_tables",
-                 "tables")
+    __slots__ = ("_nearest", "_own", "_watched", "actions", "bridge", "controllers", "outputs", "owner", "parent",
+                 "pass_tables", "tables")
 
     def __init__(self, trace: Trace) -> None:
         tables: list[Step] = []
@@ -60,6 +62,7 @@ class TraceWalk:
         pass_tables: list[list[Step]] = []
         watched: dict[str, list[tuple[Pass, Step]]] = {}
         outputs: list[tuple[Pass, Step]] = []
+        controllers: list[Step] = []
         owns: dict[int, Own] = {}
         for p in trace.passes:
             mine: list[Step] = []
@@ -102,10 +105,13 @@ class TraceWalk:
                     mine.append(s)
                 elif kind is _ACTION:
                     actions.append(s)
+                    a = s.action
                     if table is not None:
                         owner[s.line] = table
-                        a = s.action
-                        if a is not None and a.name in WATCHED:
+                    if a is not None and a.name in _NOTED:
+                        if a.name == "controller":
+                            controllers.append(s)
+                        elif table is not None:
                             entry = (p, s)
                             watched.setdefault(a.name, []).append(entry)
                             if a.name == "output" or a.name == "IN_PORT":
@@ -126,6 +132,7 @@ class TraceWalk:
         self.bridge = bridges
         self.parent = parent
         self.outputs = outputs
+        self.controllers = controllers
         self._watched = watched
         self._own = owns
         self._nearest: dict[str, dict[int, Step | None]] = {}

@@ -357,11 +357,12 @@ def _infer(steps: Sequence[StepEvidence], rels: tuple[str, ...]) -> ReleaseInfer
         m = seen[1] if seen is not None else rs.failing(c)
         if m:
             failing.append((c, m))
-    if any(c.weight != int(c.weight) or c.weight < 0 for c, _ in failing):
-        return _infer_by_release(cons, rels)
     planes: list[int] = []
     for c, m in failing:
-        w, k = int(c.weight), 0
+        weight = c.weight
+        w, k = int(weight), 0
+        if w != weight or w < 0:
+            return _infer_by_release(cons, rels)
         while w:
             if w & 1:  # add m at bit k of the counters: ripple the carry up
                 carry, j = m, k
