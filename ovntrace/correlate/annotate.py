@@ -625,9 +625,9 @@ def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]
 def _flags_note(value: int, releases: tuple[str, ...]) -> str | None:
     """The ``flags: ...`` note of a reg10 value, read by every one of ``releases`` (pure; remembered for the
     process)."""
-    from ovntrace.ovn import registers as ovn_registers  # only traces that show reg10 need it
+    from ovntrace.ovn import flags as ovn_flags  # only traces that show reg10 need it
 
-    readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
+    readings = {tuple(ovn_flags.decode_flags(value, r)) for r in releases or (None,)}
     if len(readings) == 1:
         flags = list(readings.pop())
         return "flags: " + ", ".join(flags) if flags else None

@@ -578,7 +578,13 @@ def possible_dp_types(table_ids: Iterable[int], releases: Sequence[str]) -> tupl
     """Datapath types under which every one of ``table_ids`` (pipeline tables one datapath ran, each with a
     logical flow) is a stage in every one of ``releases``: a switch egress pipeline has more stages than a
     router's, so a datapath seen at egress stage 9 is a switch."""
-    ids = tuple(table_ids)
+    return _possible_dp_types(frozenset(table_ids), tuple(releases))
+
+
+@lru_cache(maxsize=4096)
+def _possible_dp_types(ids: frozenset[int], releases: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`possible_dp_types` (pure: package data; remembered, as a cluster's datapaths show the same
+    tables trace after trace)."""
     out = []
     for kind in ("switch", "router"):
         if all(_stage_at(r, t, None)[0] is None or _stage_at(r, t, kind)[2] for r in releases for t in ids):
