@@ -260,11 +260,11 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
                     "table-0 port flow does not load the encap id (reg13[16..31], loaded on every VIF "
                     "flow since 24.03.0)",
                     lambda r: parse_version(r).key < (24, 3, 0), 1.0, ("before", (24, 3, 0))))
-        if _CT_MARK_BLOCKED_RE.search(top):
+        if "ct(commit" in top and _CT_MARK_BLOCKED_RE.search(top):
             out.append(Constraint("ct(commit) writes the blocked bit in ct_mark (ct_mark.blocked: 22.06+)",
                                   lambda r: parse_version(r).key >= (22, 6, 0), 1.0, ("since", (22, 6, 0))))
         for a in acts:
-            m = _RESUBMIT_RE.match(a)
+            m = _RESUBMIT_RE.match(a) if a.startswith("resubmit(") else None
             if not m:
                 continue
             u = int(m.group(1))
@@ -276,7 +276,7 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
         if any(a == "dec_ttl" or a.startswith("dec_ttl(") for a in acts):
             out.append(Constraint(f"table {t} decrements the TTL (ip.ttl--: lr_in_ip_routing)",
                                   partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t), by_layout=True, reads=(t,)))
-        if _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
+        if "dl_dst=" in s.match and _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
             def t_l2(r: str, t: int = t) -> bool:
                 pl, _, names = _stage_at(r, t, "switch")
                 return pl == "ingress" and "ls_in_l2_lkup" in names

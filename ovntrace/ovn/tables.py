@@ -322,7 +322,8 @@ def _norm(item: EvidenceItem) -> FlowEvidence:
 def _resubmits(actions: Sequence[str]) -> list[int]:
     out: list[int] = []
     for a in actions:
-        out.extend(int(m.group(1)) for m in _RESUBMIT_RE.finditer(a))
+        if "resubmit(" in a:
+            out.extend(int(m.group(1)) for m in _RESUBMIT_RE.finditer(a))
     return out
 
 
@@ -343,11 +344,12 @@ def landmarks(evidence: Iterable[EvidenceItem]) -> tuple[list[Observation], list
         t = ev.table_id
         # Tunnel decapsulation (Geneve/STT/VXLAN non-VTEP): moves the outport from the tunnel
         # metadata and goes straight to LOCAL_OUTPUT (controller/physical.c, table-0 tunnel flows).
-        if _TUN_TO_METADATA_RE.search(top_text) and _TUN_TO_OUTPORT_RE.search(top_text) and top_subs:
+        # (every landmark below but the datapath hop and the tunnel encapsulation resubmits: tested first)
+        if top_subs and _TUN_TO_METADATA_RE.search(top_text) and _TUN_TO_OUTPORT_RE.search(top_text):
             obs.append(Observation(("PHY_TO_LOG",), t, "table-0 tunnel decap flow", 1.0))
             obs.append(Observation(("LOCAL_OUTPUT",), top_subs[0],
                                    f"tunnel decap in table {t} resubmits to {top_subs[0]}"))
-        elif _SETS_METADATA_RE.search(top_text) and t == 0 and top_subs:
+        elif t == 0 and top_subs and _SETS_METADATA_RE.search(top_text):
             # VIF/localnet/VTEP classification: loads datapath + inport, enters ingress.
             obs.append(Observation(("LOG_INGRESS_PIPELINE",), top_subs[-1],
                                    f"table-0 flow loads metadata and resubmits to {top_subs[-1]}"))
@@ -371,19 +373,19 @@ def landmarks(evidence: Iterable[EvidenceItem]) -> tuple[list[Observation], list
                     obs.append(Observation(("LOG_INGRESS_PIPELINE",), cs[-1],
                                            f"datapath hop in table {t} resubmits to {cs[-1]}"))
         # Register clearing before egress: CHECK_LOOPBACK -> egress base.
-        zeroed = {int(m.group(1) or m.group(2)) for m in _ZERO_REG_RE.finditer(top_text)}
-        if {0, 1, 2, 3, 4} <= zeroed and not _SETS_METADATA_RE.search(top_text) and top_subs:
+        zeroed = {int(m.group(1) or m.group(2)) for m in _ZERO_REG_RE.finditer(top_text)} if top_subs else set()
+        if top_subs and {0, 1, 2, 3, 4} <= zeroed and not _SETS_METADATA_RE.search(top_text):
             obs.append(Observation(("CHECK_LOOPBACK", "DROP_LOOPBACK"), t,
                                    f"table {t} clears reg0..reg{max(zeroed)}"))
             obs.append(Observation(("LOG_EGRESS_PIPELINE",), top_subs[-1],
                                    f"register-clearing flow in table {t} resubmits to {top_subs[-1]}"))
         # SAVE_INPORT: push in_port, clear it, resubmit to LOG_TO_PHY.
-        if _PUSH_INPORT_RE.search(top_text) and _CLEAR_INPORT_RE.search(top_text) and top_subs:
+        if top_subs and _PUSH_INPORT_RE.search(top_text) and _CLEAR_INPORT_RE.search(top_text):
             obs.append(Observation(("SAVE_INPORT",), t, f"table {t} saves and clears in_port"))
             obs.append(Observation(("LOG_TO_PHY",), top_subs[0],
                                    f"SAVE_INPORT flow in table {t} resubmits to {top_subs[0]}"))
         # Tunnel encapsulation: REMOTE_OUTPUT (or REMOTE_VTEP_OUTPUT, 25.09+).
-        if t != 0 and _WRITES_TUN_ID_RE.search(top_text) and "output:" in top_text:
+        if t != 0 and "output:" in top_text and _WRITES_TUN_ID_RE.search(top_text):
             obs.append(Observation(("REMOTE_OUTPUT", "REMOTE_VTEP_OUTPUT"), t,
                                    f"table {t} sets tun_id and outputs to a tunnel"))
     return obs, hints, seen
