@@ -276,7 +276,8 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
         if any(a == "dec_ttl" or a.startswith("dec_ttl(") for a in acts):
             out.append(Constraint(f"table {t} decrements the TTL (ip.ttl--: lr_in_ip_routing)",
                                   partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t), by_layout=True, reads=(t,)))
-        if "dl_dst=" in s.match and _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
+        if "dl_dst=" in s.match and _DL_DST_RE.search(s.match) and s.dp_type != "router" \
+                and any(_CONST_REG15_RE.match(a) for a in acts):
             def t_l2(r: str, t: int = t) -> bool:
                 pl, _, names = _stage_at(r, t, "switch")
                 return pl == "ingress" and "ls_in_l2_lkup" in names
@@ -560,15 +561,21 @@ def table_readings(table_id: int, dp_type: str | None, releases: tuple[str, ...]
     """What ``table_id`` is in each of ``releases``, grouped: one Reading when they all agree.
     Remembered for the process (pure: package data only)."""
     groups: dict[tuple[object, ...], list[str]] = {}
+    twins: Mapping[str, str] = _twins() if len(releases) > 2 else {}  # (a pinned release: not worth making)
+    of_twin: dict[str, tuple[object, ...]] = {}  # a twin's reading stands for all its releases'
     for r in releases:
-        role = _role(r, table_id)
-        if role is None:
-            key: tuple[object, ...] = (None, None, None, ())
-        elif role.kind == "physical":
-            key = (role.name, None, None, ())
-        else:
-            pl, idx, names = _stage_at(r, table_id, dp_type)
-            key = (role.kind, pl, idx, names)
+        twin = twins.get(r, r)
+        key = of_twin.get(twin)
+        if key is None:
+            role = _role(twin, table_id)
+            if role is None:
+                key = (None, None, None, ())
+            elif role.kind == "physical":
+                key = (role.name, None, None, ())
+            else:
+                pl, idx, names = _stage_at(twin, table_id, dp_type)
+                key = (role.kind, pl, idx, names)
+            of_twin[twin] = key
         groups.setdefault(key, []).append(r)
     return tuple(Reading(k[0], k[1], k[2], k[3], tuple(v))  # type: ignore[arg-type]
                  for k, v in groups.items())
