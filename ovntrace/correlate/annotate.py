@@ -196,6 +196,7 @@ class Correlator:
         self._meanings: dict[tuple[str, ...], dict[tuple[int, str | None], _Meaning]] = {}
         # candidate releases -> the StepOvn of a table step by what it is made of (:meth:`_step`): the same
         # table of the same datapath with the same registers recurs pass after pass and trace after trace
+        # (at most 8 candidate sets x 16,384 steps)
         self._steps: dict[tuple[str, ...], dict[tuple[Any, ...], StepOvn]] = {}
 
     @property
@@ -256,7 +257,9 @@ class Correlator:
                 self._steps.clear()
             meanings = self._meanings[lay.candidates] = {}
         made = self._steps.get(lay.candidates)
-        if made is None or len(made) >= 65536:  # bounded: a long-running process sees ever new steps
+        if made is None or len(made) >= 16384:  # bounded: a long-running process sees ever new steps
+            if made is None and len(self._steps) >= 8:
+                self._steps.clear()
             made = self._steps[lay.candidates] = {}
         memo = _TraceMemo(lay, dp_types, meanings, made)
         steps: dict[int, StepOvn] = {}
