@@ -149,13 +149,14 @@ class _TraceMemo:
     datapath types, and the table meanings, flag notes and datapath references already made (equal
     inputs, equal immutable results). Lives for that call."""
 
-    __slots__ = ("dp_refs", "dp_types", "flags", "lay", "meanings")
+    __slots__ = ("dp_refs", "dp_types", "flags", "lay", "meanings", "steps")
 
     def __init__(self, lay: _Layout, dp_types: dict[int, str],
-                 meanings: dict[tuple[int, str | None], _Meaning]) -> None:
+                 meanings: dict[tuple[int, str | None], _Meaning], steps: dict[tuple[Any, ...], StepOvn]) -> None:
         self.lay = lay
         self.dp_types = dp_types
         self.meanings = meanings  # (table, datapath type) -> :func:`_table_meaning` for ``lay.candidates``
+        self.steps = steps  # what :meth:`Correlator._step` read of a step -> its StepOvn, for ``lay.candidates``
         self.flags: dict[int, str | None] = {}
         self.dp_refs: dict[tuple[int | None, str | None, str | None], DatapathRef | None] = {}
 
@@ -193,6 +194,10 @@ class Correlator:
         # candidate releases -> (table, datapath type) -> :func:`_table_meaning`: the traces of one paste
         # mostly share their candidates, and a table's meaning is read at every step
         self._meanings: dict[tuple[str, ...], dict[tuple[int, str | None], _Meaning]] = {}
+        # candidate releases -> the StepOvn of a table step by what it is made of (:meth:`_step`): the same
+        # table of the same datapath with the same registers recurs pass after pass and trace after trace
+        # (at most 8 candidate sets x 16,384 steps)
+        self._steps: dict[tuple[str, ...], dict[tuple[Any, ...], StepOvn]] = {}
 
     @property
     def ctx(self) -> ClusterContext:
@@ -249,8 +254,14 @@ class Correlator:
         if meanings is None:
             if len(self._meanings) >= 64:
                 self._meanings.clear()
+                self._steps.clear()
             meanings = self._meanings[lay.candidates] = {}
-        memo = _TraceMemo(lay, dp_types, meanings)
+        made = self._steps.get(lay.candidates)
+        if made is None or len(made) >= 16384:  # bounded: a long-running process sees ever new steps
+            if made is None and len(self._steps) >= 8:
+                self._steps.clear()
+            made = self._steps[lay.candidates] = {}
+        memo = _TraceMemo(lay, dp_types, meanings, made)
         steps: dict[int, StepOvn] = {}
         for s, md in zip(tables, mds, strict=True):
             steps[s.line] = self._step(s, md, memo)
@@ -370,7 +381,7 @@ class Correlator:
                 continue
             # both zone patterns start with "ct(": only those texts can match
             cts = own.ct if s.table is not None and s.table < 64 else ()
-            if own.dec_ttl or any(_ROUTER_ZONE_RE.search(t) for t in cts):
+            if own.dec_ttl or (cts and any(_ROUTER_ZONE_RE.search(t) for t in cts)):
                 out[md] = "router"
             elif cts and any(_SWITCH_ZONE_RE.search(t) for t in cts):
                 switchy.add(md)
@@ -388,6 +399,20 @@ class Correlator:
         return out
 
     def _step(self, s: Step, md: int | None, memo: _TraceMemo) -> StepOvn:
+        """The OVN meaning of one table step: made by :meth:`_make_step` from the step's table, cookie,
+        datapath (key and type) and the registers it reads, so made once per distinct such step (for the
+        trace's candidate releases)."""
+        state = s.state
+        get = state.get
+        key = (s.table, md, memo.dp_types.get(md) if md else None, get("reg15"), get("reg10"),
+               s.cookie if self._sb_cookies else None, get("reg14") if self._has_dps else None,
+               get("reg13") if self._ct_zones else None)
+        made = memo.steps.get(key)
+        if made is None:
+            made = memo.steps[key] = self._make_step(s, md, memo)
+        return made
+
+    def _make_step(self, s: Step, md: int | None, memo: _TraceMemo) -> StepOvn:
         state = s.state
         if md == 0:
             md = None  # before table 0 sets it (or after a patch port): no datapath yet
@@ -501,7 +526,9 @@ class Correlator:
     def _actions(self, walk: TraceWalk, release: str | None) -> dict[int, ActionOvn]:
         out: dict[int, ActionOvn] = {}
         line_bridge: dict[int, str | None] | None = None
-        for s in walk.actions:
+        # without MAC owners or node facts only controller actions can mean something here
+        todo = walk.actions if self.ix.mac_owner or self.ix.nodes_by_name else walk.controllers
+        for s in todo:
             a = s.action
             if a is None or s.spurious:
                 continue
@@ -601,9 +628,9 @@ def _table_meaning(table_id: int, dp_type: str | None, releases: tuple[str, ...]
 def _flags_note(value: int, releases: tuple[str, ...]) -> str | None:
     """The ``flags: ...`` note of a reg10 value, read by every one of ``releases`` (pure; remembered for the
     process)."""
-    from ovntrace.ovn import registers as ovn_registers  # only traces that show reg10 need it
+    from ovntrace.ovn import flags as ovn_flags  # only traces that show reg10 need it
 
-    readings = {tuple(ovn_registers.decode_flags(value, r)) for r in releases or (None,)}
+    readings = {tuple(ovn_flags.decode_flags(value, r)) for r in releases or (None,)}
     if len(readings) == 1:
         flags = list(readings.pop())
         return "flags: " + ", ".join(flags) if flags else None

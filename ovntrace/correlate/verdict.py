@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ovntrace.correlate.index import ClusterIndex
@@ -82,15 +83,25 @@ def _details_after(table: Step, action: Step) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=8192)
+def _load_of(text: str) -> tuple[str, int] | None:
+    """(field, value) an action text ``set_field:V->F`` / ``load:V->F`` writes, or None (pure; remembered: the
+    same action texts recur table after table)."""
+    m = _LOAD.match(text.strip())
+    if m:
+        v = _int(m.group(1))
+        if v is not None:
+            return m.group(2), v
+    return None
+
+
 def _writes(table: Step) -> dict[str, int]:
     """What a table's actions write: ``set_field:V->F`` and ``move`` results (``F is now V``)."""
     out: dict[str, int] = {}
     for c in table.children:
-        m = _LOAD.match(c.text.strip()) if c.kind is StepKind.ACTION else None
-        if m:
-            v = _int(m.group(1))
-            if v is not None:
-                out[m.group(2)] = v
+        load = _load_of(c.text) if c.kind is StepKind.ACTION else None
+        if load is not None:
+            out[load[0]] = load[1]
         for d in ([c] if c.kind is StepKind.DETAIL else [k for k in c.children if k.kind is StepKind.DETAIL]):
             m = _IS_NOW.match(d.text.strip())
             if m:
@@ -348,13 +359,12 @@ def _outputs(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts:
                     o["port_type"] = pb.type
             if dp is not None:
                 o["datapath"] = dp.name
-        for anc in tree.ancestors(table):
-            mkey = _full(anc.state.get("reg15"))
-            if mkey is not None and ovn_tunnel.is_multicast_key(mkey):
-                ast = steps.get(anc.line)
-                o["multicast"] = (ast.outport if ast is not None and ast.outport else
-                                  ovn_tunnel.multicast_group_name(mkey, release) or f"multicast group {mkey}")
-                break
+        anc = tree.nearest(table, "multicast reg15", _multicast_outport)
+        mkey = _full(anc.state.get("reg15")) if anc is not None else None
+        if anc is not None and mkey is not None:
+            ast = steps.get(anc.line)
+            o["multicast"] = (ast.outport if ast is not None and ast.outport else
+                              ovn_tunnel.multicast_group_name(mkey, release) or f"multicast group {mkey}")
         if _field_now(tree, table, "arp_op") == "2":
             o["arp_reply"] = True
         by_pass.setdefault(id(p), []).append(o)
@@ -372,12 +382,23 @@ def _outputs(trace: Trace, tree: TraceWalk, steps: Mapping[int, StepOvn], facts:
     return outs
 
 
+def _multicast_outport(table: Step) -> bool:
+    """The logical outport (reg15) is fully known when the packet entered ``table`` and is a multicast
+    group's key."""
+    text = table.state.get("reg15")
+    return text is not None and _multicast_text(text)
+
+
+@lru_cache(maxsize=4096)
+def _multicast_text(text: str) -> bool:
+    mkey = _full(text)
+    return mkey is not None and ovn_tunnel.is_multicast_key(mkey)
+
+
 def _field_now(tree: TraceWalk, table: Step, name: str) -> str | None:
     """A field's value when the packet entered ``table`` (the nearest table that shows it)."""
-    for anc in tree.ancestors(table):
-        if name in anc.state:
-            return anc.state[name]
-    return None
+    anc = tree.nearest(table, f"shows {name}", lambda t: name in t.state)
+    return anc.state[name] if anc is not None else None
 
 
 def _tunnel_key(encap: str | None, tun_id: int | None, tun_md: int | None, w: Mapping[str, int],

@@ -10,7 +10,7 @@ texts. It lives as long as that one ``annotate`` call. Pure: reads only the trac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ovntrace.model.trace import Pass, Step, StepKind, Trace
@@ -22,6 +22,7 @@ _BRIDGE = StepKind.BRIDGE
 _ANNOTATION = StepKind.ANNOTATION
 #: the actions :mod:`ovntrace.correlate.verdict` looks for (:meth:`TraceWalk.of_action`)
 WATCHED = frozenset({"output", "IN_PORT", "group", "NORMAL"})
+_NOTED = WATCHED | {"controller"}
 
 
 class Own(NamedTuple):
@@ -46,9 +47,11 @@ class TraceWalk:
     -> that table step; ``bridge``: table line -> the bridge it is on (its own ``bridge``, else the nearest
     ``bridge("...")`` line above it, else the trace's); ``parent``: table line -> the table it was entered
     from (None for a pass's first); ``outputs``: (pass, action) of the ``output`` and ``IN_PORT`` actions
-    inside a table, in order."""
+    inside a table, in order; ``controllers``: every ``controller`` action step in trace order (also those
+    outside any table)."""
 
-    __slots__ = ("_own", "_watched", "actions", "bridge", "outputs", "owner", "parent", "pass_tables", "tables")
+    __slots__ = ("_nearest", "_own", "_watched", "actions", "bridge", "controllers", "outputs", "owner", "parent",
+                 "pass_tables", "tables")
 
     def __init__(self, trace: Trace) -> None:
         tables: list[Step] = []
@@ -59,6 +62,7 @@ class TraceWalk:
         pass_tables: list[list[Step]] = []
         watched: dict[str, list[tuple[Pass, Step]]] = {}
         outputs: list[tuple[Pass, Step]] = []
+        controllers: list[Step] = []
         owns: dict[int, Own] = {}
         for p in trace.passes:
             mine: list[Step] = []
@@ -101,10 +105,13 @@ class TraceWalk:
                     mine.append(s)
                 elif kind is _ACTION:
                     actions.append(s)
+                    a = s.action
                     if table is not None:
                         owner[s.line] = table
-                        a = s.action
-                        if a is not None and a.name in WATCHED:
+                    if a is not None and a.name in _NOTED:
+                        if a.name == "controller":
+                            controllers.append(s)
+                        elif table is not None:
                             entry = (p, s)
                             watched.setdefault(a.name, []).append(entry)
                             if a.name == "output" or a.name == "IN_PORT":
@@ -125,8 +132,10 @@ class TraceWalk:
         self.bridge = bridges
         self.parent = parent
         self.outputs = outputs
+        self.controllers = controllers
         self._watched = watched
         self._own = owns
+        self._nearest: dict[str, dict[int, Step | None]] = {}
 
     def own(self, table: Step) -> Own:
         """What a table step of this trace says itself (its direct children, not the tables it resubmits
@@ -154,3 +163,26 @@ class TraceWalk:
         while cur is not None:
             yield cur
             cur = self.parent.get(cur.line)
+
+    def nearest(self, table: Step, what: str, test: Callable[[Step], bool]) -> Step | None:
+        """The first of :meth:`ancestors` of ``table`` that passes ``test``, or None. ``what`` names the test
+        (one name, one test): the answers are remembered for every table on the way, so the tables above
+        several outputs are tested once."""
+        memo = self._nearest.setdefault(what, {})
+        parent = self.parent
+        chain: list[int] = []
+        cur: Step | None = table
+        found: Step | None = None
+        while cur is not None:
+            line = cur.line
+            if line in memo:
+                found = memo[line]
+                break
+            chain.append(line)
+            if test(cur):
+                found = cur
+                break
+            cur = parent.get(line)
+        for line in chain:
+            memo[line] = found
+        return found

@@ -85,13 +85,16 @@ class Constraint:
     ``key``: everything ``test`` depends on besides the release (``None``: not known), so that equal
     constraints are interchangeable and :func:`_failing` can remember which releases one rules out.
     ``by_layout``: ``test`` reads the release only through its table layout and stage lists, so it is
-    run once per group of such twins (:func:`_twin_groups`), not once per release."""
+    run once per group of such twins (:func:`_twin_groups`), not once per release; ``reads``: with
+    ``by_layout``, the tables it reads them at (their names, role and stage names there: :func:`_reading`),
+    so that it is run once per distinct reading of those tables among the twins (a few, not ~35)."""
 
     why: str
     test: Callable[[str], bool] = field(compare=False)
     weight: float = 1.0
     key: tuple[object, ...] | None = None
     by_layout: bool = False
+    reads: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,13 @@ def _explains(release: str, table_id: int) -> bool:
 @cache
 def _layout_no(release: str) -> int:
     """Which of the distinct layouts (:func:`ovntrace.ovn.tables.all_layouts`) ``release`` has."""
-    return ovn_tables.all_layouts().index(layout_of(release))
+    return _layout_numbers()[id(layout_of(release))]
+
+
+@cache
+def _layout_numbers() -> dict[int, int]:
+    """id of each layout of :func:`ovntrace.ovn.tables.all_layouts` (kept alive there) -> its position."""
+    return {id(lay): i for i, lay in enumerate(ovn_tables.all_layouts())}
 
 
 @cache
@@ -226,14 +235,15 @@ def _step_facts(s: StepEvidence) -> _StepFacts:
         def t_obs(r: str, o: ovn_tables.Observation = o) -> bool:
             return any(_table_of(r, role) == o.table_id for role in o.roles)
         obs_cons.append(Constraint(f"{o.why} ({'/'.join(o.roles)}={o.table_id})", t_obs, 2.0,
-                                   ("obs", o.roles, o.table_id), by_layout=True))
+                                   ("obs", o.roles, o.table_id), by_layout=True, reads=(o.table_id,)))
     hint_cons = tuple(Constraint(h.why, partial(_hint_ok, h), 1.0, ("hint", h)) for h in hints)
     return tuple(obs_cons), hint_cons, frozenset(seen), tuple(_step_constraints((s,)))
 
 
 @cache
 def _used(tid: int) -> Constraint:
-    return Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid), by_layout=True)
+    return Constraint(f"table {tid} is used", partial(_explains_rev, tid), 1.0, ("used", tid), by_layout=True,
+                      reads=(tid,))
 
 
 def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
@@ -250,11 +260,11 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
                     "table-0 port flow does not load the encap id (reg13[16..31], loaded on every VIF "
                     "flow since 24.03.0)",
                     lambda r: parse_version(r).key < (24, 3, 0), 1.0, ("before", (24, 3, 0))))
-        if _CT_MARK_BLOCKED_RE.search(top):
+        if "ct(commit" in top and _CT_MARK_BLOCKED_RE.search(top):
             out.append(Constraint("ct(commit) writes the blocked bit in ct_mark (ct_mark.blocked: 22.06+)",
                                   lambda r: parse_version(r).key >= (22, 6, 0), 1.0, ("since", (22, 6, 0))))
         for a in acts:
-            m = _RESUBMIT_RE.match(a)
+            m = _RESUBMIT_RE.match(a) if a.startswith("resubmit(") else None
             if not m:
                 continue
             u = int(m.group(1))
@@ -262,29 +272,30 @@ def _step_constraints(steps: Sequence[StepEvidence]) -> list[Constraint]:
                 f"table {t} resubmits to table {u}: a stage calling a physical table is the stage northd "
                 "emits that action in (check_in_port_sec() in ls_in_check_port_sec, chk_lb_hairpin() in "
                 "ls_in_pre_hairpin, get_arp() in lr_in_arp_resolve ...)",
-                partial(_call_ok, t, u), 3.0, ("call", t, u), by_layout=True))
+                partial(_call_ok, t, u), 3.0, ("call", t, u), by_layout=True, reads=(t, u)))
         if any(a == "dec_ttl" or a.startswith("dec_ttl(") for a in acts):
             out.append(Constraint(f"table {t} decrements the TTL (ip.ttl--: lr_in_ip_routing)",
-                                  partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t), by_layout=True))
-        if _DL_DST_RE.search(s.match) and any(_CONST_REG15_RE.match(a) for a in acts) and s.dp_type != "router":
+                                  partial(_dec_ttl_ok, t), 3.0, ("dec_ttl", t), by_layout=True, reads=(t,)))
+        if "dl_dst=" in s.match and _DL_DST_RE.search(s.match) and s.dp_type != "router" \
+                and any(_CONST_REG15_RE.match(a) for a in acts):
             def t_l2(r: str, t: int = t) -> bool:
                 pl, _, names = _stage_at(r, t, "switch")
                 return pl == "ingress" and "ls_in_l2_lkup" in names
             out.append(Constraint(f"table {t} matches dl_dst and loads the outport (ls_in_l2_lkup)", t_l2, 3.0,
-                                  ("l2_lkup", t), by_layout=True))
+                                  ("l2_lkup", t), by_layout=True, reads=(t,)))
         if not s.miss and s.cookie:
             def t_stage(r: str, t: int = t, dp: str | None = s.dp_type) -> bool:
                 pl, _, names = _stage_at(r, t, dp)
                 return pl is None or bool(names)
             out.append(Constraint(f"table {t} is a stage of the pipeline (a flow with a cookie matched)", t_stage, 1.0,
-                                  ("stage", t, s.dp_type), by_layout=True))
+                                  ("stage", t, s.dp_type), by_layout=True, reads=(t,)))
         for text in s.annotations:
             m = _DETRACE_RE.search(text)
             if m:
                 idx, name = int(m.group(1)), m.group(2)
                 out.append(Constraint(f"ovn-detrace: table {t} is logical table {idx} ({name})",
                                       partial(_detrace_ok, t, idx, name), 5.0, ("detrace", t, idx, name),
-                                      by_layout=True))
+                                      by_layout=True, reads=(t,)))
     return out
 
 
@@ -347,11 +358,12 @@ def _infer(steps: Sequence[StepEvidence], rels: tuple[str, ...]) -> ReleaseInfer
         m = seen[1] if seen is not None else rs.failing(c)
         if m:
             failing.append((c, m))
-    if any(c.weight != int(c.weight) or c.weight < 0 for c, _ in failing):
-        return _infer_by_release(cons, rels)
     planes: list[int] = []
     for c, m in failing:
-        w, k = int(c.weight), 0
+        weight = c.weight
+        w, k = int(weight), 0
+        if w != weight or w < 0:
+            return _infer_by_release(cons, rels)
         while w:
             if w & 1:  # add m at bit k of the counters: ripple the carry up
                 carry, j = m, k
@@ -416,6 +428,12 @@ class _ReleaseSet:
         # faster than a key tuple, and the constraints of a step are made once (:func:`_step_facts`)
         self.by_id: dict[int, tuple[Constraint, int]] = {}
         self._members: dict[int, tuple[str, ...]] = {}
+        # table id -> the reading of that table in each twin (:func:`_reading`, in the order of ``twins``);
+        # a tuple of table ids -> the twins grouped by their readings of those tables: (one twin, the mask
+        # of the releases of every twin of the group)
+        self._readings: dict[int, list[int]] = {}
+        self._twin_facts: list[tuple[ovn_tables.Layout, ovn_stages.StageSet]] | None = None
+        self._partitions: dict[tuple[int, ...], list[tuple[str, int]]] = {}
 
     def failing(self, c: Constraint) -> int:
         """The mask of the releases ``c`` rules out."""
@@ -434,8 +452,46 @@ class _ReleaseSet:
 
     def _test(self, c: Constraint) -> int:
         if c.by_layout:
+            if c.reads:
+                return sum(mask for twin, mask in self._partition(c.reads) if not c.test(twin))
             return sum(mask for twin, mask in self.twins if not c.test(twin))
         return sum(1 << i for i, r in enumerate(self.releases) if not c.test(r))
+
+    def _partition(self, reads: tuple[int, ...]) -> list[tuple[str, int]]:
+        """The twins grouped by what they read at the tables ``reads``: a ``by_layout`` test that reads
+        only those tables gives every twin of a group the same answer (their readings are equal).
+        Each group: (one twin of it, the mask of the releases of all its twins)."""
+        found = self._partitions.get(reads)
+        if found is not None:
+            return found
+        if len(reads) == 1:
+            keys: Sequence[object] = self._classes(reads[0])
+        else:
+            keys = list(zip(*[self._classes(t) for t in reads], strict=True))
+        slot: dict[object, int] = {}
+        found = []
+        for (twin, mask), k in zip(self.twins, keys, strict=True):
+            i = slot.setdefault(k, len(found))
+            if i == len(found):
+                found.append((twin, mask))
+            else:
+                found[i] = (found[i][0], found[i][1] | mask)
+        if len(self._partitions) >= 65536:
+            self._partitions.clear()
+        self._partitions[reads] = found
+        return found
+
+    def _classes(self, table_id: int) -> list[int]:
+        """For each twin (in the order of ``twins``), a number standing for its reading of ``table_id``
+        (:func:`_reading`): equal numbers, equal readings."""
+        found = self._readings.get(table_id)
+        if found is None:
+            ids: dict[tuple[object, ...], int] = {}
+            if self._twin_facts is None:
+                self._twin_facts = [(layout_of(twin), ovn_stages.stage_set(twin)) for twin, _ in self.twins]
+            found = self._readings[table_id] = [ids.setdefault(_reading_in(lay, ss, table_id), len(ids))
+                                                for lay, ss in self._twin_facts]
+        return found
 
     def members(self, mask: int) -> tuple[str, ...]:
         """The releases of ``mask``, in order (remembered: the same candidates recur)."""
@@ -446,6 +502,27 @@ class _ReleaseSet:
                 self._members.clear()
             found = self._members[mask] = tuple(rels[i] for i in range(len(rels)) if mask >> i & 1)
         return found
+
+
+def _reading(release: str, table_id: int) -> tuple[object, ...]:
+    """All that a ``by_layout`` test may read of ``table_id`` in ``release``: the names the layout gives
+    it (a name is at one table: ``layout.get(name) == table_id`` iff the name is here), its role, and for
+    a pipeline table the switch and router stage names at its index (None past the list's end)."""
+    return _reading_in(layout_of(release), ovn_stages.stage_set(release), table_id)
+
+
+def _reading_in(lay: ovn_tables.Layout, ss: ovn_stages.StageSet, table_id: int) -> tuple[object, ...]:
+    """:func:`_reading` in the layout and stage lists of a release."""
+    role = lay.role_of(table_id)
+    names = lay.names_at(table_id)
+    if role is None:
+        return (names,)
+    i = role.stage_index
+    if role.kind == "physical" or i is None:
+        return (names, role.kind, role.name, role.aliases, i)
+    sw, rt = ss.names("switch", role.kind), ss.names("router", role.kind)
+    return (names, role.kind, role.name, role.aliases, i, sw[i] if i < len(sw) else None,
+            rt[i] if i < len(rt) else None)
 
 
 @lru_cache(maxsize=16)
@@ -484,15 +561,21 @@ def table_readings(table_id: int, dp_type: str | None, releases: tuple[str, ...]
     """What ``table_id`` is in each of ``releases``, grouped: one Reading when they all agree.
     Remembered for the process (pure: package data only)."""
     groups: dict[tuple[object, ...], list[str]] = {}
+    twins: Mapping[str, str] = _twins() if len(releases) > 2 else {}  # (a pinned release: not worth making)
+    of_twin: dict[str, tuple[object, ...]] = {}  # a twin's reading stands for all its releases'
     for r in releases:
-        role = _role(r, table_id)
-        if role is None:
-            key: tuple[object, ...] = (None, None, None, ())
-        elif role.kind == "physical":
-            key = (role.name, None, None, ())
-        else:
-            pl, idx, names = _stage_at(r, table_id, dp_type)
-            key = (role.kind, pl, idx, names)
+        twin = twins.get(r, r)
+        key = of_twin.get(twin)
+        if key is None:
+            role = _role(twin, table_id)
+            if role is None:
+                key = (None, None, None, ())
+            elif role.kind == "physical":
+                key = (role.name, None, None, ())
+            else:
+                pl, idx, names = _stage_at(twin, table_id, dp_type)
+                key = (role.kind, pl, idx, names)
+            of_twin[twin] = key
         groups.setdefault(key, []).append(r)
     return tuple(Reading(k[0], k[1], k[2], k[3], tuple(v))  # type: ignore[arg-type]
                  for k, v in groups.items())
@@ -502,7 +585,13 @@ def possible_dp_types(table_ids: Iterable[int], releases: Sequence[str]) -> tupl
     """Datapath types under which every one of ``table_ids`` (pipeline tables one datapath ran, each with a
     logical flow) is a stage in every one of ``releases``: a switch egress pipeline has more stages than a
     router's, so a datapath seen at egress stage 9 is a switch."""
-    ids = tuple(table_ids)
+    return _possible_dp_types(frozenset(table_ids), tuple(releases))
+
+
+@lru_cache(maxsize=4096)
+def _possible_dp_types(ids: frozenset[int], releases: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`possible_dp_types` (pure: package data; remembered, as a cluster's datapaths show the same
+    tables trace after trace)."""
     out = []
     for kind in ("switch", "router"):
         if all(_stage_at(r, t, None)[0] is None or _stage_at(r, t, kind)[2] for r in releases for t in ids):

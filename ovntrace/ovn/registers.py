@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 from ovntrace.ovn import _data
+from ovntrace.ovn.flags import FlagBit as FlagBit  # re-exported: the flag bits live in ovn.flags
+from ovntrace.ovn.flags import decode_flags as decode_flags
+from ovntrace.ovn.flags import flag_bits
 from ovntrace.ovn.releases import latest_release, nearest_release
 from ovntrace.parser.fields import parse_subfield
 
@@ -131,16 +133,6 @@ class RegisterInfo:
     source: str
 
 
-@dataclass(frozen=True)
-class FlagBit:
-    """One ``MLF_*`` bit of ``MFF_LOG_FLAGS`` (``end_bit`` for multi-bit fields like NETWORK_ID)."""
-
-    bit: int
-    name: str
-    symbol: str | None
-    end_bit: int | None = None
-
-
 def _tag(release: str | None) -> str:
     return nearest_release(release).release if release else latest_release()
 
@@ -157,44 +149,6 @@ def n_logical_regs(release: str | None) -> int:
     """Number of logical scratch registers (reg0..reg(N-1)): 5 in OVN 2.5, 10 since 2.6."""
     g = _data.group_for_tag("fields", _tag(release))
     return int(g.data.get("n_log_regs", 5)) if g else 10
-
-
-@cache
-def flag_bits(release: str | None) -> tuple[FlagBit, ...]:
-    """The ``MLF_*`` bits of a release (empty for OVN 2.5, which had no logical flags)."""
-    g = _data.group_for_tag("flags", _tag(release))
-    if g is None:
-        return ()
-    return tuple(FlagBit(int(b["bit"]), str(b["name"]), b.get("symbol"), b.get("end_bit")) for b in g.data)
-
-
-def decode_flags(value: int, release: str | None, mask: int | None = None) -> list[str]:
-    """Names of the ``MLF_*`` flags set in ``value`` (restricted to ``mask`` if given).
-
-    Unknown set bits come out as ``"bit<N>"``; multi-bit fields as ``"MLF_NETWORK_ID=<v>"``.
-    Bit meanings differ between releases (bit 12 is MLF_FROM_CTRL in 22.03.8 but
-    MLF_CHECK_PORT_SEC from 22.06; bit 18 is MLF_IGMP_IGMP_SNOOP_INJECT in 23.06.4/24.03.2 and
-    MLF_OVERRIDE_LOCAL_ONLY in 24.03.5+), so pass the release when known.
-    """
-    if mask is not None:
-        value &= mask
-    out: list[str] = []
-    covered = 0
-    for fb in flag_bits(release):
-        if fb.end_bit is not None:
-            width = fb.end_bit - fb.bit + 1
-            field_mask = ((1 << width) - 1) << fb.bit
-            covered |= field_mask
-            v = (value & field_mask) >> fb.bit
-            if v:
-                out.append(f"{fb.name}={v}")
-        else:
-            covered |= 1 << fb.bit
-            if value & (1 << fb.bit):
-                out.append(fb.name)
-    rest = value & ~covered
-    out.extend(f"bit{b}" for b in range(32) if rest & (1 << b))
-    return out
 
 
 def describe_flags_write(value: int, mask: int, release: str | None) -> list[str]:

@@ -155,34 +155,48 @@ class Layout:
         role = roles[table_id] = self._role_of(table_id)
         return role
 
+    @cached_property
+    def _bases(self) -> tuple[int, int]:
+        return self.ingress_base, self.egress_base
+
     def _role_of(self, table_id: int) -> TableRole | None:
-        ib, eb = self.ingress_base, self.egress_base
-        pipelines = ("LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE")
-        named = [n for n in self.names_at(table_id) if n not in pipelines]
+        ib, eb = self._bases
+        named = tuple(n for n in self._names_by_id.get(table_id, ()) if n not in _PIPELINE_NAMES)
         if named and not (ib <= table_id < ib + self.ingress_len and table_id == ib) and table_id != eb:
             # a named physical table inside the pipeline's maximum span (OVN reserves
             # LOG_PIPELINE_LEN ids per pipeline but places SAVE_INPORT, LOG_TO_PHY, MAC_BINDING ...
             # after the stages actually used): the name wins
-            return TableRole(table_id, "physical", named[0], tuple(named[1:]),
-                             description=TABLE_DESCRIPTIONS.get(named[0], ""))
+            return _physical_role(table_id, named)
         if ib <= table_id < ib + self.ingress_len:
-            return TableRole(table_id, "ingress", f"LOG_INGRESS_PIPELINE+{table_id - ib}",
-                             stage_index=table_id - ib,
-                             description="logical ingress pipeline stage")
+            return _stage_role(table_id, "ingress", table_id - ib)
         if eb <= table_id < eb + self.egress_len:
-            return TableRole(table_id, "egress", f"LOG_EGRESS_PIPELINE+{table_id - eb}",
-                             stage_index=table_id - eb,
-                             description="logical egress pipeline stage")
-        pipelines = ("LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE")
-        names = [n for n in self.names_at(table_id) if n not in pipelines]
-        if not names:
+            return _stage_role(table_id, "egress", table_id - eb)
+        if not named:
             return None
-        return TableRole(table_id, "physical", names[0], tuple(names[1:]),
-                         description=TABLE_DESCRIPTIONS.get(names[0], ""))
+        return _physical_role(table_id, named)
 
     def explains(self, table_id: int) -> bool:
         """True if the layout defines something at ``table_id``."""
         return self.role_of(table_id) is not None
+
+
+_PIPELINE_NAMES = frozenset({"LOG_INGRESS_PIPELINE", "LOG_EGRESS_PIPELINE"})
+
+
+@cache
+def _physical_role(table_id: int, names: tuple[str, ...]) -> TableRole:
+    """The role of a named physical table (shared by the layouts that agree on it: package data)."""
+    return TableRole(table_id, "physical", names[0], names[1:], description=TABLE_DESCRIPTIONS.get(names[0], ""))
+
+
+@cache
+def _stage_role(table_id: int, kind: TableKind, index: int) -> TableRole:
+    """The role of stage ``index`` of a pipeline at ``table_id``."""
+    if kind == "ingress":
+        return TableRole(table_id, "ingress", f"LOG_INGRESS_PIPELINE+{index}", stage_index=index,
+                         description="logical ingress pipeline stage")
+    return TableRole(table_id, "egress", f"LOG_EGRESS_PIPELINE+{index}", stage_index=index,
+                     description="logical egress pipeline stage")
 
 
 def _layout_from_group(g: _data.Group) -> Layout:
@@ -214,11 +228,15 @@ def all_layouts() -> tuple[Layout, ...]:
 
 def layout_for_release(release: str) -> Layout:
     """The layout of ``release`` (nearest known release when not exactly known)."""
-    tag = nearest_release(release).release
-    for lay in all_layouts():
-        if tag in lay.releases:
-            return lay
-    raise LookupError(release)  # pragma: no cover - every known tag has a layout
+    lay = _layout_by_tag().get(nearest_release(release).release)
+    if lay is None:  # pragma: no cover - every known tag has a layout
+        raise LookupError(release)
+    return lay
+
+
+@cache
+def _layout_by_tag() -> dict[str, Layout]:
+    return {tag: lay for lay in all_layouts() for tag in lay.releases}
 
 
 # ----------------------------------------------------------------------------------------
@@ -304,7 +322,8 @@ def _norm(item: EvidenceItem) -> FlowEvidence:
 def _resubmits(actions: Sequence[str]) -> list[int]:
     out: list[int] = []
     for a in actions:
-        out.extend(int(m.group(1)) for m in _RESUBMIT_RE.finditer(a))
+        if "resubmit(" in a:
+            out.extend(int(m.group(1)) for m in _RESUBMIT_RE.finditer(a))
     return out
 
 
@@ -325,11 +344,12 @@ def landmarks(evidence: Iterable[EvidenceItem]) -> tuple[list[Observation], list
         t = ev.table_id
         # Tunnel decapsulation (Geneve/STT/VXLAN non-VTEP): moves the outport from the tunnel
         # metadata and goes straight to LOCAL_OUTPUT (controller/physical.c, table-0 tunnel flows).
-        if _TUN_TO_METADATA_RE.search(top_text) and _TUN_TO_OUTPORT_RE.search(top_text) and top_subs:
+        # (every landmark below but the datapath hop and the tunnel encapsulation resubmits: tested first)
+        if top_subs and _TUN_TO_METADATA_RE.search(top_text) and _TUN_TO_OUTPORT_RE.search(top_text):
             obs.append(Observation(("PHY_TO_LOG",), t, "table-0 tunnel decap flow", 1.0))
             obs.append(Observation(("LOCAL_OUTPUT",), top_subs[0],
                                    f"tunnel decap in table {t} resubmits to {top_subs[0]}"))
-        elif _SETS_METADATA_RE.search(top_text) and t == 0 and top_subs:
+        elif t == 0 and top_subs and _SETS_METADATA_RE.search(top_text):
             # VIF/localnet/VTEP classification: loads datapath + inport, enters ingress.
             obs.append(Observation(("LOG_INGRESS_PIPELINE",), top_subs[-1],
                                    f"table-0 flow loads metadata and resubmits to {top_subs[-1]}"))
@@ -353,19 +373,19 @@ def landmarks(evidence: Iterable[EvidenceItem]) -> tuple[list[Observation], list
                     obs.append(Observation(("LOG_INGRESS_PIPELINE",), cs[-1],
                                            f"datapath hop in table {t} resubmits to {cs[-1]}"))
         # Register clearing before egress: CHECK_LOOPBACK -> egress base.
-        zeroed = {int(m.group(1) or m.group(2)) for m in _ZERO_REG_RE.finditer(top_text)}
-        if {0, 1, 2, 3, 4} <= zeroed and not _SETS_METADATA_RE.search(top_text) and top_subs:
+        zeroed = {int(m.group(1) or m.group(2)) for m in _ZERO_REG_RE.finditer(top_text)} if top_subs else set()
+        if top_subs and {0, 1, 2, 3, 4} <= zeroed and not _SETS_METADATA_RE.search(top_text):
             obs.append(Observation(("CHECK_LOOPBACK", "DROP_LOOPBACK"), t,
                                    f"table {t} clears reg0..reg{max(zeroed)}"))
             obs.append(Observation(("LOG_EGRESS_PIPELINE",), top_subs[-1],
                                    f"register-clearing flow in table {t} resubmits to {top_subs[-1]}"))
         # SAVE_INPORT: push in_port, clear it, resubmit to LOG_TO_PHY.
-        if _PUSH_INPORT_RE.search(top_text) and _CLEAR_INPORT_RE.search(top_text) and top_subs:
+        if top_subs and _PUSH_INPORT_RE.search(top_text) and _CLEAR_INPORT_RE.search(top_text):
             obs.append(Observation(("SAVE_INPORT",), t, f"table {t} saves and clears in_port"))
             obs.append(Observation(("LOG_TO_PHY",), top_subs[0],
                                    f"SAVE_INPORT flow in table {t} resubmits to {top_subs[0]}"))
         # Tunnel encapsulation: REMOTE_OUTPUT (or REMOTE_VTEP_OUTPUT, 25.09+).
-        if t != 0 and _WRITES_TUN_ID_RE.search(top_text) and "output:" in top_text:
+        if t != 0 and "output:" in top_text and _WRITES_TUN_ID_RE.search(top_text):
             obs.append(Observation(("REMOTE_OUTPUT", "REMOTE_VTEP_OUTPUT"), t,
                                    f"table {t} sets tun_id and outputs to a tunnel"))
     return obs, hints, seen

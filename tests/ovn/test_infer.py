@@ -84,3 +84,30 @@ def test_table_readings_agree_or_list_each_release() -> None:
 def test_every_release_is_considered() -> None:
     inf = infer.infer_releases(_evidence(_trace("lab/same-node-icmp.txt")))
     assert inf.considered == len(known_releases())
+
+
+def _fixture_traces() -> list[Trace]:
+    files = sorted(p for p in FIX.rglob("*.txt") if not any(k in p.name for k in ("show", "list", "dpif", "ofctl")))
+    return [t for p in files for t in parse(p.read_text(encoding="utf-8")).traces]
+
+
+def test_by_layout_constraints_read_only_their_tables() -> None:
+    """A ``by_layout`` constraint is run once per distinct reading of its ``reads`` tables among the twin
+    groups (``_ReleaseSet._partition``): on the evidence of every trace fixture, the releases it rules out
+    that way are exactly those it rules out when run on every known release, one by one."""
+    rels = known_releases()
+    rs = infer._ReleaseSet(rels)
+    kinds: set[object] = set()
+    seen: set[str] = set()
+    for t in _fixture_traces():
+        for c in infer.constraints(_evidence(t)):
+            if c.why in seen:
+                continue
+            seen.add(c.why)
+            one_by_one = sum(1 << i for i, r in enumerate(rels) if not c.test(r))
+            assert rs._test(c) == one_by_one, c.why
+            if c.by_layout:
+                assert c.reads, c.why
+                kinds.add(c.key[0] if c.key else None)
+    # the fixtures exercise every kind of table evidence
+    assert kinds == {"obs", "used", "call", "dec_ttl", "l2_lkup", "stage", "detrace"}
