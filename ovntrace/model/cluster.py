@@ -146,12 +146,50 @@ class MacBinding:
     datapath: str | None = None
 
 
+class ColumnNotLoaded(Exception):
+    """A column of a database row was read that its source did not load (see :class:`LoadedColumns`)."""
+
+
+class LoadedColumns(dict[str, Any]):
+    """The columns of a database row as a source loaded them: only those in ``loaded`` (for a Northbound
+    row, the columns correlation declares it reads: ``ovntrace/correlate/columns.py``). Reading any other
+    column (``get``, ``[]``, ``in``) raises :class:`ColumnNotLoaded`: a column left out must never read as
+    ``None``, as if the database said so. A loaded column the database lacks (an older schema) reads as
+    absent, as in a plain dict."""
+
+    __slots__ = ("loaded",)
+
+    def __init__(self, values: Mapping[str, Any] = empty_map(), loaded: frozenset[str] = frozenset()) -> None:
+        super().__init__(values)
+        self.loaded = loaded
+
+    def _not_loaded(self, key: object) -> ColumnNotLoaded:
+        return ColumnNotLoaded(f"column {key!r} of this row was not loaded (only {', '.join(sorted(self.loaded))}): "
+                               "a reader of Northbound rows declares its columns in ovntrace/correlate/columns.py")
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.loaded:
+            raise self._not_loaded(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self.loaded:
+            raise self._not_loaded(key)
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key not in self.loaded:
+            raise self._not_loaded(key)
+        return dict.__contains__(self, key)
+
+
 @dataclass(frozen=True, slots=True)
 class NbRow:
     """A Northbound row a logical flow can point at (``stage-hint``): ACL, Logical_Switch_Port,
     Logical_Router_Port, NAT, Load_Balancer, Logical_Router_Static_Route, Logical_Router_Policy,
     Logical_Switch, Logical_Router ... ``columns`` keeps the row's columns as plain Python values
-    (sets as lists, maps as dicts, references as UUID strings)."""
+    (sets as lists, maps as dicts, references as UUID strings); from a database, a :class:`LoadedColumns`
+    holding only the columns correlation reads."""
 
     uuid: str
     table: str

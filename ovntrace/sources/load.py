@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ovntrace.model.cluster import ClusterContext, NodeFacts
+from ovntrace.model.cluster import ClusterContext, LoadedColumns, NodeFacts
 from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import InputTooLarge, decompress_stream, is_compressed, read_path
@@ -26,7 +26,7 @@ from ovntrace.sources.ovsdb import (
     replay,
     split_records,
 )
-from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
+from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, READ, SB
 
 # jsondump and paste (Lark grammars) are imported where text needs them: a db file does not.
 
@@ -72,7 +72,7 @@ def db_from_records(records: list[Record], notes: list[str], name: str, db_hint:
     first = records[0].data
     # The schema's name (standalone) or the Raft header's name (clustered) says which tables matter.
     schema_name = first.get("name") if isinstance(first, dict) else None
-    wanted = WANTED.get(str(schema_name)) or (WANTED.get(db_hint) if db_hint else None)
+    wanted = READ.get(str(schema_name)) or (READ.get(db_hint) if db_hint else None)
     db = replay(records, wanted, name, LAZY_TABLES)
     if notes:
         rows = sum(len(t) for t in db.tables.values())
@@ -426,12 +426,15 @@ def _ovsdb_json(head: bytes) -> bool:
 # -- the same database twice ------------------------------------------------------------------------
 
 
-def _richness(r: Any) -> int:
-    """How much a row says (a db row says more than the same row in a show output)."""
+def _richness(r: Any) -> tuple[int, int]:
+    """How much a row says (a db row says more than the same row in a show output: a database's Northbound
+    row, though it holds only the columns read, is richer than a show output's of any width)."""
     cols = getattr(r, "columns", None)
+    if isinstance(cols, LoadedColumns):
+        return 1, len(cols)
     if isinstance(cols, dict):
-        return len(cols)
-    return sum(1 for f in dataclasses.fields(r) if getattr(r, f.name) not in (None, "", (), {}))
+        return 0, len(cols)
+    return 0, sum(1 for f in dataclasses.fields(r) if getattr(r, f.name) not in (None, "", (), {}))
 
 
 def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str],
@@ -455,6 +458,14 @@ def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str],
     return tuple(kept_old), tuple(kept_new), same
 
 
+def _nb_key(r: Any) -> str:
+    """A Northbound row's identity: its UUID, else (a show output's port) its table, name and parent's UUID."""
+    if r.uuid:
+        return str(r.uuid)
+    parent = None if isinstance(r.columns, LoadedColumns) else r.columns.get("_parent")  # a show output's
+    return f"{r.table}:{r.columns.get('name')}:{parent}"
+
+
 def _flow_uuids(flows: Sequence[Any]) -> set[str]:
     keys = getattr(flows, "uuids", None)
     return set(keys()) if callable(keys) else {f.uuid for f in flows}
@@ -475,7 +486,7 @@ def merge_sources(a: ClusterContext, b: ClusterContext) -> ClusterContext:
     mc_a, mcast, d5 = _dedupe(a.multicast_groups, b.multicast_groups, by_uuid)
     mac_a, macs, d6 = _dedupe(a.mac_bindings, b.mac_bindings, by_uuid)
     nb_a, nbrows, d7 = _dedupe(
-        a.nb_rows, b.nb_rows, lambda r: r.uuid or f"{r.table}:{r.columns.get('name')}:{r.columns.get('_parent')}")
+        a.nb_rows, b.nb_rows, _nb_key)
     flows: Sequence[Any] = b.logical_flows
     flows_a: Sequence[Any] = a.logical_flows
     d8 = 0

@@ -32,7 +32,7 @@ from typing import Any
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import max_input_size, too_large
 from ovntrace.sources.ovsdb import LazyRows, Schema, Tables, converter, default_plain, gc_paused, new_row
-from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
+from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, READ, SB, WANTED
 
 
 def _connect(remote: str, timeout: float, key: str | None, cert: str | None, ca: str | None) -> socket.socket:
@@ -206,7 +206,7 @@ def fetch_tables(
     ``lflow_datapath_keys``: read only the Logical_Flow rows of the datapaths with these tunnel keys
     (their own flows and those of the datapath groups they belong to). ``lflow_cookies``: 8-hex-digit
     UUID prefixes (a trace's cookies): only those rows are sent whole, after a first select of UUIDs."""
-    wanted = WANTED.get(db)
+    wanted = READ.get(db)
     if wanted is None:
         raise SourceError(f"{db}: not a database ovntrace reads ({SB}, {NB}, {OVS})")
     key = private_key or os.environ.get("OVNTRACE_SSL_KEY")
