@@ -16,7 +16,7 @@ without zones is the central topology (one NB/SB every node reads): ``for_node``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,15 +232,65 @@ class NodeFacts:
     external_ids: Mapping[str, str] = field(default_factory=empty_map)
 
 
-@dataclass(frozen=True, slots=True)
 class Zone:
     """One interconnect zone: its own NB and SB (``context``: their facts, no node facts), and the nodes
-    whose ovn-controller reads that SB (ovn-kubernetes: one node, the zone named after it)."""
+    whose ovn-controller reads that SB (ovn-kubernetes: one node, the zone named after it).
+
+    ``load`` instead of ``context``: the facts are built the first time ``context`` is read (a trace is read
+    with its node's zone only: the others of a snapshot with a database per node are never converted), then
+    kept. Immutable; equal when name, nodes, error and facts are."""
+
+    __slots__ = ("_context", "_load", "error", "name", "nodes")
 
     name: str
     nodes: tuple[str, ...]
-    context: ClusterContext
-    error: str | None = None  # why its NB/SB could not be read (a node down), if not
+    error: str | None  # why its NB/SB could not be read (a node down), if not
+    _context: ClusterContext | None
+    _load: Callable[[], ClusterContext] | None
+
+    def __init__(self, name: str, nodes: tuple[str, ...], context: ClusterContext | None = None,
+                 error: str | None = None, *, load: Callable[[], ClusterContext] | None = None) -> None:
+        if (context is None) == (load is None):
+            raise TypeError("a Zone needs either its context or a load function")
+        for k, v in (("name", name), ("nodes", nodes), ("error", error), ("_context", context), ("_load", load)):
+            object.__setattr__(self, k, v)
+
+    @property
+    def context(self) -> ClusterContext:
+        ctx: ClusterContext | None = self._context
+        if ctx is None:
+            assert self._load is not None
+            ctx = self._load()
+            object.__setattr__(self, "_context", ctx)
+            object.__setattr__(self, "_load", None)
+        return ctx
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the facts are built (always, for a zone made with its context)."""
+        return self._context is not None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"Zone is immutable (cannot set {key})")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"Zone is immutable (cannot delete {key})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Zone):
+            return NotImplemented
+        return (self.name, self.nodes, self.error) == (other.name, other.nodes, other.error) and (
+            self.context == other.context)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.nodes, self.error))
+
+    def __repr__(self) -> str:
+        facts = repr(self._context) if self._context is not None else "<not loaded>"
+        return f"Zone(name={self.name!r}, nodes={self.nodes!r}, context={facts}, error={self.error!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Zone, (self.name, self.nodes, self.context, self.error)
 
 
 @dataclass(frozen=True, slots=True)
