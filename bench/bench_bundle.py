@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# OVNTRACE_BENCH_CODE: a dir holding another ovntrace/ to measure (a baseline), this tree's fixtures still
+sys.path.insert(0, os.environ.get("OVNTRACE_BENCH_CODE") or str(ROOT))
 
 from ovntrace.lab.lab import Lab  # noqa: E402
 from ovntrace.replay.engine import replay  # noqa: E402

@@ -284,6 +284,11 @@ def test_live_for_a_trace_equals_db_files_for_it(lab: object, monitor: bool, mon
     assert same(live, f)
     assert 0 < len(f.port_bindings) < len(whole.port_bindings)
     assert {lf.uuid[:8] for lf in f.logical_flows} <= cookies
+    if monitor:  # the flows of the datapath groups: in one condition (one scan), or one condition per group
+        assert len(groups) > 1  # so the one condition is what the first read used
+        real_wheres = rpc._lflow_wheres
+        monkeypatch.setattr(rpc, "_lflow_wheres", lambda *a, **kw: real_wheres(*a, **{**kw, "groups_at_once": False}))
+        assert same(load_sb(sb_remote, keys, cookies), live)
 
 
 @pytest.mark.lab
