@@ -25,7 +25,6 @@ import json
 import os
 import re
 import socket
-import ssl
 import time
 from typing import Any
 
@@ -55,6 +54,8 @@ def _connect(remote: str, timeout: float, key: str | None, cert: str | None, ca:
             raw.close()
             raise SourceError(f"{remote}: ssl needs {', '.join(missing)} "
                               "(OVNTRACE_SSL_KEY, OVNTRACE_SSL_CERT, OVNTRACE_SSL_CA)")
+        import ssl  # loading OpenSSL costs ~60 ms: only for an ssl: remote
+
         ctx = ssl.create_default_context(cafile=ca)
         ctx.check_hostname = False  # OVN's PKI certificates name chassis, not addresses; the CA is checked
         ctx.load_cert_chain(cert or "", key)
@@ -216,12 +217,12 @@ def fetch_tables(
     for one in (r.strip() for r in remote.split(",") if r.strip()):
         try:
             sock = _connect(one, timeout, key, cert, ca)
-        except (OSError, ssl.SSLError) as e:
+        except OSError as e:  # ssl.SSLError is an OSError
             errors.append(f"{one}: {e}")
             continue
         try:
             return _fetch(_Session(sock, one, timeout), db, wanted, lflow_datapath_keys, lflow_cookies)
-        except (OSError, ssl.SSLError) as e:
+        except OSError as e:  # ssl.SSLError is an OSError
             errors.append(f"{one}: {e}")
         finally:
             sock.close()
