@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ovntrace.model._empty import empty_map
 
@@ -155,13 +155,26 @@ class LoadedColumns(dict[str, Any]):
     row, the columns correlation declares it reads: ``ovntrace/correlate/columns.py``). Reading any other
     column (``get``, ``[]``, ``in``) raises :class:`ColumnNotLoaded`: a column left out must never read as
     ``None``, as if the database said so. A loaded column the database lacks (an older schema) reads as
-    absent, as in a plain dict."""
+    absent, as in a plain dict.
 
-    __slots__ = ("loaded",)
+    ``LoadedColumns.of(loaded)(values)``: a row holding ``values``, of the class of rows with that set (one
+    class per set, made once: a row is built by dict's own constructor and stores nothing more)."""
 
-    def __init__(self, values: Mapping[str, Any] = empty_map(), loaded: frozenset[str] = frozenset()) -> None:
-        super().__init__(values)
-        self.loaded = loaded
+    __slots__ = ()
+    loaded: ClassVar[frozenset[str]] = frozenset()
+    _classes: ClassVar[dict[frozenset[str], type[LoadedColumns]]] = {}
+
+    @staticmethod
+    def of(loaded: frozenset[str]) -> type[LoadedColumns]:
+        """The class of rows holding the columns ``loaded``."""
+        cls = LoadedColumns._classes.get(loaded)
+        if cls is None:
+            cls = type("LoadedColumns", (LoadedColumns,), {"__slots__": (), "loaded": loaded})
+            LoadedColumns._classes[loaded] = cls
+        return cls
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _loaded_columns, (dict(self), self.loaded)
 
     def _not_loaded(self, key: object) -> ColumnNotLoaded:
         return ColumnNotLoaded(f"column {key!r} of this row was not loaded (only {', '.join(sorted(self.loaded))}): "
@@ -181,6 +194,10 @@ class LoadedColumns(dict[str, Any]):
         if key not in self.loaded:
             raise self._not_loaded(key)
         return dict.__contains__(self, key)
+
+
+def _loaded_columns(values: dict[str, Any], loaded: frozenset[str]) -> LoadedColumns:
+    return LoadedColumns.of(loaded)(values)  # unpickling (the classes per set are made here, not importable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,7 @@ def test_sources_load_every_declared_column() -> None:
 
 
 def test_a_column_not_loaded_is_an_error_not_none() -> None:
-    cols = LoadedColumns({"name": "ls1"}, frozenset({"name", "tier"}))
+    cols = LoadedColumns.of(frozenset({"name", "tier"}))({"name": "ls1"})
     assert cols.get("name") == "ls1" and cols["name"] == "ls1" and "name" in cols
     assert cols.get("tier") is None and "tier" not in cols  # loaded, but not in this database's schema
     for read in (lambda: cols.get("ports"), lambda: cols["ports"], lambda: "ports" in cols):
