@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# OVNTRACE_BENCH_CODE: a dir holding another ovntrace/ to measure (a baseline), this tree's fixtures still
+sys.path.insert(0, os.environ.get("OVNTRACE_BENCH_CODE") or str(ROOT))
 
 from ovntrace.lab.lab import Lab  # noqa: E402
 from ovntrace.replay.engine import replay  # noqa: E402
@@ -132,6 +133,10 @@ def fixtures(repeat: int) -> dict[str, Any]:
         row = {"bytes": len(text), "parse_s": round(best(lambda t=text, n=f.name: parse_snapshot(t, n), repeat), 4),
                "context_s": round(best(lambda s=snap: s.context(), repeat), 4)}
         zones = snap.doc.get("zones") or {}
+        if zones:  # what a trace on one node costs: the context, then its zone's facts (read by the Correlator)
+            first = next(iter(zones.values()))
+            node = (first.get("nodes") or [next(iter(zones))])[0]
+            row["context_and_one_zone_s"] = round(best(lambda s=snap, n=node: s.context().for_node(n), repeat), 4)
         for zname, z in zones.items():
             if z.get("nb") and z.get("sb"):
                 row[f"zone_{zname}_s"] = round(best(lambda z=z: (

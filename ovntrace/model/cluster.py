@@ -16,9 +16,9 @@ without zones is the central topology (one NB/SB every node reads): ``for_node``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ovntrace.model._empty import empty_map
 
@@ -146,12 +146,67 @@ class MacBinding:
     datapath: str | None = None
 
 
+class ColumnNotLoaded(Exception):
+    """A column of a database row was read that its source did not load (see :class:`LoadedColumns`)."""
+
+
+class LoadedColumns(dict[str, Any]):
+    """The columns of a database row as a source loaded them: only those in ``loaded`` (for a Northbound
+    row, the columns correlation declares it reads: ``ovntrace/correlate/columns.py``). Reading any other
+    column (``get``, ``[]``, ``in``) raises :class:`ColumnNotLoaded`: a column left out must never read as
+    ``None``, as if the database said so. A loaded column the database lacks (an older schema) reads as
+    absent, as in a plain dict.
+
+    ``LoadedColumns.of(loaded)(values)``: a row holding ``values``, of the class of rows with that set (one
+    class per set, made once: a row is built by dict's own constructor and stores nothing more)."""
+
+    __slots__ = ()
+    loaded: ClassVar[frozenset[str]] = frozenset()
+    _classes: ClassVar[dict[frozenset[str], type[LoadedColumns]]] = {}
+
+    @staticmethod
+    def of(loaded: frozenset[str]) -> type[LoadedColumns]:
+        """The class of rows holding the columns ``loaded``."""
+        cls = LoadedColumns._classes.get(loaded)
+        if cls is None:
+            cls = type("LoadedColumns", (LoadedColumns,), {"__slots__": (), "loaded": loaded})
+            LoadedColumns._classes[loaded] = cls
+        return cls
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _loaded_columns, (dict(self), self.loaded)
+
+    def _not_loaded(self, key: object) -> ColumnNotLoaded:
+        return ColumnNotLoaded(f"column {key!r} of this row was not loaded (only {', '.join(sorted(self.loaded))}): "
+                               "a reader of Northbound rows declares its columns in ovntrace/correlate/columns.py")
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.loaded:
+            raise self._not_loaded(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self.loaded:
+            raise self._not_loaded(key)
+        return dict.get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key not in self.loaded:
+            raise self._not_loaded(key)
+        return dict.__contains__(self, key)
+
+
+def _loaded_columns(values: dict[str, Any], loaded: frozenset[str]) -> LoadedColumns:
+    return LoadedColumns.of(loaded)(values)  # unpickling (the classes per set are made here, not importable)
+
+
 @dataclass(frozen=True, slots=True)
 class NbRow:
     """A Northbound row a logical flow can point at (``stage-hint``): ACL, Logical_Switch_Port,
     Logical_Router_Port, NAT, Load_Balancer, Logical_Router_Static_Route, Logical_Router_Policy,
     Logical_Switch, Logical_Router ... ``columns`` keeps the row's columns as plain Python values
-    (sets as lists, maps as dicts, references as UUID strings)."""
+    (sets as lists, maps as dicts, references as UUID strings); from a database, a :class:`LoadedColumns`
+    holding only the columns correlation reads."""
 
     uuid: str
     table: str
@@ -194,15 +249,65 @@ class NodeFacts:
     external_ids: Mapping[str, str] = field(default_factory=empty_map)
 
 
-@dataclass(frozen=True, slots=True)
 class Zone:
     """One interconnect zone: its own NB and SB (``context``: their facts, no node facts), and the nodes
-    whose ovn-controller reads that SB (ovn-kubernetes: one node, the zone named after it)."""
+    whose ovn-controller reads that SB (ovn-kubernetes: one node, the zone named after it).
+
+    ``load`` instead of ``context``: the facts are built the first time ``context`` is read (a trace is read
+    with its node's zone only: the others of a snapshot with a database per node are never converted), then
+    kept. Immutable; equal when name, nodes, error and facts are."""
+
+    __slots__ = ("_context", "_load", "error", "name", "nodes")
 
     name: str
     nodes: tuple[str, ...]
-    context: ClusterContext
-    error: str | None = None  # why its NB/SB could not be read (a node down), if not
+    error: str | None  # why its NB/SB could not be read (a node down), if not
+    _context: ClusterContext | None
+    _load: Callable[[], ClusterContext] | None
+
+    def __init__(self, name: str, nodes: tuple[str, ...], context: ClusterContext | None = None,
+                 error: str | None = None, *, load: Callable[[], ClusterContext] | None = None) -> None:
+        if (context is None) == (load is None):
+            raise TypeError("a Zone needs either its context or a load function")
+        for k, v in (("name", name), ("nodes", nodes), ("error", error), ("_context", context), ("_load", load)):
+            object.__setattr__(self, k, v)
+
+    @property
+    def context(self) -> ClusterContext:
+        ctx: ClusterContext | None = self._context
+        if ctx is None:
+            assert self._load is not None
+            ctx = self._load()
+            object.__setattr__(self, "_context", ctx)
+            object.__setattr__(self, "_load", None)
+        return ctx
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the facts are built (always, for a zone made with its context)."""
+        return self._context is not None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"Zone is immutable (cannot set {key})")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"Zone is immutable (cannot delete {key})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Zone):
+            return NotImplemented
+        return (self.name, self.nodes, self.error) == (other.name, other.nodes, other.error) and (
+            self.context == other.context)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.nodes, self.error))
+
+    def __repr__(self) -> str:
+        facts = repr(self._context) if self._context is not None else "<not loaded>"
+        return f"Zone(name={self.name!r}, nodes={self.nodes!r}, context={facts}, error={self.error!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Zone, (self.name, self.nodes, self.context, self.error)
 
 
 @dataclass(frozen=True, slots=True)

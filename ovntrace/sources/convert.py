@@ -17,6 +17,7 @@ from ovntrace.model.cluster import (
     DatapathGroup,
     Encap,
     Interface,
+    LoadedColumns,
     LogicalFlow,
     MacBinding,
     MulticastGroup,
@@ -25,7 +26,7 @@ from ovntrace.model.cluster import (
     PortBinding,
 )
 from ovntrace.sources.ovsdb import ZERO_UUID, PlainRow, Tables, gc_paused
-from ovntrace.sources.tables import NB, NB_TABLES, OVS, SB
+from ovntrace.sources.tables import NB, NB_READ, NB_TABLES, OVS, SB
 
 _EMPTY: dict[str, Any] = {}
 
@@ -208,7 +209,16 @@ def _sb_context(tables: Tables, source: str) -> ClusterContext:
 
 
 def nb_context(tables: Tables, source: str = "") -> ClusterContext:
-    rows = [NbRow(uuid, tname, r) for tname in sorted(NB_TABLES) for uuid, r in _rows(tables, tname)]
+    """The Northbound rows, each holding only the columns read (:data:`ovntrace.sources.tables.NB_READ`, in a
+    :class:`LoadedColumns`): a file and a live server are read for those alone; the other columns of a dump
+    or a ``list`` output are dropped here, so that every source gives the same rows."""
+    rows = []
+    with gc_paused():  # ~11k rows at 50k flows: no collection while they are made
+        for tname in sorted(NB_TABLES):
+            cols = NB_READ[tname] or frozenset()
+            row = LoadedColumns.of(cols)
+            rows += [NbRow(uuid, tname, row(r if r.keys() <= cols else {c: v for c, v in r.items() if c in cols}))
+                     for uuid, r in _rows(tables, tname)]
     return ClusterContext(nb_rows=tuple(rows), ovn_version=ovn_version_of(tables),
                           sources=(source,) if source else ())
 

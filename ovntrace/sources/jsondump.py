@@ -17,7 +17,7 @@ from typing import Any
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.ovsdb import ColType, Tables, gc_paused, guess_plain, rows_from_table_json
 from ovntrace.sources.schema_spec import SPEC
-from ovntrace.sources.tables import NB, OVS, SB
+from ovntrace.sources.tables import NB, OVS, READ, SB
 
 _META = {"_uuid", "_version"}
 
@@ -139,7 +139,7 @@ def decode_json_tables(
         spec = SPEC.get(db, {}).get(table, {})
         types = {c: ColType.from_code(code) for c, code in spec.items()}
         try:
-            rows = rows_from_table_json(part.headings, part.data, types, guess_plain)
+            rows = rows_from_table_json(part.headings, part.data, types, guess_plain, READ.get(db, {}).get(table))
         except SourceError as e:
             raise SourceError(f"{name}: table {table}: {e}") from e
         prev = out.get(table)

@@ -11,14 +11,10 @@ the decompressed size (a small "bomb" is refused too). See docs/sources.md.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
 import os
 import re
 import stat
-import zlib
 from typing import Any, BinaryIO
 
 from ovntrace.sources.errors import SourceError
@@ -98,13 +94,29 @@ def read_stream(f: Any, name: str, limit: int | None = None) -> bytes:
 
 def decompress_stream(f: Any, head: bytes) -> Any:
     """A decompressing stream over ``f`` when ``head`` (its first bytes) is gzip, xz or bzip2, else None."""
+    # the decompressors are imported when a compressed input comes (a plain file or a live read needs none)
     if head.startswith(GZIP_MAGIC):
+        import gzip
+
         return gzip.GzipFile(fileobj=f, mode="rb")
     if head.startswith(XZ_MAGIC):
+        import lzma
+
         return lzma.LZMAFile(f, "rb")
     if head.startswith(BZ2_MAGIC):
+        import bz2
+
         return bz2.BZ2File(f, "rb")
     return None
+
+
+def damaged_errors() -> tuple[type[BaseException], ...]:
+    """What a decompressor raises on a cut or damaged input (besides OSError)."""
+    import gzip
+    import lzma
+    import zlib
+
+    return EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile
 
 
 def is_compressed(head: bytes) -> bool:
@@ -132,13 +144,15 @@ def read_path(path: str | os.PathLike[str], name: str | None = None, limit: int 
                 if head_only is not None:
                     return bytes(stream.read(head_only))
                 return read_stream(stream, shown, limit)
-            except (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile) as e:
-                why = e or "early end"
-                raise SourceError(f"{shown}: a compressed file that is cut short or damaged: {why}") from None
-            except OSError as e:
-                if inner is None:
-                    raise
-                raise SourceError(f"{shown}: a compressed file that is cut short or damaged: {e}") from None
+            except Exception as e:
+                if inner is None and not isinstance(e, EOFError):
+                    raise  # not a decompressor's error
+                if isinstance(e, damaged_errors()):
+                    why = e or "early end"
+                    raise SourceError(f"{shown}: a compressed file that is cut short or damaged: {why}") from None
+                if isinstance(e, OSError) and inner is not None:
+                    raise SourceError(f"{shown}: a compressed file that is cut short or damaged: {e}") from None
+                raise
             finally:
                 if inner is not None:
                     inner.close()

@@ -20,7 +20,7 @@ from ovntrace.model.cluster import ClusterContext
 from ovntrace.sources.convert import context_of
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.ovsdb import Schema, Tables, converter, gc_paused
-from ovntrace.sources.tables import NB, OVS, SB, WANTED
+from ovntrace.sources.tables import NB, OVS, READ, SB
 
 
 def _import() -> tuple[Any, Any, Any]:
@@ -62,7 +62,7 @@ def fetch_tables(
     except Exception as e:  # ovsdbapp raises a bare Exception when no remote answers
         raise SourceError(f"{remote}: cannot get the {db} schema: {e}") from e
     schema = Schema.from_json(schema_json)
-    wanted = WANTED.get(db)
+    wanted = READ.get(db)
     if wanted is None:
         raise SourceError(f"{db}: not a database ovntrace reads ({SB}, {NB}, {OVS})")
     helper = idlutils.create_schema_helper(schema_json)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ovntrace.model.cluster import ClusterContext, NodeFacts
+from ovntrace.model.cluster import ClusterContext, LoadedColumns, NodeFacts
 from ovntrace.sources.convert import context_of, node_facts
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import InputTooLarge, decompress_stream, is_compressed, read_path
@@ -26,7 +26,7 @@ from ovntrace.sources.ovsdb import (
     replay,
     split_records,
 )
-from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
+from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, READ, SB
 
 # jsondump and paste (Lark grammars) are imported where text needs them: a db file does not.
 
@@ -72,7 +72,7 @@ def db_from_records(records: list[Record], notes: list[str], name: str, db_hint:
     first = records[0].data
     # The schema's name (standalone) or the Raft header's name (clustered) says which tables matter.
     schema_name = first.get("name") if isinstance(first, dict) else None
-    wanted = WANTED.get(str(schema_name)) or (WANTED.get(db_hint) if db_hint else None)
+    wanted = READ.get(str(schema_name)) or (READ.get(db_hint) if db_hint else None)
     db = replay(records, wanted, name, LAZY_TABLES)
     if notes:
         rows = sum(len(t) for t in db.tables.values())
@@ -307,6 +307,32 @@ def combine_zones(ctx: ClusterContext) -> ClusterContext:
     return dataclasses.replace(ctx, zones=tuple(by.values()))
 
 
+class _Read(threading.Thread):
+    """One source read in a thread of its own, started at once (a live server answers while the others are
+    read); :meth:`result` waits for it and raises what it raised. (A thread, not concurrent.futures: that
+    package costs ~10 ms to import, for two reads.)"""
+
+    def __init__(self, fn: Callable[..., ClusterContext], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        super().__init__(daemon=True)
+        self.fn, self.args_, self.kwargs_ = fn, args, kwargs
+        self.got: ClusterContext | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.got = self.fn(*self.args_, **self.kwargs_)
+        except BaseException as e:  # handed to the caller by result()
+            self.error = e
+
+    def result(self) -> ClusterContext:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.got is not None
+        return self.got
+
+
 def load_cluster(
     nb: Sequence[str] = (), sb: Sequence[str] = (), nodes: Sequence[tuple[str, str]] = (),
     contexts: Sequence[str] = (), lflow_datapath_keys: Iterable[int] | None = None,
@@ -326,12 +352,15 @@ def load_cluster(
     remote = [j for j in jobs if is_remote(str(j[1][0]))]
     local = [j for j in jobs if j not in remote]
     ctx = ClusterContext()
-    with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
-        futures = [pool.submit(fn, *a, **kw) for fn, a, kw in remote]
+    running = [_Read(fn, a, kw) for fn, a, kw in remote]
+    try:
         for fn, a, kw in local:
             ctx = merge_sources(ctx, fn(*a, **kw))
-        for fut in futures:
-            ctx = merge_sources(ctx, fut.result())
+        for read in running:
+            ctx = merge_sources(ctx, read.result())
+    finally:
+        for read in running:
+            read.join()
     for name, src in nodes:
         ctx = ctx.merge(load_node(name, src, cookies))
     for src in contexts:
@@ -426,12 +455,15 @@ def _ovsdb_json(head: bytes) -> bool:
 # -- the same database twice ------------------------------------------------------------------------
 
 
-def _richness(r: Any) -> int:
-    """How much a row says (a db row says more than the same row in a show output)."""
+def _richness(r: Any) -> tuple[int, int]:
+    """How much a row says (a db row says more than the same row in a show output: a database's Northbound
+    row, though it holds only the columns read, is richer than a show output's of any width)."""
     cols = getattr(r, "columns", None)
+    if isinstance(cols, LoadedColumns):
+        return 1, len(cols)
     if isinstance(cols, dict):
-        return len(cols)
-    return sum(1 for f in dataclasses.fields(r) if getattr(r, f.name) not in (None, "", (), {}))
+        return 0, len(cols)
+    return 0, sum(1 for f in dataclasses.fields(r) if getattr(r, f.name) not in (None, "", (), {}))
 
 
 def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str],
@@ -455,6 +487,14 @@ def _dedupe(old: Sequence[Any], new: Sequence[Any], key: Callable[[Any], str],
     return tuple(kept_old), tuple(kept_new), same
 
 
+def _nb_key(r: Any) -> str:
+    """A Northbound row's identity: its UUID, else (a show output's port) its table, name and parent's UUID."""
+    if r.uuid:
+        return str(r.uuid)
+    parent = None if isinstance(r.columns, LoadedColumns) else r.columns.get("_parent")  # a show output's
+    return f"{r.table}:{r.columns.get('name')}:{parent}"
+
+
 def _flow_uuids(flows: Sequence[Any]) -> set[str]:
     keys = getattr(flows, "uuids", None)
     return set(keys()) if callable(keys) else {f.uuid for f in flows}
@@ -475,7 +515,7 @@ def merge_sources(a: ClusterContext, b: ClusterContext) -> ClusterContext:
     mc_a, mcast, d5 = _dedupe(a.multicast_groups, b.multicast_groups, by_uuid)
     mac_a, macs, d6 = _dedupe(a.mac_bindings, b.mac_bindings, by_uuid)
     nb_a, nbrows, d7 = _dedupe(
-        a.nb_rows, b.nb_rows, lambda r: r.uuid or f"{r.table}:{r.columns.get('name')}:{r.columns.get('_parent')}")
+        a.nb_rows, b.nb_rows, _nb_key)
     flows: Sequence[Any] = b.logical_flows
     flows_a: Sequence[Any] = a.logical_flows
     d8 = 0

@@ -933,10 +933,12 @@ def read_database(data: bytes, wanted: Wanted | None = None, name: str = "databa
 
 
 def rows_from_table_json(
-    columns: list[str], data: list[list[Any]], types: Mapping[str, ColType], guess: Callable[[Any], Any]
+    columns: list[str], data: list[list[Any]], types: Mapping[str, ColType], guess: Callable[[Any], Any],
+    keep: frozenset[str] | None = None,
 ) -> Table:
     """Rows of an ``ovsdb-client dump``/``ovn-*ctl list`` JSON table (``headings`` + ``data``) as plain rows:
-    typed by ``types`` when the column is known, else by ``guess``."""
+    typed by ``types`` when the column is known, else by ``guess``; ``keep``: only those columns (the others
+    are not converted)."""
     out: Table = {}
     try:
         ui = columns.index("_uuid")
@@ -944,7 +946,7 @@ def rows_from_table_json(
         ui = -1
     convs: list[tuple[int, str, Callable[[Any], Any] | None]] = []
     for i, c in enumerate(columns):
-        if c in ("_uuid", "_version"):
+        if c in ("_uuid", "_version") or (keep is not None and c not in keep):
             continue
         ct = types.get(c)
         convs.append((i, c, converter(ct) if ct is not None else guess))

@@ -25,14 +25,13 @@ import json
 import os
 import re
 import socket
-import ssl
 import time
 from typing import Any
 
 from ovntrace.sources.errors import SourceError
 from ovntrace.sources.limits import max_input_size, too_large
 from ovntrace.sources.ovsdb import LazyRows, Schema, Tables, converter, default_plain, gc_paused, new_row
-from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, SB, WANTED
+from ovntrace.sources.tables import LAZY_TABLES, NB, OVS, READ, SB, WANTED
 
 
 def _connect(remote: str, timeout: float, key: str | None, cert: str | None, ca: str | None) -> socket.socket:
@@ -55,6 +54,8 @@ def _connect(remote: str, timeout: float, key: str | None, cert: str | None, ca:
             raw.close()
             raise SourceError(f"{remote}: ssl needs {', '.join(missing)} "
                               "(OVNTRACE_SSL_KEY, OVNTRACE_SSL_CERT, OVNTRACE_SSL_CA)")
+        import ssl  # loading OpenSSL costs ~60 ms: only for an ssl: remote
+
         ctx = ssl.create_default_context(cafile=ca)
         ctx.check_hostname = False  # OVN's PKI certificates name chassis, not addresses; the CA is checked
         ctx.load_cert_chain(cert or "", key)
@@ -206,7 +207,7 @@ def fetch_tables(
     ``lflow_datapath_keys``: read only the Logical_Flow rows of the datapaths with these tunnel keys
     (their own flows and those of the datapath groups they belong to). ``lflow_cookies``: 8-hex-digit
     UUID prefixes (a trace's cookies): only those rows are sent whole, after a first select of UUIDs."""
-    wanted = WANTED.get(db)
+    wanted = READ.get(db)
     if wanted is None:
         raise SourceError(f"{db}: not a database ovntrace reads ({SB}, {NB}, {OVS})")
     key = private_key or os.environ.get("OVNTRACE_SSL_KEY")
@@ -216,12 +217,12 @@ def fetch_tables(
     for one in (r.strip() for r in remote.split(",") if r.strip()):
         try:
             sock = _connect(one, timeout, key, cert, ca)
-        except (OSError, ssl.SSLError) as e:
+        except OSError as e:  # ssl.SSLError is an OSError
             errors.append(f"{one}: {e}")
             continue
         try:
             return _fetch(_Session(sock, one, timeout), db, wanted, lflow_datapath_keys, lflow_cookies)
-        except (OSError, ssl.SSLError) as e:
+        except OSError as e:  # ssl.SSLError is an OSError
             errors.append(f"{one}: {e}")
         finally:
             sock.close()
@@ -273,18 +274,26 @@ def _dp_uuids(session: _Session, db: str, schema: Schema, keys: set[int],
     return [r["_uuid"][1] for r in rows if r.get("tunnel_key") in keys]
 
 
+_ANY_GROUP: list[Any] = [["logical_dp_group", "!=", ["set", []]]]
+
+
 def _lflow_wheres(session: _Session, db: str, schema: Schema, keys: set[int],
-                  known: Tables | None = None) -> list[list[Any]]:
-    """Conditions selecting the logical flows of the datapaths with tunnel keys ``keys``."""
+                  known: Tables | None = None, groups_at_once: bool = False) -> list[list[Any]]:
+    """Conditions selecting the logical flows of the datapaths with tunnel keys ``keys``.
+
+    ``groups_at_once`` (the datapath groups known, several of them): the flows of every datapath group in
+    one condition (:data:`_ANY_GROUP`: one scan of the table, not one per group; OVSDB has no OR in a
+    ``select``), to be kept by :func:`_in_groups`."""
     uuids = _dp_uuids(session, db, schema, keys, known)
     wheres: list[list[Any]] = [[["logical_datapath", "==", ["uuid", u]]] for u in uuids]
     if "Logical_DP_Group" in schema.tables and "logical_dp_group" in schema.tables["Logical_Flow"]:
         plain = (known or {}).get("Logical_DP_Group")
         if plain is not None:
             on = set(uuids)
-            for gu, row in sorted(plain.items()):
-                if on & set(row.get("datapaths") or ()):
-                    wheres.append([["logical_dp_group", "==", ["uuid", gu]]])
+            ours = [gu for gu, row in sorted(plain.items()) if on & set(row.get("datapaths") or ())]
+            if groups_at_once and len(ours) > 1:
+                return [*wheres, _ANY_GROUP]
+            wheres += [[["logical_dp_group", "==", ["uuid", gu]]] for gu in ours]
             return wheres
         _, groups = _select(session, db, schema, "Logical_DP_Group", frozenset({"datapaths"}), [[]])
         for g in groups:
@@ -316,21 +325,41 @@ def _fetch(session: _Session, db: str, wanted: dict[str, frozenset[str] | None],
                 continue  # an older schema (e.g. no Logical_DP_Group before OVN 20.12), or read whole above
             wheres: list[list[Any]] = [[]]
             if table == "Logical_Flow" and lflow_datapath_keys is not None:
-                wheres = _lflow_wheres(session, db, schema, lflow_datapath_keys, tables)
+                wheres = _lflow_wheres(session, db, schema, lflow_datapath_keys, tables,
+                                       groups_at_once=lflow_cookies is not None)
             elif table in _PER_DATAPATH and lflow_datapath_keys is not None:
                 # only the ports and groups of the datapaths the trace visits
                 wheres = [[["datapath", "==", ["uuid", u]]]
                           for u in _dp_uuids(session, db, schema, lflow_datapath_keys, tables)]
             if table == "Logical_Flow" and lflow_cookies is not None:
-                cols = frozenset()  # UUIDs first (cheap to serialise), then whole rows only for the cookies
+                # UUIDs first (cheap to serialise), then whole rows only for the cookies; with every datapath
+                # group's flows in one condition, their group too, to keep the trace's groups' only
+                cols = frozenset({"logical_dp_group"}) if _ANY_GROUP in wheres else frozenset()
             plans.append((table, cols, wheres))
-        for (table, _cols, _), (chosen, found) in zip(plans, _select_many(session, db, schema, plans), strict=True):
+        for (table, _cols, wheres), (chosen, found) in zip(plans, _select_many(session, db, schema, plans),
+                                                           strict=True):
             if table == "Logical_Flow" and lflow_cookies is not None:
+                if _ANY_GROUP in wheres:
+                    found = _in_groups(found, tables.get("Logical_DP_Group") or {},
+                                       _dp_uuids(session, db, schema, lflow_datapath_keys or set(), tables))
                 hits = [[["_uuid", "==", ["uuid", r["_uuid"][1]]]] for r in found
                         if r["_uuid"][1][:8] in lflow_cookies]
                 chosen, found = _select_many(session, db, schema, [(table, wanted[table], hits)])[0]
             tables[table] = _convert_rows(schema, table, chosen, found)
     return schema, tables
+
+
+def _in_groups(rows: list[dict[str, Any]], groups: Any, datapaths: list[str]) -> list[dict[str, Any]]:
+    """The flow ``rows`` (``_uuid`` and ``logical_dp_group``) of no datapath group (a datapath's own) or of a
+    group holding one of ``datapaths`` (``groups``: the Logical_DP_Group plain rows)."""
+    on = set(datapaths)
+    wanted = {gu for gu, row in groups.items() if on & set(row.get("datapaths") or ())}
+    out = []
+    for r in rows:
+        g = r.get("logical_dp_group")
+        if not (isinstance(g, list) and len(g) == 2 and g[0] == "uuid") or g[1] in wanted:
+            out.append(r)
+    return out
 
 
 def _monitor_whole(session: _Session, db: str, schema: Schema,

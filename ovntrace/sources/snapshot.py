@@ -18,6 +18,7 @@ string the secret-shaped parts (PEM blocks, ``Bearer …``, JWTs, a URL's passwo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -139,25 +140,55 @@ class Snapshot:
         for node, v in d.get("nodes", {}).items():
             if v.get("ovs"):
                 ctx = ctx.merge(context_from_text_any(_text(v["ovs"]), f"{name}: {node} conf.db", "ovs", node))
+        # interconnect: a zone's facts are converted when first read (a trace is read with its node's zone
+        # only); the release is read from each zone's NB_Global / SB_Global alone, in order, until one has it
         zones = []
+        version = None
         for zname, z in (d.get("zones") or {}).items():
-            zctx = ClusterContext()
+            nodes = tuple(str(n) for n in z.get("nodes") or (zname,))
+            error = str(z["error"]) if z.get("error") else None
             if z.get("nb") and z.get("sb"):
-                zctx = context_from_text_any(_text(z["nb"]), f"{name}: zone {zname} NB", "nb")
-                zctx = zctx.merge(context_from_text_any(_text(z["sb"]), f"{name}: zone {zname} SB", "sb"))
-            zones.append(Zone(str(zname), tuple(str(n) for n in z.get("nodes") or (zname,)), zctx,
-                              str(z["error"]) if z.get("error") else None))
+                where = f"{name}: zone {zname}"
+                zones.append(Zone(str(zname), nodes, error=error, load=functools.partial(_zone_facts, z, where)))
+                version = version or _zone_version(z, where)
+            else:
+                zones.append(Zone(str(zname), nodes, ClusterContext(), error))
         if zones:
             import dataclasses
 
-            ctx = dataclasses.replace(ctx, zones=tuple(zones), ovn_version=ctx.ovn_version or next(
-                (z.context.ovn_version for z in zones if z.context.ovn_version), None))
+            ctx = dataclasses.replace(ctx, zones=tuple(zones), ovn_version=ctx.ovn_version or version)
         return ctx
 
     @property
     def zone_errors(self) -> dict[str, str]:
         """Interconnect: zone -> why its NB/SB are missing."""
         return {k: str(v["error"]) for k, v in (self.doc.get("zones") or {}).items() if v.get("error")}
+
+
+def _zone_facts(z: dict[str, Any], where: str) -> ClusterContext:
+    """An interconnect zone's NB and SB facts (its dump tables converted)."""
+    from ovntrace.sources.load import context_from_text_any
+
+    ctx = context_from_text_any(_text(z["nb"]), f"{where} NB", "nb")
+    return ctx.merge(context_from_text_any(_text(z["sb"]), f"{where} SB", "sb"))
+
+
+def _zone_version(z: dict[str, Any], where: str) -> str | None:
+    """The release :func:`_zone_facts` would find (its NB's, else its SB's), from the NB_Global and SB_Global
+    tables alone."""
+    from ovntrace.sources.jsondump import _table_of_caption
+    from ovntrace.sources.load import context_from_text_any
+
+    tables = [t for db in ("nb", "sb") for t in z[db]]
+    if any(not isinstance(t, dict) or _table_of_caption(t.get("caption")) is None for t in tables):
+        return _zone_facts(z, where).ovn_version  # a table known by its headings only: read it all
+    for db, table in (("nb", "NB_Global"), ("sb", "SB_Global")):
+        found = [t for t in z[db] if _table_of_caption(t.get("caption")) == table]
+        if found:
+            version = context_from_text_any(_text(found), f"{where} {db.upper()}", db).ovn_version
+            if version:
+                return version
+    return None
 
 
 def build(collected: Any, central: str | None, nodes: list[tuple[str, str]], stats: dict[str, Any]) -> Snapshot:

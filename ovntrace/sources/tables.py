@@ -3,6 +3,8 @@ or, live, even monitored."""
 
 from __future__ import annotations
 
+from ovntrace.correlate.columns import nb_columns
+
 SB = "OVN_Southbound"
 NB = "OVN_Northbound"
 OVS = "Open_vSwitch"
@@ -36,6 +38,13 @@ NB_TABLES: dict[str, frozenset[str] | None] = {
     )
 }
 
+# What is loaded of the Northbound to build a context: the columns correlation declares it reads
+# (ovntrace/correlate/columns.py) and those read here (NB_Global options: the release, convert.ovn_version_of).
+# ``NB_TABLES`` (every column) is what a snapshot keeps (collect.py): a newer ovntrace reading more columns
+# finds them in it.
+_NB_OWN: dict[str, frozenset[str]] = {"NB_Global": frozenset({"options"})}
+NB_READ: dict[str, frozenset[str] | None] = {t: nb_columns(t) | _NB_OWN.get(t, frozenset()) for t in NB_TABLES}
+
 # A node's conf.db.
 OVS_TABLES: dict[str, frozenset[str] | None] = {
     "Open_vSwitch": None,
@@ -49,4 +58,7 @@ OVS_TABLES: dict[str, frozenset[str] | None] = {
 # a trace looks up a few dozen of its ~50k logical flows.
 LAZY_TABLES: frozenset[str] = frozenset({"Logical_Flow"})
 
+# every column ovntrace keeps of a database (a snapshot, an SSH collection: ``rpc.select_plan``)
 WANTED: dict[str, dict[str, frozenset[str] | None]] = {SB: SB_TABLES, NB: NB_TABLES, OVS: OVS_TABLES}
+# what is loaded to build a context (files, dumps, live): the same, the Northbound's trimmed to ``NB_READ``
+READ: dict[str, dict[str, frozenset[str] | None]] = {SB: SB_TABLES, NB: NB_READ, OVS: OVS_TABLES}

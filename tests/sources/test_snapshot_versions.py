@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from ovntrace.cli import run as cli_run
+from ovntrace.model.cluster import Zone
 from ovntrace.render import contract
 from ovntrace.sources import load_context
 from ovntrace.sources import snapshot as S
@@ -48,7 +49,7 @@ def _v1(p: Path) -> dict:  # type: ignore[type-arg]
 
 def _facts(ctx: Any) -> Any:
     """The context without the names of the files it was read from."""
-    zones = tuple(dataclasses.replace(z, context=dataclasses.replace(z.context, sources=())) for z in ctx.zones)
+    zones = tuple(Zone(z.name, z.nodes, dataclasses.replace(z.context, sources=()), z.error) for z in ctx.zones)
     return dataclasses.replace(ctx, sources=(), zones=zones)
 
 
@@ -120,3 +121,60 @@ def test_unknown_or_broken_snapshot_is_named() -> None:
     bad = {**doc, "cluster": {**doc["cluster"], "topology": "mesh"}}
     with pytest.raises(AssertionError, match="topology"):
         validate(bad, "ovntrace.snapshot/2")
+
+
+def test_an_interconnect_snapshots_zones_are_converted_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening an interconnect snapshot converts no zone (only the release is read, from the zones' NB_Global /
+    SB_Global); a zone's facts, read, equal the zone's dump tables converted whole; explain of a trace on one
+    node reads that node's zone alone and says the same as with every zone converted first."""
+    snap = S.load(IC)
+    ctx = snap.context("ic")
+    assert ctx.zones and not any(z.loaded for z in ctx.zones)
+    assert ctx.ovn_version == "23.03.1"
+    for z in ctx.zones:
+        assert z.context == S._zone_facts(snap.doc["zones"][z.name], f"ic: zone {z.name}") and z.loaded
+    assert ctx.ovn_version == next(z.context.ovn_version for z in ctx.zones if z.context.ovn_version)
+
+    calls: list[str] = []
+    real = S._zone_facts
+
+    def counted(z: dict[str, Any], where: str) -> Any:
+        calls.append(where)
+        return real(z, where)
+
+    monkeypatch.setattr(S, "_zone_facts", counted)
+    lazy = _cli("explain", str(HOP1), "--context", str(IC), "--on", "kube-node2", "-f", "json")
+    assert lazy[0] == 0 and len(calls) == 1 and "kube-node2" in calls[0], calls
+    eager_context = S.Snapshot.context
+
+    def eager(self: S.Snapshot, name: str = "snapshot") -> Any:
+        got = eager_context(self, name)
+        for z in got.zones:
+            assert z.context is not None
+        return got
+
+    monkeypatch.setattr(S.Snapshot, "context", eager)
+    assert _cli("explain", str(HOP1), "--context", str(IC), "--on", "kube-node2", "-f", "json") == lazy
+    assert len(calls) == 1 + len(snap.doc["zones"])
+
+
+def test_a_lazy_zone_is_built_once_and_immutable() -> None:
+    import pickle
+
+    from ovntrace.model.cluster import ClusterContext
+
+    built: list[int] = []
+
+    def load() -> ClusterContext:
+        built.append(1)
+        return ClusterContext(sources=("zone z1",))
+
+    z = Zone("z1", ("n1",), load=load)
+    assert not z.loaded and "not loaded" in repr(z) and not built
+    assert z.context.sources == ("zone z1",) and z.context is z.context and built == [1] and z.loaded
+    assert z == Zone("z1", ("n1",), ClusterContext(sources=("zone z1",)))
+    assert pickle.loads(pickle.dumps(z)) == z
+    with pytest.raises(AttributeError):
+        z.name = "z2"
+    with pytest.raises(TypeError):
+        Zone("z1", ("n1",))
