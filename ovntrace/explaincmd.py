@@ -434,8 +434,20 @@ class _Placed:
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
+    """The command. The cyclic garbage collector is paused throughout (as :func:`ovntrace.parser.parse` pauses
+    it; the traces are built and annotated with it paused already): once the input is segmented, each
+    collection that the imports and the set-up would trigger walks every line of it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _explain(args, stdin, stdout, stderr)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
     from ovntrace.parser.document import build_trace, segment
-    from ovntrace.parser.lint import typo_warnings
 
     cli._apply_common(args)
     text = cli._read_input(args.file, stdin)
@@ -449,8 +461,6 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     spans = [(t.first_line, t.last_line) for t in segments]
     kinds = {t.format is TraceFormat.OVN_TRACE for t in segments}
     del seg
-    text_typos = list(typo_warnings(text, ParseResult((), (), 0, ())))  # the text's own (table lines' dots)
-    del text  # the segments hold what is left to build
 
     whole = len(kinds) > 1  # ovn-trace and ofproto/trace: compared, so every trace is needed at once
     with_facts = not args.no_ovn and bool(args.nb or args.sb or args.node or args.context)
@@ -489,7 +499,6 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     is_json = fmt in ("json", "json1")
     sep = ", " if is_json else "\n" if fmt == "markdown" else ""
     warnings = seg_warnings + build_warnings
-    typos = text_typos
     ovn_all: list[TraceOvn | None] = []
     out: Any = stdout
     if pool_jobs := (jobs if jobs > 1 and not whole else 0):
@@ -497,6 +506,8 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         out = _Placed(placed)
         pool = _Pool(work, chunks, pool_jobs, sep)
         try:
+            typos = _text_typos(text)  # while the workers start
+            del text
             for fd, off, n, ws, ts in pool.results():
                 warnings += ws
                 typos += ts
@@ -509,6 +520,8 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         finally:
             pool.close()
     else:
+        typos = _text_typos(text)
+        del text  # the segments hold what is left to build
         out = _Spool() if is_json else stdout
         first = True
         results: Iterator[tuple[list[str], list[ParseWarning], list[ParseWarning]]]
@@ -535,6 +548,14 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
             stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
     return ExitStatus.OK
+
+
+def _text_typos(text: str) -> list[ParseWarning]:
+    """The typo lint's warnings on the text itself (table lines without their dot); each trace's own (action
+    names) come with the trace."""
+    from ovntrace.parser.lint import typo_warnings
+
+    return list(typo_warnings(text, ParseResult((), (), 0, ())))
 
 
 def _result(warnings: list[ParseWarning], typos: list[ParseWarning], built: list[Trace] | None, line_count: int,
