@@ -14,10 +14,14 @@ kept small: the warnings (the parser's, sorted by line, with the typo lint's) an
 
 Big inputs (:data:`PARALLEL_MIN_LINES` lines of traces, or ``--jobs N``) are shared among N processes: this one
 and N-1 workers (``fork``: they inherit the segmented input and the correlator, loaded once here). The traces go
-in chunks of about :data:`CHUNK_LINES` lines, chunk k to process k mod N; a worker sends back each chunk's
-rendered text and warnings (read as they come by a thread here), written here in input order. A failure in a
-worker is not reported from there: the chunk is run again here, so its error is the one (message, exit status,
-``--debug`` traceback) a single process gives. A worker that dies leaves its chunks to this process.
+in chunks of about :data:`CHUNK_LINES` lines; each process takes the next chunk nobody has taken when it is free
+(the chunk numbers wait in a pipe: :func:`_take`), renders it to a temporary file of its own as UTF-8, and a
+worker tells this process where (offset, length) with the chunk's warnings. This process writes the chunks in
+input order, copying them to the output by the kernel (``sendfile``) when the output is a file descriptor
+taking UTF-8, else reading and decoding them; JSON's are copied after the head. A failure in a worker is not
+reported from there: the chunk is run again here, in its turn, so its error is the one (message, exit status,
+``--debug`` traceback) a single process gives; an error in a chunk run here is raised in its turn too. A worker
+that dies leaves its chunks to this process.
 """
 
 from __future__ import annotations
@@ -386,7 +390,8 @@ def _raw_fd(out: TextIO) -> int | None:
 
 
 class _Spool:
-    """Text kept to be written later: in memory, then in a temporary file past :data:`SPOOL_MEMORY`."""
+    """Text kept to be written later: in memory, then (UTF-8) in a temporary file past :data:`SPOOL_MEMORY`
+    characters, copied to the output as the workers' chunks are (:func:`_copy`)."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -395,28 +400,26 @@ class _Spool:
 
     def write(self, text: str) -> None:
         if self.file is not None:
-            self.file.write(text)
+            self.file.write(text.encode("utf-8"))
             return
         self.parts.append(text)
         self.size += len(text)
         if self.size > SPOOL_MEMORY:
             import tempfile
 
-            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed by copy_to
-            self.file.write("".join(self.parts))
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by copy_to
+            self.file.write("".join(self.parts).encode("utf-8"))
             self.parts = []
 
     def copy_to(self, out: TextIO) -> None:
         if self.file is None:
             out.write("".join(self.parts))
             return
-        self.file.seek(0)
-        while True:
-            block = self.file.read(1 << 20)
-            if not block:
-                break
-            out.write(block)
-        self.file.close()
+        try:
+            self.file.flush()
+            _copy(out, self.file.fileno(), 0, self.file.tell())
+        finally:
+            self.file.close()
 
 
 class _Placed:
