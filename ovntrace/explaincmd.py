@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN_LINES = 5000  # --jobs auto: fewer lines of traces than this are explained in this process
 CHUNK_LINES = 2000  # lines of traces per unit of work in parallel
-MAX_CHUNKS = 4096  # units of work at most (a bigger input has bigger ones)
+MAX_CHUNKS = 1000  # units of work at most (a bigger input has bigger ones): their numbers fit one pipe page
 SPOOL_MEMORY = 1 << 20  # characters of JSON traces kept in memory before spilling to a temporary file
 
 
