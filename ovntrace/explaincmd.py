@@ -14,10 +14,14 @@ kept small: the warnings (the parser's, sorted by line, with the typo lint's) an
 
 Big inputs (:data:`PARALLEL_MIN_LINES` lines of traces, or ``--jobs N``) are shared among N processes: this one
 and N-1 workers (``fork``: they inherit the segmented input and the correlator, loaded once here). The traces go
-in chunks of about :data:`CHUNK_LINES` lines, chunk k to process k mod N; a worker sends back each chunk's
-rendered text and warnings (read as they come by a thread here), written here in input order. A failure in a
-worker is not reported from there: the chunk is run again here, so its error is the one (message, exit status,
-``--debug`` traceback) a single process gives. A worker that dies leaves its chunks to this process.
+in chunks of about :data:`CHUNK_LINES` lines; each process takes the next chunk nobody has taken when it is free
+(the chunk numbers wait in a pipe: :func:`_take`), renders it to a temporary file of its own as UTF-8, and a
+worker tells this process where (offset, length) with the chunk's warnings. This process writes the chunks in
+input order, copying them to the output by the kernel (``sendfile``) when the output is a file descriptor
+taking UTF-8, else reading and decoding them; JSON's are copied after the head. A failure in a worker is not
+reported from there: the chunk is run again here, in its turn, so its error is the one (message, exit status,
+``--debug`` traceback) a single process gives; an error in a chunk run here is raised in its turn too. A worker
+that dies leaves its chunks to this process.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN_LINES = 5000  # --jobs auto: fewer lines of traces than this are explained in this process
 CHUNK_LINES = 2000  # lines of traces per unit of work in parallel
+MAX_CHUNKS = 1000  # units of work at most (a bigger input has bigger ones): their numbers fit one pipe page
 SPOOL_MEMORY = 1 << 20  # characters of JSON traces kept in memory before spilling to a temporary file
 
 
@@ -124,13 +129,15 @@ class _Work:
 
 _ERROR = b"E"
 _OK = b"K"
+_HEAD = 25  # a worker's message: kind (1 byte), chunk, offset, length, length of the pickled warnings
 
 
 def _chunks(spans: Sequence[tuple[int, int]], jobs: int) -> list[tuple[int, int]]:
-    """Consecutive traces in chunks of about :data:`CHUNK_LINES` lines, at least ``jobs`` of them when there
-    are that many traces. ``spans``: each trace's (first, last) line."""
+    """Consecutive traces in chunks of about :data:`CHUNK_LINES` lines (more on a huge input: at most
+    :data:`MAX_CHUNKS` chunks), at least ``jobs`` of them when there are that many traces. ``spans``: each
+    trace's (first, last) line."""
     total = sum(last - first + 1 for first, last in spans)
-    size = max(1, min(CHUNK_LINES, total // max(1, jobs)))
+    size = max(1, min(max(CHUNK_LINES, total // MAX_CHUNKS), total // max(1, jobs)))
     out: list[tuple[int, int]] = []
     start, acc = 0, 0
     for i, (first, last) in enumerate(spans):
@@ -143,44 +150,94 @@ def _chunks(spans: Sequence[tuple[int, int]], jobs: int) -> list[tuple[int, int]
     return out
 
 
-def _worker(work: _Work, chunks: list[tuple[int, int]], w: int, jobs: int, fd: int) -> None:
-    """In a forked child: every ``jobs``-th chunk from ``w``, each result sent on ``fd`` as a length-prefixed
-    pickle; a failure sends an error mark and stops (the parent runs that chunk itself)."""
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class _Output:
+    """Where a process puts the chunks it explains: their text as UTF-8 in a temporary file of its own (one
+    per process, made here before the fork), read back by offset and length when the chunk's turn comes."""
+
+    def __init__(self, sep: str) -> None:
+        import tempfile
+
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Pool.close
+        self.fd = self.file.fileno()
+        self.size = 0
+        self.sep = sep
+
+    def put(self, k: int, texts: list[str]) -> tuple[int, int]:
+        """Chunk ``k``'s texts written (after the separator from the chunk before): their (offset, length)."""
+        data = ((self.sep if k else "") + self.sep.join(texts)).encode("utf-8")
+        _write_all(self.fd, data)
+        off = self.size
+        self.size += len(data)
+        return off, len(data)
+
+
+def _take(queue: int) -> int | None:
+    """The next chunk nobody has taken (the indices wait in a pipe, written whole before any process reads:
+    each 4-byte read takes one, whoever reads it), or None when all are taken."""
+    b = os.read(queue, 4)
+    return int.from_bytes(b, "little") if len(b) == 4 else None
+
+
+def _worker(work: _Work, chunks: list[tuple[int, int]], queue: int, output: _Output, fd: int) -> None:
+    """In a forked child: chunks taken from ``queue`` until none is left, each written to ``output`` and
+    announced on ``fd`` (its offset, length and warnings). A failure sends an error mark and stops (the
+    parent runs that chunk itself, in its turn)."""
     import pickle
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it ends the workers)
-    with os.fdopen(fd, "wb") as out:
-        for k in range(w, len(chunks), jobs):
-            try:
-                data = pickle.dumps(work.run(*chunks[k]), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                out.write(_ERROR + (0).to_bytes(8, "little"))
-                return
-            out.write(_OK + len(data).to_bytes(8, "little"))
-            out.write(data)
-            out.flush()
+    while (k := _take(queue)) is not None:
+        try:
+            texts, ws, ts = work.run(*chunks[k])
+            off, n = output.put(k, texts)
+            meta = pickle.dumps((ws, ts), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            _write_all(fd, _ERROR + k.to_bytes(8, "little") + bytes(_HEAD - 9))
+            return
+        _write_all(fd, b"".join((_OK, k.to_bytes(8, "little"), off.to_bytes(8, "little"), n.to_bytes(4, "little"),
+                                 len(meta).to_bytes(4, "little"), meta)))
+
+
+_REDO = "redo"  # a chunk a worker could not do: run here, in its turn
 
 
 class _Pool:
-    """``jobs`` processes: this one and ``jobs - 1`` forked workers, chunk ``k`` done by process ``k % jobs``
-    (0: this one); :meth:`results` yields every chunk's result in order."""
+    """``jobs`` processes: this one and ``jobs - 1`` forked workers, each taking the next chunk nobody has
+    taken (:func:`_take`) when it is free. :meth:`results` yields every chunk in order: where its text is
+    (``(fd, offset, length)``), its parser warnings and its typo warnings."""
 
-    def __init__(self, work: _Work, chunks: list[tuple[int, int]], jobs: int) -> None:
+    def __init__(self, work: _Work, chunks: list[tuple[int, int]], jobs: int, sep: str) -> None:
         import threading
 
         self.work = work
         self.chunks = chunks
-        self.jobs = jobs
         self.pids: list[int] = []
-        self.queues: list[list[bytes | None]] = [[]]  # [0]: this process's, unused
-        self.ready: list[threading.Semaphore] = [threading.Semaphore(0)]
+        self.outputs: list[_Output] = []
+        self.done: dict[int, Any] = {}  # chunk -> (fd, offset, length, warnings, typos) | _REDO | exception
+        self.cond = threading.Condition()
+        self.running = 0  # workers still sending
+        self.failed = False  # a chunk failed here: take no more
         readers: list[int] = []
+        queue, qw = os.pipe()
+        self.queue = queue
+        try:
+            _write_all(qw, b"".join(k.to_bytes(4, "little") for k in range(len(chunks))))
+        finally:
+            os.close(qw)  # every index written, no writer left: an empty queue reads as the end
+        self.mine = _Output(sep)
         # What exists now is left out of the cyclic collector's walks (until close()), in this process and in the
         # workers: a walk writes to every object's header, which would copy every page they share.
         gc.freeze()
         try:
-            for w in range(1, jobs):
+            for _ in range(1, jobs):
+                output = _Output(sep)
+                self.outputs.append(output)
                 r, wfd = os.pipe()
                 pid = os.fork()
                 if pid == 0:  # the worker
@@ -189,7 +246,7 @@ class _Pool:
                         os.close(r)
                         for fd in readers:
                             os.close(fd)
-                        _worker(work, chunks, w, jobs, wfd)
+                        _worker(work, chunks, queue, output, wfd)
                     except BaseException:
                         code = 1
                     finally:
@@ -200,52 +257,71 @@ class _Pool:
         except BaseException:
             gc.unfreeze()
             raise
+        self.running = len(readers)
         self.threads = []
-        for r in readers:
-            q: list[bytes | None] = []
-            sem = threading.Semaphore(0)
-            self.queues.append(q)
-            self.ready.append(sem)
-            th = threading.Thread(target=self._read, args=(r, q, sem), daemon=True)
+        for r, output in zip(readers, self.outputs, strict=True):
+            th = threading.Thread(target=self._read, args=(r, output.fd), daemon=True)
             th.start()
             self.threads.append(th)
 
-    @staticmethod
-    def _read(fd: int, q: list[bytes | None], sem: Any) -> None:
-        """A worker's messages, as they come (the worker never waits for this process to write)."""
-        with os.fdopen(fd, "rb") as f:
-            while True:
-                head = f.read(9)
-                if len(head) < 9:
-                    break
-                n = int.from_bytes(head[1:], "little")
-                if head[:1] != _OK:
-                    break
-                data = f.read(n)
-                if len(data) < n:
-                    break
-                q.append(data)
-                sem.release()
-        q.append(None)  # error, death or the end: the rest of its chunks are run here
-        sem.release()
-
-    def results(self) -> Iterator[tuple[list[str], list[ParseWarning], list[ParseWarning]]]:
+    def _read(self, fd: int, data_fd: int) -> None:
+        """A worker's messages, as they come (the worker never waits for this process)."""
         import pickle
 
-        dead = [False] * self.jobs
-        dead[0] = True  # this process: its chunks are run here
-        for k, chunk in enumerate(self.chunks):
-            w = k % self.jobs
-            data = None
-            if not dead[w]:
-                self.ready[w].acquire()
-                data = self.queues[w].pop(0)
-                if data is None:
-                    dead[w] = True
-            if data is None:  # this process's chunk, or a worker's that failed: its error, if any, raised here
-                yield self.work.run(*chunk)
-            else:
-                yield pickle.loads(data)
+        with os.fdopen(fd, "rb") as f:
+            while True:
+                head = f.read(_HEAD)
+                if len(head) < _HEAD:
+                    break
+                k = int.from_bytes(head[1:9], "little")
+                if head[:1] != _OK:
+                    with self.cond:
+                        self.done[k] = _REDO
+                        self.cond.notify()
+                    break
+                off, n = int.from_bytes(head[9:17], "little"), int.from_bytes(head[17:21], "little")
+                meta = f.read(int.from_bytes(head[21:25], "little"))
+                ws, ts = pickle.loads(meta)
+                with self.cond:
+                    self.done[k] = (data_fd, off, n, ws, ts)
+                    self.cond.notify()
+        with self.cond:  # error, death or the end: a chunk it took and did not send is run here
+            self.running -= 1
+            self.cond.notify()
+
+    def _run_here(self, k: int) -> Any:
+        try:
+            texts, ws, ts = self.work.run(*self.chunks[k])
+        except Exception as e:  # raised in its turn: an earlier chunk's error (in a worker) comes first
+            self.failed = True
+            return e
+        off, n = self.mine.put(k, texts)
+        return (self.mine.fd, off, n, ws, ts)
+
+    def results(self) -> Iterator[tuple[int, int, int, list[ParseWarning], list[ParseWarning]]]:
+        done = self.done
+        for k in range(len(self.chunks)):
+            while True:
+                with self.cond:
+                    got = done.pop(k, None)
+                if got is not None:
+                    break
+                j = _take(self.queue) if not self.failed else None
+                if j is not None:  # work while waiting
+                    r = self._run_here(j)
+                    with self.cond:
+                        done[j] = r
+                    continue
+                with self.cond:  # every chunk taken: wait for the workers'
+                    while k not in done and self.running:
+                        self.cond.wait()
+                    if k not in done:  # taken by a worker that died: run here
+                        done[k] = _REDO
+            if got is _REDO:
+                got = self._run_here(k)
+            if isinstance(got, BaseException):
+                raise got
+            yield got
 
     def close(self) -> None:
         import contextlib
@@ -257,14 +333,65 @@ class _Pool:
         for pid in self.pids:
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
+        for th in self.threads:
+            th.join()
+        os.close(self.queue)
+        for o in (self.mine, *self.outputs):
+            o.file.close()
         gc.unfreeze()
+
+
+def _copy(out: TextIO, fd: int, off: int, n: int) -> None:
+    """Bytes ``off`` to ``off + n`` of file ``fd`` written to ``out``: by the kernel when ``out`` is a file
+    descriptor taking UTF-8 (flushed first), else read and decoded."""
+    target = _raw_fd(out)
+    if target is not None:
+        out.flush()
+        try:
+            while n > 0:
+                sent = os.sendfile(target, fd, off, n)
+                if sent == 0:
+                    break
+                off += sent
+                n -= sent
+        except OSError as e:
+            import errno
+
+            if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+        if n <= 0:
+            return
+        while n > 0:
+            data = os.pread(fd, min(n, 1 << 20), off)
+            _write_all(target, data)
+            off += len(data)
+            n -= len(data)
+        return
+    parts = []
+    while n > 0:
+        data = os.pread(fd, n, off)
+        parts.append(data)
+        off += len(data)
+        n -= len(data)
+    out.write(b"".join(parts).decode("utf-8"))  # whole: a character's bytes are never split
+
+
+def _raw_fd(out: TextIO) -> int | None:
+    """``out``'s file descriptor when what is written to it may go there as UTF-8 bytes, else None."""
+    if os.linesep != "\n" or str(getattr(out, "encoding", "")).lower().replace("-", "").replace("_", "") != "utf8":
+        return None
+    try:
+        return out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.StringIO: no descriptor
+        return None
 
 
 # -- output --------------------------------------------------------------------------------------------------
 
 
 class _Spool:
-    """Text kept to be written later: in memory, then in a temporary file past :data:`SPOOL_MEMORY`."""
+    """Text kept to be written later: in memory, then (UTF-8) in a temporary file past :data:`SPOOL_MEMORY`
+    characters, copied to the output as the workers' chunks are (:func:`_copy`)."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -273,36 +400,57 @@ class _Spool:
 
     def write(self, text: str) -> None:
         if self.file is not None:
-            self.file.write(text)
+            self.file.write(text.encode("utf-8"))
             return
         self.parts.append(text)
         self.size += len(text)
         if self.size > SPOOL_MEMORY:
             import tempfile
 
-            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - closed by copy_to
-            self.file.write("".join(self.parts))
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by copy_to
+            self.file.write("".join(self.parts).encode("utf-8"))
             self.parts = []
 
     def copy_to(self, out: TextIO) -> None:
         if self.file is None:
             out.write("".join(self.parts))
             return
-        self.file.seek(0)
-        while True:
-            block = self.file.read(1 << 20)
-            if not block:
-                break
-            out.write(block)
-        self.file.close()
+        try:
+            self.file.flush()
+            _copy(out, self.file.fileno(), 0, self.file.tell())
+        finally:
+            self.file.close()
+
+
+class _Placed:
+    """The JSON traces the workers wrote: copied in order (:func:`_copy`) after the head."""
+
+    def __init__(self, placed: list[tuple[int, int, int]]) -> None:
+        self.placed = placed
+
+    def copy_to(self, out: TextIO) -> None:
+        for fd, off, n in self.placed:
+            _copy(out, fd, off, n)
 
 
 # -- the command ---------------------------------------------------------------------------------------------
 
 
 def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
+    """The command. The cyclic garbage collector is paused throughout (as :func:`ovntrace.parser.parse` pauses
+    it; the traces are built and annotated with it paused already): once the input is segmented, each
+    collection that the imports and the set-up would trigger walks every line of it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _explain(args, stdin, stdout, stderr)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> ExitStatus:
     from ovntrace.parser.document import build_trace, segment
-    from ovntrace.parser.lint import typo_warnings
 
     cli._apply_common(args)
     text = cli._read_input(args.file, stdin)
@@ -316,8 +464,6 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
     spans = [(t.first_line, t.last_line) for t in segments]
     kinds = {t.format is TraceFormat.OVN_TRACE for t in segments}
     del seg
-    text_typos = list(typo_warnings(text, ParseResult((), (), 0, ())))  # the text's own (table lines' dots)
-    del text  # the segments hold what is left to build
 
     whole = len(kinds) > 1  # ovn-trace and ofproto/trace: compared, so every trace is needed at once
     with_facts = not args.no_ovn and bool(args.nb or args.sb or args.node or args.context)
@@ -349,26 +495,43 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
         jobs = 1
     work = _Work(segments, built, correlator, render)
     # one process: trace by trace (each written before the next is built)
-    chunks = _chunks(spans, jobs) if jobs > 1 else [(i, i + 1) for i in range(len(spans))]
+    chunks = _chunks(spans, jobs) if jobs > 1 and not whole else [(i, i + 1) for i in range(len(spans))]
     jobs = min(jobs, len(chunks))
 
     fmt = args.format
     is_json = fmt in ("json", "json1")
-    out: Any = _Spool() if is_json else stdout
     sep = ", " if is_json else "\n" if fmt == "markdown" else ""
     warnings = seg_warnings + build_warnings
-    typos = text_typos
     ovn_all: list[TraceOvn | None] = []
-    first = True
-    pool = _Pool(work, chunks, jobs) if jobs > 1 else None
-    try:
+    out: Any = stdout
+    if pool_jobs := (jobs if jobs > 1 and not whole else 0):
+        placed: list[tuple[int, int, int]] = []  # JSON: where each chunk's text is, written after the head
+        out = _Placed(placed)
+        pool = _Pool(work, chunks, pool_jobs, sep)
+        try:
+            typos = _text_typos(text)  # while the workers start
+            del text
+            for fd, off, n, ws, ts in pool.results():
+                warnings += ws
+                typos += ts
+                if is_json:
+                    placed.append((fd, off, n))
+                else:
+                    _copy(stdout, fd, off, n)
+            result, comparisons = _result(warnings, typos, None, line_count, prose, [], None)
+            _finish(args, result, out, stdout, comparisons)
+        finally:
+            pool.close()
+    else:
+        typos = _text_typos(text)
+        del text  # the segments hold what is left to build
+        out = _Spool() if is_json else stdout
+        first = True
         results: Iterator[tuple[list[str], list[ParseWarning], list[ParseWarning]]]
         if whole:  # the comparison needs the annotations: annotate here, render with them
             assert built is not None
             ovn_all = [correlator.annotate(t) if correlator is not None else None for t in built]
             results = iter([_run_annotated(built, ovn_all, render)])
-        elif pool is not None:
-            results = pool.results()
         else:
             results = (work.run(a, b) for a, b in chunks)
         for texts, ws, ts in results:
@@ -379,22 +542,36 @@ def cmd_explain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr:
                     out.write(sep)
                 first = False
                 out.write(piece)
-    finally:
-        if pool is not None:
-            pool.close()
-    warnings.sort(key=lambda w: w.line)
-    typos.sort(key=lambda w: w.line)
-    if typos:  # flagged, with their line numbers, in every format
-        warnings = sorted((*warnings, *typos), key=lambda w: w.line)
-    result = ParseResult(tuple(built) if whole and built is not None else (), tuple(warnings), line_count, prose)
-    comparisons = cli._comparisons(result, ovn_all if correlator is not None else None) if whole else []
-    _finish(args, result, out, stdout, comparisons)
+        result, comparisons = _result(warnings, typos, built if whole else None, line_count, prose, ovn_all,
+                                      correlator)
+        _finish(args, result, out, stdout, comparisons)
     if result.warnings and not args.quiet:
         from ovntrace.render.safe import escape
 
         for w in result.warnings:  # a warning quotes the input: its control characters are shown escaped
             stderr.write(f"ovntrace: line {w.line}: {escape(w.message)}\n")
     return ExitStatus.OK
+
+
+def _text_typos(text: str) -> list[ParseWarning]:
+    """The typo lint's warnings on the text itself (table lines without their dot); each trace's own (action
+    names) come with the trace."""
+    from ovntrace.parser.lint import typo_warnings
+
+    return list(typo_warnings(text, ParseResult((), (), 0, ())))
+
+
+def _result(warnings: list[ParseWarning], typos: list[ParseWarning], built: list[Trace] | None, line_count: int,
+            prose: tuple[int, ...], ovn_all: list[TraceOvn | None], correlator: Correlator | None,
+            ) -> tuple[ParseResult, list[Any]]:
+    """The document's parse result (no traces, unless compared: ``built``) and the comparisons."""
+    warnings.sort(key=lambda w: w.line)
+    typos.sort(key=lambda w: w.line)
+    if typos:  # flagged, with their line numbers, in every format
+        warnings = sorted((*warnings, *typos), key=lambda w: w.line)
+    result = ParseResult(tuple(built) if built is not None else (), tuple(warnings), line_count, prose)
+    comparisons = cli._comparisons(result, ovn_all if correlator is not None else None) if built is not None else []
+    return result, comparisons
 
 
 def _run_annotated(built: list[Trace], ovn: list[TraceOvn | None], render: Callable[..., str],

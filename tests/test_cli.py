@@ -474,3 +474,24 @@ def test_a_worker_that_dies_leaves_its_traces_to_the_parent(tmp_path: Path, monk
     want = _run("explain", str(path), "--format", "json", "-j", "1")
     _failing_annotate(monkeypatch, "die")
     assert _run("explain", str(path), "--format", "json", "-j", "2") == want
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
+def test_jobs_into_a_file_and_a_pipe(tmp_path: Path, fmt: str) -> None:
+    """The workers' chunks are copied to a real output by the kernel (a file, a pipe read by another process):
+    the same bytes as one process writing text."""
+    path = _big(tmp_path, typos=True)
+    one = _run("explain", str(path), "-j", "1", "--format", fmt, "--color", "never", "-q")
+    assert one[0] == 0
+    dest = tmp_path / "out"
+    for jobs in ("1", "2"):  # one process: JSON past the spool's memory is copied the same way
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write("before\n")  # written by the text layer, then the kernel's copies after it
+            assert run(["explain", str(path), "-j", jobs, "--format", fmt, "--color", "never", "-q"],
+                       io.StringIO(), f, io.StringIO()) == 0
+        assert dest.read_bytes() == ("before\n" + one[1]).encode("utf-8"), jobs
+    code = ("import sys; from ovntrace.cli import run; "
+            f"sys.exit(run(['explain', {str(path)!r}, '-j', '2', '--format', {fmt!r}, '--color', 'never', '-q'], "
+            "sys.stdin, sys.stdout, sys.stderr))")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert got.stdout == one[1].encode("utf-8")

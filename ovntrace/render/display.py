@@ -79,48 +79,63 @@ def table_note(step: Step) -> str:
     return ", ".join(parts)
 
 
-def rows_for_steps(steps: tuple[Step, ...], full: bool, ovn: TraceOvn | None = None) -> Iterator[Row]:
+def rows_for_steps(steps: Sequence[Step], full: bool, ovn: TraceOvn | None = None) -> Iterator[Row]:
     """Iterative depth-first rows for a list of steps."""
-    # stack of (depth, list of steps still to show at that depth)
-    stack: list[tuple[int, list[Step]]] = [(0, _expand(list(steps)))]
+    table = StepKind.TABLE
+    # stack of [depth, the steps to show at that depth, the index of the next one]
+    stack: list[list[Any]] = [[0, _expand(steps), 0]]
     while stack:
-        depth, todo = stack[-1]
-        if not todo:
+        frame = stack[-1]
+        depth, todo, i = frame
+        n = len(todo)
+        if i >= n:
             stack.pop()
             continue
-        step = todo.pop(0)
-        if not full and step.kind is StepKind.TABLE and is_noop(step):
-            run = [step]
-            while todo and is_noop(todo[0]):
-                run.append(todo.pop(0))
-            if len(run) >= NOOP_RUN_MIN:
-                ids = [s.table for s in run if s.table is not None]
-                span = f"{ids[0]}–{ids[-1]}" if ids else "?"
-                yield Row(depth, "noop", f"tables {span}: no-op ({len(run)} tables pass the packet on)",
-                          run[0].line, "--full shows them")
-                continue
-            todo[:0] = run[1:]
-        if not full and _is_clear(step) and todo and _is_clear(todo[0]):
-            run = [step]
-            while todo and _is_clear(todo[0]):
-                run.append(todo.pop(0))
-            if len(run) >= NOOP_RUN_MIN:
-                names = [r.action.args["field"] for r in run if r.action is not None]
-                yield Row(depth, "action.set_field", f"set_field:0 -> {', '.join(names)}", run[0].line,
-                          f"{len(run)} fields cleared, lines {run[0].line}-{run[-1].line}")
-                continue
-            todo[:0] = run[1:]
-        yield from _row(step, depth, ovn)
-        kids = _own_children(step)
+        step = todo[i]
+        if not full:
+            if step.kind is table:
+                if is_noop(step):
+                    j = i + 1
+                    while j < n and is_noop(todo[j]):
+                        j += 1
+                    if j - i >= NOOP_RUN_MIN:
+                        frame[2] = j
+                        ids = [s.table for s in todo[i:j] if s.table is not None]
+                        span = f"{ids[0]}–{ids[-1]}" if ids else "?"
+                        yield Row(depth, "noop", f"tables {span}: no-op ({j - i} tables pass the packet on)",
+                                  step.line, "--full shows them")
+                        continue
+            elif i + 1 < n and _is_clear(step) and _is_clear(todo[i + 1]):
+                j = i + 2
+                while j < n and _is_clear(todo[j]):
+                    j += 1
+                if j - i >= NOOP_RUN_MIN:
+                    frame[2] = j
+                    run = todo[i:j]
+                    names = [r.action.args["field"] for r in run if r.action is not None]
+                    yield Row(depth, "action.set_field", f"set_field:0 -> {', '.join(names)}", step.line,
+                              f"{len(run)} fields cleared, lines {step.line}-{run[-1].line}")
+                    continue
+        frame[2] = i + 1
+        yield row(step, depth, ovn)
+        kids = step.children
         if kids:
-            grouped = _group_nested(list(kids))
-            stack.append((depth + 1, _expand(grouped)))
+            if step.kind is table and kids[-1].kind is table:  # (_own_children)
+                kids = kids[:-1]
+                if not kids:
+                    continue
+            stack.append([depth + 1, _expand(_group_nested(kids)), 0])
 
 
-def _expand(steps: list[Step]) -> list[Step]:
+def _expand(steps: Sequence[Step]) -> list[Step]:
     out: list[Step] = []
+    add = out.append
+    table = StepKind.TABLE
     for s in steps:
-        out.extend(_chain(s) if s.kind is StepKind.TABLE else [s])
+        if s.kind is table and s.children and s.children[-1].kind is table:
+            out.extend(_chain(s))
+        else:
+            add(s)
     return out
 
 
@@ -128,18 +143,20 @@ class _Container:
     """A clone/ct action with the lines OVS repeated after it, shown as its children."""
 
 
-def _group_nested(kids: list[Step]) -> list[Step]:
+def _group_nested(kids: Sequence[Step]) -> list[Step]:
     """Move ``nested_in`` actions (and what they produced) under their container for display."""
+    action = StepKind.ACTION
     out: list[Step] = []
     i = 0
-    while i < len(kids):
+    n = len(kids)
+    while i < n:
         k = kids[i]
-        if k.kind is StepKind.ACTION and k.action is not None and k.action.name in ("clone", "ct") \
-                and k.nested_in is None:
+        a = k.action
+        if a is not None and k.kind is action and (a.name == "clone" or a.name == "ct") and k.nested_in is None:
             inner: list[Step] = []
             j = i + 1
-            while j < len(kids) and (kids[j].nested_in == k.line or kids[j].kind is not StepKind.ACTION):
-                if kids[j].kind is StepKind.ACTION and kids[j].nested_in != k.line:
+            while j < n and (kids[j].nested_in == k.line or kids[j].kind is not action):
+                if kids[j].kind is action and kids[j].nested_in != k.line:
                     break
                 # details of the container itself ("A clone of the packet is forked ...") stay with it
                 inner.append(kids[j])
@@ -192,52 +209,57 @@ def acl_text(acl: Mapping[str, Any]) -> str:
 
 
 def _row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Iterator[Row]:
+    """The step's row (:func:`row`), as an iterator."""
+    yield row(step, depth, ovn)
+
+
+_FIXED = {StepKind.BRIDGE: "bridge", StepKind.THAW: "thaw", StepKind.BUCKET: "bucket",
+          StepKind.ANNOTATION: "annotation", StepKind.PIPELINE: "bridge", StepKind.TRANSFORM: "thaw"}
+_ARTEFACT = "OVS artefact: empty nested action list"
+
+
+def row(step: Step, depth: int, ovn: TraceOvn | None = None) -> Row:
+    """One step's row (its children are rows of their own)."""
     kind = step.kind
-    if kind is StepKind.BRIDGE:
-        yield Row(depth, "bridge", step.text, step.line)
-    elif kind is StepKind.TABLE:
+    if kind is StepKind.ACTION:
+        a = step.action
+        if a is None and step.line and _is_logical_action(step.text):
+            return Row(depth, "action.logical", _short(step.text), step.line)
+        text = step.text
+        if len(text) > 160:
+            text = text[:159] + "…"
+        ao = ovn.actions.get(step.line) if ovn is not None else None
+        if step.spurious:
+            return Row(depth, "spurious", text, step.line, _ARTEFACT, None, ao.words if ao is not None else "")
+        return Row(depth, f"action.{a.name if a is not None else 'unknown'}", text, step.line, "", None,
+                   ao.words if ao is not None else "")
+    if kind is StepKind.TABLE:
         st = ovn.steps.get(step.line) if ovn is not None else None
         lflow = ""
         if st is not None and st.lflow is not None:
             lflow = _short(f"{st.lflow.match} → {st.lflow.actions}", 200)
-        yield Row(depth, "table.miss" if step.miss else "table", table_text(step), step.line, table_note(step),
-                  step.cookie, step_ovn_text(st) if st is not None else "", lflow)
-    elif kind is StepKind.ACTION and step.action is None and step.line and _is_logical_action(step.text):
-        yield Row(depth, "action.logical", _short(step.text), step.line)
-    elif kind is StepKind.ACTION:
-        name = step.action.name if step.action is not None else "unknown"
-        note = "OVS artefact: empty nested action list" if step.spurious else ""
-        ao = ovn.actions.get(step.line) if ovn is not None else None
-        yield Row(depth, "spurious" if step.spurious else f"action.{name}", _short(step.text), step.line, note,
-                  ovn=ao.words if ao is not None else "")
-    elif kind is StepKind.DETAIL:
+        return Row(depth, "table.miss" if step.miss else "table", table_text(step), step.line, table_note(step),
+                   step.cookie, step_ovn_text(st) if st is not None else "", lflow)
+    fixed = _FIXED.get(kind)
+    if fixed is not None:
+        return Row(depth, fixed, step.text, step.line)
+    if kind is StepKind.DETAIL:
         # ovn-trace's "/* ... */" comments are shown as printed; OVS's details keep their "-> "
         logical = step.text.startswith("/*") or step.text in ("};", "}")
-        yield Row(depth, "detail", step.text if logical else f"-> {step.text}", step.line)
-    elif kind is StepKind.WARNING:
-        yield Row(depth, "warning", f">> {step.text}", step.line)
-    elif kind is StepKind.ERROR:
-        yield Row(depth, "error", f">>>> {step.text} <<<<", step.line)
-    elif kind is StepKind.THAW:
-        yield Row(depth, "thaw", step.text, step.line)
-    elif kind is StepKind.BUCKET:
-        yield Row(depth, "bucket", step.text, step.line)
-    elif kind is StepKind.ELIDED:
-        yield Row(depth, "elided", f"{step.text}  (elided in the input)", step.line)
-    elif kind is StepKind.ANNOTATION:
-        yield Row(depth, "annotation", step.text, step.line)
-    elif kind is StepKind.STAGE:
+        return Row(depth, "detail", step.text if logical else f"-> {step.text}", step.line)
+    if kind is StepKind.WARNING:
+        return Row(depth, "warning", f">> {step.text}", step.line)
+    if kind is StepKind.ERROR:
+        return Row(depth, "error", f">>>> {step.text} <<<<", step.line)
+    if kind is StepKind.ELIDED:
+        return Row(depth, "elided", f"{step.text}  (elided in the input)", step.line)
+    if kind is StepKind.STAGE:
         sto = ovn.steps.get(step.line) if ovn is not None else None
-        yield Row(depth, "table.miss" if step.miss else "table", stage_text(step), step.line, stage_note(step),
-                  ovn=logical_ovn_text(sto) if sto is not None else "")
-    elif kind is StepKind.PIPELINE:
-        yield Row(depth, "bridge", step.text, step.line)
-    elif kind is StepKind.TRANSFORM:
-        yield Row(depth, "thaw", step.text, step.line)
-    elif kind is StepKind.OPENFLOW:
-        yield Row(depth, "detail", f"OpenFlow: {step.text}", step.line)
-    else:
-        yield Row(depth, "unparsed", f"? {step.text}", step.line, "not understood, kept as is")
+        return Row(depth, "table.miss" if step.miss else "table", stage_text(step), step.line, stage_note(step),
+                   ovn=logical_ovn_text(sto) if sto is not None else "")
+    if kind is StepKind.OPENFLOW:
+        return Row(depth, "detail", f"OpenFlow: {step.text}", step.line)
+    return Row(depth, "unparsed", f"? {step.text}", step.line, "not understood, kept as is")
 
 
 def _is_logical_action(text: str) -> bool:
@@ -292,6 +314,26 @@ def bridges(t: Trace) -> list[str]:
         if s.kind is StepKind.BRIDGE and s.bridge:
             seen[s.bridge] = None
     return list(seen)
+
+
+def _bridges_and_tables(t: Trace) -> tuple[list[str], int]:
+    """:func:`bridges` and :func:`count_tables` in one walk."""
+    seen: dict[str, None] = {}
+    tables = 0
+    table, bridge = StepKind.TABLE, StepKind.BRIDGE
+    for p in t.passes:
+        stack = list(reversed(p.steps))
+        pop, extend = stack.pop, stack.extend
+        while stack:
+            s = pop()
+            k = s.kind
+            if k is table:
+                tables += 1
+            elif k is bridge and s.bridge:
+                seen[s.bridge] = None
+            if s.children:
+                extend(reversed(s.children))
+    return list(seen), tables
 
 
 def no_trace_message(text: str) -> str:
@@ -354,7 +396,7 @@ def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
         where = f"datapath{'s' if len(dps) != 1 else ''} {', '.join(dps) or '?'}"
         return (f"trace {index} (lines {t.first_line}-{t.last_line}) [ovn-trace --{t.detail or '?'}]: "
                 f"{where} · {stages} stages · {verdict_line(t, ovn)}")
-    br = bridges(t)
+    br, tables = _bridges_and_tables(t)
     recircs = [p.recirc_id for p in t.passes if p.recirc_id]
     passes = f"{len(t.passes)} pass{'es' if len(t.passes) != 1 else ''}"
     if recircs:
@@ -362,7 +404,7 @@ def summary(t: Trace, index: int, ovn: TraceOvn | None = None) -> str:
     fmt = "" if t.format.value == "ofproto" else f" [{t.format.value}]"
     return (f"trace {index} (lines {t.first_line}-{t.last_line}){fmt}: "
             f"bridge{'s' if len(br) != 1 else ''} {', '.join(br) or '?'} · {passes} · "
-            f"{count_tables(t)} tables · {verdict_line(t, ovn)}")
+            f"{tables} tables · {verdict_line(t, ovn)}")
 
 
 def verdict_line(t: Trace, ovn: TraceOvn | None = None) -> str:

@@ -272,6 +272,8 @@ def pass_tail(p: Pass) -> dict[str, Any]:
 ACTION_MEMO = 1 << 16
 _F = "false"
 _T = "true"
+_ACTION = StepKind.ACTION
+_TABLE = StepKind.TABLE
 
 
 class _Tree:
@@ -308,45 +310,53 @@ class _Tree:
         """The step's JSON up to and including ``"children": [`` (the keys of its kind, in the contract's order)."""
         k = s.kind
         ovn = self.ovn
-        if ovn is None:
-            ov = "null"
-        elif k is StepKind.TABLE or k is StepKind.STAGE:
-            st = ovn.steps.get(s.line)
-            ov = "null" if st is None else step_ovn_text(st)
-        elif k is StepKind.ACTION:
-            ao = ovn.actions.get(s.line)
-            ov = "null" if ao is None else _DUMP(action_ovn_dict(ao))
-        else:
-            ov = "null"
         a = s.action
-        act = "null" if a is None else self._action(a)
+        if a is None:
+            act = "null"
+        else:
+            got = self._actions.get(a.text)
+            act = got[1] if got is not None and got[0] is a else self._action(a)
         ni = s.nested_in
-        tail = (f'"action": {act}, "ovn": {ov}, "spurious": {_T if s.spurious else _F}, '
+        tail = (f'"action": {act}, "ovn": ', f', "spurious": {_T if s.spurious else _F}, '
                 f'"nested_in": {"null" if ni is None else ni}, "children": [')
-        if k is StepKind.ACTION:
-            return f'{{"kind": "action", "line": {s.line}, "text": {_S(s.text)}, {tail}'
-        if k is StepKind.TABLE:
-            return (f'{{"kind": "table", "line": {s.line}, "text": {_S(s.text)}, "bridge": {_str(s.bridge)}, '
-                    f'"table": {_int(s.table)}, "match": {_str(s.match)}, "priority": {_int(s.priority)}, '
-                    f'"cookie": {_str(s.cookie)}, "miss": {_T if s.miss else _F}, "via": {_int(s.via)}, '
-                    f'"state": {self._state(s.state)}, {tail}')
-        if k is StepKind.BRIDGE:
-            return f'{{"kind": "bridge", "line": {s.line}, "text": {_S(s.text)}, "bridge": {_str(s.bridge)}, {tail}'
+        if k is _ACTION:
+            ao = None if ovn is None else ovn.actions.get(s.line)
+            return (f'{{"kind": "action", "line": {s.line}, "text": {_S(s.text)}, {tail[0]}'
+                    f'{"null" if ao is None else _DUMP(action_ovn_dict(ao))}{tail[1]}')
+        if k is _TABLE:
+            st = None if ovn is None else ovn.steps.get(s.line)
+            v = s.match
+            match = "null" if v is None else _S(v)
+            v = s.cookie
+            cookie = "null" if v is None else _S(v)
+            v = s.bridge
+            bridge = "null" if v is None else _S(v)
+            return (f'{{"kind": "table", "line": {s.line}, "text": {_S(s.text)}, "bridge": {bridge}, '
+                    f'"table": {_int(s.table)}, "match": {match}, "priority": {_int(s.priority)}, '
+                    f'"cookie": {cookie}, "miss": {_T if s.miss else _F}, "via": {_int(s.via)}, '
+                    f'"state": {self._state(s.state)}, {tail[0]}{"null" if st is None else step_ovn_text(st)}'
+                    f'{tail[1]}')
         if k is StepKind.STAGE:
+            st = None if ovn is None else ovn.steps.get(s.line)
             return (f'{{"kind": "stage", "line": {s.line}, "text": {_S(s.text)}, "datapath": {_str(s.datapath)}, '
                     f'"pipeline": {_str(s.pipeline)}, "table": {_int(s.table)}, "stage": {_str(s.stage)}, '
                     f'"source": {_str(s.source)}, "match": {_str(s.match)}, "priority": {_int(s.priority)}, '
-                    f'"uuid": {_str(s.uuid)}, "miss": {_T if s.miss else _F}, {tail}')
+                    f'"uuid": {_str(s.uuid)}, "miss": {_T if s.miss else _F}, {tail[0]}'
+                    f'{"null" if st is None else step_ovn_text(st)}{tail[1]}')
+        rest = f"{tail[0]}null{tail[1]}"
+        if k is StepKind.BRIDGE:
+            return (f'{{"kind": "bridge", "line": {s.line}, "text": {_S(s.text)}, "bridge": {_str(s.bridge)}, '
+                    f'{rest}')
         if k is StepKind.PIPELINE or k is StepKind.TRANSFORM:
             mid = (f'"datapath": {_str(s.datapath)}, "pipeline": {_str(s.pipeline)}, "inport": {_str(s.inport)}, '
                    f'"outport": {_str(s.outport)}, ')
             if k is StepKind.TRANSFORM:
                 mid += f'"transform": {_str(s.stage)}, '
-            return f'{{"kind": "{k.value}", "line": {s.line}, "text": {_S(s.text)}, {mid}{tail}'
+            return f'{{"kind": "{k.value}", "line": {s.line}, "text": {_S(s.text)}, {mid}{rest}'
         if k is StepKind.OPENFLOW:
             return (f'{{"kind": "openflow", "line": {s.line}, "text": {_S(s.text)}, "table": {_int(s.table)}, '
-                    f'"priority": {_int(s.priority)}, "cookie": {_str(s.cookie)}, {tail}')
-        return f'{{"kind": "{k.value}", "line": {s.line}, "text": {_S(s.text)}, {tail}'
+                    f'"priority": {_int(s.priority)}, "cookie": {_str(s.cookie)}, {rest}')
+        return f'{{"kind": "{k.value}", "line": {s.line}, "text": {_S(s.text)}, {rest}'
 
     def steps(self, steps: Sequence[Step], out: list[str]) -> None:
         """``[step,...]`` appended to ``out`` in pre-order, without recursion."""
@@ -357,24 +367,23 @@ class _Tree:
         add = out.append
         head = self.head
         stack: list[Any] = [iter(steps)]
-        first = [True]
+        more = False  # the next step at this level follows a sibling: ", " first
         while stack:
             s = next(stack[-1], None)
             if s is None:
                 stack.pop()
-                first.pop()
                 add("]}" if stack else "]")
+                more = True
                 continue
-            if first[-1]:
-                first[-1] = False
-            else:
+            if more:
                 add(", ")
             add(head(s))
             if s.children:
                 stack.append(iter(s.children))
-                first.append(True)
+                more = False
             else:
                 add("]}")
+                more = True
 
 
 def _tail_obj(d: dict[str, Any]) -> str:

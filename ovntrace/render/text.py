@@ -23,7 +23,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ovntrace.model import ParseResult, Trace
 from ovntrace.model.ovn import TraceOvn
 from ovntrace.render.display import _row as display_row
-from ovntrace.render.display import headline_style, pass_title, path_line, rows_for_steps, summary, verdict_line
+from ovntrace.render.display import (
+    headline_style,
+    pass_title,
+    path_line,
+    rows_for_steps,
+    summary,
+    verdict_line,
+)
+from ovntrace.render.display import (
+    row as step_row,
+)
 from ovntrace.render.safe import layout
 from ovntrace.render.styles import cookie_style, style_for
 
@@ -115,8 +125,7 @@ class TraceWriter:
             from ovntrace.render.safe import SafeText
 
             return self._print_rich(_trace_lines(trace, tovn, index, self.full, SafeText))
-        lines = _trace_lines(trace, tovn, index, self.full, _PlainLine)
-        out = [ln.plain for ln in lines]
+        out = _plain_lines(trace, tovn, index, self.full)
         if any("\t" in s for s in out):  # Rich expands tabs: those lines go through it
             from ovntrace.render.safe import SafeText
 
@@ -195,4 +204,64 @@ def _trace_lines(trace: Trace, tovn: TraceOvn | None, index: int, full: bool, mk
         end = mk(f"end of trace {index} · ", style=style_for("header"))
         end.append(verdict, style=hstyle)
         add(end)
+    return lines
+
+
+def _plain_lines(trace: Trace, tovn: TraceOvn | None, index: int, full: bool) -> list[str]:
+    """The lines of :func:`_trace_lines` made by :class:`_PlainLine`, as strings: a line is escaped part by
+    part (:func:`layout`) only when it is not printable as a whole (a printable line's parts are printable)."""
+    lines: list[str] = []
+
+    def add(*parts: str) -> None:
+        s = "".join(parts)
+        lines.append(s if s.isprintable() else "".join([layout(p) for p in parts]))
+
+    if index > 1:
+        lines.append("")
+    start = len(lines)
+    verdict = verdict_line(trace, tovn)
+    head, _, _ = summary(trace, index).rpartition(" · ")
+    add(head + " · ", verdict)
+    path = path_line(tovn)
+    if path:
+        add(f"path: {path}")
+    if tovn is not None and tovn.release_guess:
+        add(f"ovn: {tovn.release_guess}")
+    for note in tovn.notes if tovn is not None else ():
+        add(f"note: {note}")
+    if trace.command:
+        add(f"command: {trace.command}")
+    indents = [INDENT]
+    for i, p in enumerate(trace.passes, 1):
+        if p.flow:
+            add(pass_title(p, i), f"  Flow: {p.flow}")
+        else:
+            add(pass_title(p, i))
+        if p.datapath_actions is not None:
+            add(f"  Datapath actions: {p.datapath_actions}")
+        rows: list[Any] = list(rows_for_steps(p.steps, full, tovn))
+        rows.extend(step_row(n, 0) for n in p.notes)
+        for r in rows:
+            depth = r.depth
+            while len(indents) <= depth + 1:
+                indents.append(INDENT * (len(indents) + 1))
+            parts = [indents[depth], r.text]
+            note = r.note
+            if note:
+                parts.append("  ")
+                if r.cookie:
+                    parts.append(note.partition(", cookie")[0])
+                    parts.append(f", cookie {r.cookie}")
+                else:
+                    parts.append(note)
+            if r.line is not None:
+                parts.append(f"  L{r.line}")
+            if r.ovn:
+                parts.append(f"  {r.ovn}")
+            s = "".join(parts)
+            lines.append(s if s.isprintable() else "".join([layout(x) for x in parts]))
+            if r.lflow:
+                add(indents[depth + 1] + "lflow: " + r.lflow)
+    if len(lines) - start > LONG_TREE_LINES:
+        add(f"end of trace {index} · ", verdict)
     return lines
