@@ -575,15 +575,26 @@ def _dispatch(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stderr: T
         return int(status)
 
 
+#: commands after which the process ends without the interpreter's teardown (:func:`main`): they leave nothing
+#: behind that needs it (no atexit handler, temporary directory finalizer, thread or unflushed file of theirs)
+QUICK_EXIT = frozenset({"explain"})
+
+
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
+    argv = sys.argv[1:]
     try:
-        code = run(sys.argv[1:], sys.stdin, _Stdout(sys.stdout), sys.stderr)  # type: ignore[arg-type]
+        code = run(argv, sys.stdin, _Stdout(sys.stdout), sys.stderr)  # type: ignore[arg-type]
         sys.stdout.flush()
     except (BrokenPipeError, _PipeClosed):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = 0
+    if chosen_command(argv) in QUICK_EXIT:
+        # The output is written and flushed: end here. The interpreter's teardown (freeing every module and
+        # object one by one, a last garbage collection) is ~5% of a short explain's start-up to exit.
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 

@@ -11,10 +11,7 @@ the decompressed size (a small "bomb" is refused too). See docs/sources.md.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
 import os
 import re
 import stat
@@ -99,10 +96,16 @@ def read_stream(f: Any, name: str, limit: int | None = None) -> bytes:
 def decompress_stream(f: Any, head: bytes) -> Any:
     """A decompressing stream over ``f`` when ``head`` (its first bytes) is gzip, xz or bzip2, else None."""
     if head.startswith(GZIP_MAGIC):
+        import gzip  # the compression modules only for a compressed input (start-up: explain needs none)
+
         return gzip.GzipFile(fileobj=f, mode="rb")
     if head.startswith(XZ_MAGIC):
+        import lzma
+
         return lzma.LZMAFile(f, "rb")
     if head.startswith(BZ2_MAGIC):
+        import bz2
+
         return bz2.BZ2File(f, "rb")
     return None
 
@@ -123,6 +126,9 @@ def read_path(path: str | os.PathLike[str], name: str | None = None, limit: int 
                 whole = _read_regular(raw, shown, limit)
                 if whole is not None:
                     return whole
+            import gzip  # their errors, below (imported here: a trace file's explain needs none of them)
+            import lzma
+
             head = raw.read(8)
             stream: Any = _Prepend(head, raw)  # works for FIFOs and pipes too (no seeking back)
             inner = decompress_stream(stream, head)
