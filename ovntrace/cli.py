@@ -392,8 +392,11 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser
 
 def _global_options_anywhere(parser: argparse.ArgumentParser) -> None:
     """``ovntrace explain FILE --debug`` works like ``ovntrace --debug explain FILE``: the global options are
-    accepted after the subcommand too (default SUPPRESS, so a subcommand never resets what was given before)."""
+    accepted after the subcommand too (default SUPPRESS, so a subcommand never resets what was given before).
+    Not on a stub (:func:`_register_commands`: no action at all, not even ``-h``): it is never parsed."""
     for p in _subparsers(parser):
+        if not p._actions:
+            continue
         if "--debug" not in p._option_string_actions:
             p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                            help="show tracebacks on errors (also before the command)")
