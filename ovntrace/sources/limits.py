@@ -15,7 +15,6 @@ import io
 import os
 import re
 import stat
-import zlib
 from typing import Any, BinaryIO
 
 from ovntrace.sources.errors import SourceError
@@ -128,6 +127,7 @@ def read_path(path: str | os.PathLike[str], name: str | None = None, limit: int 
                     return whole
             import gzip  # their errors, below (imported here: a trace file's explain needs none of them)
             import lzma
+            import zlib
 
             head = raw.read(8)
             stream: Any = _Prepend(head, raw)  # works for FIFOs and pipes too (no seeking back)
