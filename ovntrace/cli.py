@@ -503,12 +503,9 @@ class _Stdout:
         return getattr(self._stream, name)
 
 
-_ERRNO = re.compile(r"\[Errno [^\]]*\] ")
-
-
 def words(message: str) -> str:
     """A message as a user reads it: no ``[Errno 111]``/``[Errno None]``, no doubled ``node: node:`` prefix."""
-    message = _ERRNO.sub("", message)
+    message = re.sub(r"\[Errno [^\]]*\] ", "", message)  # (compiled when an error is printed, not at import)
     return re.sub(r"(?<![^\s(`'\"])([\w.@/-]+): \1: ", r"\1: ", message)
 
 
