@@ -593,7 +593,10 @@ def main() -> None:
     if chosen_command(argv) in QUICK_EXIT:
         # The output is written and flushed: end here. The interpreter's teardown (freeing every module and
         # object one by one, a last garbage collection) is ~5% of a short explain's start-up to exit.
-        sys.stderr.flush()
+        import contextlib
+
+        with contextlib.suppress(OSError):  # stderr's reader went away too: nothing more can be said
+            sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
 
