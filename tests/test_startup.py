@@ -7,9 +7,12 @@ imports, and that the stubs listing the other commands say what the real command
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +98,64 @@ def test_output_without_colour_imports_no_rich(fmt: list[str]) -> None:
 def test_colour_goes_through_rich() -> None:
     mods = _imported("explain", str(TRACE), "--color", "always")
     assert "rich.console" in mods and "ovntrace.render.safetext" in mods
+
+
+#: standard-library modules ``explain`` of a trace file needs none of (each was imported on every start-up):
+#: importlib.resources (and zipfile, tempfile, threading behind it) for ovn/data, the compression modules,
+#: difflib for a typo hint
+NOT_FOR_EXPLAIN = ("importlib.resources", "zipfile", "tempfile", "lzma", "bz2", "gzip", "difflib", "runpy")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_explain_of_a_trace_file_imports_no_needless_stdlib_module(fmt: str) -> None:
+    mods = _imported("explain", str(TRACE), "--format", fmt, "--color", "never")
+    assert "ovntrace.ovn._data" in mods  # the OVN data was read (without importlib.resources)
+    assert [m for m in mods if m in NOT_FOR_EXPLAIN] == []
+
+
+def test_ovn_data_reads_through_the_package_loader() -> None:
+    """The same groups, from the package's files, as the JSON files hold."""
+    from ovntrace.ovn import _data
+
+    for path in sorted((Path(_data.__file__).parent / "data").glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert [g.tags for g in _data.groups(path.stem)] == [tuple(g["tags"]) for g in doc["groups"]]
+
+
+MAIN = [sys.executable, "-c", "from ovntrace.cli import main; main()"]
+#: a process's own environment, its stdout block-buffered as a user's is (not PYTHONUNBUFFERED)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def _in_process(*argv: str) -> tuple[int, str, str]:
+    from ovntrace.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), io.StringIO(), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_explain_process_ends_with_all_its_output_and_status(fmt: str, tmp_path: Path) -> None:
+    """``main`` ends explain without the interpreter's teardown (``os._exit`` once flushed): a real process
+    still writes everything to its pipe (output, warnings on stderr) and exits with its status."""
+    typo = tmp_path / "typo.txt"  # a real trace with a mistyped action name: a warning on stderr
+    typo.write_text(TRACE.read_text(encoding="utf-8").replace("set_field:", "set_feld:", 1), encoding="utf-8")
+    for path in (TRACE, typo):
+        argv = ["explain", str(path), "--format", fmt, "--color", "never"]
+        proc = subprocess.run([*MAIN, *argv], capture_output=True, text=True, check=False, env=ENV)
+        assert (proc.returncode, proc.stdout, proc.stderr) == _in_process(*argv)
+    assert "set_feld" in proc.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("no trace here\n", encoding="utf-8")
+    proc = subprocess.run([*MAIN, "explain", str(empty)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and proc.stdout == "" and "ovntrace:" in proc.stderr
+
+
+def test_other_commands_end_with_the_interpreter_teardown() -> None:
+    """Other commands (labs, the TUI, ...) may leave atexit work or temporary directories: a normal exit."""
+    probe = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('atexit ran'))\n"
+             "from ovntrace.cli import main\nmain()")
+    proc = subprocess.run([sys.executable, "-c", probe, "completion", "bash"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0 and "ovntrace" in proc.stdout and proc.stderr == "atexit ran"

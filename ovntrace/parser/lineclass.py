@@ -9,6 +9,7 @@ it (computed from the patterns themselves, once per character seen): the same an
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Callable, Iterable
@@ -101,8 +102,12 @@ class LineClassifier:
     def __init__(self, terminals: Iterable[tuple[str, str]], default: str = "OTHER_LINE") -> None:
         self._terms = [(name, regex, first_after_indent(regex)) for name, regex in terminals]
         self._default = default
-        self._all = self._compile(self._terms)
         self._by_char: dict[str, Callable[[str], re.Match[str] | None]] = {}
+
+    @functools.cached_property
+    def _all(self) -> Callable[[str], re.Match[str] | None]:
+        """Every terminal's alternation: rarely needed, so compiled on first use (~8 ms of start-up)."""
+        return self._compile(self._terms)
 
     @staticmethod
     def _compile(terms: list[tuple[str, str, _First | None]]) -> Callable[[str], re.Match[str] | None]:

@@ -9,7 +9,6 @@ Pure: text and :class:`~ovntrace.model.ParseResult` in, :class:`~ovntrace.model.
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from ovntrace.model.trace import ParseResult, ParseWarning
@@ -33,6 +32,8 @@ def typo_warnings(text: str, result: ParseResult) -> tuple[ParseWarning, ...]:
                 if a is None or a.known or s.line in seen or not _NAME.fullmatch(a.name):
                     continue
                 seen.add(s.line)
+                import difflib  # only for an unknown action (start-up: difflib and heapq cost ~3 ms)
+
                 near = difflib.get_close_matches(a.name, sorted(KNOWN_ACTIONS), n=1, cutoff=0.75)
                 hint = f"; did you mean {near[0]}?" if near else ""
                 out.append(ParseWarning(s.line, f"unknown action name '{a.name}' (not one OVS prints){hint}; "
