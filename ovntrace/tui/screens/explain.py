@@ -24,7 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
@@ -162,6 +162,7 @@ class ExplainScreen(Screen[None]):
         self._auto_node: Node | None = None
         self._total = 0  # while a long input is being read: its traces (the tree has the first ones)
         self._paint_hold: contextlib.AbstractContextManager[None] | None = None  # see _hold_paint
+        self._resumed = False  # see _on_screen_resume
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -195,6 +196,15 @@ class ExplainScreen(Screen[None]):
             self.doctor_state = "running"
             self._doctor_cancel = threading.Event()
             self._doctor(self.options.inventory_path, self._doctor_cancel)
+
+    def _on_screen_resume(self, event: ScreenResume) -> None:
+        """Before Textual's own handler (``Screen._on_screen_resume``, called next): the first time, the
+        screen's styles are not computed again (each widget was styled as it was mounted, a moment ago:
+        re-styling the whole screen cost ~40 ms of the first frame); a screen coming back (after a dialog,
+        a theme switch) is re-styled as usual."""
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def _hold_paint(self) -> None:
         """No repaint until the first trace is shown (``_release_paint``) or ``FIRST_PAINT_HOLD_S``
