@@ -27,7 +27,7 @@ from textual.containers import Container
 from textual.events import Resize, ScreenResume
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ovntrace.render.safe import SafeText, escape_lines
@@ -49,6 +49,7 @@ from ovntrace.tui.messages import (
 )
 from ovntrace.tui.outline import Node, Outline, apply_ovn, build, build_part, ovn_labels
 from ovntrace.tui.source import Options, Source
+from ovntrace.tui.widgets.footer import KeysFooter
 from ovntrace.tui.widgets.logical import LogicalPane
 from ovntrace.tui.widgets.panes import ControlPictures, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
@@ -178,7 +179,7 @@ class ExplainScreen(Screen[None]):
                 with TabPane("Logical", id="logical"):  # ovn-trace vs ofproto/trace (tui/widgets/logical.py)
                     yield LogicalPane(id="logical-pane")
         yield Static(Text(""), id="status")
-        yield Footer()  # the search box is mounted before it when `/` first opens it
+        yield KeysFooter()  # the search box is mounted before it when `/` first opens it
 
     def on_mount(self) -> None:
         self.query_one("#path", PathPane).border_title = "path"
@@ -796,7 +797,7 @@ class ExplainScreen(Screen[None]):
         if box is None:
             box = self._search_box = Input(placeholder="search the tree (enter: go, escape: close)", id="search",
                                            highlighter=ControlPictures())
-            await self.mount(box, before=self.query_one(Footer))
+            await self.mount(box, before=self.query_one(KeysFooter))
         box.display = True
         box.value = self.query_text
         box.focus()
