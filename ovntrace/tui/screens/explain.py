@@ -479,6 +479,7 @@ class ExplainScreen(Screen[None]):
     def on_parsed(self, message: Parsed) -> None:
         if message.generation != self.generation:
             return
+        self._release_paint()  # the frame drawn next is this parse's (nothing is drawn inside this handler)
         if message.view is not None:  # live: the path and its traces arrive together
             self._cancel = None
             self.path_view = message.view
@@ -517,7 +518,6 @@ class ExplainScreen(Screen[None]):
         self._show_selection()
         if message.drawn is not None:
             self.call_after_refresh(message.drawn.set)
-        self._release_paint()
         self._total = message.total
         if message.complete:
             self._parsed_all(message.generation, result, message.outline)
