@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from ovntrace.render.safe import escape
-from ovntrace.tui.screens.explain import ExplainScreen
-from ovntrace.tui.screens.help import HelpScreen
-from ovntrace.tui.screens.paste import PasteScreen
 from ovntrace.tui.source import Options, Source
 
 
@@ -31,13 +29,21 @@ class OvnTraceApp(App[int]):
         self.source = source
         self.options = options or Options()
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        """The app's first screen (not one pushed over Textual's empty default: that one would be composed,
+        styled and laid out for nothing, and the first frame drawn while the push is under way is
+        thrown away)."""
         if self.options.live is not None:  # `ovntrace path SRC DST --tui`
-            self.push_screen(ExplainScreen(Source(name=self.options.live.title), self.options))
-        elif self.source is None or (self.source.text is None and self.source.path is None):
-            self.push_screen(PasteScreen())
-        else:
-            self.push_screen(ExplainScreen(self.source, self.options))
+            from ovntrace.tui.screens.explain import ExplainScreen
+
+            return ExplainScreen(Source(name=self.options.live.title), self.options)
+        if self.source is None or (self.source.text is None and self.source.path is None):
+            from ovntrace.tui.screens.paste import PasteScreen
+
+            return PasteScreen()
+        from ovntrace.tui.screens.explain import ExplainScreen
+
+        return ExplainScreen(self.source, self.options)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -46,6 +52,8 @@ class OvnTraceApp(App[int]):
         super().notify(escape(message), title=escape(title), severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
+        from ovntrace.tui.screens.help import HelpScreen  # imported when first asked for
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ovntrace.tui.live import PathRequest
-
-if TYPE_CHECKING:  # annotations only: opening a trace without --inventory needs neither module
+if TYPE_CHECKING:  # annotations only: opening a trace (not a live path) without --inventory needs none
     from ovntrace.lab.inventory import Inventory
     from ovntrace.model.cluster import ClusterContext
+    from ovntrace.tui.live import PathRequest
 
 
 @dataclass(frozen=True)

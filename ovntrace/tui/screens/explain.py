@@ -11,6 +11,7 @@ of the node it was taken on; ``c`` re-traces with another conntrack state, ``r``
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
@@ -23,17 +24,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ovntrace.render.safe import SafeText, escape_lines
 from ovntrace.sources.errors import SourceError
 from ovntrace.tui import styles
 from ovntrace.tui.details import describe, node_lines
-from ovntrace.tui.live import PathRequest, PathView
 from ovntrace.tui.messages import (
     Correlated,
     CorrelateProgress,
@@ -48,16 +48,18 @@ from ovntrace.tui.messages import (
     ParseFailed,
 )
 from ovntrace.tui.outline import Node, Outline, apply_ovn, build, build_part, ovn_labels
-from ovntrace.tui.screens.conntrack import ConntrackScreen
 from ovntrace.tui.source import Options, Source
+from ovntrace.tui.widgets.footer import KeysFooter
 from ovntrace.tui.widgets.logical import LogicalPane
-from ovntrace.tui.widgets.panes import ControlPictures, RawView, TextPane
+from ovntrace.tui.widgets.panes import ControlPictures, TextPane
 from ovntrace.tui.widgets.path import PathHop, PathPane, trace_hops
 from ovntrace.tui.widgets.tree import TraceTree
 from ovntrace.tui.widgets.verdict import VerdictBar
 
 if TYPE_CHECKING:  # the export dialog is imported when `e` opens it (its modules are not needed to open)
+    from ovntrace.tui.live import PathRequest, PathView
     from ovntrace.tui.screens.export import ExportRequest
+    from ovntrace.tui.widgets.raw import RawView
 
 NARROW = 120  # below this many columns the side tabs go under the tree
 def _freeze_heap(collect: bool = True) -> None:
@@ -87,6 +89,10 @@ def initial_hops(result: Any, view: PathView | None) -> dict[int, list[PathHop]]
 SELECTION_SETTLE_S = 0.06  # keys closer than this are a burst: the details pane updates this long after the last
 PART_S = 0.25  # opening a long input: more traces are added to the tree at most this often
 FIRST_FRAME_WAIT_S = 1.0  # the parse worker waits (at most this long) for the first traces to be drawn
+# opening: no frame is drawn until the first trace is in the tree, for at most this long (an empty
+# "reading…" screen drawn meanwhile would be laid out and rendered for nothing, and share the CPU
+# with the parse)
+FIRST_PAINT_HOLD_S = 0.5
 PATH_SETTLE_S = 0.1  # OVN meaning arrives one trace at a time: the path pane is redrawn once per burst
 
 RUNBOOK_HINT = (
@@ -134,6 +140,8 @@ class ExplainScreen(Screen[None]):
         self.match_pos = -1
         self.query_text = ""
         self._raw_loaded = False
+        self._raw: RawView | None = None  # the raw tab's view: made when that tab is first opened
+        self._search_box: Input | None = None  # made when `/` first opens it
         self._selection_timer: Timer | None = None
         self._last_move = 0.0  # when the tree's cursor last moved (time.monotonic)
         self.doctor_state = "off"  # off | running | done | error
@@ -154,6 +162,8 @@ class ExplainScreen(Screen[None]):
         # follows the verdict when OVN meaning moves it (the ACL drop before OVS's controller action)
         self._auto_node: Node | None = None
         self._total = 0  # while a long input is being read: its traces (the tree has the first ones)
+        self._paint_hold: contextlib.AbstractContextManager[None] | None = None  # see _hold_paint
+        self._resumed = False  # see _on_screen_resume
 
     def compose(self) -> ComposeResult:
         yield VerdictBar(Text("reading…"), id="verdict")
@@ -165,30 +175,56 @@ class ExplainScreen(Screen[None]):
                     yield TextPane(id="details-pane")
                 with TabPane("Runbook", id="runbook"):
                     yield TextPane(id="runbook-pane")
-                with TabPane("Raw", id="raw"):
-                    yield RawView(id="raw-view")
+                yield TabPane("Raw", id="raw")  # its view is mounted when the tab is first opened (_tab)
                 with TabPane("Logical", id="logical"):  # ovn-trace vs ofproto/trace (tui/widgets/logical.py)
                     yield LogicalPane(id="logical-pane")
         yield Static(Text(""), id="status")
-        yield Input(placeholder="search the tree (enter: go, escape: close)", id="search",
-                    highlighter=ControlPictures())
-        yield Footer()
+        yield KeysFooter()  # the search box is mounted before it when `/` first opens it
 
     def on_mount(self) -> None:
         self.query_one("#path", PathPane).border_title = "path"
         self.query_one("#tree", TraceTree).border_title = "trace"
-        self.query_one("#search", Input).display = False
         self.query_one("#side", TabbedContent).hide_tab("logical")  # until there is an ovn-trace to compare
         self.query_one("#status", Static).display = False
         self._layout(self.app.size.width)
         tree = self.query_one("#tree", TraceTree)
         tree.on_move = self._moved
         tree.focus()
+        if self.live is None:
+            self._hold_paint()
         self.load()
         if self.options.inventory_path and self.options.doctor:
             self.doctor_state = "running"
             self._doctor_cancel = threading.Event()
             self._doctor(self.options.inventory_path, self._doctor_cancel)
+
+    def _on_screen_resume(self, event: ScreenResume) -> None:
+        """Before Textual's own handler (``Screen._on_screen_resume``, called next): the first time, the
+        screen's styles are not computed again (each widget was styled as it was mounted, a moment ago:
+        re-styling the whole screen cost ~40 ms of the first frame); a screen coming back (after a dialog,
+        a theme switch) is re-styled as usual."""
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
+    def _hold_paint(self) -> None:
+        """No repaint until the first trace is shown (``_release_paint``) or ``FIRST_PAINT_HOLD_S``
+        has passed: the first frame drawn is then the trace's, not a "reading…" screen drawn and laid
+        out once or twice before it (Textual's ``batch_update``, held across the parse)."""
+        hold = self.app.batch_update()
+        hold.__enter__()
+        self._paint_hold = hold
+        self.set_timer(FIRST_PAINT_HOLD_S, self._release_paint)
+
+    def _compositor_refresh(self) -> None:
+        if self._paint_hold is None:  # while held, the frame would be rendered and thrown away
+            super()._compositor_refresh()
+
+    def _release_paint(self) -> None:
+        hold, self._paint_hold = self._paint_hold, None
+        if hold is not None:
+            hold.__exit__(None, None, None)
+            self.refresh(layout=True)
 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False, description="doctor")
     def _doctor(self, inventory: str, cancel: threading.Event) -> None:
@@ -411,6 +447,7 @@ class ExplainScreen(Screen[None]):
         self.query_one("#verdict", VerdictBar).show_message(text, "warning" if cancelled else "error")
 
     def on_unmount(self) -> None:
+        self._release_paint()
         for cancel in (self._cancel, self._doctor_cancel):  # SSH work in flight stops at its next step
             if cancel is not None:
                 cancel.set()
@@ -442,6 +479,7 @@ class ExplainScreen(Screen[None]):
     def on_parsed(self, message: Parsed) -> None:
         if message.generation != self.generation:
             return
+        self._release_paint()  # the frame drawn next is this parse's (nothing is drawn inside this handler)
         if message.view is not None:  # live: the path and its traces arrive together
             self._cancel = None
             self.path_view = message.view
@@ -537,6 +575,7 @@ class ExplainScreen(Screen[None]):
             side.hide_tab("logical")
 
     def on_parse_failed(self, message: ParseFailed) -> None:
+        self._release_paint()
         if message.generation == self.generation:
             self.notify(message.error, title="ovntrace", severity="error", markup=False, timeout=10)
             if self.outline is None:
@@ -630,8 +669,13 @@ class ExplainScreen(Screen[None]):
             self._selection_timer = self.set_timer(SELECTION_SETTLE_S, self._show_selection)
 
     @on(TabbedContent.TabActivated, "#side")
-    def _tab(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "raw":
+            if self._raw is None:
+                from ovntrace.tui.widgets.raw import RawView
+
+                self._raw = RawView(id="raw-view")
+                await event.pane.mount(self._raw)
             self._load_raw()
         self._show_selection()
 
@@ -680,8 +724,8 @@ class ExplainScreen(Screen[None]):
             self._show_runbook(node, dark)
         elif active == "raw":
             lines = node_lines(node)
-            if lines:
-                self.query_one("#raw-view", RawView).select_lines(lines[0], lines[-1])
+            if lines and self._raw is not None:
+                self._raw.select_lines(lines[0], lines[-1])
 
     def _show_runbook(self, node: Node, dark: bool) -> None:
         pane = self.query_one("#runbook-pane", TextPane)
@@ -731,9 +775,9 @@ class ExplainScreen(Screen[None]):
         out.append("\n")
 
     def _load_raw(self) -> None:
-        if not self._raw_loaded:
+        if not self._raw_loaded and self._raw is not None:
             # as given, but a control character shows as \x1b (lines and their numbers stay the input's)
-            self.query_one("#raw-view", RawView).load_text(escape_lines(self.text))
+            self._raw.load_text(escape_lines(self.text))
             self._raw_loaded = True
 
     @on(PathPane.HopChosen)
@@ -748,15 +792,19 @@ class ExplainScreen(Screen[None]):
 
     # -- search --------------------------------------------------------------------------------
 
-    def action_search(self) -> None:
-        box = self.query_one("#search", Input)
+    async def action_search(self) -> None:
+        box = self._search_box
+        if box is None:
+            box = self._search_box = Input(placeholder="search the tree (enter: go, escape: close)", id="search",
+                                           highlighter=ControlPictures())
+            await self.mount(box, before=self.query_one(KeysFooter))
         box.display = True
         box.value = self.query_text
         box.focus()
 
     def action_close_search(self) -> None:
-        box = self.query_one("#search", Input)
-        if box.display:
+        box = self._search_box
+        if box is not None and box.display:
             box.display = False
             self.query_one("#tree", TraceTree).focus()
         elif self.facts_state == "loading" and self._pending is not None:
@@ -845,6 +893,8 @@ class ExplainScreen(Screen[None]):
 
     def action_conntrack(self) -> None:
         if self.live is not None:
+            from ovntrace.tui.screens.conntrack import ConntrackScreen
+
             self.app.push_screen(ConntrackScreen(self.live.ct), self._conntrack_chosen)
             return
         self.notify("Picking a conntrack state and re-tracing needs a live source (ovntrace path SRC DST --tui, "
@@ -913,8 +963,8 @@ class ExplainScreen(Screen[None]):
         what = "selection"
         if isinstance(focused, TextPane):
             text, what = focused.plain, "pane"
-        elif isinstance(focused, RawView):
-            text, what = focused.selected_text or focused.text, "raw lines"
+        elif focused is not None and focused is self._raw:
+            text, what = self._raw.selected_text or self._raw.text, "raw lines"
         else:
             node = self.query_one("#tree", TraceTree).selected
             if node is not None:

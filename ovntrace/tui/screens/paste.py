@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, TextArea
 
 from ovntrace.tui.source import Source
-from ovntrace.tui.widgets.panes import SafeTextArea
+from ovntrace.tui.widgets.raw import SafeTextArea
 
 HINT = ("Paste ovs-appctl ofproto/trace output below (as found in a bug report: prompts, '> ' quoting, "
         "Markdown fences are fine), then press ctrl+s to explain it.")

@@ -1,17 +1,21 @@
 """The "Logical" tab beside the OpenFlow tree: the ovn-trace and the ofproto/trace(s) of the same packet lined
 up (:mod:`ovntrace.correlate.compare`): agree / diverge / unknown, where and why, and every stage with the
 OpenFlow table its lflow's flow was found in. From a paste holding both kinds (ovnkube-trace output), or from
-``ovntrace path --tui`` (which runs ovn-trace on the central node)."""
+``ovntrace path --tui`` (which runs ovn-trace on the central node).
+
+The comparison's modules are imported when a comparison is first made (once the whole input is read),
+not when the TUI opens."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ovntrace.correlate.compare import Comparison
-from ovntrace.render.compare import head
 from ovntrace.render.safe import SafeText
 from ovntrace.tui.widgets.panes import TextPane
+
+if TYPE_CHECKING:
+    from ovntrace.correlate.compare import Comparison
 
 _STYLE = {"AGREE": "bold green", "DIVERGE": "bold red", "UNKNOWN": "bold yellow"}
 _MARK = {"matched": ("=", "green"), "unseen": ("~", "yellow"), "diverged": ("✗", "bold red"),
@@ -41,6 +45,8 @@ def comparisons_of(outline: Any, view: Any = None) -> tuple[list[Comparison], st
 
 
 def render(comparisons: Sequence[Comparison], note: str | None = None) -> SafeText:
+    from ovntrace.render.compare import head
+
     t = SafeText()
     if note:
         t.append(note + "\n\n", "dim")

@@ -8,8 +8,10 @@ rebuild), and a search hit's ancestors are materialised on demand.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -17,6 +19,9 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
+
+if TYPE_CHECKING:
+    from textual.widgets._tree import _TreeLine
 
 from ovntrace.render.safe import SafeText
 from ovntrace.tui import styles
@@ -28,6 +33,22 @@ _PREFIX_WIDTH = 2  # the ▶/▼ toggle
 
 def _expanded_by_default(node: Node) -> bool:
     return not node.run  # folded no-op runs stay folded, as in `explain`; the rest reads like it
+
+
+class _RowStyles:
+    """What every row of one frame shares (see ``TraceTree._draw_row``): the guides' style and strings
+    (space, vertical, terminator, cross) outside and inside the cursor's subtree, the label's style, the
+    theme's darkness."""
+
+    __slots__ = ("cursor", "dark", "guides", "label", "selected")
+
+    def __init__(self, guides: tuple[Style, tuple[str, ...]], selected: tuple[Style, tuple[str, ...]],
+                 label: Style, cursor: Style, dark: bool) -> None:
+        self.dark = dark
+        self.guides = guides
+        self.selected = selected
+        self.label = label
+        self.cursor = cursor
 
 
 class TraceTree(Tree[Node]):
@@ -52,6 +73,7 @@ class TraceTree(Tree[Node]):
         self.query_text = ""
         self._by_index: dict[int, TreeNode[Node]] = {}
         self._frame: tuple[Style, int] = (Style(), 0)  # style and width while one frame is drawn
+        self._row_styles: _RowStyles | None = None  # the rows' shared styles, once per frame
         # called in the handler that moved the cursor, with the new row: what follows the selection (the
         # details pane) is then drawn in the same frame as the tree, not one message later in a second one
         self.on_move: Callable[[Node], None] | None = None
@@ -175,9 +197,10 @@ class TraceTree(Tree[Node]):
 
     # -- rendering --------------------------------------------------------------------------
 
-    def label_text(self, node: Node) -> Text:
+    def label_text(self, node: Node, dark: bool | None = None) -> Text:
         """The styled label (a :class:`SafeText`: trace text is never markup, its controls show escaped)."""
-        dark = self.app.current_theme.dark if self.is_attached else True
+        if dark is None:
+            dark = self.app.current_theme.dark if self.is_attached else True
         t = SafeText(no_wrap=True, end="")
         if node.kind == NodeKind.TRACE and node.trace is not None:
             from ovntrace.render.display import verdict_style
@@ -220,12 +243,110 @@ class TraceTree(Tree[Node]):
         # the widget's style walks every ancestor's styles and its size is computed: once per frame, not
         # once per row as Tree.render_line does (most of a repainted row's cost)
         self._frame = (self.rich_style, self.size.width)
+        self._row_styles = None
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         style, width = self._frame
         scroll_x, scroll_y = self.scroll_offset
+        if self.hover_line < 0:  # no mouse over the tree: no hover styles to draw
+            strip = self._draw_row(y + scroll_y, style, width)
+            if strip is not None:
+                return strip.crop(scroll_x, scroll_x + width)
         return self._render_line(y + scroll_y, scroll_x, scroll_x + width, style)
+
+    # Drawing a row: what Textual's ``Tree._render_line`` draws (tests/tui/test_tree_rows.py compares the
+    # two, row by row, segment by segment), made from the row's parts directly instead of through a Rich
+    # ``Text`` assembled, restyled and rendered per row, with what all rows share looked up once per frame:
+    # about half the cost per row (cProfile), and a first screen or a G/g scroll draws every row in view.
+
+    def _frame_row_styles(self) -> _RowStyles:
+        styles_ = self._row_styles
+        if styles_ is None:
+            base = self.get_component_rich_style("tree--guides", partial=True)
+            selected = base + self.get_component_rich_style("tree--guides-selected", partial=True)
+            styles_ = self._row_styles = _RowStyles(
+                (base, self._guide_strings(base, "tree--guides")),
+                (selected, self._guide_strings(selected, "tree--guides-selected")),
+                self.get_component_rich_style("tree--label", partial=True),
+                self.get_component_rich_style("tree--cursor", partial=False), self.app.current_theme.dark)
+        return styles_
+
+    def _guide_strings(self, style: Style, component: str) -> tuple[str, ...]:
+        """Space, vertical, terminator and cross, as wide as ``guide_depth`` (blank when the guides are off
+        or their colour is transparent)."""
+        if not self.show_guides or self.get_component_styles(component).color.a == 0:
+            return ("  ",) * 4
+        kind = "bold" if style.bold else "double" if style.underline2 else "default"
+        pad = max(0, self.guide_depth - 2)
+        return tuple(f"{chars[0]}{chars[1] * pad} " for chars in self.LINES[kind])
+
+    def _draw_row(self, y: int, base_style: Style, width: int) -> Strip | None:
+        """Row ``y`` of the tree, uncropped (cached as Tree caches its rows); None when only Tree's own
+        drawing does it (a label whose styles overlap: a search hit's highlight)."""
+        lines = self._tree_lines
+        if y >= len(lines):
+            return Strip.blank(width, base_style)
+        line = lines[y]
+        path = line.path
+        key = (y, False, width, self._updates, self._pseudo_class_state, tuple(n._updates for n in path))
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._row_strip(y, line, base_style, width)
+            if strip is None:
+                return None
+            self._line_cache[key] = strip
+        return strip
+
+    def _row_strip(self, y: int, line: _TreeLine[Node], base_style: Style, width: int) -> Strip | None:
+        node = line.path[-1]
+        data = node.data
+        if data is None:
+            return None
+        rs = self._frame_row_styles()
+        label = self.label_text(data, rs.dark)
+        plain = label.plain
+        # the label's own runs: its styled parts and the unstyled text between them (Rich cuts a line
+        # into segments where a style starts or ends, not between two unstyled appends)
+        runs: list[tuple[str, Style | None]] = []
+        pos = 0
+        for start, end, part_style in label.spans:
+            if start < pos or not isinstance(part_style, Style):
+                return None  # overlapping styles (a search hit): Tree's drawing stacks them
+            if start > pos:
+                runs.append((plain[pos:start], None))
+            if end > start:
+                runs.append((plain[start:end], part_style))
+            pos = end
+        if pos < len(plain):
+            runs.append((plain[pos:], None))
+
+        focus = self.has_focus
+        line_style = base_style + Style(meta={"line": y})
+        segments: list[Segment] = []
+        add = segments.append
+        path = line.path
+        selected = path[0]._selected and focus
+        g_style, g_strings = rs.guides
+        for tnode in path[1:]:
+            g_style, g_strings = rs.selected if selected else rs.guides
+            if tnode is not node:
+                add(Segment(g_strings[0] if tnode.is_last else g_strings[1], line_style + g_style))
+            selected = (selected or tnode._selected) and focus
+        if len(path) > 1:
+            add(Segment(g_strings[2] if line.last else g_strings[3], line_style + g_style))
+        label_style = rs.label + rs.cursor if self.cursor_line == y else rs.label
+        meta = Style(meta={"node": node._id})
+        expander = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        add(Segment(expander if node.allow_expand else "  ", line_style + line_style + meta))
+        for text, run_style in runs:
+            style = line_style if run_style is None else line_style + run_style
+            add(Segment(text, style + label_style + meta))
+        cells = sum(cell_len(seg.text) for seg in segments)
+        pad = max(self.virtual_size.width, width) - cells
+        if pad:
+            add(Segment(" " * pad, line_style))
+        return Strip(segments)
 
     def render_label(self, node: TreeNode[Node], base_style: Style, style: Style) -> Text:
         data = node.data
