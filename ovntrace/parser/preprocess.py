@@ -116,7 +116,7 @@ def _strip_runs(raws: list[str], text: str, keys: list[int]) -> list[str]:
     extend, append = out.extend, out.append
     prefix = ""
     in_trace = False  # between a trace's start and its "Datapath actions:" line
-    start_match, end_match = _START_RE.match, _END_RE.match
+    end_match = _END_RE.match
     i = 0
     for k in (*keys, len(raws)):
         if i < k:  # lines i..k-1: none holds a key, so none changes the prefix
@@ -134,18 +134,8 @@ def _strip_runs(raws: list[str], text: str, keys: list[int]) -> list[str]:
                     append(line.rstrip())
         if k == len(raws):
             break
-        line = raws[k]  # (as in _strip_each)
-        m = start_match(line)
-        if m:
-            key = m.group("k")
-            if key != 'bridge("' or not in_trace or not line.startswith(prefix):
-                prefix = m.group("p")
-            in_trace = True
-        if prefix:
-            line = _unprefixed(line, prefix)
-        if in_trace and ("Datapath actions:" in line or "Translation failed " in line) and end_match(line):
-            in_trace = False
-        append(line.rstrip())
+        line, prefix, in_trace = _one(raws[k], prefix, in_trace)
+        append(line)
         i = k + 1
     return out
 
@@ -167,30 +157,28 @@ def _strip_each(raws: list[str]) -> list[str]:
     out: list[str] = []
     prefix = ""
     in_trace = False  # between a trace's start and its "Datapath actions:" line
-    start_match = _START_RE.match
     for raw in raws:
-        line = raw.replace("\r", "") if "\r" in raw else raw
-        m = start_match(line) if ("Flow: " in line or 'bridge("' in line or "Bridge: " in line
-                                  or "Rule: table=" in line) else None
-        if m:
-            key = m.group("k")
-            # a bridge("...") inside a trace is a nested bridge (patch port, tunnel underlay), printed
-            # deeper: it never sets the paste prefix
-            if key != 'bridge("' or not in_trace or not line.startswith(prefix):
-                prefix = m.group("p")
-            in_trace = True
-        if prefix:
-            if line.startswith(prefix):
-                line = line[len(prefix) :]
-            elif line.strip() == "" or (prefix.strip() and line.rstrip() == prefix.rstrip()):
-                line = ""
-            elif prefix.strip() == "" and line[: len(prefix)].strip() == "" and "\t" not in line[: len(prefix)]:
-                line = line.lstrip(" ")
-            # other lines without the prefix (a comment typed into the paste) are kept as they are
-        if in_trace and ("Datapath actions:" in line or "Translation failed " in line) and _END_RE.match(line):
-            in_trace = False
-        out.append(line.rstrip())
+        line, prefix, in_trace = _one(raw, prefix, in_trace)
+        out.append(line)
     return out
+
+
+def _one(raw: str, prefix: str, in_trace: bool) -> tuple[str, str, bool]:
+    """One line without the paste prefix, right-stripped; the prefix and whether it is inside a trace after it."""
+    line = raw.replace("\r", "") if "\r" in raw else raw
+    m = _START_RE.match(line) if ("Flow: " in line or 'bridge("' in line or "Bridge: " in line
+                                  or "Rule: table=" in line) else None
+    if m:
+        # a bridge("...") inside a trace is a nested bridge (patch port, tunnel underlay), printed
+        # deeper: it never sets the paste prefix
+        if m.group("k") != 'bridge("' or not in_trace or not line.startswith(prefix):
+            prefix = m.group("p")
+        in_trace = True
+    if prefix:
+        line = _unprefixed(line, prefix)
+    if in_trace and ("Datapath actions:" in line or "Translation failed " in line) and _END_RE.match(line):
+        in_trace = False
+    return line.rstrip(), prefix, in_trace
 
 
 @functools.cache

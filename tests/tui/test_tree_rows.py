@@ -5,15 +5,13 @@ OVN words, focused or not, dark and light, narrow; and a search hit falls back t
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.pilot import Pilot
 from textual.widgets import Tree
 
-from ovntrace.tui.app import OvnTraceApp
 from ovntrace.tui.screens.explain import ExplainScreen
 from ovntrace.tui.widgets.tree import TraceTree
-from tests.tui.conftest import ACL_DROP, XNODE, make_app, settle
+from tests.tui.conftest import ACL_DROP, XNODE, make_app
+from tests.tui.test_pilot import run
 
 
 def _rows_equal(tree: TraceTree) -> int:
@@ -36,15 +34,6 @@ def _rows_equal(tree: TraceTree) -> int:
         compared += 1
     tree._line_cache.clear()
     return compared
-
-
-def _run(app: OvnTraceApp, scenario, size: tuple[int, int] = (160, 48)) -> None:  # type: ignore[no-untyped-def]
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
-            await scenario(pilot)
-
-    asyncio.run(main())
 
 
 def _tree(pilot: Pilot[int]) -> TraceTree:
@@ -74,7 +63,7 @@ def test_rows_equal_tree_drawing_in_every_state() -> None:
         await pilot.pause(0.1)
         assert _rows_equal(tree) == n
 
-    _run(make_app(ACL_DROP), scenario)
+    run(make_app(ACL_DROP), scenario, size=(160, 48))
 
 
 def test_rows_equal_tree_drawing_narrow_and_a_search_hit_falls_back() -> None:
@@ -88,4 +77,4 @@ def test_rows_equal_tree_drawing_narrow_and_a_search_hit_falls_back() -> None:
         line = next(i for i, ln in enumerate(tree._tree_lines) if "resubmit" in ln.node.data.search)
         assert tree._row_strip(line, tree._tree_lines[line], tree.rich_style, tree.size.width) is None
 
-    _run(make_app(XNODE), scenario, size=(80, 24))
+    run(make_app(XNODE), scenario, size=(80, 24))
