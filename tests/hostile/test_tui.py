@@ -31,7 +31,8 @@ from ovntrace.tui.live import PathRequest, PathView
 from ovntrace.tui.screens.explain import ExplainScreen
 from ovntrace.tui.screens.paste import PasteScreen
 from ovntrace.tui.source import Options, Source
-from ovntrace.tui.widgets.panes import RawView, TextPane
+from ovntrace.tui.widgets.panes import TextPane
+from ovntrace.tui.widgets.raw import RawView
 from tests.conftest import ROOT
 from tests.hostile import oracle
 from tests.hostile.corpus import ON_NODE, PAYLOADS, SITES, TRACES, inject, poison_dumps
