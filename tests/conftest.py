@@ -54,6 +54,19 @@ def fixture_id(p: Path) -> str:
     return str(p.relative_to(FIX))
 
 
+def explain_with_db_files(trace: Path, d: Path) -> str:
+    """``explain TRACE -f json -q`` with the directory's ``ovnsb_db.db`` and ``ovnnb_db.db``, in process: the exit
+    status, the output and the messages (what two ways of reading the databases must give alike)."""
+    import io
+
+    from ovntrace.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["explain", str(trace), "-f", "json", "-q", "--sb", str(d / "ovnsb_db.db"), "--nb", str(d / "ovnnb_db.db")]
+    rc = run(argv, io.StringIO(), out, err)
+    return f"{rc}\n{out.getvalue()}{err.getvalue()}"
+
+
 def need_lab_packages() -> None:
     missing = missing_packages()
     if missing:

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import io
 from pathlib import Path
 
 import pytest
 
 import ovntrace.correlate
-from ovntrace.cli import run
 from ovntrace.correlate.columns import nb_columns
 from ovntrace.model.cluster import ClusterContext, ColumnNotLoaded, LoadedColumns, NbRow
 from ovntrace.sources import ovsdb
 from ovntrace.sources.tables import NB, NB_READ, NB_TABLES, WANTED
-from tests.conftest import FIX
+from tests.conftest import FIX, explain_with_db_files
 
 CORRELATE = Path(ovntrace.correlate.__file__).parent
 DECLARED = frozenset().union(*(nb_columns(t) for t in NB_TABLES))
@@ -172,10 +170,7 @@ def test_explain_is_the_same_with_every_nb_column(d: Path, monkeypatch: pytest.M
 
     def explain(trace: Path, whole: bool) -> str:
         monkeypatch.setattr(load, "load_nb", _whole_nb if whole else real)
-        out, err = io.StringIO(), io.StringIO()
-        rc = run(["explain", str(trace), "-f", "json", "-q", "--sb", str(d / "ovnsb_db.db"),
-                  "--nb", str(d / "ovnnb_db.db")], io.StringIO(), out, err)
-        return f"{rc}\n{out.getvalue()}{err.getvalue()}"
+        return explain_with_db_files(trace, d)
 
     for t in traces:
         assert explain(t, False) == explain(t, True), t.name

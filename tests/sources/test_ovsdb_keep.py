@@ -16,7 +16,7 @@ import pytest
 
 from ovntrace.cli import run
 from ovntrace.sources import ovsdb
-from tests.conftest import FIX
+from tests.conftest import FIX, explain_with_db_files
 
 SB_FILES = sorted(p for p in FIX.rglob("*.db") if "sb" in p.name)
 LF = "Logical_Flow"
@@ -160,10 +160,7 @@ def test_explain_of_each_fixture_dirs_traces_is_the_same_with_every_shortcut(
             monkeypatch.setattr(load, "load_sb", lambda src, **_: real(src))
         else:
             monkeypatch.setattr(load, "load_sb", real)
-        out, err = io.StringIO(), io.StringIO()
-        rc = run(["explain", str(trace), "-f", "json", "-q", "--sb", str(d / "ovnsb_db.db"),
-                  "--nb", str(d / "ovnnb_db.db")], io.StringIO(), out, err)
-        return f"{rc}\n{out.getvalue()}{err.getvalue()}"
+        return explain_with_db_files(trace, d)
 
     for t in traces:
         assert explain(t, False) == explain(t, True), t.name
