@@ -450,6 +450,10 @@ class _Pager:
     def fileno(self) -> int:
         return sys.__stdout__.fileno() if sys.__stdout__ is not None else 1  # the terminal's size, for Rich
 
+    def bytes_fileno(self) -> int:
+        """Where bytes written past this object must go: the pager's pipe (:meth:`fileno` is the terminal's)."""
+        return self.stream.fileno()
+
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
 

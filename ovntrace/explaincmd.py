@@ -381,7 +381,10 @@ def _raw_fd(out: TextIO) -> int | None:
     if os.linesep != "\n" or str(getattr(out, "encoding", "")).lower().replace("-", "").replace("_", "") != "utf8":
         return None
     try:
-        return out.fileno()
+        # a stream whose descriptor is not where its bytes go (the pager: fileno() is the terminal, for its
+        # size) names the right one
+        fileno = getattr(out, "bytes_fileno", None) or out.fileno
+        return int(fileno())
     except (AttributeError, OSError, ValueError):  # io.StringIO: no descriptor
         return None
 

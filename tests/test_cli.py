@@ -293,6 +293,24 @@ def test_short_output_leaves_less_at_once_and_pager_cat_disables(tmp_path: Path)
     assert "EXIT=0" in first
 
 
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_the_workers_output_goes_through_the_pager_too(tmp_path: Path, fmt: str) -> None:
+    """With --jobs the chunks are copied by the kernel to the output's descriptor: through the pager, that is
+    the pager's pipe, not the terminal the pager reports for its size (the whole output once went around it)."""
+    big = _long_trace(tmp_path)
+    paged = tmp_path / "paged.out"
+    first, _ = _tmux_run(tmp_path, f"jobs-{fmt}", f"explain {big} -f {fmt} -q --color never --jobs 2",
+                         env=f"OVNTRACE_PAGER='sh -c \"cat > {paged}\"'")
+    assert "EXIT=0" in first
+    plain = subprocess.run([sys.executable, "-m", "ovntrace", "explain", str(big), "-f", fmt, "-q", "--color",
+                            "never", "--jobs", "2"], capture_output=True, text=True, check=True, timeout=120).stdout
+    import re
+
+    # (the pager is a terminal: --color never leaves Rich's bold on, as on the terminal itself)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", paged.read_text()) == plain
+    assert '"kind"' not in first and "Datapath actions" not in first  # nothing of it on the terminal itself
+
+
 def test_pager_choice_like_git() -> None:
     from ovntrace.cli import pager_command
 
